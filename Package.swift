@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "kam",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kam", targets: ["kam"]),
+        .library(name: "KamCore", targets: ["KamCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The language and the engine: no terminal, no process exit.
+        .target(name: "KamCore", path: "Sources/KamCore"),
+        // libedit, found with pkg-config; the shim wraps the variadic calls Swift cannot make.
+        .systemLibrary(
+            name: "CLibEdit", path: "Sources/CLibEdit", pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]),
+        .target(name: "CEditLine", dependencies: ["CLibEdit"], path: "Sources/CEditLine"),
+        .executableTarget(
+            name: "kam",
+            dependencies: [
+                "KamCore", "CEditLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/kam"),
+        .testTarget(name: "KamCoreTests", dependencies: ["KamCore"], path: "Tests/KamCoreTests"),
+        .testTarget(
+            name: "KamGoldenTests", dependencies: ["KamCore"], path: "Tests/KamGoldenTests",
+            exclude: ["Golden"]),
+        .testTarget(name: "KamCLITests", dependencies: [], path: "Tests/KamCLITests"),
+    ]
+)

@@ -1,0 +1,52 @@
+/// An immutable columnar table. Verbs never modify a table; they build a new one, sharing
+/// the untouched columns (Swift arrays are copy-on-write).
+public final class Table: @unchecked Sendable {
+    public let names: [String]
+    public let columns: [Column]
+    public let count: Int
+    /// The entity or variable name, used to name clashing columns after a join.
+    public var name: String?
+    private let positions: [String: Int]
+
+    public init(names: [String], columns: [Column], count: Int? = nil, name: String? = nil) {
+        self.names = names
+        self.columns = columns
+        self.count = count ?? columns.first?.count ?? 0
+        self.name = name
+        var p: [String: Int] = [:]
+        for (i, n) in names.enumerated() where p[n] == nil { p[n] = i }
+        positions = p
+    }
+
+    public static let empty = Table(names: [], columns: [], count: 0)
+
+    @inline(__always) public func columnIndex(_ name: String) -> Int? { positions[name] }
+
+    public func column(_ name: String) -> Column? { positions[name].map { columns[$0] } }
+
+    /// Row `i` as a record (for printing a single row and for `it` in records).
+    public func record(at i: Int) -> Record {
+        Record(keys: names, values: columns.map { $0.value(at: i) })
+    }
+
+    public func gather(_ indices: [Int]) -> Table {
+        Table(names: names, columns: columns.map { $0.gather(indices) }, count: indices.count, name: name)
+    }
+
+    /// Builds a table from records; columns in first-seen order, missing fields null.
+    public static func fromRecords(_ records: [Record]) -> Table {
+        var names: [String] = []
+        var seen: [String: Int] = [:]
+        for r in records {
+            for k in r.keys where seen[k] == nil {
+                seen[k] = names.count
+                names.append(k)
+            }
+        }
+        var cols = [[Value]](repeating: [Value](repeating: .null, count: records.count), count: names.count)
+        for (i, r) in records.enumerated() {
+            for (k, v) in zip(r.keys, r.values) { if let c = seen[k] { cols[c][i] = v } }
+        }
+        return Table(names: names, columns: cols.map(Column.from), count: records.count)
+    }
+}

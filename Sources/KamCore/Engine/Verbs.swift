@@ -1,0 +1,404 @@
+/// The table verbs: where, select, derive, sort, take, skip, top, aggregate, distinct, join,
+/// count, first. Each takes its input table as the first argument (`t | where ...` is
+/// `where(t, ...)`) and its row expressions unevaluated, to run them per row.
+enum Verbs {
+    static let list: [Builtin] = [
+        Builtin("where", ["table", "condition"], .verb, "Keep the rows where the condition is true: accounts | where tier == \"key\".", .special(whereVerb)),
+        Builtin("select", ["table", "columns..."], .verb, "Keep or compute columns: select name, revenue, owner.name as kam.", .special(selectVerb)),
+        Builtin("derive", ["table", "columns..."], .verb, "Add or replace columns: derive margin = revenue - cost.", .special(deriveVerb)),
+        Builtin("sort", ["table", "keys..."], .verb, "Sort rows by keys ('-' for descending; stable; nulls last): sort -revenue, name.", .special(sortVerb)),
+        Builtin("take", ["table", "n"], .verb, "The first n rows (or list items).", .special(takeVerb)),
+        Builtin("skip", ["table", "n"], .verb, "All but the first n rows (or list items).", .special(skipVerb)),
+        Builtin("top", ["table", "n", "by"], .verb, "The n rows with the largest value: top 10 by revenue.", .special(topVerb)),
+        Builtin("aggregate", ["table", "aggregates...", "by?"], .verb, "Group and summarise: aggregate revenue = sum(amount), n = count() by region.", .special(aggregateVerb)),
+        Builtin("distinct", ["table", "columns..."], .verb, "Unique rows, or unique values of the given columns, in first-seen order.", .special(distinctVerb)),
+        Builtin("join", ["table", "other", "on", "side?"], .verb, "Join rows whose keys match: orders | join products on product_id == id (side: \"left\" keeps unmatched rows).", .special(joinVerb)),
+        Builtin("first", ["table"], .verb, "The first row of a table or item of a list, null when empty.", .special(firstVerb)),
+    ]
+
+    // MARK: naming
+
+    /// The column name an argument produces: its alias or assigned name, else the column or
+    /// field it reads, else its source text.
+    static func columnName(_ arg: Arg, _ interp: Interpreter) -> String {
+        if let a = arg.alias { return a }
+        if arg.style == .assign, let n = arg.name { return n }
+        return naturalName(arg.value, interp)
+    }
+
+    static func naturalName(_ e: Expr, _ interp: Interpreter) -> String {
+        switch e.kind {
+        case .name(let n): return n
+        case .member(_, let n): return n
+        case .unary(.negate, let x): return naturalName(x, interp)
+        case .call(let callee, let args, false):
+            if case .name(let f) = callee.kind {
+                if args.isEmpty { return f }
+                if args.count == 1, case .name = args[0].value.kind { return f + "_" + naturalName(args[0].value, interp) }
+                if args.count == 1, case .member = args[0].value.kind { return f + "_" + naturalName(args[0].value, interp) }
+            }
+            return interp.currentSource.slice(e.range)
+        default: return interp.currentSource.slice(e.range)
+        }
+    }
+
+    // MARK: verbs
+
+    static func whereVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let p = site.positional
+        guard p.count == 2 else {
+            throw site.fail(p.count < 2 ? "where needs a condition" : "where takes one condition, got \(p.count - 1)",
+                hints: p.count > 2 ? ["combine conditions with 'and': where a > 1 and b < 2"] : ["usage: table | where condition"])
+        }
+        let input = try site.eval(p[0].value)
+        if case .list(let xs) = input {
+            // `where` on a list: the condition sees each item as `it`.
+            let scopeEnv = Env(parent: site.env)
+            var out: [Value] = []
+            for x in xs {
+                scopeEnv.vars["it"] = x
+                if case .record(let r) = x { for (k, v) in zip(r.keys, r.values) { scopeEnv.vars[k] = v } }
+                if case .bool(true) = try site.interp.eval(p[1].value, scopeEnv) { out.append(x) }
+            }
+            return .list(out)
+        }
+        let t = try site.asTable(input, p[0].value.range)
+        let rows = try site.interp.selectRows(p[1].value, over: t, site.env)
+        if rows.count == t.count { return .table(t) }
+        return .table(t.gather(rows))
+    }
+
+    static func selectVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let t = try site.inputTable()
+        let items = Array(site.args.dropFirst())
+        guard !items.isEmpty else { throw site.fail("select needs at least one column", hints: ["usage: table | select a, b, c as d"]) }
+        var names: [String] = []
+        var columns: [Column] = []
+        for item in items {
+            if item.clause != nil { throw site.interp.fail("select takes no '\(item.clause ?? "")' clause", item.value.range) }
+            let name = columnName(item, site.interp)
+            let col = try site.interp.evalColumn(item.value, over: t, site.env)
+            if let i = names.firstIndex(of: name) {
+                throw site.interp.fail("duplicate column '\(name)' in select", item.value.range, hints: ["rename one with 'as': \(names[i]) as other_name"])
+            }
+            names.append(name)
+            columns.append(col)
+        }
+        return .table(Table(names: names, columns: columns, count: t.count, name: t.name))
+    }
+
+    static func deriveVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        var t = try site.inputTable()
+        let items = Array(site.args.dropFirst())
+        guard !items.isEmpty else { throw site.fail("derive needs at least one column", hints: ["usage: table | derive name = expression"]) }
+        for item in items {
+            if item.clause != nil { throw site.interp.fail("derive takes no '\(item.clause ?? "")' clause", item.value.range) }
+            guard item.style == .assign || item.alias != nil else {
+                throw site.interp.fail("derive needs a name for each column", item.value.range,
+                    hints: ["write: derive new_name = \(site.interp.currentSource.slice(item.value.range))"])
+            }
+            let name = columnName(item, site.interp)
+            let col = try site.interp.evalColumn(item.value, over: t, site.env)
+            var names = t.names, columns = t.columns
+            if let i = t.columnIndex(name) {
+                columns[i] = col
+            } else {
+                names.append(name)
+                columns.append(col)
+            }
+            // Each new column is visible to the next ones.
+            t = Table(names: names, columns: columns, count: t.count, name: t.name)
+        }
+        return .table(t)
+    }
+
+    /// One sort key: its values per row and direction.
+    struct SortKey {
+        var column: Column
+        var descending: Bool
+    }
+
+    static func sortKeys(_ args: [Arg], over t: Table, _ site: CallSite, defaultDescending: Bool = false) throws -> [SortKey] {
+        try args.map { arg in
+            var e = arg.value
+            var desc = defaultDescending
+            if case .unary(.negate, let inner) = e.kind {
+                e = inner
+                desc.toggle()
+            }
+            return SortKey(column: try site.interp.evalColumn(e, over: t, site.env), descending: desc)
+        }
+    }
+
+    /// A stable ordering of rows by the keys; nulls last in either direction.
+    static func order(_ t: Table, _ keys: [SortKey], _ site: CallSite) throws -> [Int] {
+        var idx = Array(0..<t.count)
+        // Typed fast path: one numeric key without nulls.
+        if keys.count == 1, keys[0].column.validity == nil {
+            let desc = keys[0].descending
+            switch keys[0].column.storage {
+            case .int(let a):
+                idx.sort { desc ? (a[$0] != a[$1] ? a[$0] > a[$1] : $0 < $1) : (a[$0] != a[$1] ? a[$0] < a[$1] : $0 < $1) }
+                return idx
+            case .float(let a):
+                idx.sort { desc ? (a[$0] != a[$1] ? a[$0] > a[$1] : $0 < $1) : (a[$0] != a[$1] ? a[$0] < a[$1] : $0 < $1) }
+                return idx
+            default: break
+            }
+        }
+        var failure: Diagnostic? = nil
+        idx.sort { i, j in
+            for k in keys {
+                let x = k.column.value(at: i), y = k.column.value(at: j)
+                if x.isNull && y.isNull { continue }
+                if x.isNull { return false }
+                if y.isNull { return true }
+                guard let c = x.compare(y) else {
+                    if failure == nil { failure = site.fail("sort cannot compare \(x.typeName) with \(y.typeName)") }
+                    return i < j
+                }
+                if c != 0 { return k.descending ? c > 0 : c < 0 }
+            }
+            return i < j
+        }
+        if let failure { throw failure }
+        return idx
+    }
+
+    static func sortVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let input = try site.eval(site.positional.first?.value ?? Expr(.null, site.range))
+        if case .list(let xs) = input {
+            // sort on a list: by the items, or by a key function.
+            var keys = xs
+            if site.args.count > 2 { throw site.fail("sort on a list takes at most one key function") }
+            if site.args.count == 2 {
+                let k = try site.eval(site.args[1].value)
+                guard case .function(let f) = k else {
+                    throw site.interp.fail("sort on a list takes a key function, got \(k.typeName)", site.args[1].value.range, hints: ["write: sort(xs, x => x.amount)"])
+                }
+                keys = try xs.map { try site.interp.apply(f, [$0], site.range) }
+            }
+            let interp = site.interp, range = site.range
+            return .list(try NativeFunctions.sortList(xs, keys: keys, fail: { interp.fail($0, range) }))
+        }
+        let t = try site.asTable(input, site.args.first?.value.range ?? site.range)
+        let keyArgs = Array(site.args.dropFirst())
+        guard !keyArgs.isEmpty else { throw site.fail("sort needs at least one key", hints: ["usage: table | sort -revenue, name"]) }
+        let keys = try sortKeys(keyArgs, over: t, site)
+        return .table(t.gather(try order(t, keys, site)))
+    }
+
+    static func count(_ site: CallSite, _ verb: String) throws -> Int {
+        let p = site.positional
+        guard p.count == 2 else { throw site.fail("\(verb) needs a number of rows", hints: ["usage: table | \(verb) 10"]) }
+        let v = try site.eval(p[1].value)
+        guard case .int(let n) = v else {
+            throw site.interp.fail("\(verb) needs a whole number, got \(v.typeName)", p[1].value.range)
+        }
+        guard n >= 0 else { throw site.interp.fail("\(verb) needs a number of 0 or more, got \(n)", p[1].value.range) }
+        return Int(clamping: n)
+    }
+
+    static func takeVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let n = try count(site, "take")
+        let input = try site.eval(site.positional[0].value)
+        if case .list(let xs) = input { return .list(Array(xs.prefix(n))) }
+        let t = try site.asTable(input, site.positional[0].value.range)
+        if n >= t.count { return .table(t) }
+        return .table(t.gather(Array(0..<n)))
+    }
+
+    static func skipVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let n = try count(site, "skip")
+        let input = try site.eval(site.positional[0].value)
+        if case .list(let xs) = input { return .list(Array(xs.dropFirst(n))) }
+        let t = try site.asTable(input, site.positional[0].value.range)
+        if n == 0 { return .table(t) }
+        return .table(t.gather(Array(min(n, t.count)..<t.count)))
+    }
+
+    static func topVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed(["by"])
+        let n = try count(site, "top")
+        let t = try site.inputTable()
+        var by = site.clause("by")
+        if let named = site.named("by") { by.append(Arg(named.value)) }
+        guard !by.isEmpty else { throw site.fail("top needs 'by': the value to rank by", hints: ["usage: table | top 10 by revenue"]) }
+        let keys = try sortKeys(by, over: t, site, defaultDescending: true)
+        let order = try Verbs.order(t, keys, site)
+        return .table(t.gather(Array(order.prefix(n))))
+    }
+
+    static func firstVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        guard site.positional.count == 1 else { throw site.fail("first takes one table or list", hints: ["usage: table | first"]) }
+        let v = try site.eval(site.positional[0].value)
+        switch v {
+        case .null: return .null
+        case .table(let t): return t.count > 0 ? .row(t, 0) : .null
+        case .list(let xs): return xs.first ?? .null
+        default: throw site.interp.fail("first needs a table or a list, got \(v.typeName)", site.positional[0].value.range)
+        }
+    }
+
+    static func distinctVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let input = try site.eval(site.positional.first?.value ?? Expr(.null, site.range))
+        if case .list(let xs) = input {
+            var seen = Set<HashKey>()
+            return .list(xs.filter { seen.insert(HashKey($0)).inserted })
+        }
+        var t = try site.asTable(input, site.args.first?.value.range ?? site.range)
+        let items = Array(site.args.dropFirst())
+        if !items.isEmpty {
+            var names: [String] = [], columns: [Column] = []
+            for item in items {
+                names.append(columnName(item, site.interp))
+                columns.append(try site.interp.evalColumn(item.value, over: t, site.env))
+            }
+            t = Table(names: names, columns: columns, count: t.count, name: t.name)
+        }
+        var seen = Set<HashKey>()
+        var keep: [Int] = []
+        for i in 0..<t.count {
+            let key: Value = t.columns.count == 1 ? t.columns[0].value(at: i) : .list(t.columns.map { $0.value(at: i) })
+            if seen.insert(HashKey(key)).inserted { keep.append(i) }
+        }
+        return .table(keep.count == t.count ? t : t.gather(keep))
+    }
+
+    static func aggregateVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed(["by"])
+        let t = try site.inputTable()
+        var byArgs = site.clause("by")
+        if let named = site.named("by") {
+            if case .list(let items) = named.value.kind { byArgs += items.map { Arg($0) } } else { byArgs.append(Arg(named.value)) }
+        }
+        let aggs = site.args.dropFirst().filter { $0.clause == nil && $0.style != .named }
+        guard !aggs.isEmpty else { throw site.fail("aggregate needs at least one aggregate", hints: ["usage: table | aggregate total = sum(amount), n = count() by region"]) }
+        // Keys per row, then groups in key order (nulls last).
+        let keyNames = byArgs.map { columnName($0, site.interp) }
+        let keyColumns = try byArgs.map { try site.interp.evalColumn($0.value, over: t, site.env) }
+        var groupOf: [HashKey: Int] = [:]
+        var groupKeys: [[Value]] = []
+        var groupRows: [[Int]] = []
+        if keyColumns.isEmpty {
+            groupKeys = [[]]
+            groupRows = [Array(0..<t.count)]
+        } else {
+            for i in 0..<t.count {
+                let k = keyColumns.map { $0.value(at: i) }
+                let hk = HashKey(k.count == 1 ? k[0] : .list(k))
+                if let g = groupOf[hk] {
+                    groupRows[g].append(i)
+                } else {
+                    groupOf[hk] = groupKeys.count
+                    groupKeys.append(k)
+                    groupRows.append([i])
+                }
+            }
+        }
+        var order = Array(groupKeys.indices)
+        order.sort { a, b in
+            for (x, y) in zip(groupKeys[a], groupKeys[b]) {
+                if x.isNull && y.isNull { continue }
+                if x.isNull { return false }
+                if y.isNull { return true }
+                if let c = x.compare(y), c != 0 { return c < 0 }
+            }
+            return a < b
+        }
+        var outNames = keyNames
+        var outValues = [[Value]](repeating: [], count: keyNames.count)
+        for g in order { for (k, v) in groupKeys[g].enumerated() { outValues[k].append(v) } }
+        for agg in aggs {
+            let name = columnName(agg, site.interp)
+            if outNames.contains(name) {
+                throw site.interp.fail("duplicate column '\(name)' in aggregate", agg.value.range, hints: ["name it: other_name = ..."])
+            }
+            var values: [Value] = []
+            values.reserveCapacity(order.count)
+            for g in order {
+                let scope = GroupScope(table: t, rows: groupRows[g], keys: Record(keys: keyNames, values: groupKeys[g]))
+                let env = Env(parent: site.env, group: scope)
+                values.append(try site.interp.eval(agg.value, env))
+            }
+            outNames.append(name)
+            outValues.append(values)
+        }
+        return .table(Table(names: outNames, columns: outValues.map(Column.from), count: order.count))
+    }
+
+    static func joinVerb(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed(["side", "on"])
+        let left = try site.inputTable()
+        let p = site.positional
+        guard p.count >= 2 else { throw site.fail("join needs a table to join with", hints: ["usage: orders | join products on product_id == id"]) }
+        let right = try site.asTable(try site.eval(p[1].value), p[1].value.range)
+        var onArgs = site.clause("on")
+        if let named = site.named("on") { onArgs.append(named) }
+        guard onArgs.count == 1, let cond = onArgs.first?.value else {
+            throw site.fail("join needs one 'on' condition", hints: ["usage: orders | join products on product_id == id"])
+        }
+        var side = "inner"
+        if let s = site.named("side") {
+            guard case .string(let v) = try site.eval(s.value), v == "inner" || v == "left" else {
+                throw site.interp.fail("join side must be \"inner\" or \"left\"", s.value.range)
+            }
+            side = v
+        }
+        // Equality pairs joined by 'and': left operand reads the input, right the other table.
+        var pairs: [(Expr, Expr)] = []
+        func collect(_ e: Expr) throws {
+            switch e.kind {
+            case .and(let a, let b): try collect(a); try collect(b)
+            case .binary(.eq, let a, let b): pairs.append((a, b))
+            default:
+                throw site.interp.fail("join needs equality conditions: left_key == right_key", e.range,
+                    hints: ["the left side of == reads the input table, the right side the joined table"])
+            }
+        }
+        try collect(cond)
+        let leftKeys = try pairs.map { try site.interp.evalColumn($0.0, over: left, site.env) }
+        let rightKeys = try pairs.map { try site.interp.evalColumn($0.1, over: right, site.env) }
+        func key(_ cols: [Column], _ i: Int) -> HashKey? {
+            let vs = cols.map { $0.value(at: i) }
+            if vs.contains(where: \.isNull) { return nil }  // null never matches
+            return HashKey(vs.count == 1 ? vs[0] : .list(vs))
+        }
+        var index: [HashKey: [Int]] = [:]
+        for j in 0..<right.count { if let k = key(rightKeys, j) { index[k, default: []].append(j) } }
+        var li: [Int] = [], ri: [Int?] = []
+        for i in 0..<left.count {
+            try site.interp.checkCancelled(site.range)
+            if let k = key(leftKeys, i), let matches = index[k] {
+                for j in matches { li.append(i); ri.append(j) }
+            } else if side == "left" {
+                li.append(i); ri.append(nil)
+            }
+        }
+        var names = left.names
+        var columns = left.columns.map { $0.gather(li) }
+        let prefix = right.name ?? "right"
+        for (c, n) in right.names.enumerated() {
+            var name = n
+            if names.contains(name) { name = prefix + "_" + n }
+            var k = 2
+            while names.contains(name) { name = prefix + "_" + n + "_\(k)"; k += 1 }
+            names.append(name)
+            let col = right.columns[c]
+            if ri.allSatisfy({ $0 != nil }) {
+                columns.append(col.gather(ri.map { $0 ?? 0 }))
+            } else {
+                columns.append(Column.from(ri.map { $0.map { col.value(at: $0) } ?? .null }))
+            }
+        }
+        return .table(Table(names: names, columns: columns, count: li.count, name: left.name))
+    }
+}

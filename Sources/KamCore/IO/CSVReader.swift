@@ -1,0 +1,243 @@
+import Foundation
+
+/// RFC 4180 CSV on bytes: quoted fields with commas, doubled quotes and newlines, CRLF or
+/// LF, a UTF-8 BOM, a missing final newline. Column types are inferred from the values.
+public struct CSVReader {
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    public var nullTokens: Set<String> = ["", "NULL"]
+    public init() {}
+
+    /// Parses `bytes` into a table; `name` is used in error messages (file:line).
+    public func read(_ bytes: [UInt8], name: String) throws -> Table {
+        var pos = 0
+        let n = bytes.count
+        if n >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { pos = 3 }
+        // All field contents, unescaped, one after another; fields are (start, end) pairs.
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(n)
+        var records: [[(Int, Int)]] = []
+        var lineOfRecord: [Int] = []
+        var line = 1
+        var fields: [(Int, Int)] = []
+        var recordLine = 1
+        while pos < n {
+            // One field.
+            let start = buffer.count
+            if bytes[pos] == UInt8(ascii: "\"") {
+                let quoteLine = line
+                pos += 1
+                var closed = false
+                while pos < n {
+                    let c = bytes[pos]
+                    if c == UInt8(ascii: "\"") {
+                        if pos + 1 < n && bytes[pos + 1] == UInt8(ascii: "\"") { buffer.append(c); pos += 2; continue }
+                        pos += 1
+                        closed = true
+                        break
+                    }
+                    if c == UInt8(ascii: "\n") { line += 1 }
+                    buffer.append(c)
+                    pos += 1
+                }
+                if !closed {
+                    throw Diagnostic(.data, "\(name):\(quoteLine): unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"])
+                }
+                if pos < n, bytes[pos] != delimiter, bytes[pos] != UInt8(ascii: "\n"), bytes[pos] != UInt8(ascii: "\r") {
+                    throw Diagnostic(.data, "\(name):\(line): unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
+                }
+            } else {
+                while pos < n {
+                    let c = bytes[pos]
+                    if c == delimiter || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") { break }
+                    buffer.append(c)
+                    pos += 1
+                }
+            }
+            fields.append((start, buffer.count))
+            if pos < n && bytes[pos] == delimiter {
+                pos += 1
+                if pos == n { fields.append((buffer.count, buffer.count)) }
+                continue
+            }
+            // End of record.
+            if pos < n && bytes[pos] == UInt8(ascii: "\r") { pos += 1 }
+            if pos < n && bytes[pos] == UInt8(ascii: "\n") { pos += 1 }
+            let isBlank = fields.count == 1 && fields[0].0 == fields[0].1
+            if !isBlank {
+                records.append(fields)
+                lineOfRecord.append(recordLine)
+            }
+            fields.removeAll(keepingCapacity: true)
+            line += 1
+            recordLine = line
+        }
+        guard let header = records.first else { return Table(names: [], columns: [], count: 0, name: nil) }
+        var names = header.map { String(decoding: buffer[$0.0..<$0.1], as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+        for (i, nm) in names.enumerated() where nm.isEmpty { names[i] = "column\(i + 1)" }
+        var seen: Set<String> = []
+        for nm in names where !seen.insert(nm).inserted {
+            throw Diagnostic(.data, "\(name):1: duplicate column name '\(nm)' in the header")
+        }
+        let width = names.count
+        let rows = records.count - 1
+        for r in 1..<max(1, records.count) where records[r].count != width {
+            throw Diagnostic(.data, "\(name):\(lineOfRecord[r]): row has \(records[r].count) field\(records[r].count == 1 ? "" : "s"), expected \(width) (as in the header)",
+                hints: ["quote fields that contain the delimiter: \"a, b\""])
+        }
+        guard String(validating: buffer, as: UTF8.self) != nil else {
+            throw Diagnostic(.data, "\(name): invalid UTF-8", hints: ["save the file as UTF-8"])
+        }
+        var columns: [Column] = []
+        for c in 0..<width {
+            var refs = [(Int, Int)]()
+            refs.reserveCapacity(rows)
+            for r in 0..<rows { refs.append(records[r + 1][c]) }
+            columns.append(inferColumn(refs, buffer))
+        }
+        return Table(names: names, columns: columns, count: rows, name: nil)
+    }
+
+    func isNull(_ f: (Int, Int), _ buf: [UInt8]) -> Bool {
+        let len = f.1 - f.0
+        if len == 0 { return nullTokens.contains("") }
+        if len > 8 { return false }
+        return nullTokens.contains(String(decoding: buf[f.0..<f.1], as: UTF8.self))
+    }
+
+    /// Picks the narrowest type every non-null value fits: int, float, bool, date, string.
+    func inferColumn(_ refs: [(Int, Int)], _ buf: [UInt8]) -> Column {
+        var canInt = true, canFloat = true, canBool = true, canDate = true
+        var nulls = 0
+        for f in refs {
+            if isNull(f, buf) { nulls += 1; continue }
+            let s = buf[f.0..<f.1]
+            if canInt && parseInt(s) == nil { canInt = false }
+            if canFloat && !canInt && parseFloat(s) == nil { canFloat = false }
+            if canBool && parseBool(s) == nil { canBool = false }
+            if canDate && Calendar.parse(s) == nil { canDate = false }
+            if !canInt && !canFloat && !canBool && !canDate { break }
+        }
+        var validity: Bitmap? = nil
+        if nulls > 0 {
+            var b = Bitmap(count: refs.count, allValid: true)
+            for (i, f) in refs.enumerated() where isNull(f, buf) { b[i] = false }
+            validity = b
+        }
+        if nulls == refs.count {
+            return Column(storage: .values([Value](repeating: .null, count: refs.count)), validity: validity)
+        }
+        func valid(_ i: Int) -> Bool { validity?[i] ?? true }
+        if canInt {
+            return Column(storage: .int(refs.enumerated().map { valid($0.offset) ? parseInt(buf[$0.element.0..<$0.element.1]) ?? 0 : 0 }), validity: validity)
+        }
+        if canFloat {
+            return Column(storage: .float(refs.enumerated().map { valid($0.offset) ? parseFloat(buf[$0.element.0..<$0.element.1]) ?? 0 : 0 }), validity: validity)
+        }
+        if canBool {
+            return Column(storage: .bool(refs.enumerated().map { valid($0.offset) ? parseBool(buf[$0.element.0..<$0.element.1]) ?? false : false }), validity: validity)
+        }
+        if canDate {
+            return Column(storage: .date(refs.enumerated().map { valid($0.offset) ? Calendar.parse(buf[$0.element.0..<$0.element.1]) ?? 0 : 0 }), validity: validity)
+        }
+        var dict: [String] = []
+        var lookup: [ArraySlice<UInt8>: UInt32] = [:]
+        var codes = [UInt32]()
+        codes.reserveCapacity(refs.count)
+        for (i, f) in refs.enumerated() {
+            guard valid(i) else { codes.append(0); continue }
+            let s = buf[f.0..<f.1]
+            if let c = lookup[s] { codes.append(c); continue }
+            let c = UInt32(dict.count)
+            lookup[s] = c
+            dict.append(String(decoding: s, as: UTF8.self))
+            codes.append(c)
+        }
+        if dict.isEmpty { dict.append("") }
+        return Column(storage: .string(StringColumn(codes: codes, dictionary: dict)), validity: validity)
+    }
+
+    /// An integer without a leading zero (so zip codes like 08123 stay strings).
+    func parseInt(_ s: ArraySlice<UInt8>) -> Int64? {
+        var i = s.startIndex
+        var neg = false
+        if i < s.endIndex && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { neg = s[i] == UInt8(ascii: "-"); i += 1 }
+        guard i < s.endIndex else { return nil }
+        if s[i] == UInt8(ascii: "0") && s.endIndex - i > 1 { return nil }
+        var v: Int64 = 0
+        while i < s.endIndex {
+            let c = s[i]
+            guard c >= 48 && c <= 57 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(c - 48))
+            if o1 || o2 { return nil }
+            v = a
+            i += 1
+        }
+        return neg ? -v : v
+    }
+
+    func parseFloat(_ s: ArraySlice<UInt8>) -> Double? {
+        guard !s.isEmpty, s.count < 64 else { return nil }
+        // Digits, one '.', an exponent: reject "inf", "nan", hex and leading-zero integers.
+        var sawDigit = false
+        var i = s.startIndex
+        if s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+") { i += 1 }
+        let intStart = i
+        while i < s.endIndex && s[i] >= 48 && s[i] <= 57 { i += 1; sawDigit = true }
+        if i - intStart > 1 && s[intStart] == UInt8(ascii: "0") { return nil }
+        if i < s.endIndex && s[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < s.endIndex && s[i] >= 48 && s[i] <= 57 { i += 1; sawDigit = true }
+        }
+        guard sawDigit else { return nil }
+        if i < s.endIndex && (s[i] == UInt8(ascii: "e") || s[i] == UInt8(ascii: "E")) {
+            i += 1
+            if i < s.endIndex && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { i += 1 }
+            var expDigit = false
+            while i < s.endIndex && s[i] >= 48 && s[i] <= 57 { i += 1; expDigit = true }
+            guard expDigit else { return nil }
+        }
+        guard i == s.endIndex else { return nil }
+        guard let d = Double(String(decoding: s, as: UTF8.self)), d.isFinite else { return nil }
+        return d
+    }
+
+    func parseBool(_ s: ArraySlice<UInt8>) -> Bool? {
+        switch s.count {
+        case 4: return s.elementsEqual("true".utf8) || s.elementsEqual("TRUE".utf8) || s.elementsEqual("True".utf8) ? true : nil
+        case 5: return s.elementsEqual("false".utf8) || s.elementsEqual("FALSE".utf8) || s.elementsEqual("False".utf8) ? false : nil
+        default: return nil
+        }
+    }
+}
+
+/// Reading a table from a file by its extension.
+public enum TableReader {
+    public static func readFile(_ path: String, relativeTo scriptName: String) throws -> Table {
+        var full = path
+        if !path.hasPrefix("/"), !scriptName.hasPrefix("<") {
+            let dir = (scriptName as NSString).deletingLastPathComponent
+            if !dir.isEmpty { full = dir + "/" + path }
+        }
+        guard let data = FileManager.default.contents(atPath: full) else {
+            var hints: [String] = []
+            if !FileManager.default.fileExists(atPath: full) { hints.append("no such file: \(full)") }
+            throw Diagnostic(.data, "cannot read '\(path)'", hints: hints)
+        }
+        let name = (path as NSString).lastPathComponent
+        let lower = name.lowercased()
+        if lower.hasSuffix(".csv") || lower.hasSuffix(".txt") {
+            let t = try CSVReader().read([UInt8](data), name: path)
+            t.name = (name as NSString).deletingPathExtension
+            return t
+        }
+        if lower.hasSuffix(".tsv") {
+            var r = CSVReader()
+            r.delimiter = UInt8(ascii: "\t")
+            let t = try r.read([UInt8](data), name: path)
+            t.name = (name as NSString).deletingPathExtension
+            return t
+        }
+        throw Diagnostic(.data, "cannot load '\(path)': unknown file type", hints: ["kam reads .csv and .tsv files here"])
+    }
+}

@@ -1,0 +1,38 @@
+/// "Did you mean" suggestions by edit distance.
+public enum Suggest {
+    /// Levenshtein distance, bounded to keep it cheap on long names.
+    public static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.lowercased().unicodeScalars), b = Array(b.lowercased().unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+
+    /// The candidates close to `name`, nearest first (at most three).
+    public static func near(_ name: String, in candidates: [String]) -> [String] {
+        let limit = max(1, min(3, name.count / 3 + 1))
+        let scored = Set(candidates).compactMap { c -> (Int, String)? in
+            let d = distance(name, c)
+            let prefix = c.lowercased().hasPrefix(name.lowercased()) && name.count >= 2
+            return d <= limit || prefix ? (prefix ? min(d, limit) : d, c) : nil
+        }
+        return scored.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.prefix(3).map(\.1)
+    }
+
+    /// "did you mean 'x'?" or "did you mean 'x' or 'y'?", nil when nothing is near.
+    public static func hint(_ name: String, in candidates: [String]) -> String? {
+        let found = near(name, in: candidates)
+        guard !found.isEmpty else { return nil }
+        let quoted = found.map { "'\($0)'" }
+        if quoted.count == 1 { return "did you mean \(quoted[0])?" }
+        return "did you mean \(quoted.dropLast().joined(separator: ", ")) or \(quoted[quoted.count - 1])?"
+    }
+}

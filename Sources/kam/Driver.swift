@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import KamCore
+
+/// Turns command-line options into a session and runs code with it.
+struct Driver {
+    let session: Session
+
+    init(_ options: CommonOptions) throws {
+        var opts = Interpreter.Options()
+        if let t = options.today ?? ProcessInfo.processInfo.environment["KAM_TODAY"] {
+            guard let d = KamCore.Calendar.parse(Array(t.utf8)) else {
+                throw ValidationError("--today needs a date as YYYY-MM-DD, got '\(t)'")
+            }
+            opts.today = d
+        }
+        for p in options.param {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw ValidationError("--param needs name=value, got '\(p)'")
+            }
+            let name = String(p[..<eq])
+            opts.params[name] = Driver.paramValue(String(p[p.index(after: eq)...]))
+        }
+        let terminal = isatty(1) == 1
+        let format: OutputFormat
+        if let f = options.format {
+            guard let parsed = OutputFormat(rawValue: f) else {
+                throw ValidationError("unknown format '\(f)'; use one of: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            format = parsed
+        } else {
+            format = terminal ? .table : .csv
+        }
+        let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        session = Session(options: opts, writer: Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color))
+        if let data = options.data {
+            do {
+                let t = try TableReader.readFile(data, relativeTo: "<command>")
+                session.interpreter.globals.vars[t.name ?? "data"] = .table(t)
+            } catch let d as Diagnostic {
+                Output.error(d.render())
+                throw ExitCode(d.kind.exitCode)
+            }
+        }
+    }
+
+    /// A --param value: a number, date or bool when it reads as one, else a string.
+    static func paramValue(_ s: String) -> Value {
+        if let i = Int64(s) { return .int(i) }
+        if let d = Double(s), d.isFinite { return .float(d) }
+        if s == "true" || s == "false" { return .bool(s == "true") }
+        if let d = KamCore.Calendar.parse(Array(s.utf8)), s.count == 10 { return .date(d) }
+        return .string(s)
+    }
+
+    func runText(_ text: String, name: String) -> Int32 {
+        let session = self.session
+        return withLargeStack {
+            session.run(text, name: name, out: Output.write, err: Output.error)
+        }
+    }
+
+    func runFile(_ path: String) -> Int32 {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            Output.error("error: cannot read script '\(path)'\n")
+            return 2
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            Output.error("error: script '\(path)' is not valid UTF-8\n")
+            return 3
+        }
+        return runText(text, name: path)
+    }
+}
+
+/// stdout for results, stderr for diagnostics; written with write(2) so a closed pipe
+/// (`kam ... | head`) ends kam quietly instead of crashing it.
+enum Output {
+    nonisolated(unsafe) private static var buffer: [UInt8] = []
+
+    static func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    static func error(_ s: String) {
+        flush()
+        writeAll(2, Array(s.utf8))
+    }
+
+    static func flush() {
+        guard !buffer.isEmpty else { return }
+        let bytes = buffer
+        buffer.removeAll(keepingCapacity: true)
+        if !writeAll(1, bytes) { Foundation.exit(0) }
+    }
+
+    @discardableResult
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
+}
+
+enum Terminal {
+    static func width() -> Int {
+        var ws = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
+        return 100
+    }
+    static func height() -> Int {
+        var ws = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_row > 0 { return Int(ws.ws_row) }
+        return 40
+    }
+}

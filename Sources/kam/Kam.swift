@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import KamCore
+
+/// Options shared by `kam`, `kam run` and `kam -c`.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "A dataset: a directory, a CSV/JSON file or a SQLite database (default: the demo company).")
+    var data: String?
+
+    @Option(name: .long, help: "Output format: table, csv, tsv, json, jsonl or markdown (default: table on a terminal, csv otherwise).")
+    var format: String?
+
+    @Option(name: .long, help: "Pin today's date (YYYY-MM-DD) for reproducible runs; also KAM_TODAY.")
+    var today: String?
+
+    @Option(name: .long, parsing: .singleValue, help: "Set a script variable: --param region=EMEA (repeatable).")
+    var param: [String] = []
+
+    @Flag(name: .long, help: "Print no banner in the REPL.")
+    var quiet = false
+}
+
+@main
+struct Kam: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kam",
+        abstract: "kam: a query language and REPL for key account management analytics.",
+        discussion: """
+            Examples:
+              kam                                   start the REPL
+              kam -c 'table([{a: 1}, {a: 2}]) | where a > 1'
+              kam run plan.kam --param region=EMEA  run a saved script
+              kam run - < report.kam                a script on stdin
+              kam -c 'load "orders.csv" | aggregate revenue = sum(amount) by region' --format json
+
+            Exit codes: 0 ok, 1 runtime error or failed assert, 2 usage, 3 syntax error, 4 data error.
+            """,
+        version: kamVersion,
+        subcommands: [Run.self],
+        defaultSubcommand: nil
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customShort("c"), help: "Run QUERY and exit.")
+    var command: String?
+
+    mutating func run() throws {
+        let driver = try Driver(common)
+        if let command {
+            throw ExitCode(driver.runText(command, name: "<command>"))
+        }
+        if isatty(0) == 1 {
+            throw ExitCode(REPL(driver: driver).run())
+        }
+        // stdin is not a terminal: run it as a script.
+        throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>"))
+    }
+
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            if let first = arguments.first, !first.hasPrefix("-"), first != "run", first != "help",
+                FileManager.default.fileExists(atPath: first)
+            {
+                arguments.insert("run", at: 0)
+            }
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let code as ExitCode {
+            Output.flush()
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+        Output.flush()
+        Foundation.exit(0)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a kam script (use - for stdin).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The script file, or - to read the script from stdin.")
+    var file: String
+
+    mutating func run() throws {
+        let driver = try Driver(common)
+        if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
+        throw ExitCode(driver.runFile(file))
+    }
+}
+
+let kamVersion = "0.1.0"
+
+func readAllStdin() -> String {
+    let data = FileHandle.standardInput.readDataToEndOfFile()
+    return String(decoding: data, as: UTF8.self)
+}
