@@ -125,7 +125,7 @@ enum Aggregates {
                 let extras = try p.dropFirst().map { try site.eval($0) }
                 return try finish(site, [first], extras)
             }
-            throw site.interp.fail("\(name) needs a list or a table, got \(first.typeName)", firstExpr.range)
+            throw site.interp.fail("\(name) needs a list or a table, got \(first.aTypeName)", firstExpr.range)
         }
     }
 
@@ -137,7 +137,7 @@ enum Aggregates {
             case .null: continue
             case .int(let i): out.append(Double(i))
             case .float(let f): out.append(f)
-            default: throw site.fail("\(name) needs numbers, got a \(v.typeName)", hints: v.typeName == "string" ? ["convert with float(...)"] : [])
+            default: throw site.fail("\(name) needs numbers, got \(v.aTypeName)", hints: v.typeName == "string" ? ["convert with float(...)"] : [])
             }
         }
         return out
@@ -167,7 +167,7 @@ enum Aggregates {
                     intSum = r
                 }
             case .float: allInt = false
-            default: throw site.fail("sum needs numbers, got a \(v.typeName)", hints: v.typeName == "string" ? ["convert with float(...)"] : [])
+            default: throw site.fail("sum needs numbers, got \(v.aTypeName)", hints: v.typeName == "string" ? ["convert with float(...)"] : [])
             }
         }
         if allInt { return .int(intSum) }

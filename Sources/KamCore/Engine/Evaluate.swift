@@ -41,14 +41,14 @@ extension Interpreter {
                 switch v {
                 case .bool(true): keep.append(i)
                 case .bool(false), .null: break
-                default: throw fail("the condition must be a bool, got \(v.typeName)", predicate.range, hints: ["compare explicitly, e.g. x > 0 or x == \"A\""])
+                default: throw fail("the condition must be a bool, got \(v.aTypeName)", predicate.range, hints: ["compare explicitly, e.g. x > 0 or x == \"A\""])
                 }
             }
             return keep
         default:
             if table.count == 0 { return [] }
             let sample = col.value(at: 0)
-            throw fail("the condition must be a bool, got \(sample.typeName)", predicate.range, hints: ["compare explicitly, e.g. x > 0 or x == \"A\""])
+            throw fail("the condition must be a bool, got \(sample.aTypeName)", predicate.range, hints: ["compare explicitly, e.g. x > 0 or x == \"A\""])
         }
     }
 }

@@ -46,6 +46,9 @@ enum Verbs {
 
     static func whereVerb(_ site: inout CallSite) throws -> Value {
         try site.checkNamed([])
+        if let a = site.args.first(where: { $0.style == .assign }) {
+            throw site.interp.fail("'=' in a condition", a.value.range, hints: ["use '==' to compare: where \(a.name ?? "x") == ..."])
+        }
         let p = site.positional
         guard p.count == 2 else {
             throw site.fail(p.count < 2 ? "where needs a condition" : "where takes one condition, got \(p.count - 1)",
@@ -178,7 +181,7 @@ enum Verbs {
             if site.args.count == 2 {
                 let k = try site.eval(site.args[1].value)
                 guard case .function(let f) = k else {
-                    throw site.interp.fail("sort on a list takes a key function, got \(k.typeName)", site.args[1].value.range, hints: ["write: sort(xs, x => x.amount)"])
+                    throw site.interp.fail("sort on a list takes a key function, got \(k.aTypeName)", site.args[1].value.range, hints: ["write: sort(xs, x => x.amount)"])
                 }
                 keys = try xs.map { try site.interp.apply(f, [$0], site.range) }
             }
@@ -197,7 +200,7 @@ enum Verbs {
         guard p.count == 2 else { throw site.fail("\(verb) needs a number of rows", hints: ["usage: table | \(verb) 10"]) }
         let v = try site.eval(p[1].value)
         guard case .int(let n) = v else {
-            throw site.interp.fail("\(verb) needs a whole number, got \(v.typeName)", p[1].value.range)
+            throw site.interp.fail("\(verb) needs a whole number, got \(v.aTypeName)", p[1].value.range)
         }
         guard n >= 0 else { throw site.interp.fail("\(verb) needs a number of 0 or more, got \(n)", p[1].value.range) }
         return Int(clamping: n)
@@ -243,7 +246,7 @@ enum Verbs {
         case .null: return .null
         case .table(let t): return t.count > 0 ? .row(t, 0) : .null
         case .list(let xs): return xs.first ?? .null
-        default: throw site.interp.fail("first needs a table or a list, got \(v.typeName)", site.positional[0].value.range)
+        default: throw site.interp.fail("first needs a table or a list, got \(v.aTypeName)", site.positional[0].value.range)
         }
     }
 

@@ -36,7 +36,7 @@ enum Windows {
                     case .float(let x):
                         if !isFloat { isFloat = true; f = Double(i) }
                         add(x)
-                    default: throw site.fail("cumsum needs numbers, got a \(v.typeName)")
+                    default: throw site.fail("cumsum needs numbers, got \(v.aTypeName)")
                     }
                     out.append(isFloat ? .float(f + c) : .int(i))
                 }

@@ -40,10 +40,10 @@ public struct CSVReader {
                     pos += 1
                 }
                 if !closed {
-                    throw Diagnostic(.data, "\(name):\(quoteLine): unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"])
+                    throw Diagnostic.data(file: name, line: quoteLine, "unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"])
                 }
                 if pos < n, bytes[pos] != delimiter, bytes[pos] != UInt8(ascii: "\n"), bytes[pos] != UInt8(ascii: "\r") {
-                    throw Diagnostic(.data, "\(name):\(line): unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
+                    throw Diagnostic.data(file: name, line: line, "unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
                 }
             } else {
                 while pos < n {
@@ -76,16 +76,16 @@ public struct CSVReader {
         for (i, nm) in names.enumerated() where nm.isEmpty { names[i] = "column\(i + 1)" }
         var seen: Set<String> = []
         for nm in names where !seen.insert(nm).inserted {
-            throw Diagnostic(.data, "\(name):1: duplicate column name '\(nm)' in the header")
+            throw Diagnostic.data(file: name, line: 1, "duplicate column name '\(nm)' in the header")
         }
         let width = names.count
         let rows = records.count - 1
         for r in 1..<max(1, records.count) where records[r].count != width {
-            throw Diagnostic(.data, "\(name):\(lineOfRecord[r]): row has \(records[r].count) field\(records[r].count == 1 ? "" : "s"), expected \(width) (as in the header)",
+            throw Diagnostic.data(file: name, line: lineOfRecord[r], "row has \(records[r].count) field\(records[r].count == 1 ? "" : "s"), expected \(width) (as in the header)",
                 hints: ["quote fields that contain the delimiter: \"a, b\""])
         }
         guard String(validating: buffer, as: UTF8.self) != nil else {
-            throw Diagnostic(.data, "\(name): invalid UTF-8", hints: ["save the file as UTF-8"])
+            throw Diagnostic.data(file: name, line: nil, "invalid UTF-8", hints: ["save the file as UTF-8"])
         }
         var columns: [Column] = []
         for c in 0..<width {
@@ -108,8 +108,9 @@ public struct CSVReader {
     func inferColumn(_ refs: [(Int, Int)], _ buf: [UInt8]) -> Column {
         var canInt = true, canFloat = true, canBool = true, canDate = true
         var nulls = 0
+        for f in refs where isNull(f, buf) { nulls += 1 }
         for f in refs {
-            if isNull(f, buf) { nulls += 1; continue }
+            if isNull(f, buf) { continue }
             let s = buf[f.0..<f.1]
             if canInt && parseInt(s) == nil { canInt = false }
             if canFloat && !canInt && parseFloat(s) == nil { canFloat = false }
@@ -227,14 +228,14 @@ public enum TableReader {
         let name = (path as NSString).lastPathComponent
         let lower = name.lowercased()
         if lower.hasSuffix(".csv") || lower.hasSuffix(".txt") {
-            let t = try CSVReader().read([UInt8](data), name: path)
+            let t = try CSVReader().read([UInt8](data), name: full)
             t.name = (name as NSString).deletingPathExtension
             return t
         }
         if lower.hasSuffix(".tsv") {
             var r = CSVReader()
             r.delimiter = UInt8(ascii: "\t")
-            let t = try r.read([UInt8](data), name: path)
+            let t = try r.read([UInt8](data), name: full)
             t.name = (name as NSString).deletingPathExtension
             return t
         }

@@ -21,6 +21,12 @@ public struct Writer {
     }
 
     public func render(_ value: Value) -> String {
+        if format == .json || format == .jsonl {
+            switch value {
+            case .list, .record: return JSON.encode(value) + "\n"
+            default: break
+            }
+        }
         switch value {
         case .table(let t): return renderTable(t)
         case .record(let r): return renderTable(Table.fromRecords([r]))

@@ -50,7 +50,7 @@ public struct CallSite {
         case .list(let items) where items.allSatisfy({ if case .record = $0 { true } else { false } }):
             return Table.fromRecords(items.map { if case .record(let r) = $0 { r } else { Record() } })
         default:
-            throw interp.fail("\(builtin.name) needs a table, got a \(v.typeName)", range, hints: ["usage: \(builtin.signature)"])
+            throw interp.fail("\(builtin.name) needs a table, got \(v.aTypeName)", range, hints: ["usage: \(builtin.signature)"])
         }
     }
 

@@ -16,7 +16,7 @@ extension CallContext {
         switch v {
         case .null: return nil
         case .string(let s): return s
-        default: throw failArg(i, "\(fn) needs a string, got \(v.typeName)", hints: v.asDouble != nil ? ["convert with str(...)"] : [])
+        default: throw failArg(i, "\(fn) needs a string, got \(v.aTypeName)", hints: v.asDouble != nil ? ["convert with str(...)"] : [])
         }
     }
     func int(_ v: Value, _ i: Int, _ fn: String) throws -> Int64? {
@@ -24,7 +24,7 @@ extension CallContext {
         case .null: return nil
         case .int(let x): return x
         case .float(let f) where f.rounded() == f && abs(f) < 9.2e18: return Int64(f)
-        default: throw failArg(i, "\(fn) needs a whole number, got \(v.typeName)")
+        default: throw failArg(i, "\(fn) needs a whole number, got \(v.aTypeName)")
         }
     }
     func number(_ v: Value, _ i: Int, _ fn: String) throws -> Double? {
@@ -32,7 +32,7 @@ extension CallContext {
         case .null: return nil
         case .int(let x): return Double(x)
         case .float(let f): return f
-        default: throw failArg(i, "\(fn) needs a number, got \(v.typeName)", hints: v.typeName == "string" ? ["convert with float(...)"] : [])
+        default: throw failArg(i, "\(fn) needs a number, got \(v.aTypeName)", hints: v.typeName == "string" ? ["convert with float(...)"] : [])
         }
     }
     func date(_ v: Value, _ i: Int, _ fn: String) throws -> Int32? {
@@ -42,7 +42,7 @@ extension CallContext {
         case .string(let s):
             if let d = Calendar.parse(Array(s.utf8)) { return d }
             throw failArg(i, "\(fn) needs a date, got the string \"\(s)\"", hints: ["dates are written YYYY-MM-DD"])
-        default: throw failArg(i, "\(fn) needs a date, got \(v.typeName)")
+        default: throw failArg(i, "\(fn) needs a date, got \(v.aTypeName)")
         }
     }
     func list(_ v: Value, _ i: Int, _ fn: String) throws -> [Value]? {
@@ -50,12 +50,12 @@ extension CallContext {
         case .null: return nil
         case .list(let xs): return xs
         case .table(let t): return (0..<t.count).map { .row(t, $0) }
-        default: throw failArg(i, "\(fn) needs a list, got \(v.typeName)")
+        default: throw failArg(i, "\(fn) needs a list, got \(v.aTypeName)")
         }
     }
     func function(_ v: Value, _ i: Int, _ fn: String) throws -> Function {
         guard case .function(let f) = v else {
-            throw failArg(i, "\(fn) needs a function, got \(v.typeName)", hints: ["write a lambda: x => x * 2"])
+            throw failArg(i, "\(fn) needs a function, got \(v.aTypeName)", hints: ["write a lambda: x => x * 2"])
         }
         return f
     }

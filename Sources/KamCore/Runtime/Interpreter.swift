@@ -95,7 +95,7 @@ public final class Interpreter {
             }
             var hints: [String] = []
             if case .null = v { hints.append("the condition is null, not true") } else if case .bool = v {} else {
-                hints.append("the condition is a \(v.typeName), not a bool")
+                hints.append("the condition is \(v.aTypeName), not a bool")
             }
             throw fail(text, condition.range, hints: hints)
         case .expression(let e):
@@ -128,7 +128,7 @@ public final class Interpreter {
         }
         importStack.append(key)
         defer { importStack.removeLast() }
-        let source = Source(name: isFile ? path : "stdlib/\(path).kam", text: text)
+        let source = Source(name: isFile ? key : "stdlib/\(path).kam", text: text)
         let program: Program
         do { program = try Parser.parse(source) } catch {
             throw error.diagnostics.first ?? fail("cannot parse '\(path)'", range)
@@ -221,7 +221,7 @@ public final class Interpreter {
     func requireBoolOrNull(_ v: Value, _ range: SourceRange, _ op: String) throws {
         switch v {
         case .bool, .null: return
-        default: throw fail("'\(op)' needs bool operands, got \(v.typeName)", range, hints: ["compare explicitly, e.g. x > 0 \(op) ..."])
+        default: throw fail("'\(op)' needs bool operands, got \(v.aTypeName)", range, hints: ["compare explicitly, e.g. x > 0 \(op) ..."])
         }
     }
 
@@ -255,8 +255,8 @@ public final class Interpreter {
         case (.negate, .float(let f)): return .float(-f)
         case (.negate, .duration(let d)): return .duration(Duration(months: -d.months, days: -d.days))
         case (.not, .bool(let b)): return .bool(!b)
-        case (.negate, _): throw fail("cannot negate a \(v.typeName)", range)
-        case (.not, _): throw fail("'not' needs a bool, got \(v.typeName)", range)
+        case (.negate, _): throw fail("cannot negate \(v.aTypeName)", range)
+        case (.not, _): throw fail("'not' needs a bool, got \(v.aTypeName)", range)
         }
     }
 
@@ -288,19 +288,19 @@ public final class Interpreter {
             switch y {
             case .list(let items): found = items.contains { $0.kamEquals(x) }
             case .string(let s):
-                guard case .string(let needle) = x else { throw fail("'in' on a string needs a string on the left, got \(x.typeName)", lhs) }
+                guard case .string(let needle) = x else { throw fail("'in' on a string needs a string on the left, got \(x.aTypeName)", lhs) }
                 found = s.contains(needle)
             case .record(let r):
                 guard case .string(let k) = x else { throw fail("'in' on a record needs a field name", lhs) }
                 found = r.keys.contains(k)
             case .null: return .null
-            default: throw fail("'in' needs a list on the right, got \(y.typeName)", rhs, hints: ["write x in [a, b, c]"])
+            default: throw fail("'in' needs a list on the right, got \(y.aTypeName)", rhs, hints: ["write x in [a, b, c]"])
             }
             return .bool(op == .inList ? found : !found)
         case .match:
             if x.isNull || y.isNull { return .null }
-            guard case .string(let s) = x else { throw fail("'~' needs a string on the left, got \(x.typeName)", lhs) }
-            guard case .string(let p) = y else { throw fail("'~' needs a pattern string on the right, got \(y.typeName)", rhs) }
+            guard case .string(let s) = x else { throw fail("'~' needs a string on the left, got \(x.aTypeName)", lhs) }
+            guard case .string(let p) = y else { throw fail("'~' needs a pattern string on the right, got \(y.aTypeName)", rhs) }
             let re = try regex(p, rhs)
             return .bool(re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil)
         }
@@ -337,7 +337,7 @@ public final class Interpreter {
         case .list(let items):
             return .list(try items.map { try member($0, name, range, base: baseRange) })
         default:
-            throw fail("a \(base.typeName) has no field '\(name)'", range)
+            throw fail("\(base.aTypeName) has no field '\(name)'", range)
         }
     }
 
@@ -368,7 +368,7 @@ public final class Interpreter {
         case (.table(let t), .string(let k)):
             return try member(base, k, range, base: range).isNull ? .null : member(.table(t), k, range, base: range)
         default:
-            throw fail("cannot index a \(base.typeName) with a \(i.typeName)", range)
+            throw fail("cannot index \(base.aTypeName) with \(i.aTypeName)", range)
         }
     }
 
@@ -378,7 +378,7 @@ public final class Interpreter {
         if case .name(let name) = callee.kind {
             if let v = env.lookupVariable(name) {
                 guard case .function(let f) = v else {
-                    throw fail("'\(name)' is a \(v.typeName), not a function", callee.range)
+                    throw fail("'\(name)' is \(v.aTypeName), not a function", callee.range)
                 }
                 return try callFunction(f, args, range, env)
             }
@@ -391,7 +391,7 @@ public final class Interpreter {
             throw fail("unknown function '\(name)'", callee.range, hints: hints)
         }
         let f = try eval(callee, env)
-        guard case .function(let fn) = f else { throw fail("a \(f.typeName) is not a function", callee.range) }
+        guard case .function(let fn) = f else { throw fail("\(f.aTypeName) is not a function", callee.range) }
         return try callFunction(fn, args, range, env)
     }
 

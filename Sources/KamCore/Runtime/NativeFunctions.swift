@@ -12,7 +12,7 @@ enum NativeFunctions {
             case .list(let xs): return .int(Int64(xs.count))
             case .record(let r): return .int(Int64(r.keys.count))
             case .table(let t): return .int(Int64(t.count))
-            default: throw ctx.failArg(0, "len needs a string, list, record or table, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "len needs a string, list, record or table, got \(a[0].aTypeName)")
             }
         }),
         Builtin("lower", ["s"], .string, "Lower-case a string.", .eager { ctx, a in
@@ -34,7 +34,7 @@ enum NativeFunctions {
             case .string(let s):
                 guard let t = try ctx.string(a[1], 1, "contains") else { return .null }
                 return .bool(s.contains(t))
-            default: throw ctx.failArg(0, "contains needs a string or a list, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "contains needs a string or a list, got \(a[0].aTypeName)")
             }
         }),
         Builtin("starts_with", ["s", "prefix"], .string, "Whether a string starts with a prefix.", .eager { ctx, a in
@@ -104,7 +104,7 @@ enum NativeFunctions {
                 guard i != Int64.min else { throw ctx.fail("integer overflow in abs") }
                 return .int(abs(i))
             case .float(let f): return .float(abs(f))
-            default: throw ctx.failArg(0, "abs needs a number, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "abs needs a number, got \(a[0].aTypeName)")
             }
         }),
         Builtin("round", ["x", "digits?"], .number, "Round half away from zero; with digits, to that many decimals (a float).", .eager { ctx, a in
@@ -165,7 +165,7 @@ enum NativeFunctions {
         Builtin("clamp", ["x", "lo", "hi"], .number, "x limited to the range lo..hi.", .eager { ctx, a in
             if a[0].isNull { return .null }
             guard let c1 = a[0].compare(a[1]), let c2 = a[0].compare(a[2]) else {
-                throw ctx.fail("clamp needs values that compare, got \(a[0].typeName), \(a[1].typeName), \(a[2].typeName)")
+                throw ctx.fail("clamp needs values that compare, got \(a[0].aTypeName), \(a[1].typeName), \(a[2].typeName)")
             }
             if let lh = a[1].compare(a[2]), lh > 0 { throw ctx.fail("clamp needs lo <= hi") }
             return c1 < 0 ? a[1] : c2 > 0 ? a[2] : a[0]
@@ -191,7 +191,7 @@ enum NativeFunctions {
                     throw ctx.failArg(0, "cannot read \"\(s)\" as a date", hints: ["dates are written YYYY-MM-DD"])
                 }
                 return .date(d)
-            default: throw ctx.failArg(0, "date needs a string, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "date needs a string, got \(a[0].aTypeName)")
             }
         }),
         Builtin("make_date", ["year", "month", "day"], .date, "The date with the given year, month and day.", .eager { ctx, a in
@@ -233,7 +233,7 @@ enum NativeFunctions {
             switch a[0] {
             case .null: return .null
             case .duration(let d): return d.months == 0 ? .int(Int64(d.days)) : .int(Int64(d.approximateDays.rounded()))
-            default: throw ctx.failArg(0, "days needs a duration, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "days needs a duration, got \(a[0].aTypeName)")
             }
         }),
         Builtin("trunc", ["d", "unit"], .date, "Start of the date's \"week\", \"month\", \"quarter\" or \"year\".", .eager { ctx, a in
@@ -315,7 +315,7 @@ enum NativeFunctions {
             case .null: return .null
             case .record(let r): return .list(r.keys.map { .string($0) })
             case .row(let t, _), .table(let t): return .list(t.names.map { .string($0) })
-            default: throw ctx.failArg(0, "keys needs a record, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "keys needs a record, got \(a[0].aTypeName)")
             }
         }),
     ]
@@ -348,7 +348,7 @@ enum NativeFunctions {
                 if let f = Double(t), f.isFinite { return try ctx.intOrFail(f.rounded(.towardZero)) }
                 throw ctx.failArg(0, "cannot convert \"\(s)\" to int")
             case .date(let d): return .int(Int64(d))
-            default: throw ctx.failArg(0, "cannot convert a \(a[0].typeName) to int")
+            default: throw ctx.failArg(0, "cannot convert \(a[0].aTypeName) to int")
             }
         }),
         Builtin("float", ["x"], .conversion, "Convert to float; strings are parsed.", .eager { ctx, a in
@@ -359,7 +359,7 @@ enum NativeFunctions {
             case .string(let s):
                 if let f = Double(s.trimmingCharacters(in: .whitespaces)), f.isFinite { return .float(f) }
                 throw ctx.failArg(0, "cannot convert \"\(s)\" to float")
-            default: throw ctx.failArg(0, "cannot convert a \(a[0].typeName) to float")
+            default: throw ctx.failArg(0, "cannot convert \(a[0].aTypeName) to float")
             }
         }),
         Builtin("str", ["x"], .conversion, "Convert to string (null stays null).", .eager { _, a in
@@ -388,17 +388,17 @@ enum NativeFunctions {
                     switch x {
                     case .record(let r): records.append(r)
                     case .row(let t, let j): records.append(t.record(at: j))
-                    default: throw ctx.failArg(0, "table needs a list of records; item \(i) is a \(x.typeName)", hints: ["write table([{a: 1}, {a: 2}])"])
+                    default: throw ctx.failArg(0, "table needs a list of records; item \(i) is \(x.aTypeName)", hints: ["write table([{a: 1}, {a: 2}])"])
                     }
                 }
                 return .table(Table.fromRecords(records))
-            default: throw ctx.failArg(0, "table needs a list of records, got \(a[0].typeName)", hints: ["write table([{a: 1}, {a: 2}])"])
+            default: throw ctx.failArg(0, "table needs a list of records, got \(a[0].aTypeName)", hints: ["write table([{a: 1}, {a: 2}])"])
             }
         }),
         Builtin("columns", ["t"], .table, "The column names of a table.", .eager { ctx, a in
             switch a[0] {
             case .table(let t), .row(let t, _): return .list(t.names.map { .string($0) })
-            default: throw ctx.failArg(0, "columns needs a table, got \(a[0].typeName)")
+            default: throw ctx.failArg(0, "columns needs a table, got \(a[0].aTypeName)")
             }
         }),
         Builtin("load", ["path"], .table, "Read a CSV, JSON or JSONL file as a table: load \"orders.csv\".", .eager { ctx, a in
@@ -407,7 +407,13 @@ enum NativeFunctions {
                 return .table(try TableReader.readFile(path, relativeTo: ctx.interp.currentSource.name))
             } catch let d as Diagnostic {
                 var d = d
-                if d.range == nil { d.range = ctx.argRange(0); d.source = ctx.interp.currentSource }
+                if d.fileLocation != nil {
+                    let (l, c) = ctx.interp.currentSource.location(of: ctx.range.start)
+                    d.notes.append("note: loaded at \(ctx.interp.currentSource.name):\(l):\(c)")
+                } else if d.range == nil {
+                    d.range = ctx.argRange(0)
+                    d.source = ctx.interp.currentSource
+                }
                 throw d
             }
         }),
@@ -422,7 +428,7 @@ enum NativeFunctions {
             switch c {
             case .bool(true): return try site.eval(p[1].value)
             case .bool(false), .null: return p.count == 3 ? try site.eval(p[2].value) : .null
-            default: throw site.interp.fail("if needs a bool condition, got \(c.typeName)", p[0].value.range)
+            default: throw site.interp.fail("if needs a bool condition, got \(c.aTypeName)", p[0].value.range)
             }
         }),
         Builtin("error", ["message"], .control, "Stop with a runtime error.", .eager { ctx, a in

@@ -67,6 +67,12 @@ public enum Value: @unchecked Sendable {
         }
     }
 
+    /// The type name with its article: "an int", "a string".
+    public var aTypeName: String {
+        let n = typeName
+        return (n.first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + n
+    }
+
     public var isNull: Bool { if case .null = self { true } else { false } }
 
     /// A number as a Double (ints widen), nil for anything else.

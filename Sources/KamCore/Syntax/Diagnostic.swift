@@ -31,6 +31,9 @@ public struct Diagnostic: Error, Sendable {
     public var hints: [String]
     /// Extra lines printed after the hints (a call chain, examples of bad rows).
     public var notes: [String]
+    /// For errors in data files: `file:line` (or `file:line:column`) to report instead of a
+    /// script position.
+    public var fileLocation: String?
 
     public init(
         _ kind: DiagnosticKind, _ message: String, at range: SourceRange? = nil, in source: Source? = nil,
@@ -44,6 +47,41 @@ public struct Diagnostic: Error, Sendable {
         self.notes = notes
     }
 
+    /// The source line and a caret underline of the range. A very long line is shown as
+    /// a window around the error.
+    func excerpt(_ source: Source, _ range: SourceRange, line: Int, column: Int) -> String {
+        var scalars = Array(source.lineText(line).unicodeScalars)
+        let (endLine, endColumn) = source.location(of: range.end)
+        var start = column - 1
+        var stop = endLine == line ? max(start + 1, endColumn - 1) : scalars.count
+        var lead = ""
+        if scalars.count > 120 {
+            let from = max(0, start - 60)
+            let to = min(scalars.count, from + 100)
+            lead = from > 0 ? "…" : ""
+            let trail = to < scalars.count ? "…" : ""
+            scalars = Array(scalars[from..<to])
+            start = start - from
+            stop = min(stop - from, scalars.count)
+            scalars += trail.unicodeScalars
+        }
+        let text = lead + String(String.UnicodeScalarView(scalars))
+        let before = lead + String(String.UnicodeScalarView(scalars[..<min(start, scalars.count)]))
+        let marked = start < stop && stop <= scalars.count ? String(String.UnicodeScalarView(scalars[start..<stop])) : " "
+        let gutter = String(line)
+        var out = " \(gutter) | \(text)\n"
+        out += " \(String(repeating: " ", count: gutter.count)) | \(String(repeating: " ", count: displayWidth(before)))"
+        out += String(repeating: "^", count: max(1, displayWidth(marked))) + "\n"
+        return out
+    }
+
+    /// An error in a data file at `file:line`.
+    public static func data(file: String, line: Int?, column: Int? = nil, _ message: String, hints: [String] = []) -> Diagnostic {
+        var d = Diagnostic(.data, message, hints: hints)
+        d.fileLocation = file + (line.map { ":\($0)" } ?? "") + (column.map { ":\($0)" } ?? "")
+        return d
+    }
+
     public func withHint(_ hint: String?) -> Diagnostic {
         var d = self
         if let hint { d.hints.append(hint) }
@@ -55,19 +93,12 @@ public struct Diagnostic: Error, Sendable {
     public func render() -> String {
         let label = kind == .warning ? "warning" : "error"
         var out = ""
-        if let source, let range {
+        if let fileLocation {
+            out += "\(fileLocation): \(label): \(message)\n"
+        } else if let source, let range {
             let (line, column) = source.location(of: range.start)
             out += "\(source.name):\(line):\(column): \(label): \(message)\n"
-            let text = source.lineText(line)
-            let gutter = String(line)
-            out += " \(gutter) | \(text)\n"
-            let prefix = String(text.unicodeScalars.prefix(column - 1).map(Character.init))
-            let (endLine, endColumn) = source.location(of: range.end)
-            let underlineEnd = endLine == line ? endColumn : text.unicodeScalars.count + 1
-            let underlinedScalars = text.unicodeScalars.dropFirst(column - 1).prefix(max(0, underlineEnd - column))
-            let width = max(1, displayWidth(String(String.UnicodeScalarView(underlinedScalars))))
-            let pad = String(repeating: " ", count: displayWidth(prefix))
-            out += " \(String(repeating: " ", count: gutter.count)) | \(pad)\(String(repeating: "^", count: width))\n"
+            out += excerpt(source, range, line: line, column: column)
         } else if let source {
             out += "\(source.name): \(label): \(message)\n"
         } else {

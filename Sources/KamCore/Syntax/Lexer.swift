@@ -79,7 +79,13 @@ public struct Lexer {
         case UInt8(ascii: ":"): return .colon
         case UInt8(ascii: ";"): return .semicolon
         case UInt8(ascii: "."): return .dot
-        case UInt8(ascii: "|"): return .pipe
+        case UInt8(ascii: "|"):
+            if peek() == UInt8(ascii: "|") {
+                pos += 1
+                error("unexpected '||'", start, pos, hint: "use 'or'")
+                return .kwOr
+            }
+            return .pipe
         case UInt8(ascii: "~"): return .tilde
         case UInt8(ascii: "+"): return .plus
         case UInt8(ascii: "-"): return .minus
@@ -88,8 +94,8 @@ public struct Lexer {
         case UInt8(ascii: "%"): return .percent
         case UInt8(ascii: "?"):
             if peek() == UInt8(ascii: "?") { pos += 1; return .coalesce }
-            error("unexpected '?'", start, pos, hint: "use '??' for a default when a value is null")
-            return nil
+            error("unexpected '?'", start, pos, hint: "use '??' for a default when a value is null, or if(cond, a, b)")
+            return .coalesce
         case UInt8(ascii: "="):
             if peek() == UInt8(ascii: "=") { pos += 1; return .eq }
             if peek() == UInt8(ascii: ">") { pos += 1; return .arrow }
@@ -97,7 +103,7 @@ public struct Lexer {
         case UInt8(ascii: "!"):
             if peek() == UInt8(ascii: "=") { pos += 1; return .ne }
             error("unexpected '!'", start, pos, hint: "use 'not' for negation and '!=' for inequality")
-            return nil
+            return .kwNot
         case UInt8(ascii: "<"):
             if peek() == UInt8(ascii: "=") { pos += 1; return .le }
             if peek() == UInt8(ascii: ">") { pos += 1; error("unexpected '<>'", start, pos, hint: "use '!=' for inequality"); return .ne }
@@ -107,8 +113,8 @@ public struct Lexer {
             return .gt
         case UInt8(ascii: "&"), UInt8(ascii: "^"):
             if c == UInt8(ascii: "&") && peek() == UInt8(ascii: "&") { pos += 1 }
-            error("unexpected '\(Character(Unicode.Scalar(c)))'", start, pos, hint: c == UInt8(ascii: "&") ? "use 'and'" : "use pow(x, y) for powers")
-            return nil
+            error("unexpected '\(String(decoding: bytes[start..<pos], as: UTF8.self))'", start, pos, hint: c == UInt8(ascii: "&") ? "use 'and'" : "use pow(x, y) for powers")
+            return c == UInt8(ascii: "&") ? .kwAnd : .star
         case UInt8(ascii: "\""): return lexString(start)
         case UInt8(ascii: "'"): return lexRawString(start)
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return lexNumber(start)

@@ -25,9 +25,16 @@ public struct Parser {
     /// Parses a whole program; throws a `DiagnosticList` with every error found.
     public static func parse(_ source: Source) throws(DiagnosticList) -> Program {
         var parser = Parser(source: source)
+        let lexed = parser.diagnostics.count
         let statements = parser.parseProgram()
         if !parser.diagnostics.isEmpty {
-            throw DiagnosticList(parser.diagnostics.sorted { ($0.range?.start ?? 0) < ($1.range?.start ?? 0) })
+            // A parse error on a line the lexer already complained about is usually an echo
+            // of the same mistake: keep the lexer's, which says what is wrong.
+            let lexLines = Set(parser.diagnostics.prefix(lexed).compactMap { $0.range.map { source.location(of: $0.start).line } })
+            let kept = parser.diagnostics.enumerated().filter { i, d in
+                i < lexed || !lexLines.contains(d.range.map { source.location(of: $0.start).line } ?? -1)
+            }.map(\.element)
+            throw DiagnosticList(kept.sorted { ($0.range?.start ?? 0) < ($1.range?.start ?? 0) })
         }
         return Program(statements: statements, source: source)
     }
@@ -327,7 +334,8 @@ public struct Parser {
                 args = try parseArgs(until: nil)
                 if let last = args.last { end = last.value.range }
             }
-            return Expr(.call(callee: callee, args: [Arg(input)] + args, piped: true), input.range.to(end))
+            // The range is the stage's own text, so errors point at the stage, not the pipeline.
+            return Expr(.call(callee: callee, args: [Arg(input)] + args, piped: true), t.range.to(end))
         }
         if case .ident = t.kind {} else if t.kind != .lparen {
             throw error("expected a stage after '|', found \(t.kind.describe)", t.range, hint: "a stage is a verb or function: | where x > 1, | take 10, | f(a)")

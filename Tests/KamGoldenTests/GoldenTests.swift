@@ -1,0 +1,75 @@
+import Foundation
+import KamCore
+import Testing
+
+/// The language is specified by a corpus of .kam scripts under Golden/, each with the
+/// expected output beside it in NAME.out:
+///
+///     <stdout>
+///     --- stderr
+///     <stderr, when any>
+///     --- exit N            (when not 0)
+///
+/// A script may start with directives in comments: `# format: csv`, `# today: 2025-01-31`,
+/// `# param: name=value`. Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
+/// read the diff before committing it).
+enum Corpus {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    static var files: [String] {
+        guard let e = FileManager.default.enumerator(atPath: root.path) else { return [] }
+        return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".kam") && !$0.contains("/lib/") }.sorted()
+    }
+
+    static func run(_ relative: String) -> String {
+        let path = root.appendingPathComponent(relative).path
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        var options = Interpreter.Options(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0)
+        var format = OutputFormat.table
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            guard line.hasPrefix("# ") else { break }
+            let body = line.dropFirst(2)
+            if body.hasPrefix("format: "), let f = OutputFormat(rawValue: String(body.dropFirst(8))) { format = f }
+            if body.hasPrefix("today: "), let d = KamCore.Calendar.parse(Array(body.dropFirst(7).utf8)) { options.today = d }
+            if body.hasPrefix("param: "), let eq = body.firstIndex(of: "=") {
+                let name = String(body.dropFirst(7)[..<eq])
+                let value = String(body[body.index(after: eq)...])
+                options.params[name] = Int64(value).map { .int($0) } ?? .string(value)
+            }
+        }
+        let session = Session(options: options, writer: Writer(format: format))
+        var out = "", err = ""
+        // Run with the relative name so diagnostics are stable across machines.
+        let code = withLargeStack {
+            FileManager.default.changeCurrentDirectoryPath(root.path)
+            return session.run(text, name: relative, out: { out += $0 }, err: { err += $0 })
+        }
+        var result = out
+        if !err.isEmpty { result += "--- stderr\n" + err }
+        if code != 0 { result += "--- exit \(code)\n" }
+        return result
+    }
+}
+
+@Suite("golden corpus")
+struct GoldenTests {
+    @Test("corpus is large enough")
+    func corpusSize() {
+        #expect(Corpus.files.count >= 150)
+    }
+
+    @Test("golden script", arguments: Corpus.files)
+    func golden(_ file: String) throws {
+        let actual = Corpus.run(file)
+        let expectedPath = Corpus.root.appendingPathComponent(String(file.dropLast(4)) + ".out").path
+        if ProcessInfo.processInfo.environment["KAM_UPDATE_GOLDEN"] != nil {
+            try actual.write(toFile: expectedPath, atomically: true, encoding: .utf8)
+            return
+        }
+        guard let expected = try? String(contentsOfFile: expectedPath, encoding: .utf8) else {
+            Issue.record("missing \(expectedPath); run with KAM_UPDATE_GOLDEN=1 to create it")
+            return
+        }
+        #expect(actual == expected, "\(file): output differs\n--- expected\n\(expected)--- actual\n\(actual)")
+    }
+}
