@@ -42,7 +42,7 @@ struct Kam: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(name: .customShort("c"), help: "Run QUERY and exit.")
+    @Option(name: .customShort("c"), help: ArgumentHelp("Run QUERY and exit.", valueName: "query"))
     var command: String?
 
     mutating func run() throws {

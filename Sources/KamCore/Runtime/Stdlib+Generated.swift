@@ -15,6 +15,7 @@ fn growth(now, before) = if(before == null or before == 0, null, (now - before) 
 
 # The larger of a value and zero.
 fn positive(x) = max(x, 0)
+
 """#,
     ]
 }

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+
+/// The command line as a shell user meets it: the real binary, pipes, exit codes.
+@Suite("command line")
+struct CommandLineTests {
+    @Test func queryAsCSVWhenPiped() throws {
+        // stdout is a pipe here, so the default format is csv.
+        let r = try Binary.run(["-c", #"table([{a: 1, b: "x"}, {a: 2, b: "y"}]) | where a > 1 | select b"#])
+        #expect(r.stdout == "b\ny\n")
+        #expect(r.stderr == "")
+        #expect(r.status == 0)
+    }
+
+    @Test func explicitFormat() throws {
+        let r = try Binary.run(["-c", #"table([{a: 1, b: "x"}, {a: 2, b: "y"}]) | where a > 1 | select b"#, "--format", "csv"])
+        #expect(r.stdout == "b\ny\n")
+        let j = try Binary.run(["-c", "table([{a: 1}])", "--format", "json"])
+        #expect(j.stdout == "[\n  {\"a\": 1}\n]\n")
+        let t = try Binary.run(["-c", "table([{a: 1}])", "--format", "table"])
+        #expect(t.stdout == "┌───┐\n│ a │\n├───┤\n│ 1 │\n└───┘\n")
+    }
+
+    @Test func overflowExitsOne() throws {
+        let r = try Binary.run(["-c", "9223372036854775807 + 1"])
+        #expect(r.status == 1)
+        #expect(r.stdout == "")
+        #expect(r.stderr == """
+            <command>:1:1: error: integer overflow in '+'
+             1 | 9223372036854775807 + 1
+               | ^^^^^^^^^^^^^^^^^^^^^^^
+            hint: the result does not fit in 64 bits; use float(...) for very large numbers
+
+            """)
+    }
+
+    @Test func threeSyntaxErrorsExitThree() throws {
+        let dir = try tempDir()
+        let file = dir + "/bad.kam"
+        try "let x = (1 +\nlet y = 2 +* 3\nlet z = [1, 2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try Binary.run(["run", file])
+        #expect(r.status == 3)
+        #expect(r.stderr.components(separatedBy: ": error: ").count - 1 == 3)
+        #expect(r.stderr.contains("bad.kam:1:13: error: unexpected end of line"))
+        #expect(r.stderr.contains("bad.kam:2:12: error: unexpected '*'"))
+        #expect(r.stderr.contains("bad.kam:3:14: error: expected ']' to close the list"))
+    }
+
+    @Test func runawayRecursionExitsOne() throws {
+        let r = try Binary.run(["run", "-"], stdin: "fn f(n) = f(n + 1)\nf(0)\n")
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("<stdin>:1:11: error: call depth limit exceeded (1000 nested calls)"))
+        #expect(r.stderr.contains("call chain (innermost last):"))
+    }
+
+    @Test func hundredThousandBracketsIsACleanError() throws {
+        let r = try Binary.run(["run", "-"], stdin: String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000))
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("error: expression nested too deeply (more than 200 levels)"))
+        let lists = try Binary.run(["run", "-"], stdin: String(repeating: "[{a: ", count: 50_000))
+        #expect(lists.status == 3)
+    }
+
+    @Test func scriptOnStdinWithoutRun() throws {
+        let r = try Binary.run([], stdin: "let x = 2\nx * 21\n")
+        #expect(r.stdout == "42\n")
+        #expect(r.status == 0)
+    }
+
+    @Test func scriptFileAndShebangForm() throws {
+        let dir = try tempDir()
+        let file = dir + "/plan.kam"
+        try "#!/usr/bin/env kam\nlet n = 3\nn + 1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try Binary.run(["run", file]).stdout == "4\n")
+        #expect(try Binary.run([file]).stdout == "4\n")
+    }
+
+    @Test func paramsAndToday() throws {
+        let r = try Binary.run(["run", "-", "--param", "region=EMEA", "--param", "n=5", "--today", "2025-03-31"],
+            stdin: "\"{region} {n + 1}\"\ntoday()\n")
+        #expect(r.stdout == "EMEA 6\n2025-03-31\n")
+        let env = try Binary.run(["-c", "today()"], env: ["KAM_TODAY": "2024-02-29"])
+        #expect(env.stdout == "2024-02-29\n")
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let bogus = try Binary.run(["--bogus"])
+        #expect(bogus.status == 2)
+        #expect(bogus.stderr.contains("Unknown option '--bogus'"))
+        let format = try Binary.run(["-c", "1", "--format", "xml"])
+        #expect(format.status == 2)
+        #expect(format.stderr.contains("unknown format 'xml'; use one of: table, csv, tsv, json, jsonl, markdown"))
+        let today = try Binary.run(["-c", "1", "--today", "tomorrow"])
+        #expect(today.status == 2)
+        #expect(today.stderr.contains("--today needs a date as YYYY-MM-DD, got 'tomorrow'"))
+        let missing = try Binary.run(["run", "/nonexistent/plan.kam"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "error: cannot read script '/nonexistent/plan.kam'\n")
+    }
+
+    @Test func versionAndHelp() throws {
+        let v = try Binary.run(["--version"])
+        #expect(v.status == 0)
+        #expect(v.stdout.hasPrefix("0."))
+        let h = try Binary.run(["--help"])
+        #expect(h.status == 0)
+        #expect(h.stdout.contains("Examples:"))
+        #expect(h.stdout.contains("Exit codes: 0 ok"))
+    }
+
+    @Test func failedAssertExitsOne() throws {
+        let r = try Binary.run(["-c", "assert 1 > 2, \"nope\""])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("<command>:1:8: error: assertion failed: nope"))
+    }
+
+    @Test func dataErrorExitsFour() throws {
+        let dir = try tempDir()
+        try "a,b\n1,2\n3\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        let r = try Binary.run(["-c", "load \"bad.csv\""], cwd: dir)
+        #expect(r.status == 4)
+        #expect(r.stderr.hasPrefix("bad.csv:3: error: row has 1 field, expected 2 (as in the header)"))
+    }
+
+    @Test func closedPipeIsQuiet() throws {
+        // `kam ... | head -1`: kam must stop quietly when the reader goes away.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "'\(Binary.path)' -c 'range(200000)' | head -1"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "")
+    }
+}
+
+func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import KamCore
+
+@Suite("engine")
+struct EngineTests {
+    @Test func columnInferenceKeepsTypes() {
+        #expect(Column.from([.int(1), .null, .int(3)]).type == .int)
+        #expect(Column.from([.int(1), .float(2.5)]).type == .float)
+        #expect(Column.from([.string("a"), .string("b"), .string("a")]).type == .string)
+        #expect(Column.from([.string("a"), .int(1)]).type == .value)
+        let c = Column.from([.int(1), .null])
+        #expect(c.isValid(0) && !c.isValid(1))
+        #expect(c.value(at: 1).isNull)
+    }
+
+    @Test func stringsAreDictionaryEncoded() {
+        guard case .string(let s) = Column.from([.string("x"), .string("y"), .string("x")]).storage else {
+            Issue.record("not a string column"); return
+        }
+        #expect(s.dictionary == ["x", "y"])
+        #expect(s.codes == [0, 1, 0])
+    }
+
+    @Test func bitmapSetsAndClears() {
+        var b = Bitmap(count: 130, allValid: true)
+        b[0] = false
+        b[129] = false
+        #expect(!b[0] && b[1] && b[128] && !b[129])
+    }
+
+    @Test func gatherKeepsNulls() {
+        let c = Column.from([.int(1), .null, .int(3)]).gather([2, 1])
+        #expect(c.value(at: 0).kamEquals(.int(3)))
+        #expect(c.value(at: 1).isNull)
+    }
+
+    @Test func compensatedSumKeepsCents() {
+        #expect(Aggregates.neumaier([Double](repeating: 0.01, count: 100_000)) == 1000)
+        #expect(Aggregates.neumaier([1e100, 1.0, -1e100]) == 1.0)
+    }
+
+    @Test func calendarRoundTrips() {
+        for d in stride(from: Int32(-800_000), to: 800_000, by: 997) {
+            let (y, m, day) = KamCore.Calendar.civil(d)
+            #expect(KamCore.Calendar.days(year: y, month: m, day: day) == d)
+        }
+        #expect(KamCore.Calendar.days(year: 2023, month: 2, day: 29) == nil)
+        #expect(KamCore.Calendar.weekday(KamCore.Calendar.days(year: 2026, month: 11, day: 24) ?? 0) == 2)
+        let jan31 = KamCore.Calendar.days(year: 2025, month: 1, day: 31) ?? 0
+        #expect(KamCore.Calendar.add(jan31, months: 1, days: 0) == KamCore.Calendar.days(year: 2025, month: 2, day: 28))
+        #expect(KamCore.Calendar.add(jan31, months: -13, days: 0) == KamCore.Calendar.days(year: 2023, month: 12, day: 31))
+    }
+
+    @Test func csvEdgeCases() throws {
+        let r = CSVReader()
+        let t = try r.read(Array("\u{FEFF}a,b\r\n\"x, y\",\"he said \"\"hi\"\"\"\r\n\"multi\nline\",2".utf8), name: "t.csv")
+        #expect(t.names == ["a", "b"])
+        #expect(t.count == 2)
+        #expect(t.columns[0].value(at: 0).kamEquals(.string("x, y")))
+        #expect(t.columns[1].value(at: 0).kamEquals(.string("he said \"hi\"")))
+        #expect(t.columns[0].value(at: 1).kamEquals(.string("multi\nline")))
+        let zip = try r.read(Array("zip\n08123\n10115\n".utf8), name: "z.csv")
+        #expect(zip.columns[0].type == .string)
+        let empty = try r.read([], name: "e.csv")
+        #expect(empty.count == 0 && empty.names.isEmpty)
+    }
+
+    @Test func suggestionsByEditDistance() {
+        #expect(Suggest.near("revenu", in: ["revenue", "region", "x"]) == ["revenue"])
+        #expect(Suggest.hint("zzzz", in: ["revenue"]) == nil)
+    }
+}

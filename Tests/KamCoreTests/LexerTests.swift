@@ -1,0 +1,53 @@
+import Testing
+@testable import KamCore
+
+@Suite("lexer")
+struct LexerTests {
+    func kinds(_ text: String) -> [TokenKind] {
+        var l = Lexer(Source(name: "t", text: text))
+        return l.tokenize().map(\.kind).filter { $0 != .eof }
+    }
+
+    @Test func numbersWithSuffixes() {
+        #expect(kinds("1_000 250k 1.5M 2B 0.25 1e3") == [.int(1000), .int(250_000), .int(1_500_000), .int(2_000_000_000), .float(0.25), .float(1000)])
+    }
+
+    @Test func datesAndDurations() {
+        #expect(kinds("2025-01-31") == [.date(KamCore.Calendar.days(year: 2025, month: 1, day: 31) ?? 0)])
+        #expect(kinds("90d 12w 6mo 1y") == [.duration(months: 0, days: 90), .duration(months: 0, days: 84), .duration(months: 6, days: 0), .duration(months: 12, days: 0)])
+        // Not a date: arithmetic on short numbers.
+        #expect(kinds("2025-1") == [.int(2025), .minus, .int(1)])
+    }
+
+    @Test func stringsAndInterpolation() {
+        let k = kinds(#""a {x} b""#)
+        guard case .string(let parts) = k.first else { Issue.record("not a string"); return }
+        #expect(parts == [.text("a "), .expr(SourceRange(4, 5)), .text(" b")])
+        #expect(kinds("'raw {x}'") == [.rawString("raw {x}")])
+    }
+
+    @Test func operatorsAndKeywords() {
+        #expect(kinds("a ?? b | c => d == e != f <= g >= h") == [.ident("a"), .coalesce, .ident("b"), .pipe, .ident("c"), .arrow, .ident("d"), .eq, .ident("e"), .ne, .ident("f"), .le, .ident("g"), .ge, .ident("h")])
+        #expect(kinds("let fn import assert and or not in as") == [.kwLet, .kwFn, .kwImport, .kwAssert, .kwAnd, .kwOr, .kwNot, .kwIn, .kwAs])
+    }
+
+    @Test func spaceBeforeDistinguishesCalls() {
+        var l = Lexer(Source(name: "t", text: "f(x) f (x)"))
+        let t = l.tokenize()
+        #expect(t[1].spaceBefore == false)
+        #expect(t[5].spaceBefore == true)
+    }
+
+    @Test func errorsDoNotStopTheLexer() {
+        var l = Lexer(Source(name: "t", text: "1 @ 2 $ 3"))
+        let t = l.tokenize()
+        #expect(l.diagnostics.count == 2)
+        #expect(t.map(\.kind).filter { if case .int = $0 { true } else { false } }.count == 3)
+    }
+
+    @Test func overflowingLiteralIsAnError() {
+        var l = Lexer(Source(name: "t", text: "99999999999999999999"))
+        _ = l.tokenize()
+        #expect(l.diagnostics.first?.message == "integer literal 99999999999999999999 does not fit in 64 bits")
+    }
+}
