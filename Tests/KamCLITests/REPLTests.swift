@@ -8,6 +8,10 @@ struct REPLTests {
         let home = try tempDir()
         let pty = try PseudoTerminal(environment: ["HOME": home, "KAM_HISTORY": home + "/history"])
         #expect(pty.expect("kam> "))
+        // libedit prints the prompt before it puts the terminal in raw mode; a Ctrl-D typed
+        // in that instant is taken by the kernel's line discipline, as it would be for a
+        // person typing faster than any person can. Give it the moment a person would.
+        usleep(300_000)
         return pty
     }
 

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import KamCore
+
+/// Every ```kam block in the docs runs without error; one followed by a ```text block
+/// must print exactly that text.
+@Suite("documentation examples")
+struct DocExamplesTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Example: CustomTestStringConvertible, Sendable {
+        var file: String
+        var line: Int
+        var code: String
+        var expected: String?
+        var testDescription: String { "\(file):\(line)" }
+    }
+
+    static var examples: [Example] {
+        var out: [Example] = []
+        for doc in ["README.md", "docs/LANGUAGE.md"] {
+            guard let text = try? String(contentsOfFile: root.appendingPathComponent(doc).path, encoding: .utf8) else { continue }
+            let lines = text.components(separatedBy: "\n")
+            var i = 0
+            while i < lines.count {
+                if lines[i] == "```kam" {
+                    let start = i + 1
+                    var j = start
+                    while j < lines.count && lines[j] != "```" { j += 1 }
+                    let code = lines[start..<min(j, lines.count)].joined(separator: "\n") + "\n"
+                    var k = j + 1
+                    while k < lines.count && lines[k].isEmpty { k += 1 }
+                    var expected: String? = nil
+                    if k < lines.count && lines[k] == "```text" {
+                        var e = k + 1
+                        while e < lines.count && lines[e] != "```" { e += 1 }
+                        expected = lines[(k + 1)..<min(e, lines.count)].map { $0 + "\n" }.joined()
+                        j = e
+                    }
+                    out.append(Example(file: doc, line: start, code: code, expected: expected))
+                    i = j + 1
+                } else {
+                    i += 1
+                }
+            }
+        }
+        return out
+    }
+
+    @Test("doc example", arguments: examples)
+    func example(_ ex: Example) {
+        let session = Session(options: .init(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0), writer: Writer(format: .table))
+        var out = "", err = ""
+        let code = withLargeStack { session.run(ex.code, name: ex.file, out: { out += $0 }, err: { err += $0 }) }
+        #expect(code == 0, "\(ex.file):\(ex.line): \(err)")
+        if let expected = ex.expected {
+            #expect(out == expected, "\(ex.file):\(ex.line)\n--- expected\n\(expected)--- actual\n\(out)")
+        }
+    }
+
+    @Test func docsHaveExamples() {
+        #expect(DocExamplesTests.examples.count >= 10)
+    }
+}
