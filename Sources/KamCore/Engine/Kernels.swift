@@ -1,16 +1,346 @@
-/// Compiles simple row expressions into whole-column operations so common stages do no
-/// per-row dispatch: column references, literals, arithmetic and comparisons on typed
-/// numeric columns, and `and`/`or`/`not` on bool columns. Anything else returns nil and
-/// runs through the interpreter row by row.
+/// Compiles row expressions into whole-column operations, so a stage does no per-row
+/// dispatch through boxed values: column references, literals, `+ - * / %`, comparisons,
+/// `and`/`or`/`not`, `??` and unary minus over typed columns. An expression with anything
+/// else (calls, member access, lambdas...) returns nil and runs through the interpreter
+/// row by row. Results match the interpreter exactly: nulls propagate, integer overflow
+/// and division by zero are errors.
 enum Kernels {
+    /// A column-at-a-time value: a typed column or one constant for every row.
+    enum Vec {
+        case column(Column)
+        case constant(Value)
+    }
+
     static func compile(_ e: Expr, table: Table, env: Env, interp: Interpreter) throws -> Column? {
-        switch e.kind {
-        case .name(let n):
-            // Columns shadow outer variables inside a stage.
-            if let c = table.columnIndex(n) { return table.columns[c] }
-            return nil
-        default:
-            return nil
+        guard supported(e, table, env) else { return nil }
+        switch try eval(e, table, env, interp) {
+        case .column(let c): return c
+        case .constant(let v): return broadcast(v, table.count)
         }
+    }
+
+    /// Whether every node is one the kernels implement, reading only columns, literals and
+    /// plain variables.
+    static func supported(_ e: Expr, _ t: Table, _ env: Env) -> Bool {
+        switch e.kind {
+        case .null, .bool, .int, .float, .string, .date: return true
+        case .name(let n):
+            if let c = t.columnIndex(n) {
+                if case .values = t.columns[c].storage { return false }
+                return true
+            }
+            // A variable (not a row of an outer stage): a constant for the whole stage.
+            guard case .value(let v) = env.lookup(n), env.innermostScope.row == nil else { return false }
+            switch v {
+            case .int, .float, .string, .date, .bool, .null: return true
+            default: return false
+            }
+        case .binary(let op, let a, let b):
+            switch op {
+            case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: return supported(a, t, env) && supported(b, t, env)
+            default: return false
+            }
+        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return supported(a, t, env) && supported(b, t, env)
+        case .unary(_, let a): return supported(a, t, env)
+        default: return false
+        }
+    }
+
+    static func broadcast(_ v: Value, _ n: Int) -> Column {
+        switch v {
+        case .int(let x): return Column(storage: .int([Int64](repeating: x, count: n)))
+        case .float(let x): return Column(storage: .float([Double](repeating: x, count: n)))
+        case .bool(let x): return Column(storage: .bool([Bool](repeating: x, count: n)))
+        case .date(let x): return Column(storage: .date([Int32](repeating: x, count: n)))
+        case .string(let s): return Column(storage: .string(StringColumn(codes: [UInt32](repeating: 0, count: n), dictionary: [s])))
+        default: return Column(storage: .values([Value](repeating: v, count: n)), validity: n > 0 ? Bitmap(count: n, allValid: v.isNull ? false : true) : nil)
+        }
+    }
+
+    static func eval(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
+        switch e.kind {
+        case .null: return .constant(.null)
+        case .bool(let b): return .constant(.bool(b))
+        case .int(let i): return .constant(.int(i))
+        case .float(let f): return .constant(.float(f))
+        case .string(let s): return .constant(.string(s))
+        case .date(let d): return .constant(.date(d))
+        case .name(let n):
+            if let c = t.columnIndex(n) { return .column(t.columns[c]) }
+            if case .value(let v) = env.lookup(n) { return .constant(v) }
+            return .constant(.null)
+        case .unary(let op, let a):
+            let x = try eval(a, t, env, interp)
+            if case .constant(let v) = x { return .constant(try interp.unary(op, v, e.range)) }
+            guard case .column(let c) = x else { return x }
+            switch (op, c.storage) {
+            case (.negate, .int(let xs)):
+                var out = [Int64](repeating: 0, count: xs.count)
+                for i in 0..<xs.count {
+                    if xs[i] == Int64.min && c.isValid(i) { throw interp.fail("integer overflow in negation", e.range) }
+                    out[i] = xs[i] == Int64.min ? 0 : -xs[i]
+                }
+                return .column(Column(storage: .int(out), validity: c.validity))
+            case (.negate, .float(let xs)): return .column(Column(storage: .float(xs.map { -$0 }), validity: c.validity))
+            case (.not, .bool(let xs)): return .column(Column(storage: .bool(xs.map { !$0 }), validity: c.validity))
+            default: return try rowwise(e, t, env, interp)
+            }
+        case .binary(let op, let a, let b):
+            // `x == null` tests for null.
+            if op == .eq || op == .ne {
+                let aNull = if case .null = a.kind { true } else { false }
+                let bNull = if case .null = b.kind { true } else { false }
+                if aNull || bNull {
+                    let other = try eval(aNull ? b : a, t, env, interp)
+                    switch other {
+                    case .constant(let v): return .constant(.bool(v.isNull == (op == .eq)))
+                    case .column(let c):
+                        return .column(Column(storage: .bool((0..<t.count).map { c.isValid($0) != (op == .eq) })))
+                    }
+                }
+            }
+            let x = try eval(a, t, env, interp), y = try eval(b, t, env, interp)
+            if case .constant(let u) = x, case .constant(let v) = y {
+                return .constant(try interp.binary(op, u, v, e.range, lhs: a.range, rhs: b.range))
+            }
+            if let r = try binary(op, x, y, t.count, e.range, interp) { return .column(r) }
+            return try rowwise(e, t, env, interp)
+        case .and(let a, let b), .or(let a, let b):
+            // The interpreter short-circuits per row: a right side that can fail (1 / x)
+            // must only run where the left side does not decide.
+            if canFail(b) { return try rowwise(e, t, env, interp) }
+            let isAnd = if case .and = e.kind { true } else { false }
+            let x = try eval(a, t, env, interp), y = try eval(b, t, env, interp)
+            guard let (xs, xv) = bools(x, t.count), let (ys, yv) = bools(y, t.count) else { return try rowwise(e, t, env, interp) }
+            var out = [Bool](repeating: false, count: t.count)
+            var validity: Bitmap? = nil
+            for i in 0..<t.count {
+                let xn = !(xv?[i] ?? true), yn = !(yv?[i] ?? true)
+                let xb = xs[i], yb = ys[i]
+                if isAnd {
+                    if (!xn && !xb) || (!yn && !yb) { out[i] = false; continue }
+                    if xn || yn { if validity == nil { validity = Bitmap(count: t.count, allValid: true) }; validity?[i] = false; continue }
+                    out[i] = true
+                } else {
+                    if (!xn && xb) || (!yn && yb) { out[i] = true; continue }
+                    if xn || yn { if validity == nil { validity = Bitmap(count: t.count, allValid: true) }; validity?[i] = false; continue }
+                    out[i] = false
+                }
+            }
+            return .column(Column(storage: .bool(out), validity: validity))
+        case .coalesce:
+            return try rowwise(e, t, env, interp)
+        default:
+            return try rowwise(e, t, env, interp)
+        }
+    }
+
+    /// Whether evaluating `e` can raise an error (overflow, division by zero).
+    static func canFail(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .binary(let op, let a, let b):
+            switch op {
+            case .add, .sub, .mul, .div, .mod: return true
+            default: return canFail(a) || canFail(b)
+            }
+        case .unary(.negate, _): return true
+        case .unary(_, let a): return canFail(a)
+        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return canFail(a) || canFail(b)
+        default: return false
+        }
+    }
+
+    /// Falls back to the interpreter for one node (its children are cheap to re-evaluate).
+    static func rowwise(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
+        .column(Column.from(try interp.evalRows(e, over: t, env)))
+    }
+
+    static func bools(_ v: Vec, _ n: Int) -> ([Bool], Bitmap?)? {
+        switch v {
+        case .constant(.bool(let b)): return ([Bool](repeating: b, count: n), nil)
+        case .constant(.null): return ([Bool](repeating: false, count: n), Bitmap(count: n, allValid: false))
+        case .column(let c):
+            if case .bool(let xs) = c.storage { return (xs, c.validity) }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// Numeric view of a vector: ints, floats, or nil for anything else.
+    enum Numeric {
+        case ints([Int64], Bitmap?)
+        case floats([Double], Bitmap?)
+    }
+
+    static func numeric(_ v: Vec, _ n: Int) -> Numeric? {
+        switch v {
+        case .constant(.int(let x)): return .ints([Int64](repeating: x, count: n), nil)
+        case .constant(.float(let x)): return .floats([Double](repeating: x, count: n), nil)
+        case .column(let c):
+            switch c.storage {
+            case .int(let xs): return .ints(xs, c.validity)
+            case .float(let xs): return .floats(xs, c.validity)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    static func merge(_ a: Bitmap?, _ b: Bitmap?, _ n: Int) -> Bitmap? {
+        guard let a else { return b }
+        guard let b else { return a }
+        var out = Bitmap(count: n, allValid: true)
+        for i in 0..<n where !(a[i] && b[i]) { out[i] = false }
+        return out
+    }
+
+    static func binary(_ op: BinaryOp, _ x: Vec, _ y: Vec, _ n: Int, _ range: SourceRange, _ interp: Interpreter) throws -> Column? {
+        // A null constant on either side makes every row null (== null was handled above).
+        if case .constant(.null) = x { return broadcast(.null, n) }
+        if case .constant(.null) = y { return broadcast(.null, n) }
+        if let nx = numeric(x, n), let ny = numeric(y, n) {
+            switch (nx, ny) {
+            case (.ints(let a, let av), .ints(let b, let bv)):
+                let valid = merge(av, bv, n)
+                return try intOp(op, a, b, valid, n, range, interp)
+            default:
+                let (a, av) = asFloats(nx), (b, bv) = asFloats(ny)
+                let valid = merge(av, bv, n)
+                return try floatOp(op, a, b, valid, n, range, interp)
+            }
+        }
+        // Comparisons of strings and dates.
+        switch op {
+        case .eq, .ne, .lt, .le, .gt, .ge: break
+        default: return nil
+        }
+        if let (a, av) = dates(x, n), let (b, bv) = dates(y, n) {
+            return compare(op, n, merge(av, bv, n)) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
+        }
+        if case .column(let c) = x, case .string(let s) = c.storage, case .constant(.string(let k)) = y {
+            return stringConstant(op, s, c.validity, k, n, flipped: false)
+        }
+        if case .constant(.string(let k)) = x, case .column(let c) = y, case .string(let s) = c.storage {
+            return stringConstant(op, s, c.validity, k, n, flipped: true)
+        }
+        if case .column(let c1) = x, case .string(let s1) = c1.storage, case .column(let c2) = y, case .string(let s2) = c2.storage {
+            return compare(op, n, merge(c1.validity, c2.validity, n)) { i in
+                let l = s1.dictionary[Int(s1.codes[i])], r = s2.dictionary[Int(s2.codes[i])]
+                return l < r ? -1 : l > r ? 1 : 0
+            }
+        }
+        return nil
+    }
+
+    static func asFloats(_ v: Numeric) -> ([Double], Bitmap?) {
+        switch v {
+        case .ints(let a, let m): return (a.map(Double.init), m)
+        case .floats(let a, let m): return (a, m)
+        }
+    }
+
+    static func dates(_ v: Vec, _ n: Int) -> ([Int32], Bitmap?)? {
+        switch v {
+        case .constant(.date(let d)): return ([Int32](repeating: d, count: n), nil)
+        case .column(let c):
+            if case .date(let xs) = c.storage { return (xs, c.validity) }
+            return nil
+        default: return nil
+        }
+    }
+
+    static func compare(_ op: BinaryOp, _ n: Int, _ valid: Bitmap?, _ cmp: (Int) -> Int) -> Column {
+        var out = [Bool](repeating: false, count: n)
+        for i in 0..<n {
+            let c = cmp(i)
+            switch op {
+            case .eq: out[i] = c == 0
+            case .ne: out[i] = c != 0
+            case .lt: out[i] = c < 0
+            case .le: out[i] = c <= 0
+            case .gt: out[i] = c > 0
+            default: out[i] = c >= 0
+            }
+        }
+        return Column(storage: .bool(out), validity: valid)
+    }
+
+    /// A string column against one string: compare each dictionary entry once, then map codes.
+    static func stringConstant(_ op: BinaryOp, _ s: StringColumn, _ valid: Bitmap?, _ k: String, _ n: Int, flipped: Bool) -> Column {
+        let perCode: [Bool] = s.dictionary.map { d in
+            let (l, r) = flipped ? (k, d) : (d, k)
+            switch op {
+            case .eq: return l == r
+            case .ne: return l != r
+            case .lt: return l < r
+            case .le: return l <= r
+            case .gt: return l > r
+            default: return l >= r
+            }
+        }
+        return Column(storage: .bool(s.codes.map { perCode[Int($0)] }), validity: valid)
+    }
+
+    static func intOp(_ op: BinaryOp, _ a: [Int64], _ b: [Int64], _ valid: Bitmap?, _ n: Int, _ range: SourceRange, _ interp: Interpreter) throws -> Column {
+        func isValid(_ i: Int) -> Bool { valid?[i] ?? true }
+        switch op {
+        case .add, .sub, .mul, .mod:
+            var out = [Int64](repeating: 0, count: n)
+            for i in 0..<n {
+                let r: (Int64, Bool)
+                switch op {
+                case .add: r = a[i].addingReportingOverflow(b[i])
+                case .sub: r = a[i].subtractingReportingOverflow(b[i])
+                case .mul: r = a[i].multipliedReportingOverflow(by: b[i])
+                default:
+                    if b[i] == 0 {
+                        if isValid(i) { throw interp.fail("division by zero in '%'", range) }
+                        continue
+                    }
+                    r = a[i].remainderReportingOverflow(dividingBy: b[i])
+                }
+                if r.1 {
+                    if isValid(i) {
+                        throw interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
+                    }
+                    continue
+                }
+                out[i] = r.0
+            }
+            return Column(storage: .int(out), validity: valid)
+        case .div:
+            var out = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                if b[i] == 0 {
+                    if isValid(i) { throw interp.fail("division by zero", range) }
+                    continue
+                }
+                out[i] = Double(a[i]) / Double(b[i])
+            }
+            return Column(storage: .float(out), validity: valid)
+        default:
+            return compare(op, n, valid) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
+        }
+    }
+
+    static func floatOp(_ op: BinaryOp, _ a: [Double], _ b: [Double], _ valid: Bitmap?, _ n: Int, _ range: SourceRange, _ interp: Interpreter) throws -> Column {
+        func isValid(_ i: Int) -> Bool { valid?[i] ?? true }
+        var out = [Double](repeating: 0, count: n)
+        switch op {
+        case .add: for i in 0..<n { out[i] = a[i] + b[i] }
+        case .sub: for i in 0..<n { out[i] = a[i] - b[i] }
+        case .mul: for i in 0..<n { out[i] = a[i] * b[i] }
+        case .div, .mod:
+            for i in 0..<n {
+                if b[i] == 0 {
+                    if isValid(i) { throw interp.fail(op == .div ? "division by zero" : "division by zero in '%'", range) }
+                    continue
+                }
+                out[i] = op == .div ? a[i] / b[i] : a[i].truncatingRemainder(dividingBy: b[i])
+            }
+        default:
+            return compare(op, n, valid) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
+        }
+        return Column(storage: .float(out), validity: valid)
     }
 }

@@ -30,7 +30,6 @@ enum Verbs {
         switch e.kind {
         case .name(let n): return n
         case .member(_, let n): return n
-        case .unary(.negate, let x): return naturalName(x, interp)
         case .call(let callee, let args, false):
             if case .name(let f) = callee.kind {
                 if args.isEmpty { return f }
