@@ -84,8 +84,9 @@ public struct CSVReader {
             throw Diagnostic.data(file: name, line: lineOfRecord[r], "row has \(records[r].count) field\(records[r].count == 1 ? "" : "s"), expected \(width) (as in the header)",
                 hints: ["quote fields that contain the delimiter: \"a, b\""])
         }
-        guard String(validating: buffer, as: UTF8.self) != nil else {
-            throw Diagnostic.data(file: name, line: nil, "invalid UTF-8", hints: ["save the file as UTF-8"])
+        if let bad = CSVReader.firstInvalidUTF8(bytes) {
+            let line = 1 + bytes[..<bad].lazy.filter { $0 == UInt8(ascii: "\n") }.count
+            throw Diagnostic.data(file: name, line: line, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
         }
         var columns: [Column] = []
         for c in 0..<width {
@@ -95,6 +96,27 @@ public struct CSVReader {
             columns.append(inferColumn(refs, buffer))
         }
         return Table(names: names, columns: columns, count: rows, name: nil)
+    }
+
+    /// The offset of the first byte that is not part of valid UTF-8, or nil.
+    static func firstInvalidUTF8(_ b: [UInt8]) -> Int? {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let len: Int
+            if c >= 0xC2 && c <= 0xDF { len = 2 } else if c >= 0xE0 && c <= 0xEF { len = 3 } else if c >= 0xF0 && c <= 0xF4 { len = 4 } else { return i }
+            guard i + len <= n else { return i }
+            for k in 1..<len where b[i + k] & 0xC0 != 0x80 { return i }
+            // Overlong and surrogate forms.
+            if c == 0xE0 && b[i + 1] < 0xA0 { return i }
+            if c == 0xED && b[i + 1] > 0x9F { return i }
+            if c == 0xF0 && b[i + 1] < 0x90 { return i }
+            if c == 0xF4 && b[i + 1] > 0x8F { return i }
+            i += len
+        }
+        return nil
     }
 
     func isNull(_ f: (Int, Int), _ buf: [UInt8]) -> Bool {

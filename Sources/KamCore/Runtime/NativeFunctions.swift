@@ -165,7 +165,7 @@ enum NativeFunctions {
         Builtin("clamp", ["x", "lo", "hi"], .number, "x limited to the range lo..hi.", .eager { ctx, a in
             if a[0].isNull { return .null }
             guard let c1 = a[0].compare(a[1]), let c2 = a[0].compare(a[2]) else {
-                throw ctx.fail("clamp needs values that compare, got \(a[0].aTypeName), \(a[1].typeName), \(a[2].typeName)")
+                throw ctx.fail("clamp needs values that compare, got \(a[0].aTypeName), \(a[1].aTypeName) and \(a[2].aTypeName)")
             }
             if let lh = a[1].compare(a[2]), lh > 0 { throw ctx.fail("clamp needs lo <= hi") }
             return c1 < 0 ? a[1] : c2 > 0 ? a[2] : a[0]

@@ -541,6 +541,10 @@ public struct Parser {
                 case .ident(let name):
                     advance()
                     e = Expr(.member(e, name), e.range.to(n.range))
+                case let k where TokenKind.keywords.values.contains(k):
+                    // Keywords are fine as field names: r.in, row.as
+                    advance()
+                    e = Expr(.member(e, TokenKind.keywords.first { $0.value == k }?.key ?? ""), e.range.to(n.range))
                 default:
                     throw error("expected a field name after '.', found \(n.kind.describe)", n.range)
                 }
@@ -686,7 +690,11 @@ public struct Parser {
             nesting -= 1
             return Expr(.record(fields), t.range.to(close.range))
         case .eof:
-            throw error("unexpected end of input", t.range, hint: "the expression is not finished")
+            // Point just after the last real token, not at an empty last line.
+            var j = index - 1
+            while j > 0 && tokens[j].kind == .newline { j -= 1 }
+            let at = j >= 0 && j < tokens.count ? SourceRange(tokens[j].range.end, tokens[j].range.end) : t.range
+            throw error("unexpected end of input", at, hint: "the expression is not finished")
         case .newline:
             throw error("unexpected end of line", t.range, hint: "the expression is not finished; continue it on the same line")
         case .assign:
