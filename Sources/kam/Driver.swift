@@ -5,6 +5,16 @@ import KamCore
 /// Turns command-line options into a session and runs code with it.
 struct Driver {
     let session: Session
+    var dataLabel: String?
+    var quiet = false
+
+    /// Lets scripts read `input`, the table piped into kam (not when stdin is the script).
+    func offerStdinAsInput() {
+        guard isatty(0) == 0 else { return }
+        session.interpreter.inputProvider = {
+            try DatasetLoader.readStdin([UInt8](FileHandle.standardInput.readDataToEndOfFile()))
+        }
+    }
 
     init(_ options: CommonOptions) throws {
         var opts = Interpreter.Options()
@@ -35,13 +45,19 @@ struct Driver {
         session = Session(options: opts, writer: Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color))
         if let data = options.data {
             do {
-                let t = try TableReader.readFile(data, relativeTo: "<command>")
-                session.interpreter.globals.vars[t.name ?? "data"] = .table(t)
+                let (graph, report) = try DatasetLoader.load(data, options: .init(strict: options.strict))
+                session.interpreter.install(graph)
+                if !options.quiet {
+                    Output.error("kam: loaded \(data): " + report.summary.joined(separator: "; ") + "\n")
+                }
+                for w in report.warnings { Output.error(w.render()) }
             } catch let d as Diagnostic {
                 Output.error(d.render())
                 throw ExitCode(d.kind.exitCode)
             }
         }
+        dataLabel = options.data
+        quiet = options.quiet
     }
 
     /// A --param value: a number, date or bool when it reads as one, else a string.

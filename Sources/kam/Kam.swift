@@ -16,8 +16,11 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, parsing: .singleValue, help: "Set a script variable: --param region=EMEA (repeatable).")
     var param: [String] = []
 
-    @Flag(name: .long, help: "Print no banner in the REPL.")
+    @Flag(name: .long, help: "Print no banner in the REPL and no load summary.")
     var quiet = false
+
+    @Flag(name: .long, help: "Treat data warnings (dangling references) as errors.")
+    var strict = false
 }
 
 @main
@@ -48,6 +51,7 @@ struct Kam: ParsableCommand {
     mutating func run() throws {
         let driver = try Driver(common)
         if let command {
+            driver.offerStdinAsInput()
             throw ExitCode(driver.runText(command, name: "<command>"))
         }
         if isatty(0) == 1 {
@@ -97,6 +101,7 @@ struct Run: ParsableCommand {
     mutating func run() throws {
         let driver = try Driver(common)
         if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
+        driver.offerStdinAsInput()
         throw ExitCode(driver.runFile(file))
     }
 }

@@ -42,6 +42,7 @@ enum Kernels {
             }
         case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return supported(a, t, env) && supported(b, t, env)
         case .unary(_, let a): return supported(a, t, env)
+        case .call: return SegmentAggregate(e, t, env) != nil
         default: return false
         }
     }
@@ -128,6 +129,9 @@ enum Kernels {
                 }
             }
             return .column(Column(storage: .bool(out), validity: validity))
+        case .call:
+            if let seg = SegmentAggregate(e, t, env) { return .column(try seg.run(t, interp, e.range)) }
+            return try rowwise(e, t, env, interp)
         case .coalesce:
             return try rowwise(e, t, env, interp)
         default:
@@ -342,5 +346,150 @@ enum Kernels {
             return compare(op, n, valid) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
         }
         return Column(storage: .float(out), validity: valid)
+    }
+}
+
+/// `sum(orders.amount)`, `count(orders)`, `avg`/`min`/`max` over a reverse link, per row of
+/// the table: a segment reduction over the link's CSR layout, reading the typed column
+/// directly. No row tables are built and nothing is hashed.
+struct SegmentAggregate {
+    enum Kind { case sum, count, avg, min, max }
+    let kind: Kind
+    let link: AccountGraph.ReverseLink
+    let source: Table
+    /// The source column, nil for count(link).
+    let column: Column?
+
+    init?(_ e: Expr, _ t: Table, _ env: Env) {
+        guard case .call(let callee, let args, false) = e.kind, case .name(let fn) = callee.kind, args.count == 1,
+            args[0].style == .positional, env.lookupVariable(fn) == nil, let origin = t.origin
+        else { return nil }
+        switch fn {
+        case "sum": kind = .sum
+        case "count": kind = .count
+        case "avg": kind = .avg
+        case "min": kind = .min
+        case "max": kind = .max
+        default: return nil
+        }
+        let entity = origin.graph.entities[origin.entity]
+        switch args[0].value.kind {
+        case .name(let l) where kind == .count:
+            guard t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
+            link = rev
+            source = origin.graph.entities[rev.source].table
+            column = nil
+        case .member(let base, let col):
+            guard case .name(let l) = base.kind, t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
+            let src = origin.graph.entities[rev.source].table
+            guard let c = src.columnIndex(col) else { return nil }
+            switch src.columns[c].storage {
+            case .int, .float: break
+            case .date where kind == .min || kind == .max || kind == .count: break
+            default: return nil
+            }
+            link = rev
+            source = src
+            column = src.columns[c]
+        default:
+            return nil
+        }
+    }
+
+    func run(_ t: Table, _ interp: Interpreter, _ range: SourceRange) throws -> Column {
+        let n = t.count
+        let rows = link.rows
+        guard let column else {
+            return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).count) }))
+        }
+        let valid = column.validity
+        func isValid(_ j: Int32) -> Bool { valid?[Int(j)] ?? true }
+        var nulls: Bitmap? = nil
+        func setNull(_ i: Int) {
+            if nulls == nil { nulls = Bitmap(count: n, allValid: true) }
+            nulls?[i] = false
+        }
+        switch (kind, column.storage) {
+        case (.count, _):
+            return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).lazy.filter { isValid(rows[$0]) }.count) }))
+        case (.sum, .int(let xs)):
+            var out = [Int64](repeating: 0, count: n)
+            for i in 0..<n {
+                if i & 8191 == 0 { try interp.checkCancelled(range) }
+                var s: Int64 = 0
+                for k in link.segment(t.entityRow(i)) {
+                    let j = rows[k]
+                    guard isValid(j) else { continue }
+                    let (r, o) = s.addingReportingOverflow(xs[Int(j)])
+                    if o { throw interp.fail("integer overflow in sum", range, hints: ["sum float(x) for very large totals"]) }
+                    s = r
+                }
+                out[i] = s
+            }
+            return Column(storage: .int(out))
+        case (.sum, .float(let xs)), (.avg, .float(let xs)):
+            var out = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                if i & 8191 == 0 { try interp.checkCancelled(range) }
+                var s = 0.0, c = 0.0, count = 0
+                for k in link.segment(t.entityRow(i)) {
+                    let j = rows[k]
+                    guard isValid(j) else { continue }
+                    let x = xs[Int(j)]
+                    let tt = s + x
+                    if abs(s) >= abs(x) { c += (s - tt) + x } else { c += (x - tt) + s }
+                    s = tt
+                    count += 1
+                }
+                if kind == .avg {
+                    if count == 0 { setNull(i) } else { out[i] = (s + c) / Double(count) }
+                } else {
+                    out[i] = s + c
+                }
+            }
+            return Column(storage: .float(out), validity: nulls)
+        case (.avg, .int(let xs)):
+            var out = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                var s = 0.0, count = 0
+                for k in link.segment(t.entityRow(i)) where isValid(rows[k]) {
+                    s += Double(xs[Int(rows[k])])
+                    count += 1
+                }
+                if count == 0 { setNull(i) } else { out[i] = s / Double(count) }
+            }
+            return Column(storage: .float(out), validity: nulls)
+        case (.min, .int(let xs)), (.max, .int(let xs)):
+            return extreme(xs, 0, n, t, isValid) { Column(storage: .int($0), validity: $1) }
+        case (.min, .float(let xs)), (.max, .float(let xs)):
+            return extreme(xs, 0, n, t, isValid) { Column(storage: .float($0), validity: $1) }
+        case (.min, .date(let xs)), (.max, .date(let xs)):
+            return extreme(xs, 0, n, t, isValid) { Column(storage: .date($0), validity: $1) }
+        default:
+            return Column(storage: .values([Value](repeating: .null, count: n)), validity: Bitmap(count: n, allValid: false))
+        }
+    }
+
+    func extreme<T: Comparable>(_ xs: [T], _ zero: T, _ n: Int, _ t: Table, _ isValid: (Int32) -> Bool,
+                                _ make: ([T], Bitmap?) -> Column) -> Column {
+        var out: [T] = []
+        out.reserveCapacity(n)
+        var nulls: Bitmap? = nil
+        let wantMax = kind == .max
+        for i in 0..<n {
+            var best: T? = nil
+            for k in link.segment(t.entityRow(i)) {
+                let j = link.rows[k]
+                guard isValid(j) else { continue }
+                let x = xs[Int(j)]
+                if let b = best { if wantMax ? x > b : x < b { best = x } } else { best = x }
+            }
+            if let best { out.append(best) } else {
+                out.append(zero)
+                if nulls == nil { nulls = Bitmap(count: n, allValid: true) }
+                nulls?[i] = false
+            }
+        }
+        return make(out, nulls)
     }
 }

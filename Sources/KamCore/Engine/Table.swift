@@ -6,13 +6,17 @@ public final class Table: @unchecked Sendable {
     public let count: Int
     /// The entity or variable name, used to name clashing columns after a join.
     public var name: String?
+    /// Where the rows come from in the account graph, so links keep working after where,
+    /// sort, derive or select. Nil for tables that are not rows of an entity.
+    public let origin: Origin?
     private let positions: [String: Int]
 
-    public init(names: [String], columns: [Column], count: Int? = nil, name: String? = nil) {
+    public init(names: [String], columns: [Column], count: Int? = nil, name: String? = nil, origin: Origin? = nil) {
         self.names = names
         self.columns = columns
         self.count = count ?? columns.first?.count ?? 0
         self.name = name
+        self.origin = origin
         var p: [String: Int] = [:]
         for (i, n) in names.enumerated() where p[n] == nil { p[n] = i }
         positions = p
@@ -30,7 +34,18 @@ public final class Table: @unchecked Sendable {
     }
 
     public func gather(_ indices: [Int]) -> Table {
-        Table(names: names, columns: columns.map { $0.gather(indices) }, count: indices.count, name: name)
+        Table(names: names, columns: columns.map { $0.gather(indices) }, count: indices.count, name: name, origin: origin?.gather(indices))
+    }
+
+    /// The same rows with other columns (derive, select): links still work.
+    public func with(names: [String], columns: [Column]) -> Table {
+        Table(names: names, columns: columns, count: count, name: name, origin: origin)
+    }
+
+    /// The entity row behind row `i`, when the table has an origin.
+    @inline(__always) public func entityRow(_ i: Int) -> Int {
+        guard let rows = origin?.rows else { return i }
+        return Int(rows[i])
     }
 
     /// Builds a table from records; columns in first-seen order, missing fields null.
@@ -48,5 +63,24 @@ public final class Table: @unchecked Sendable {
             for (k, v) in zip(r.keys, r.values) { if let c = seen[k] { cols[c][i] = v } }
         }
         return Table(names: names, columns: cols.map(Column.from), count: records.count)
+    }
+}
+
+/// The rows of an entity that a table holds: the graph, the entity, and the entity row of
+/// each table row (nil: row i is entity row i).
+public struct Origin: @unchecked Sendable {
+    public let graph: AccountGraph
+    public let entity: Int
+    public let rows: [Int32]?
+
+    public init(graph: AccountGraph, entity: Int, rows: [Int32]?) {
+        self.graph = graph
+        self.entity = entity
+        self.rows = rows
+    }
+
+    func gather(_ indices: [Int]) -> Origin {
+        if let rows { return Origin(graph: graph, entity: entity, rows: indices.map { rows[$0] }) }
+        return Origin(graph: graph, entity: entity, rows: indices.map { Int32(truncatingIfNeeded: $0) })
     }
 }

@@ -88,7 +88,7 @@ enum Verbs {
             names.append(name)
             columns.append(col)
         }
-        return .table(Table(names: names, columns: columns, count: t.count, name: t.name))
+        return .table(t.with(names: names, columns: columns))
     }
 
     static func deriveVerb(_ site: inout CallSite) throws -> Value {
@@ -112,7 +112,7 @@ enum Verbs {
                 columns.append(col)
             }
             // Each new column is visible to the next ones.
-            t = Table(names: names, columns: columns, count: t.count, name: t.name)
+            t = t.with(names: names, columns: columns)
         }
         return .table(t)
     }

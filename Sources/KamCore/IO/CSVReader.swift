@@ -9,6 +9,11 @@ public struct CSVReader {
 
     /// Parses `bytes` into a table; `name` is used in error messages (file:line).
     public func read(_ bytes: [UInt8], name: String) throws -> Table {
+        try readWithLines(bytes, name: name).table
+    }
+
+    /// The table and the line each row starts on (for messages about rows).
+    public func readWithLines(_ bytes: [UInt8], name: String) throws -> (table: Table, lines: [Int]) {
         var pos = 0
         let n = bytes.count
         if n >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { pos = 3 }
@@ -71,7 +76,7 @@ public struct CSVReader {
             line += 1
             recordLine = line
         }
-        guard let header = records.first else { return Table(names: [], columns: [], count: 0, name: nil) }
+        guard let header = records.first else { return (Table(names: [], columns: [], count: 0, name: nil), []) }
         var names = header.map { String(decoding: buffer[$0.0..<$0.1], as: UTF8.self).trimmingCharacters(in: .whitespaces) }
         for (i, nm) in names.enumerated() where nm.isEmpty { names[i] = "column\(i + 1)" }
         var seen: Set<String> = []
@@ -95,7 +100,7 @@ public struct CSVReader {
             for r in 0..<rows { refs.append(records[r + 1][c]) }
             columns.append(inferColumn(refs, buffer))
         }
-        return Table(names: names, columns: columns, count: rows, name: nil)
+        return (Table(names: names, columns: columns, count: rows, name: nil), Array(lineOfRecord.dropFirst()))
     }
 
     /// The offset of the first byte that is not part of valid UTF-8, or nil.
@@ -236,31 +241,17 @@ public struct CSVReader {
 
 /// Reading a table from a file by its extension.
 public enum TableReader {
+    /// A path as written in a script: relative to the script's directory.
+    public static func resolve(_ path: String, relativeTo scriptName: String) -> String {
+        if path.hasPrefix("/") || scriptName.hasPrefix("<") { return path }
+        let dir = (scriptName as NSString).deletingLastPathComponent
+        return dir.isEmpty ? path : dir + "/" + path
+    }
+
     public static func readFile(_ path: String, relativeTo scriptName: String) throws -> Table {
-        var full = path
-        if !path.hasPrefix("/"), !scriptName.hasPrefix("<") {
-            let dir = (scriptName as NSString).deletingLastPathComponent
-            if !dir.isEmpty { full = dir + "/" + path }
-        }
-        guard let data = FileManager.default.contents(atPath: full) else {
-            var hints: [String] = []
-            if !FileManager.default.fileExists(atPath: full) { hints.append("no such file: \(full)") }
-            throw Diagnostic(.data, "cannot read '\(path)'", hints: hints)
-        }
-        let name = (path as NSString).lastPathComponent
-        let lower = name.lowercased()
-        if lower.hasSuffix(".csv") || lower.hasSuffix(".txt") {
-            let t = try CSVReader().read([UInt8](data), name: full)
-            t.name = (name as NSString).deletingPathExtension
-            return t
-        }
-        if lower.hasSuffix(".tsv") {
-            var r = CSVReader()
-            r.delimiter = UInt8(ascii: "\t")
-            let t = try r.read([UInt8](data), name: full)
-            t.name = (name as NSString).deletingPathExtension
-            return t
-        }
-        throw Diagnostic(.data, "cannot load '\(path)': unknown file type", hints: ["kam reads .csv and .tsv files here"])
+        let full = resolve(path, relativeTo: scriptName)
+        let (t, _) = try DatasetLoader.readFile(full, nulls: nil)
+        t.name = DatasetLoader.entityName(((path as NSString).lastPathComponent as NSString).deletingPathExtension)
+        return t
     }
 }

@@ -45,6 +45,7 @@ public final class Env {
             if let row = env.row {
                 if let c = row.table.columnIndex(name) { return .value(row.table.columns[c].value(at: row.index)) }
                 if name == "it" { return .value(.row(row.table, row.index)) }
+                if let graph = row.table.origin?.graph, let v = graph.navigate(row.table, row: row.index, name) { return .value(v) }
             }
             if let group = env.group {
                 if let v = group.keys[name] { return .value(v) }
@@ -81,7 +82,7 @@ public final class Env {
         var e: Env? = self
         while let env = e {
             names += env.vars.keys
-            if let row = env.row { names += row.table.names }
+            if let row = env.row { names += row.table.names + (row.table.origin?.graph.linkNames(row.table) ?? []) }
             if let group = env.group { names += group.keys.keys }
             e = env.parent
         }

@@ -27,6 +27,30 @@ public final class Interpreter {
     var importedModules: Set<String> = []
     var importStack: [String] = []
     var regexCache: [String: NSRegularExpression] = [:]
+    /// The loaded dataset, if any; its entities are global variables.
+    public private(set) var dataset: AccountGraph?
+    /// Builds the dataset on first use (the demo company is built lazily, so startup
+    /// stays fast when a session never touches it).
+    public var datasetProvider: (() throws -> (AccountGraph, DatasetLoader.Report))?
+    /// Reads `input`, the table on standard input, on first use.
+    public var inputProvider: (() throws -> Table)?
+
+    /// Makes `graph` the session's dataset: its entities become variables.
+    public func install(_ graph: AccountGraph) {
+        dataset = graph
+        for e in graph.entities { globals.vars[e.name] = .table(e.table) }
+    }
+
+    /// The dataset, building it now if it is lazy.
+    public func currentDataset() throws -> AccountGraph? {
+        if dataset == nil, let provider = datasetProvider {
+            datasetProvider = nil
+            let (g, report) = try provider()
+            install(g)
+            warnings += report.warnings
+        }
+        return dataset
+    }
 
     public init(options: Options = Options()) {
         self.options = options
@@ -72,7 +96,7 @@ public final class Interpreter {
         case .letBinding(let name, let value):
             var v = try eval(value, env)
             if case .table(let t) = v, t.name == nil {
-                let named = Table(names: t.names, columns: t.columns, count: t.count, name: name)
+                let named = Table(names: t.names, columns: t.columns, count: t.count, name: name, origin: t.origin)
                 v = .table(named)
             }
             env.vars[name] = v
@@ -232,6 +256,21 @@ public final class Interpreter {
             throw fail("'\(n)' is not a key of the group", range, hints: ["use an aggregate such as sum(\(n)), or add it to 'by'"])
         case .missing:
             if let b = Builtins.table[name] { return .function(Function(name: name, body: .builtin(b))) }
+            if dataset == nil, datasetProvider != nil, let g = try currentDataset(), let e = g.entity(name) { return .table(e.table) }
+            if name == "input", let provider = inputProvider {
+                inputProvider = nil
+                let t: Table
+                do { t = try provider() } catch var d as Diagnostic {
+                    if d.fileLocation == nil && d.range == nil { d.range = range; d.source = currentSource }
+                    throw d
+                }
+                t.name = "input"
+                globals.vars["input"] = .table(t)
+                return .table(t)
+            }
+            if name == "input" {
+                throw fail("no input: standard input is a terminal or holds the script", range, hints: ["pipe a CSV or JSON table in: cat orders.csv | kam -c 'input | take 5'"])
+            }
             var candidates = env.visibleNames + Array(Builtins.table.keys)
             candidates += globals.vars.keys
             var hints: [String] = []
@@ -327,18 +366,32 @@ public final class Interpreter {
             throw fail("record has no field '\(name)'", range, hints: [Suggest.hint(name, in: r.keys) ?? "fields: " + r.keys.joined(separator: ", ")])
         case .row(let t, let i):
             if let c = t.columnIndex(name) { return t.columns[c].value(at: i) }
-            throw fail("no column '\(name)' in \(t.name ?? "the row")", range, hints: [Suggest.hint(name, in: t.names) ?? "columns: " + t.names.joined(separator: ", ")])
+            if let graph = t.origin?.graph, let v = graph.navigate(t, row: i, name) { return v }
+            throw unknownField(name, t, range)
         case .table(let t):
             if let c = t.columnIndex(name) {
                 let col = t.columns[c]
                 return .list((0..<t.count).map { col.value(at: $0) })
             }
-            throw fail("no column '\(name)' in \(t.name ?? "the table")", range, hints: [Suggest.hint(name, in: t.names) ?? "columns: " + t.names.joined(separator: ", ")])
+            if let graph = t.origin?.graph, let nav = graph.navigate(t, name) { return .table(nav) }
+            throw unknownField(name, t, range)
         case .list(let items):
             return .list(try items.map { try member($0, name, range, base: baseRange) })
         default:
             throw fail("\(base.aTypeName) has no field '\(name)'", range)
         }
+    }
+
+    /// "no column or link 'x' in accounts" with the near names, columns and links alike.
+    func unknownField(_ name: String, _ t: Table, _ range: SourceRange) -> Diagnostic {
+        let links = t.origin?.graph.linkNames(t) ?? []
+        let what = links.isEmpty ? "column" : "column or link"
+        var hints: [String] = []
+        if let h = Suggest.hint(name, in: t.names + links) { hints.append(h) } else {
+            hints.append("columns: " + t.names.prefix(20).joined(separator: ", ") + (t.names.count > 20 ? ", ..." : ""))
+            if !links.isEmpty { hints.append("links: " + links.joined(separator: ", ")) }
+        }
+        return fail("no \(what) '\(name)' in \(t.name ?? "the table")", range, hints: hints)
     }
 
     func index(_ base: Value, _ i: Value, _ range: SourceRange) throws -> Value {

@@ -401,9 +401,17 @@ enum NativeFunctions {
             default: throw ctx.failArg(0, "columns needs a table, got \(a[0].aTypeName)")
             }
         }),
-        Builtin("load", ["path"], .table, "Read a CSV, JSON or JSONL file as a table: load \"orders.csv\".", .eager { ctx, a in
+        Builtin("load", ["path"], .table, "Read a file as a table (CSV, TSV, JSON, JSONL), or a dataset directory as the session's dataset.", .eager { ctx, a in
             guard let path = try ctx.string(a[0], 0, "load") else { return .null }
             do {
+                let full = TableReader.resolve(path, relativeTo: ctx.interp.currentSource.name)
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue {
+                    let (g, report) = try DatasetLoader.load(full)
+                    ctx.interp.install(g)
+                    ctx.interp.warnings += report.warnings
+                    return .record(Record(g.entities.map { ($0.name, Value.table($0.table)) }))
+                }
                 return .table(try TableReader.readFile(path, relativeTo: ctx.interp.currentSource.name))
             } catch let d as Diagnostic {
                 var d = d

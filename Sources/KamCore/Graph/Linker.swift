@@ -1,0 +1,151 @@
+/// Builds the graph's links: ids indexed, `X_id` columns resolved to row indices once,
+/// reverse links laid out CSR-style. Duplicate ids are errors; dangling references are
+/// warnings (errors with --strict) with a count and the first examples.
+enum Linker {
+    typealias Loaded = (name: String, table: Table, lines: [Int]?, file: String)
+
+    /// The entity a `base_id` column points to, by naming: owner/manager -> employees,
+    /// parent/reports_to -> the same entity, else the plural of base.
+    static func target(of base: String, from entity: String, in names: Set<String>) -> String? {
+        switch base {
+        case "owner", "manager", "employee", "kam": if names.contains("employees") { return "employees" }
+        case "parent", "reports_to": return entity
+        default: break
+        }
+        var candidates = [base + "s", base + "es", base]
+        if base.hasSuffix("y") { candidates.insert(String(base.dropLast()) + "ies", at: 0) }
+        return candidates.first { names.contains($0) }
+    }
+
+    /// The name of a reverse link: children for parent, reports for reports_to and
+    /// manager, else the source entity's name.
+    static func reverseName(_ link: String, source: String, target: String) -> String {
+        if source == target {
+            switch link {
+            case "parent": return "children"
+            case "reports_to", "manager": return "reports"
+            default: return "\(source)_by_\(link)"
+            }
+        }
+        return source
+    }
+
+    static func line(_ loaded: Loaded, _ row: Int) -> Int? {
+        if let lines = loaded.lines { return row < lines.count ? lines[row] : nil }
+        return nil
+    }
+
+    static func link(_ graph: AccountGraph, _ loaded: [Loaded], manifest: Manifest?, options: DatasetLoader.Options,
+                     report: inout DatasetLoader.Report) throws {
+        var seenNames = Set<String>()
+        for l in loaded {
+            guard seenNames.insert(l.name).inserted else {
+                throw Diagnostic.data(file: l.file, line: nil, "two files give the entity '\(l.name)'", hints: ["rename one of them, or map them in kam.toml"])
+            }
+        }
+        // Entities and id indexes.
+        for (index, l) in loaded.enumerated() {
+            let e = AccountGraph.Entity(name: l.name, table: l.table, file: l.file)
+            graph.entities.append(e)
+            graph.byName[l.name] = index
+            if let c = l.table.columnIndex("id") {
+                let col = l.table.columns[c]
+                var idx: [HashKey: Int32] = [:]
+                idx.reserveCapacity(l.table.count)
+                for r in 0..<l.table.count {
+                    let v = col.value(at: r)
+                    if v.isNull {
+                        throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1, "missing id in \(l.name)", hints: ["every row of an entity that others link to needs an id"])
+                    }
+                    if let first = idx[HashKey(v)] {
+                        throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1,
+                            "duplicate id \(Format.literal(v, depth: 1)) in \(l.name)" + (line(l, Int(first)).map { " (first at line \($0))" } ?? ""),
+                            hints: ["ids must be unique within an entity"])
+                    }
+                    idx[HashKey(v)] = Int32(r)
+                }
+                e.idIndex = idx
+            }
+        }
+        let names = Set(loaded.map(\.name))
+        // Which columns link where: declared links first, then links by naming.
+        var specs: [(entity: Int, column: String, target: Int, name: String)] = []
+        for m in manifest?.links ?? [] {
+            guard let s = graph.byName[m.entity] else {
+                throw Diagnostic.data(file: "kam.toml", line: nil, "a link starts at entity '\(m.entity)', which is not in the dataset",
+                    hints: [Suggest.hint(m.entity, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
+            }
+            guard loaded[s].table.columnIndex(m.column) != nil else {
+                throw Diagnostic.data(file: "kam.toml", line: nil, "a link starts at column '\(m.entity).\(m.column)', which does not exist",
+                    hints: [Suggest.hint(m.column, in: loaded[s].table.names) ?? "columns: " + loaded[s].table.names.joined(separator: ", ")])
+            }
+            guard let t = graph.byName[m.target] else {
+                throw Diagnostic.data(file: "kam.toml", line: nil, "a link points to entity '\(m.target)', which is not in the dataset",
+                    hints: [Suggest.hint(m.target, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
+            }
+            let name = m.name ?? (m.column.hasSuffix("_id") ? String(m.column.dropLast(3)) : m.column)
+            specs.append((s, m.column, t, name))
+        }
+        for (s, l) in loaded.enumerated() {
+            for col in l.table.names where col.hasSuffix("_id") && col.count > 3 && !specs.contains(where: { $0.entity == s && $0.column == col }) {
+                let base = String(col.dropLast(3))
+                guard let tname = target(of: base, from: l.name, in: names), let t = graph.byName[tname], !graph.entities[t].idIndex.isEmpty || loaded[t].table.count == 0,
+                    loaded[t].table.columnIndex("id") != nil
+                else { continue }
+                specs.append((s, col, t, base))
+            }
+        }
+        // Resolve forward links, then lay out the reverse links.
+        for spec in specs {
+            let src = graph.entities[spec.entity], dst = graph.entities[spec.target]
+            let l = loaded[spec.entity]
+            guard let c = l.table.columnIndex(spec.column) else { continue }
+            let col = l.table.columns[c]
+            var rows = [Int32](repeating: -1, count: l.table.count)
+            var dangling = 0
+            var examples: [String] = []
+            // Fast path: integer ids on both sides.
+            for r in 0..<l.table.count {
+                let v = col.value(at: r)
+                if v.isNull { continue }
+                if let t = dst.idIndex[HashKey(v)] {
+                    rows[r] = t
+                } else {
+                    dangling += 1
+                    if examples.count < 3 { examples.append("\(Format.literal(v, depth: 1))" + (line(l, r).map { " (line \($0))" } ?? "")) }
+                }
+            }
+            if dangling > 0 {
+                var d = Diagnostic.data(file: l.file, line: nil,
+                    "\(dangling) value\(dangling == 1 ? "" : "s") of \(l.name).\(spec.column) refer\(dangling == 1 ? "s" : "") to no row of \(dst.name)" + (options.strict ? "" : "; the link is null there"),
+                    hints: ["first: " + examples.joined(separator: ", ")])
+                if options.strict {
+                    throw d
+                }
+                d.kind = .warning
+                report.warnings.append(d)
+            }
+            src.forward.append(AccountGraph.ForwardLink(name: spec.name, column: spec.column, target: spec.target, rows: rows))
+            var offsets = [Int32](repeating: 0, count: dst.table.count + 1)
+            for t in rows where t >= 0 { offsets[Int(t) + 1] += 1 }
+            for i in 0..<dst.table.count { offsets[i + 1] += offsets[i] }
+            var fill = offsets
+            var back = [Int32](repeating: 0, count: Int(offsets[dst.table.count]))
+            for (r, t) in rows.enumerated() where t >= 0 {
+                back[Int(fill[Int(t)])] = Int32(r)
+                fill[Int(t)] += 1
+            }
+            var rname = reverseName(spec.name, source: src.name, target: dst.name)
+            if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil { rname = "\(src.name)_by_\(spec.name)" }
+            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: spec.name, offsets: offsets, rows: back))
+        }
+        // Tables that know their graph, so their rows navigate.
+        for (i, e) in graph.entities.enumerated() {
+            e.table = Table(names: e.table.names, columns: e.table.columns, count: e.table.count, name: e.name,
+                origin: Origin(graph: graph, entity: i, rows: nil))
+            let links = e.forward.map { "\($0.name) -> \(graph.entities[$0.target].name)" }
+            report.summary.append("\(e.name): \(e.table.count) row\(e.table.count == 1 ? "" : "s"), \(e.table.names.count) columns"
+                + (links.isEmpty ? "" : "; links " + links.joined(separator: ", ")))
+        }
+    }
+}
