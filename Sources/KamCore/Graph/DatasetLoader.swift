@@ -82,7 +82,10 @@ public enum DatasetLoader {
     /// Reads one file by its extension; CSV also returns the line of each row.
     public static func readFile(_ path: String, nulls: [String]?) throws -> (Table, [Int]?) {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw Diagnostic(.data, "cannot read '\(path)'", hints: FileManager.default.fileExists(atPath: path) ? [] : ["no such file: \(path)"])
+            if !FileManager.default.fileExists(atPath: path) {
+                throw Diagnostic(.data, "no such file: \(path)", hints: ["a relative path in a script is relative to the script's directory"])
+            }
+            throw Diagnostic(.data, "cannot read '\(path)'", hints: ["check the file's permissions"])
         }
         let bytes = [UInt8](data)
         switch ext(path) {
