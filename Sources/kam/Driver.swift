@@ -56,6 +56,10 @@ struct Driver {
                 throw ExitCode(d.kind.exitCode)
             }
         }
+        if options.data == nil {
+            // The demo company, built on first use so startup stays fast.
+            session.interpreter.datasetProvider = { Demo.build() }
+        }
         dataLabel = options.data
         quiet = options.quiet
     }

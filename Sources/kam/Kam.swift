@@ -39,7 +39,7 @@ struct Kam: ParsableCommand {
             Exit codes: 0 ok, 1 runtime error or failed assert, 2 usage, 3 syntax error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self],
+        subcommands: [Run.self, DemoCommand.self],
         defaultSubcommand: nil
     )
 
@@ -103,6 +103,35 @@ struct Run: ParsableCommand {
         if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
         driver.offerStdinAsInput()
         throw ExitCode(driver.runFile(file))
+    }
+}
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Write the demo company as CSV files (the same seed gives byte-identical files).")
+
+    @Option(name: .long, help: "The directory to write.")
+    var out: String
+
+    @Option(name: .long, help: "How many accounts.")
+    var accounts: Int = Demo.defaultAccounts
+
+    @Option(name: .long, help: "The random seed.")
+    var seed: UInt64 = 42
+
+    mutating func run() throws {
+        guard accounts >= 1 && accounts <= 10_000_000 else {
+            throw ValidationError("--accounts must be between 1 and 10,000,000")
+        }
+        let tables = Demo.generate(accounts: accounts, seed: seed)
+        do {
+            try CSVWriter.writeDataset(tables, to: out)
+        } catch let d as Diagnostic {
+            Output.error(d.render())
+            throw ExitCode(d.kind.exitCode)
+        }
+        Output.error("kam: wrote \(out): " + tables.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ") + "\n")
     }
 }
 

@@ -38,6 +38,19 @@ enum Corpus {
             }
         }
         let session = Session(options: options, writer: Writer(format: format))
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            guard line.hasPrefix("# ") else { break }
+            if line == "# data: demo" { session.interpreter.datasetProvider = { Demo.build() } }
+            else if line.hasPrefix("# data: ") {
+                let dir = root.appendingPathComponent(String(line.dropFirst(8))).path
+                session.interpreter.datasetProvider = {
+                    let (g, report) = try DatasetLoader.load(dir)
+                    // Paths in messages relative to the corpus, stable across machines.
+                    _ = g
+                    return (g, report)
+                }
+            }
+        }
         var out = "", err = ""
         // Run with the relative name so diagnostics are stable across machines.
         let code = withLargeStack {

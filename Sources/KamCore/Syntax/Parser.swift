@@ -379,13 +379,14 @@ public struct Parser {
             if case .ident(let name) = t.kind, peekAhead(1) == .assign {
                 advance(); advance()
                 skipNewlines()
-                arg = Arg(try parseCoalesce(), style: .assign, name: name)
+                arg = Arg(close != nil ? try parsePipe() : try parseCoalesce(), style: .assign, name: name)
             } else if case .ident(let name) = t.kind, peekAhead(1) == .colon {
                 advance(); advance()
                 skipNewlines()
-                arg = Arg(try parseCoalesce(), style: .named, name: name)
+                arg = Arg(close != nil ? try parsePipe() : try parseCoalesce(), style: .named, name: name)
             } else {
-                arg = Arg(try parseCoalesce())
+                // Inside parentheses a pipeline is an argument; a command-style stage ends at '|'.
+                arg = Arg(close != nil ? try parsePipe() : try parseCoalesce())
                 if match(.kwAs) {
                     let (alias, _) = try expectIdent("a column name after 'as'")
                     arg.alias = alias
