@@ -42,13 +42,10 @@ enum Corpus {
             guard line.hasPrefix("# ") else { break }
             if line == "# data: demo" { session.interpreter.datasetProvider = { Demo.build() } }
             else if line.hasPrefix("# data: ") {
-                let dir = root.appendingPathComponent(String(line.dropFirst(8))).path
-                session.interpreter.datasetProvider = {
-                    let (g, report) = try DatasetLoader.load(dir)
-                    // Paths in messages relative to the corpus, stable across machines.
-                    _ = g
-                    return (g, report)
-                }
+                // Relative to the corpus (the working directory of the run), so paths in
+                // messages are the same on every machine.
+                let dir = String(line.dropFirst(8))
+                session.interpreter.datasetProvider = { try DatasetLoader.load(dir) }
             }
         }
         var out = "", err = ""

@@ -340,9 +340,9 @@ public enum Demo {
                     sur.score.append(Int64(max(0, min(10, (base + (r.unit() - 0.5) * 4).rounded()))))
                 }
             }
-            // Quarterly invoices over the last two years for accounts with revenue.
+            // Half-yearly invoices over the last two years for accounts with revenue.
             if revenue[i] > 0 {
-                let quarterly = revenue[i] / 14
+                let quarterly = revenue[i] / 7
                 var q = endDate - 730
                 while q <= endDate - 20 {
                     invIndex += 1
@@ -354,7 +354,7 @@ public enum Demo {
                     let late = r.chance(trend[i] < -0.2 ? 0.35 : 0.08)
                     if due > endDate - 10 || (late && due > endDate - 150) { inv.paid.appendNull() } else { inv.paid.append(due - 10 + Int32(r.int(late ? 60 : 20))) }
                     inv.amount.append((quarterly * (0.7 + r.unit() * 0.6) * 100).rounded() / 100)
-                    q += 91
+                    q += 182
                 }
             }
             if size[i] > 3 || r.chance(0.15) {
