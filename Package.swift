@@ -19,10 +19,12 @@ let package = Package(
             name: "CLibEdit", path: "Sources/CLibEdit", pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]),
         .target(name: "CEditLine", dependencies: ["CLibEdit"], path: "Sources/CEditLine"),
+        // Process-level tuning the executable does at startup (malloc).
+        .target(name: "CPlatform", path: "Sources/CPlatform"),
         .executableTarget(
             name: "kam",
             dependencies: [
-                "KamCore", "CEditLine",
+                "KamCore", "CEditLine", "CPlatform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kam"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPlatform
 import Foundation
 import KamCore
 
@@ -63,6 +64,9 @@ struct Kam: ParsableCommand {
 
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        // Large column arrays come and go while loading; a fixed mmap threshold makes glibc
+        // give their memory back to the system at once instead of keeping it in the heap.
+        kam_tune_malloc()
         do {
             // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
             var arguments = Array(CommandLine.arguments.dropFirst())

@@ -34,7 +34,7 @@ public final class AccountGraph: @unchecked Sendable {
         public internal(set) var forward: [ForwardLink] = []
         public internal(set) var reverse: [ReverseLink] = []
         /// Row of each id value, for entities with an `id` column.
-        public internal(set) var idIndex: [HashKey: Int32] = [:]
+        public internal(set) var idIndex: IDIndex = .none
 
         init(name: String, table: Table, file: String) {
             self.name = name

@@ -24,7 +24,7 @@ public enum DatasetLoader {
         }
         var report = Report()
         let graph = AccountGraph(label: path)
-        var tables: [(name: String, table: Table, lines: [Int]?, file: String)] = []
+        var tables: [(name: String, table: Table, lines: RowLocator?, file: String)] = []
         if isDir.boolValue {
             let manifest = try Manifest.load(dir: path)
             let files = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
@@ -44,11 +44,13 @@ public enum DatasetLoader {
                 var (table, lines) = try readFile(path + "/" + f, nulls: nulls)
                 if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f) }
                 tables.append((name, table, lines, path + "/" + f))
+                memTrace("after \(f)")
             }
             if tables.isEmpty {
                 throw Diagnostic(.data, "no data files in \(path)", hints: ["a dataset directory holds .csv, .tsv, .json or .jsonl files, one per entity"])
             }
             try Linker.link(graph, tables, manifest: manifest, options: options, report: &report)
+            memTrace("after link")
         } else {
             let (table, lines) = try readFile(path, nulls: nil)
             tables.append((entityName(base((path as NSString).lastPathComponent)), table, lines, path))
@@ -80,22 +82,22 @@ public enum DatasetLoader {
     }
 
     /// Reads one file by its extension; CSV also returns the line of each row.
-    public static func readFile(_ path: String, nulls: [String]?) throws -> (Table, [Int]?) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+    public static func readFile(_ path: String, nulls: [String]?) throws -> (Table, RowLocator?) {
+        guard let file = MappedFile(path: path) else {
             if !FileManager.default.fileExists(atPath: path) {
                 throw Diagnostic(.data, "no such file: \(path)", hints: ["a relative path in a script is relative to the script's directory"])
             }
             throw Diagnostic(.data, "cannot read '\(path)'", hints: ["check the file's permissions"])
         }
-        let bytes = [UInt8](data)
         switch ext(path) {
         case "csv", "txt", "tsv":
             var r = CSVReader()
             if ext(path) == "tsv" { r.delimiter = UInt8(ascii: "\t") }
             if let nulls { r.nullTokens = Set(nulls) }
-            let (t, lines) = try r.readWithLines(bytes, name: path)
+            let (t, lines) = try r.read(file, name: path)
             return (t, lines)
         case "json", "jsonl", "ndjson":
+            let bytes = file.withBytes { Array($0) }
             if let bad = CSVReader.firstInvalidUTF8(bytes) {
                 let line = 1 + bytes[..<bad].lazy.filter { $0 == UInt8(ascii: "\n") }.count
                 throw Diagnostic.data(file: path, line: line, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
@@ -107,7 +109,7 @@ public enum DatasetLoader {
     }
 
     /// Renames columns and converts the types a manifest declares.
-    static func apply(_ spec: Manifest.EntitySpec, to t: Table, lines: [Int]?, file: String) throws -> Table {
+    static func apply(_ spec: Manifest.EntitySpec, to t: Table, lines: RowLocator?, file: String) throws -> Table {
         var names = t.names
         var columns = t.columns
         for (old, new) in spec.columns {
@@ -123,7 +125,7 @@ public enum DatasetLoader {
                     hints: [Suggest.hint(col, in: names) ?? "columns: " + names.joined(separator: ", ")])
             }
             columns[c] = try convert(columns[c], to: type) { row, text in
-                Diagnostic.data(file: file, line: lines.map { row < $0.count ? $0[row] : row + 2 }, column: c + 1,
+                Diagnostic.data(file: file, line: lines?.line(of: row), column: c + 1,
                     "value '\(text)' in column '\(col)' is not \(type == .int ? "an" : "a") \(type.rawValue)",
                     hints: ["the manifest declares \(col) as \(type.rawValue)"])
             }
@@ -162,4 +164,11 @@ public enum DatasetLoader {
         if type == .string, case .values = col.storage { col = Column(storage: .string(StringColumn(codes: [UInt32](repeating: 0, count: out.count), dictionary: [""])), validity: Bitmap(count: out.count, allValid: false)) }
         return col
     }
+}
+
+func memTrace(_ label: String) {
+    guard ProcessInfo.processInfo.environment["KAM_MEMTRACE"] != nil else { return }
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let lines = status.split(separator: "\n").filter { $0.hasPrefix("VmHWM") || $0.hasPrefix("VmRSS") }
+    FileHandle.standardError.write(Data("\(label): \(lines.joined(separator: " "))\n".utf8))
 }

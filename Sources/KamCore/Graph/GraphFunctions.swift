@@ -19,10 +19,7 @@ enum GraphFunctions {
                 throw ctx.fail("no accounts in the dataset", hints: ["load a dataset with an accounts entity"])
             }
             if a[0].isNull { return .null }
-            var candidates = [a[0]]
-            if case .string(let s) = a[0], let i = Int64(s) { candidates.append(.int(i)) }
-            if case .int(let i) = a[0] { candidates.append(.string(String(i))) }
-            for c in candidates { if let r = e.idIndex[HashKey(c)] { return .row(e.table, Int(r)) } }
+            if let r = e.idIndex.row(a[0]) { return .row(e.table, Int(r)) }
             if case .string(let s) = a[0], let n = e.table.columnIndex("name") {
                 let col = e.table.columns[n]
                 for r in 0..<e.table.count { if case .string(let v) = col.value(at: r), v == s { return .row(e.table, r) } }

@@ -2,7 +2,7 @@
 /// reverse links laid out CSR-style. Duplicate ids are errors; dangling references are
 /// warnings (errors with --strict) with a count and the first examples.
 enum Linker {
-    typealias Loaded = (name: String, table: Table, lines: [Int]?, file: String)
+    typealias Loaded = (name: String, table: Table, lines: RowLocator?, file: String)
 
     /// The entity a `base_id` column points to, by naming: owner/manager -> employees,
     /// parent/reports_to -> the same entity, else the plural of base.
@@ -31,8 +31,7 @@ enum Linker {
     }
 
     static func line(_ loaded: Loaded, _ row: Int) -> Int? {
-        if let lines = loaded.lines { return row < lines.count ? lines[row] : nil }
-        return nil
+        loaded.lines?.line(of: row)
     }
 
     static func link(_ graph: AccountGraph, _ loaded: [Loaded], manifest: Manifest?, options: DatasetLoader.Options,
@@ -43,29 +42,26 @@ enum Linker {
                 throw Diagnostic.data(file: l.file, line: nil, "two files give the entity '\(l.name)'", hints: ["rename one of them, or map them in kam.toml"])
             }
         }
-        // Entities and id indexes.
+        // Entities first; id indexes for the entities that links point to (and accounts,
+        // for account()), built once the links are known.
         for (index, l) in loaded.enumerated() {
-            let e = AccountGraph.Entity(name: l.name, table: l.table, file: l.file)
-            graph.entities.append(e)
+            graph.entities.append(AccountGraph.Entity(name: l.name, table: l.table, file: l.file))
             graph.byName[l.name] = index
-            if let c = l.table.columnIndex("id") {
-                let col = l.table.columns[c]
-                var idx: [HashKey: Int32] = [:]
-                idx.reserveCapacity(l.table.count)
-                for r in 0..<l.table.count {
-                    let v = col.value(at: r)
-                    if v.isNull {
-                        throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1, "missing id in \(l.name)", hints: ["every row of an entity that others link to needs an id"])
-                    }
-                    if let first = idx[HashKey(v)] {
-                        throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1,
-                            "duplicate id \(Format.literal(v, depth: 1)) in \(l.name)" + (line(l, Int(first)).map { " (first at line \($0))" } ?? ""),
-                            hints: ["ids must be unique within an entity"])
-                    }
-                    idx[HashKey(v)] = Int32(r)
-                }
-                e.idIndex = idx
+        }
+        func buildIndex(_ index: Int) throws {
+            let l = loaded[index], e = graph.entities[index]
+            guard e.idIndex.isEmpty, let c = l.table.columnIndex("id") else { return }
+            let (built, duplicate, missing) = IDIndex.build(l.table.columns[c])
+            if let r = missing {
+                throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1, "missing id in \(l.name)", hints: ["every row of an entity that others link to needs an id"])
             }
+            if let (r, first) = duplicate {
+                let v = l.table.columns[c].value(at: r)
+                throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1,
+                    "duplicate id \(Format.literal(v, depth: 1)) in \(l.name)" + (line(l, first).map { " (first at line \($0))" } ?? ""),
+                    hints: ["ids must be unique within an entity"])
+            }
+            e.idIndex = built
         }
         let names = Set(loaded.map(\.name))
         // Which columns link where: declared links first, then links by naming.
@@ -89,31 +85,28 @@ enum Linker {
         for (s, l) in loaded.enumerated() {
             for col in l.table.names where col.hasSuffix("_id") && col.count > 3 && !specs.contains(where: { $0.entity == s && $0.column == col }) {
                 let base = String(col.dropLast(3))
-                guard let tname = target(of: base, from: l.name, in: names), let t = graph.byName[tname], !graph.entities[t].idIndex.isEmpty || loaded[t].table.count == 0,
-                    loaded[t].table.columnIndex("id") != nil
-                else { continue }
+                guard let tname = target(of: base, from: l.name, in: names), let t = graph.byName[tname] else { continue }
+                guard loaded[t].table.columnIndex("id") != nil else {
+                    throw Diagnostic.data(file: loaded[t].file, line: 1, "\(tname) has no id column, but \(l.name).\(col) refers to it",
+                        hints: ["add an id column, or rename the key column to id in kam.toml: columns = { \(tname.dropLast())ID = \"id\" }"])
+                }
                 specs.append((s, col, t, base))
             }
         }
+        for t in Set(specs.map(\.target)) { try buildIndex(t) }
+        if let a = graph.byName["accounts"] { try buildIndex(a) }
         // Resolve forward links, then lay out the reverse links.
         for spec in specs {
             let src = graph.entities[spec.entity], dst = graph.entities[spec.target]
             let l = loaded[spec.entity]
             guard let c = l.table.columnIndex(spec.column) else { continue }
             let col = l.table.columns[c]
-            var rows = [Int32](repeating: -1, count: l.table.count)
+            let rows = dst.idIndex.resolve(col)
             var dangling = 0
             var examples: [String] = []
-            // Fast path: integer ids on both sides.
-            for r in 0..<l.table.count {
-                let v = col.value(at: r)
-                if v.isNull { continue }
-                if let t = dst.idIndex[HashKey(v)] {
-                    rows[r] = t
-                } else {
-                    dangling += 1
-                    if examples.count < 3 { examples.append("\(Format.literal(v, depth: 1))" + (line(l, r).map { " (line \($0))" } ?? "")) }
-                }
+            for r in 0..<l.table.count where rows[r] < 0 && col.isValid(r) {
+                dangling += 1
+                if examples.count < 3 { examples.append("\(Format.literal(col.value(at: r), depth: 1))" + (line(l, r).map { " (line \($0))" } ?? "")) }
             }
             if dangling > 0 {
                 var d = Diagnostic.data(file: l.file, line: nil,
