@@ -95,43 +95,67 @@ enum Linker {
         }
         for t in Set(specs.map(\.target)) { try buildIndex(t) }
         if let a = graph.byName["accounts"] { try buildIndex(a) }
-        // Resolve forward links, then lay out the reverse links.
-        for spec in specs {
+        // Resolve forward links and lay out their reverse links, every link on its own core;
+        // then attach them in a fixed order, so names never depend on timing.
+        struct Resolved {
+            var rows: [Int32] = []
+            var offsets: [Int32] = []
+            var back: [Int32] = []
+            var dangling = 0
+            var examples: [Int] = []
+        }
+        var resolved = [Resolved](repeating: Resolved(), count: specs.count)
+        resolved.withUnsafeMutableBufferPointer { out in
+            let outBase = out.baseAddress
+            parallelFor(specs.count) { k in
+                let spec = specs[k]
+                let dst = graph.entities[spec.target]
+                let l = loaded[spec.entity]
+                guard let c = l.table.columnIndex(spec.column) else { return }
+                let col = l.table.columns[c]
+                var r = Resolved()
+                r.rows = dst.idIndex.resolve(col)
+                for i in 0..<l.table.count where r.rows[i] < 0 && col.isValid(i) {
+                    r.dangling += 1
+                    if r.examples.count < 3 { r.examples.append(i) }
+                }
+                let targets = dst.table.count
+                var offsets = [Int32](repeating: 0, count: targets + 1)
+                for t in r.rows where t >= 0 { offsets[Int(t) + 1] += 1 }
+                for i in 0..<targets { offsets[i + 1] += offsets[i] }
+                var fill = offsets
+                var back = [Int32](repeating: 0, count: Int(offsets[targets]))
+                for (i, t) in r.rows.enumerated() where t >= 0 {
+                    back[Int(fill[Int(t)])] = Int32(i)
+                    fill[Int(t)] += 1
+                }
+                r.offsets = offsets
+                r.back = back
+                outBase?[k] = r
+            }
+        }
+        for (k, spec) in specs.enumerated() {
             let src = graph.entities[spec.entity], dst = graph.entities[spec.target]
             let l = loaded[spec.entity]
+            let r = resolved[k]
             guard let c = l.table.columnIndex(spec.column) else { continue }
-            let col = l.table.columns[c]
-            let rows = dst.idIndex.resolve(col)
-            var dangling = 0
-            var examples: [String] = []
-            for r in 0..<l.table.count where rows[r] < 0 && col.isValid(r) {
-                dangling += 1
-                if examples.count < 3 { examples.append("\(Format.literal(col.value(at: r), depth: 1))" + (line(l, r).map { " (line \($0))" } ?? "")) }
-            }
-            if dangling > 0 {
+            if r.dangling > 0 {
+                let col = l.table.columns[c]
+                let examples = r.examples.map { i in Format.literal(col.value(at: i), depth: 1) + (line(l, i).map { " (line \($0))" } ?? "") }
+                let dangling = r.dangling
                 var d = Diagnostic.data(file: l.file, line: nil,
                     "\(dangling) value\(dangling == 1 ? "" : "s") of \(l.name).\(spec.column) refer\(dangling == 1 ? "s" : "") to no row of \(dst.name)" + (options.strict ? "" : "; the link is null there"),
                     hints: ["first: " + examples.joined(separator: ", ")])
-                if options.strict {
-                    throw d
-                }
+                if options.strict { throw d }
                 d.kind = .warning
                 report.warnings.append(d)
             }
-            src.forward.append(AccountGraph.ForwardLink(name: spec.name, column: spec.column, target: spec.target, rows: rows))
-            var offsets = [Int32](repeating: 0, count: dst.table.count + 1)
-            for t in rows where t >= 0 { offsets[Int(t) + 1] += 1 }
-            for i in 0..<dst.table.count { offsets[i + 1] += offsets[i] }
-            var fill = offsets
-            var back = [Int32](repeating: 0, count: Int(offsets[dst.table.count]))
-            for (r, t) in rows.enumerated() where t >= 0 {
-                back[Int(fill[Int(t)])] = Int32(r)
-                fill[Int(t)] += 1
-            }
+            src.forward.append(AccountGraph.ForwardLink(name: spec.name, column: spec.column, target: spec.target, rows: r.rows))
             var rname = reverseName(spec.name, source: src.name, target: dst.name)
             if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil { rname = "\(src.name)_by_\(spec.name)" }
-            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: spec.name, offsets: offsets, rows: back))
+            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: spec.name, offsets: r.offsets, rows: r.back))
         }
+        resolved = []
         // Tables that know their graph, so their rows navigate.
         for (i, e) in graph.entities.enumerated() {
             e.table = Table(names: e.table.names, columns: e.table.columns, count: e.table.count, name: e.name,
