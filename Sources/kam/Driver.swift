@@ -45,8 +45,13 @@ struct Driver {
         session = Session(options: opts, writer: Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color))
         if let data = options.data {
             do {
+                let started = Clock.now()
                 let (graph, report) = try DatasetLoader.load(data, options: .init(strict: options.strict))
                 session.interpreter.install(graph)
+                if options.timing {
+                    for (entity, seconds) in report.timings { Output.error("timing: load \(entity) \(Clock.format(seconds))\n") }
+                    Output.error("timing: load total \(Clock.format(Clock.now() - started))\n")
+                }
                 if !options.quiet {
                     Output.error("kam: loaded \(data): " + report.summary.joined(separator: "; ") + "\n")
                 }
@@ -55,6 +60,9 @@ struct Driver {
                 Output.error(d.render())
                 throw ExitCode(d.kind.exitCode)
             }
+        }
+        if options.timing {
+            session.interpreter.timing = { Output.error("timing: \($0)\n") }
         }
         if options.data == nil {
             // The demo company, built on first use so startup stays fast.

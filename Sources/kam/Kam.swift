@@ -22,6 +22,9 @@ struct CommonOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Treat data warnings (dangling references) as errors.")
     var strict = false
+
+    @Flag(name: .long, help: "Print on stderr the load time per entity and the time of each top-level statement.")
+    var timing = false
 }
 
 @main

@@ -142,3 +142,63 @@ func tempDir() throws -> String {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
+
+@Suite("datasets on the command line")
+struct DatasetCommandLineTests {
+    static let crm = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph/crm").path
+
+    @Test func dataLoadsWithASummaryAndWarnings() throws {
+        let r = try Binary.run(["--data", Self.crm, "-c", "accounts | derive n = count(orders) | select name, n"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "name,n\nAcme,2\nBeta,1\nCore,1\nDorm,0\n")
+        #expect(r.stderr.contains("kam: loaded \(Self.crm): accounts: 4 rows, 7 columns; links owner -> employees, parent -> accounts;"))
+        #expect(r.stderr.contains("orders.csv: warning: 1 value of orders.account_id refers to no row of accounts; the link is null there"))
+        let quiet = try Binary.run(["--data", Self.crm, "--quiet", "-c", "1"])
+        #expect(!quiet.stderr.contains("kam: loaded"))
+    }
+
+    @Test func strictTurnsWarningsIntoErrors() throws {
+        let r = try Binary.run(["--data", Self.crm, "--strict", "-c", "1"])
+        #expect(r.status == 4)
+        #expect(r.stderr.contains("orders.csv: error: 1 value of orders.account_id refers to no row of accounts\nhint: first: \"A9\" (line 5)"))
+    }
+
+    @Test func inputFromStdinCSVAndJSON() throws {
+        let csv = try Binary.run(["-c", "input | derive c = a + b"], stdin: "a,b\n1,2\n3,4\n")
+        #expect(csv.stdout == "a,b,c\n1,2,3\n3,4,7\n")
+        let json = try Binary.run(["-c", "input | where x > 2", "--format", "jsonl"], stdin: "[{\"x\": 1}, {\"x\": 5}]")
+        #expect(json.stdout == "{\"x\": 5}\n")
+        let jsonl = try Binary.run(["-c", "input | count"], stdin: "{\"x\": 1}\n{\"x\": 2}\n")
+        #expect(jsonl.stdout == "2\n")
+    }
+
+    @Test func timingGoesToStderr() throws {
+        let r = try Binary.run(["--data", Self.crm, "--quiet", "--timing", "-c", "let x = 1\nx + 1"])
+        #expect(r.stdout == "2\n")
+        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("timing: ") }
+        #expect(lines.contains { $0.hasPrefix("timing: load accounts ") && $0.hasSuffix("s") })
+        #expect(lines.contains { $0.hasPrefix("timing: load total ") })
+        #expect(lines.contains { $0.hasPrefix("timing: line 1 ") })
+        #expect(lines.contains { $0.hasPrefix("timing: line 2 ") })
+    }
+
+    @Test func demoWritesIdenticalFilesForASeedAndLoadsBack() throws {
+        let a = try tempDir(), b = try tempDir()
+        let r1 = try Binary.run(["demo", "--out", a, "--accounts", "80", "--seed", "5"])
+        _ = try Binary.run(["demo", "--out", b, "--accounts", "80", "--seed", "5"])
+        #expect(r1.status == 0)
+        #expect(r1.stderr.hasPrefix("kam: wrote \(a): accounts 80, contacts "))
+        for f in ["accounts", "contacts", "employees", "relationships", "products", "orders", "opportunities", "surveys", "invoices", "contracts", "interactions"] {
+            let x = FileManager.default.contents(atPath: "\(a)/\(f).csv"), y = FileManager.default.contents(atPath: "\(b)/\(f).csv")
+            #expect(x != nil && x == y, "\(f).csv")
+        }
+        let loaded = try Binary.run(["--data", a, "--quiet", "-c", "len(accounts)"])
+        #expect(loaded.stdout == "80\n")
+        #expect(loaded.stderr == "")
+    }
+
+    @Test func demoIsTheDefaultDataset() throws {
+        let r = try Binary.run(["-c", "len(accounts) > 100 and len(orders) > 1000"])
+        #expect(r.stdout == "true\n")
+    }
+}

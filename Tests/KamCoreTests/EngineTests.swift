@@ -71,3 +71,58 @@ struct EngineTests {
         #expect(Suggest.hint("zzzz", in: ["revenue"]) == nil)
     }
 }
+
+@Suite("parallel CSV parsing")
+struct ChunkedCSVTests {
+    /// Many small chunks: cut points land next to quoted newlines, types widen in one chunk
+    /// and not another, a text value turns a numeric column into strings, nulls everywhere.
+    @Test func chunksJoinToTheSameTable() throws {
+        var text = "id,amount,code,note,when\n"
+        for i in 0..<3000 {
+            let amount = i == 2500 ? "7.25" : String(i)
+            let code = i == 2999 ? "X12" : String(1000 + i)
+            let note = i % 7 == 0 ? "\"multi\nline, \"\"quoted\"\"\"" : (i % 5 == 0 ? "" : "n\(i % 13)")
+            text += "\(i),\(amount),\(code),\(note),2025-01-\(String(format: "%02d", i % 28 + 1))\n"
+        }
+        let bytes = Array(text.utf8)
+        let whole = try bytes.withUnsafeBufferPointer { b -> Table in
+            guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+            return try CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t").parse().0
+        }
+        let chunked = try bytes.withUnsafeBufferPointer { b -> Table in
+            guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+            var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t")
+            p.chunkTarget = 997
+            return try p.parse().0
+        }
+        #expect(whole.count == 3000 && chunked.count == 3000)
+        #expect(chunked.columns.map(\.type) == [.int, .float, .string, .string, .date])
+        for c in 0..<5 {
+            for r in 0..<3000 where !whole.columns[c].value(at: r).kamEquals(chunked.columns[c].value(at: r)) {
+                Issue.record("column \(c) row \(r): \(whole.columns[c].value(at: r)) vs \(chunked.columns[c].value(at: r))")
+                return
+            }
+        }
+        #expect(chunked.columns[2].value(at: 0).kamEquals(.string("1000")))
+        #expect(chunked.columns[3].value(at: 7).kamEquals(.string("multi\nline, \"quoted\"")))
+        #expect(chunked.columns[3].value(at: 5).isNull)
+    }
+
+    @Test func raggedRowInALaterChunkNamesItsLine() throws {
+        var text = "a,b\n"
+        for i in 0..<500 { text += "\(i),\(i)\n" }
+        text += "oops\n"
+        let bytes = Array(text.utf8)
+        do {
+            _ = try bytes.withUnsafeBufferPointer { b -> Table in
+                guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+                var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "r.csv")
+                p.chunkTarget = 300
+                return try p.parse().0
+            }
+            Issue.record("expected an error")
+        } catch let d as Diagnostic {
+            #expect(d.render().hasPrefix("r.csv:502: error: row has 1 field, expected 2"))
+        }
+    }
+}

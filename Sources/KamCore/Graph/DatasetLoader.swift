@@ -13,6 +13,8 @@ public enum DatasetLoader {
     public struct Report {
         public var summary: [String] = []
         public var warnings: [Diagnostic] = []
+        /// Seconds spent reading each file, and linking.
+        public var timings: [(String, Double)] = []
     }
 
     static let extensions = ["csv", "tsv", "json", "jsonl", "ndjson"]
@@ -41,15 +43,19 @@ public enum DatasetLoader {
                 let spec = byFile[f]
                 let name = spec?.0 ?? entityName(base(f))
                 let nulls = spec?.1.nulls ?? manifest?.nulls
+                let started = Clock.now()
                 var (table, lines) = try readFile(path + "/" + f, nulls: nulls)
                 if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f) }
                 tables.append((name, table, lines, path + "/" + f))
+                report.timings.append((name, Clock.now() - started))
                 memTrace("after \(f)")
             }
             if tables.isEmpty {
                 throw Diagnostic(.data, "no data files in \(path)", hints: ["a dataset directory holds .csv, .tsv, .json or .jsonl files, one per entity"])
             }
+            let linking = Clock.now()
             try Linker.link(graph, tables, manifest: manifest, options: options, report: &report)
+            report.timings.append(("(links)", Clock.now() - linking))
             memTrace("after link")
         } else {
             let (table, lines) = try readFile(path, nulls: nil)

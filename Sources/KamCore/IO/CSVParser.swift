@@ -15,7 +15,7 @@ struct CSVParser {
     let nullTokens: Set<[UInt8]>
     let name: String
     /// About how many bytes each parallel chunk gets (smaller in tests).
-    var chunkTarget = 8 << 20
+    var chunkTarget = 4 << 20
     /// Called with each chunk's byte range once parsed, so the caller can drop the pages.
     var release: ((Int, Int) -> Void)? = nil
 
@@ -500,13 +500,21 @@ struct CSVParser {
             for (p, n) in zip(parts, rows) { out += p.kind == .bool ? pad(p.bools, n, false) : [Bool](repeating: false, count: n) }
             return Column(storage: .bool(out), validity: validity)
         case .string:
-            // Merge the chunks' dictionaries into the first one's.
+            if parts.count == 1, let p = parts.first, p.kind == .string {
+                let strings = p.strings.strings()
+                return Column(storage: .string(StringColumn(codes: pad(p.codes, total, 0), dictionary: strings.isEmpty ? [""] : strings)), validity: validity)
+            }
+            // Merge the chunks' dictionaries into one.
             var dict = ByteDictionary()
             var codes: [UInt32] = []
             codes.reserveCapacity(total)
             for (p, n) in zip(parts, rows) {
                 guard p.kind == .string else { codes += [UInt32](repeating: 0, count: n); continue }
-                let remap = p.strings.entries.map { dict.code($0) }
+                let remap = (0..<p.strings.count).map { e in
+                    p.strings.storage.withUnsafeBufferPointer { sb in
+                        dict.code(UnsafeBufferPointer(rebasing: sb[p.strings.offsets[e]..<p.strings.offsets[e + 1]]))
+                    }
+                }
                 for c in pad(p.codes, n, 0) { codes.append(remap.isEmpty ? 0 : remap[Int(c)]) }
             }
             let strings = dict.strings()

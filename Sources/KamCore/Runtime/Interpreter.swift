@@ -32,6 +32,8 @@ public final class Interpreter {
     /// Builds the dataset on first use (the demo company is built lazily, so startup
     /// stays fast when a session never touches it).
     public var datasetProvider: (() throws -> (AccountGraph, DatasetLoader.Report))?
+    /// With --timing: receives "line N 0.123s" after each top-level statement.
+    public var timing: ((String) -> Void)?
     /// Reads `input`, the table on standard input, on first use.
     public var inputProvider: (() throws -> Table)?
 
@@ -86,7 +88,13 @@ public final class Interpreter {
         defer { currentSource = saved }
         for stmt in program.statements {
             try cancellation.reset()
-            if let v = try execute(stmt, globals) { try emit(v) }
+            let start = Clock.now()
+            let v = try execute(stmt, globals)
+            if let timing {
+                let line = program.source.location(of: stmt.range.start).line
+                timing("line \(line) \(Clock.format(Clock.now() - start))")
+            }
+            if let v { try emit(v) }
         }
     }
 
@@ -589,4 +597,17 @@ public final class Cancellation: @unchecked Sendable {
     public func reset() throws { flag.pointee = 0 }
     /// The raw flag, for a C signal handler to set.
     public var rawFlag: UnsafeMutablePointer<Int32> { flag }
+}
+
+/// Monotonic time for --timing.
+public enum Clock {
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    public static func format(_ seconds: Double) -> String {
+        let ms = (seconds * 1e6).rounded() / 1e6
+        return String(format: "%.6fs", ms)
+    }
 }
