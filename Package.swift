@@ -13,7 +13,11 @@ let package = Package(
     ],
     targets: [
         // The language and the engine: no terminal, no process exit.
-        .target(name: "KamCore", path: "Sources/KamCore"),
+        .target(name: "KamCore", dependencies: ["CSQLite"], path: "Sources/KamCore"),
+        // SQLite datasets are read through the system's libsqlite3.
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         // libedit, found with pkg-config; the shim wraps the variadic calls Swift cannot make.
         .systemLibrary(
             name: "CLibEdit", path: "Sources/CLibEdit", pkgConfig: "libedit",

@@ -57,6 +57,9 @@ public enum DatasetLoader {
             try Linker.link(graph, tables, manifest: manifest, options: options, report: &report)
             report.timings.append(("(links)", Clock.now() - linking))
             memTrace("after link")
+        } else if SQLiteReader.isDatabase(path) {
+            for (name, table) in try SQLiteReader.load(path) { tables.append((name, table, nil, path)) }
+            try Linker.link(graph, tables, manifest: nil, options: options, report: &report)
         } else {
             let (table, lines) = try readFile(path, nulls: nil)
             tables.append((entityName(base((path as NSString).lastPathComponent)), table, lines, path))
@@ -110,7 +113,7 @@ public enum DatasetLoader {
             }
             return (try JSONReader.readTable(bytes, name: path), nil)
         default:
-            throw Diagnostic(.data, "cannot load '\(path)': unknown file type", hints: ["kam reads .csv, .tsv, .json and .jsonl files and dataset directories"])
+            throw Diagnostic(.data, "cannot load '\(path)': unknown file type", hints: ["kam reads .csv, .tsv, .json and .jsonl files, SQLite databases and dataset directories"])
         }
     }
 

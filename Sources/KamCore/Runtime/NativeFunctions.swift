@@ -406,7 +406,7 @@ enum NativeFunctions {
             do {
                 let full = TableReader.resolve(path, relativeTo: ctx.interp.currentSource.name)
                 var isDir: ObjCBool = false
-                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue {
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue || SQLiteReader.isDatabase(full) {
                     let (g, report) = try DatasetLoader.load(full)
                     ctx.interp.install(g)
                     ctx.interp.warnings += report.warnings
