@@ -53,7 +53,7 @@ struct Driver {
                     Output.error("timing: load total \(Clock.format(Clock.now() - started))\n")
                 }
                 if !options.quiet {
-                    Output.error("kam: loaded \(data): " + report.summary.joined(separator: "; ") + "\n")
+                    Output.error("kam: loaded \(data)\n" + report.summary.map { "  \($0)\n" }.joined())
                 }
                 for w in report.warnings { Output.error(w.render()) }
             } catch let d as Diagnostic {

@@ -18,7 +18,7 @@ struct DocExamplesTests {
 
     static var examples: [Example] {
         var out: [Example] = []
-        for doc in ["README.md", "docs/LANGUAGE.md"] {
+        for doc in ["README.md", "docs/LANGUAGE.md", "docs/DATA.md"] {
             guard let text = try? String(contentsOfFile: root.appendingPathComponent(doc).path, encoding: .utf8) else { continue }
             let lines = text.components(separatedBy: "\n")
             var i = 0
@@ -50,6 +50,11 @@ struct DocExamplesTests {
     @Test("doc example", arguments: examples)
     func example(_ ex: Example) {
         let session = Session(options: .init(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0), writer: Writer(format: .table))
+        // `# data: PATH` on the first line: a dataset relative to the package root.
+        if ex.code.hasPrefix("# data: "), let first = ex.code.split(separator: "\n").first {
+            let path = DocExamplesTests.root.appendingPathComponent(String(first.dropFirst(8))).path
+            session.interpreter.datasetProvider = { try DatasetLoader.load(path) }
+        }
         var out = "", err = ""
         let code = withLargeStack { session.run(ex.code, name: ex.file, out: { out += $0 }, err: { err += $0 }) }
         #expect(code == 0, "\(ex.file):\(ex.line): \(err)")

@@ -161,7 +161,13 @@ enum Linker {
             e.table = Table(names: e.table.names, columns: e.table.columns, count: e.table.count, name: e.name,
                 origin: Origin(graph: graph, entity: i, rows: nil))
             let links = e.forward.map { "\($0.name) -> \(graph.entities[$0.target].name)" }
-            report.summary.append("\(e.name): \(e.table.count) row\(e.table.count == 1 ? "" : "s"), \(e.table.names.count) columns"
+            // What was inferred: how many columns of each type.
+            var types: [String: Int] = [:]
+            for c in e.table.columns { types[c.type == .value ? "other" : c.type.rawValue, default: 0] += 1 }
+            let typeText = ["int", "float", "date", "bool", "string", "other"].compactMap { t in types[t].map { "\($0) \(t)" } }.joined(separator: ", ")
+            let blank = loaded[i].lines?.blankLines ?? 0
+            report.summary.append("\(e.name): \(e.table.count) row\(e.table.count == 1 ? "" : "s"), \(e.table.names.count) columns (\(typeText))"
+                + (blank > 0 ? ", \(blank) blank line\(blank == 1 ? "" : "s") skipped" : "")
                 + (links.isEmpty ? "" : "; links " + links.joined(separator: ", ")))
         }
     }

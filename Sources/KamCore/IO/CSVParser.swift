@@ -72,6 +72,8 @@ struct CSVParser {
         var checkpoints: [(Int, Int, Int)] = []
         /// Lines in the chunk: close to its row count, used to size the column arrays.
         var estimatedRows = 0
+        /// Blank lines skipped.
+        var blank = 0
     }
 
     // MARK: entry
@@ -154,7 +156,9 @@ struct CSVParser {
             checkpoints += p.checkpoints.map { ($0.0 + offset, $0.1, $0.2) }
             offset += p.rows
         }
-        return (Table(names: names, columns: columns, count: total), RowLocator(name: name, checkpoints: checkpoints, data: nil, delimiter: delimiter))
+        var locator = RowLocator(name: name, checkpoints: checkpoints, data: nil, delimiter: delimiter)
+        locator.blankLines = parts.reduce(0) { $0 + $1.blank }
+        return (Table(names: names, columns: columns, count: total), locator)
     }
 
     /// Row-aligned chunks of about `chunkTarget` bytes, cut at a newline outside quotes.
@@ -302,7 +306,7 @@ struct CSVParser {
         while pos < end {
             // Blank lines are skipped, as most readers do.
             if base[pos] == 10 || base[pos] == 13 {
-                if base[pos] == 10 { line += 1 }
+                if base[pos] == 10 { line += 1; chunk.blank += 1 }
                 pos += 1
                 continue
             }
@@ -663,6 +667,8 @@ public struct RowLocator: @unchecked Sendable {
     let file: MappedFile?
     let data: Data?
     let delimiter: UInt8
+    /// Blank lines the parser skipped, for the load summary.
+    public internal(set) var blankLines = 0
 
     init(name: String, checkpoints: [(Int, Int, Int)], data: Data?, file: MappedFile? = nil, delimiter: UInt8) {
         self.name = name

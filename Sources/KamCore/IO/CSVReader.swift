@@ -28,7 +28,9 @@ public struct CSVReader {
             parser.release = { file.release($0, $1) }
             return try parser.parse()
         }
-        return (table, RowLocator(name: name, checkpoints: locator.checkpoints, data: nil, file: file, delimiter: delimiter))
+        var result = RowLocator(name: name, checkpoints: locator.checkpoints, data: nil, file: file, delimiter: delimiter)
+        result.blankLines = locator.blankLines
+        return (table, result)
     }
 
     /// Parses file contents without copying them.
@@ -40,7 +42,9 @@ public struct CSVReader {
             }
             return try CSVParser(base: base, count: raw.count, delimiter: delimiter, nullTokens: tokens, name: name).parse()
         }
-        return (table, RowLocator(name: name, checkpoints: locator.checkpoints, data: data, delimiter: delimiter))
+        var result = RowLocator(name: name, checkpoints: locator.checkpoints, data: data, delimiter: delimiter)
+        result.blankLines = locator.blankLines
+        return (table, result)
     }
 
     /// The offset of the first byte that is not part of valid UTF-8, or nil.
