@@ -42,7 +42,15 @@ enum Kernels {
             }
         case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return supported(a, t, env) && supported(b, t, env)
         case .unary(_, let a): return supported(a, t, env)
-        case .call: return SegmentAggregate(e, t, env) != nil
+        case .call(let callee, let args, false):
+            if SegmentAggregate(e, t, env) != nil { return true }
+            guard case .name(let fn) = callee.kind, env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional }) else { return false }
+            switch fn {
+            // Both branches run over every row here, so neither may be able to fail.
+            case "if": return (2...3).contains(args.count) && args.allSatisfy { supported($0.value, t, env) } && !args.dropFirst().contains { canFail($0.value) }
+            case "cumsum": return args.count == 1 && supported(args[0].value, t, env)
+            default: return false
+            }
         default: return false
         }
     }
@@ -129,13 +137,107 @@ enum Kernels {
                 }
             }
             return .column(Column(storage: .bool(out), validity: validity))
-        case .call:
+        case .call(let callee, let args, _):
             if let seg = SegmentAggregate(e, t, env) { return .column(try seg.run(t, interp, e.range)) }
+            if case .name("if") = callee.kind {
+                let cond = try eval(args[0].value, t, env, interp)
+                let a = try eval(args[1].value, t, env, interp)
+                let b = args.count == 3 ? try eval(args[2].value, t, env, interp) : .constant(.null)
+                if let r = choose(cond, a, b, t.count) { return .column(r) }
+                return try rowwise(e, t, env, interp)
+            }
+            if case .name("cumsum") = callee.kind, case .column(let c) = try eval(args[0].value, t, env, interp) {
+                if let r = try cumsum(c, e.range, interp) { return .column(r) }
+            }
             return try rowwise(e, t, env, interp)
         case .coalesce:
             return try rowwise(e, t, env, interp)
         default:
             return try rowwise(e, t, env, interp)
+        }
+    }
+
+    /// `if(cond, a, b)` over whole columns: a where cond is true, else b (null cond: b).
+    static func choose(_ cond: Vec, _ a: Vec, _ b: Vec, _ n: Int) -> Column? {
+        guard let (cs, cv) = bools(cond, n) else { return nil }
+        @inline(__always) func pick(_ i: Int) -> Bool { cs[i] && (cv?[i] ?? true) }
+        func validity(_ av: Bitmap?, _ bv: Bitmap?, aNull: Bool, bNull: Bool) -> Bitmap? {
+            if av == nil && bv == nil && !aNull && !bNull { return nil }
+            var out = Bitmap(count: n, allValid: true)
+            for i in 0..<n {
+                let ok = pick(i) ? (!aNull && (av?[i] ?? true)) : (!bNull && (bv?[i] ?? true))
+                if !ok { out[i] = false }
+            }
+            return out
+        }
+        func isNullConstant(_ v: Vec) -> Bool { if case .constant(.null) = v { true } else { false } }
+        let aNull = isNullConstant(a), bNull = isNullConstant(b)
+        let a2 = aNull ? b : a, b2 = bNull ? a : b
+        if let na = numeric(a2, n), let nb = numeric(b2, n) {
+            switch (na, nb) {
+            case (.ints(let x, let xv), .ints(let y, let yv)):
+                return Column(storage: .int((0..<n).map { pick($0) ? x[$0] : y[$0] }), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
+            default:
+                let (x, xv) = asFloats(na), (y, yv) = asFloats(nb)
+                return Column(storage: .float((0..<n).map { pick($0) ? x[$0] : y[$0] }), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
+            }
+        }
+        // Strings: constants or columns, merged into one dictionary.
+        func strings(_ v: Vec) -> ((Int) -> String, Bitmap?)? {
+            switch v {
+            case .constant(.string(let s)): return ({ _ in s }, nil)
+            case .column(let c):
+                if case .string(let sc) = c.storage { return ({ sc.dictionary[Int(sc.codes[$0])] }, c.validity) }
+                return nil
+            default: return nil
+            }
+        }
+        if let (x, xv) = strings(a2), let (y, yv) = strings(b2) {
+            var dict: [String] = [], lookup: [String: UInt32] = [:]
+            var codes = [UInt32](repeating: 0, count: n)
+            for i in 0..<n {
+                let s = pick(i) ? x(i) : y(i)
+                if let c = lookup[s] { codes[i] = c } else {
+                    let c = UInt32(dict.count)
+                    lookup[s] = c
+                    dict.append(s)
+                    codes[i] = c
+                }
+            }
+            return Column(storage: .string(StringColumn(codes: codes, dictionary: dict.isEmpty ? [""] : dict)), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
+        }
+        return nil
+    }
+
+    /// Running totals in table order: checked for ints, compensated for floats; nulls add nothing.
+    static func cumsum(_ c: Column, _ range: SourceRange, _ interp: Interpreter) throws -> Column? {
+        switch c.storage {
+        case .int(let xs):
+            var out = [Int64](repeating: 0, count: xs.count)
+            var s: Int64 = 0
+            for i in 0..<xs.count {
+                if c.isValid(i) {
+                    let (r, o) = s.addingReportingOverflow(xs[i])
+                    if o { throw interp.fail("integer overflow in cumsum", range) }
+                    s = r
+                }
+                out[i] = s
+            }
+            return Column(storage: .int(out))
+        case .float(let xs):
+            var out = [Double](repeating: 0, count: xs.count)
+            var s = 0.0, comp = 0.0
+            for i in 0..<xs.count {
+                if c.isValid(i) {
+                    let x = xs[i], t = s + x
+                    comp += abs(s) >= abs(x) ? (s - t) + x : (x - t) + s
+                    s = t
+                }
+                out[i] = s + comp
+            }
+            return Column(storage: .float(out))
+        default:
+            return nil
         }
     }
 
@@ -353,10 +455,14 @@ enum Kernels {
 /// the table: a segment reduction over the link's CSR layout, reading the typed column
 /// directly. No row tables are built and nothing is hashed.
 struct SegmentAggregate {
-    enum Kind { case sum, count, avg, min, max }
+    enum Kind { case sum, count, avg, min, max, countDistinct }
     let kind: Kind
     let link: AccountGraph.ReverseLink
     let source: Table
+    /// The link's forward direction: the target row of each source row. Sums run over it
+    /// in source order (sequential reads, scattered adds into a small array), which is much
+    /// kinder to the cache than reading each segment's rows.
+    let forward: [Int32]?
     /// The source column, nil for count(link).
     let column: Column?
 
@@ -370,6 +476,7 @@ struct SegmentAggregate {
         case "avg": kind = .avg
         case "min": kind = .min
         case "max": kind = .max
+        case "count_distinct": kind = .countDistinct
         default: return nil
         }
         let entity = origin.graph.entities[origin.entity]
@@ -379,18 +486,21 @@ struct SegmentAggregate {
             link = rev
             source = origin.graph.entities[rev.source].table
             column = nil
+            forward = nil
         case .member(let base, let col):
             guard case .name(let l) = base.kind, t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
             let src = origin.graph.entities[rev.source].table
             guard let c = src.columnIndex(col) else { return nil }
             switch src.columns[c].storage {
             case .int, .float: break
-            case .date where kind == .min || kind == .max || kind == .count: break
+            case .date where kind == .min || kind == .max || kind == .count || kind == .countDistinct: break
+            case .string where kind == .countDistinct || kind == .count: break
             default: return nil
             }
             link = rev
             source = src
             column = src.columns[c]
+            forward = origin.graph.entities[rev.source].forwardLink(rev.via)?.rows
         default:
             return nil
         }
@@ -409,7 +519,53 @@ struct SegmentAggregate {
             if nulls == nil { nulls = Bitmap(count: n, allValid: true) }
             nulls?[i] = false
         }
+        // Sums and means by scattering over the forward link, then read per table row.
+        if let forward, kind == .sum || kind == .avg {
+            let m = link.offsets.count - 1
+            switch column.storage {
+            case .int(let xs) where kind == .sum:
+                var sums = [Int64](repeating: 0, count: m)
+                for i in 0..<forward.count {
+                    let t = forward[i]
+                    guard t >= 0, isValid(Int32(i)) else { continue }
+                    let (r, o) = sums[Int(t)].addingReportingOverflow(xs[i])
+                    if o { throw interp.fail("integer overflow in sum", range, hints: ["sum float(x) for very large totals"]) }
+                    sums[Int(t)] = r
+                }
+                return Column(storage: .int((0..<n).map { sums[t.entityRow($0)] }))
+            case .int, .float:
+                var sums = [Double](repeating: 0, count: m), comp = [Double](repeating: 0, count: m)
+                var counts = [Int32](repeating: 0, count: kind == .avg ? m : 0)
+                let isFloat: Bool
+                var floats: [Double] = [], ints: [Int64] = []
+                if case .float(let xs) = column.storage { floats = xs; isFloat = true } else if case .int(let xs) = column.storage { ints = xs; isFloat = false } else { isFloat = true }
+                for i in 0..<forward.count {
+                    let t = Int(forward[i])
+                    guard t >= 0, isValid(Int32(i)) else { continue }
+                    let x = isFloat ? floats[i] : Double(ints[i])
+                    let s = sums[t], tt = s + x
+                    comp[t] += abs(s) >= abs(x) ? (s - tt) + x : (x - tt) + s
+                    sums[t] = tt
+                    if kind == .avg { counts[t] += 1 }
+                }
+                var out = [Double](repeating: 0, count: n)
+                for i in 0..<n {
+                    let e = t.entityRow(i)
+                    if kind == .avg {
+                        if counts[e] == 0 { setNull(i) } else { out[i] = (sums[e] + comp[e]) / Double(counts[e]) }
+                    } else {
+                        out[i] = sums[e] + comp[e]
+                    }
+                }
+                return Column(storage: .float(out), validity: nulls)
+            default: break
+            }
+        }
         switch (kind, column.storage) {
+        case (.countDistinct, .int(let xs)): return distinctCounts(xs, t, isValid)
+        case (.countDistinct, .date(let xs)): return distinctCounts(xs, t, isValid)
+        case (.countDistinct, .float(let xs)): return distinctCounts(xs, t, isValid)
+        case (.countDistinct, .string(let s)): return distinctCounts(s.codes, t, isValid)
         case (.count, _):
             return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).lazy.filter { isValid(rows[$0]) }.count) }))
         case (.sum, .int(let xs)):
@@ -468,6 +624,22 @@ struct SegmentAggregate {
         default:
             return Column(storage: .values([Value](repeating: .null, count: n)), validity: Bitmap(count: n, allValid: false))
         }
+    }
+
+    /// Distinct values per segment: gather, sort, count runs.
+    func distinctCounts<T: Comparable>(_ xs: [T], _ t: Table, _ isValid: (Int32) -> Bool) -> Column {
+        var out = [Int64](repeating: 0, count: t.count)
+        var buffer: [T] = []
+        for i in 0..<t.count {
+            buffer.removeAll(keepingCapacity: true)
+            for k in link.segment(t.entityRow(i)) where isValid(link.rows[k]) { buffer.append(xs[Int(link.rows[k])]) }
+            if buffer.count < 2 { out[i] = Int64(buffer.count); continue }
+            buffer.sort()
+            var distinct: Int64 = 1
+            for j in 1..<buffer.count where buffer[j] != buffer[j - 1] { distinct += 1 }
+            out[i] = distinct
+        }
+        return Column(storage: .int(out))
     }
 
     func extreme<T: Comparable>(_ xs: [T], _ zero: T, _ n: Int, _ t: Table, _ isValid: (Int32) -> Bool,

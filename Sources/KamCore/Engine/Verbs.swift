@@ -287,6 +287,9 @@ enum Verbs {
         // Keys per row, then groups in key order (nulls last).
         let keyNames = byArgs.map { columnName($0, site.interp) }
         let keyColumns = try byArgs.map { try site.interp.evalColumn($0.value, over: t, site.env) }
+        if keyColumns.count <= 1, let fast = try GroupBy.run(t, keyName: keyNames.first, key: keyColumns.first, aggs: Array(aggs), site) {
+            return .table(fast)
+        }
         var groupOf: [HashKey: Int] = [:]
         var groupKeys: [[Value]] = []
         var groupRows: [[Int]] = []
@@ -402,5 +405,165 @@ enum Verbs {
             }
         }
         return .table(Table(names: names, columns: columns, count: li.count, name: left.name))
+    }
+}
+
+/// `aggregate` with at most one key over typed columns, and aggregates that are `count()`
+/// or sum/avg/min/max/count of a typed column: group ids from dictionary codes or a typed
+/// hash, then one typed pass per aggregate. Anything else returns nil (the general path).
+enum GroupBy {
+    enum Op { case count, sum, avg, min, max, countValues }
+
+    static func run(_ t: Table, keyName: String?, key: Column?, aggs: [Arg], _ site: CallSite) throws -> Table? {
+        if t.count == 0 { return nil }
+        // What each aggregate reads.
+        var plan: [(String, Op, Column?)] = []
+        for a in aggs {
+            guard case .call(let callee, let args, false) = a.value.kind, case .name(let fn) = callee.kind,
+                site.env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional })
+            else { return nil }
+            let name = Verbs.columnName(a, site.interp)
+            if fn == "count" && args.isEmpty { plan.append((name, .count, nil)); continue }
+            guard args.count == 1, case .name(let col) = args[0].value.kind, site.env.lookupVariable(col) == nil,
+                let c = t.columnIndex(col)
+            else { return nil }
+            let column = t.columns[c]
+            switch (fn, column.storage) {
+            case ("sum", .int), ("sum", .float), ("avg", .int), ("avg", .float): break
+            case ("min", .int), ("min", .float), ("max", .int), ("max", .float), ("min", .date), ("max", .date): break
+            case ("count", _): break
+            default: return nil
+            }
+            let op: Op = fn == "sum" ? .sum : fn == "avg" ? .avg : fn == "min" ? .min : fn == "max" ? .max : .countValues
+            plan.append((name, op, column))
+        }
+        if plan.map(\.0).count != Set(plan.map(\.0) + (keyName.map { [$0] } ?? [])).count { return nil }
+        // Group id per row, and the key value of each group, in key order (nulls last).
+        let n = t.count
+        var gid = [Int32](repeating: 0, count: n)
+        var keys: [Value] = []
+        if let key {
+            switch key.storage {
+            case .string(let s):
+                var used = [Int32](repeating: -1, count: s.dictionary.count + 1)
+                let nullSlot = s.dictionary.count
+                for i in 0..<n { used[key.isValid(i) ? Int(s.codes[i]) : nullSlot] = 0 }
+                var order = (0..<s.dictionary.count).filter { used[$0] >= 0 }.sorted { s.dictionary[$0] < s.dictionary[$1] }
+                if used[nullSlot] >= 0 { order.append(nullSlot) }
+                for (g, code) in order.enumerated() {
+                    used[code] = Int32(g)
+                    keys.append(code == nullSlot ? .null : .string(s.dictionary[code]))
+                }
+                for i in 0..<n { gid[i] = used[key.isValid(i) ? Int(s.codes[i]) : nullSlot] }
+            case .int(let xs):
+                var map: [Int64: Int32] = [:]
+                var firstRow: [Int] = []
+                var nullGroup: Int32 = -1
+                for i in 0..<n {
+                    if !key.isValid(i) {
+                        if nullGroup < 0 { nullGroup = Int32(firstRow.count); firstRow.append(-1) }
+                        gid[i] = nullGroup
+                        continue
+                    }
+                    if let g = map[xs[i]] { gid[i] = g } else {
+                        let g = Int32(firstRow.count)
+                        map[xs[i]] = g
+                        firstRow.append(i)
+                        gid[i] = g
+                    }
+                }
+                // Renumber groups in key order.
+                let order = firstRow.indices.sorted { a, b in
+                    let ra = firstRow[a], rb = firstRow[b]
+                    if ra < 0 { return false }
+                    if rb < 0 { return true }
+                    return xs[ra] < xs[rb]
+                }
+                var renumber = [Int32](repeating: 0, count: order.count)
+                for (newG, oldG) in order.enumerated() {
+                    renumber[oldG] = Int32(newG)
+                    keys.append(firstRow[oldG] < 0 ? .null : .int(xs[firstRow[oldG]]))
+                }
+                for i in 0..<n { gid[i] = renumber[Int(gid[i])] }
+            default:
+                return nil
+            }
+        } else {
+            keys = []
+        }
+        let groups = key == nil ? 1 : keys.count
+        var names: [String] = []
+        var columns: [Column] = []
+        if let keyName, key != nil {
+            names.append(keyName)
+            columns.append(Column.from(keys))
+        }
+        var counts = [Int64](repeating: 0, count: groups)
+        for i in 0..<n { counts[Int(gid[i])] += 1 }
+        for (name, op, column) in plan {
+            names.append(name)
+            guard let column else {
+                columns.append(Column(storage: .int(counts)))
+                continue
+            }
+            columns.append(try reduce(op, column, gid, groups, site))
+        }
+        return Table(names: names, columns: columns, count: groups)
+    }
+
+    static func reduce(_ op: Op, _ c: Column, _ gid: [Int32], _ groups: Int, _ site: CallSite) throws -> Column {
+        let n = gid.count
+        var seen = [Int64](repeating: 0, count: groups)
+        for i in 0..<n where c.isValid(i) { seen[Int(gid[i])] += 1 }
+        if op == .countValues { return Column(storage: .int(seen)) }
+        func nullsWhereEmpty() -> Bitmap? {
+            guard seen.contains(0) else { return nil }
+            var b = Bitmap(count: groups, allValid: true)
+            for g in 0..<groups where seen[g] == 0 { b[g] = false }
+            return b
+        }
+        switch (op, c.storage) {
+        case (.sum, .int(let xs)):
+            var s = [Int64](repeating: 0, count: groups)
+            for i in 0..<n where c.isValid(i) {
+                let g = Int(gid[i])
+                let (r, o) = s[g].addingReportingOverflow(xs[i])
+                if o { throw site.fail("integer overflow in sum", hints: ["sum float(x) for very large totals"]) }
+                s[g] = r
+            }
+            return Column(storage: .int(s))
+        case (.sum, _), (.avg, _):
+            var s = [Double](repeating: 0, count: groups), comp = [Double](repeating: 0, count: groups)
+            var floats: [Double] = [], ints: [Int64] = []
+            var isFloat = true
+            if case .float(let xs) = c.storage { floats = xs } else if case .int(let xs) = c.storage { ints = xs; isFloat = false }
+            for i in 0..<n where c.isValid(i) {
+                let g = Int(gid[i])
+                let x = isFloat ? floats[i] : Double(ints[i])
+                let t = s[g] + x
+                comp[g] += abs(s[g]) >= abs(x) ? (s[g] - t) + x : (x - t) + s[g]
+                s[g] = t
+            }
+            if op == .sum { return Column(storage: .float((0..<groups).map { s[$0] + comp[$0] })) }
+            return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : (s[$0] + comp[$0]) / Double(seen[$0]) }), validity: nullsWhereEmpty())
+        case (.min, .int(let xs)), (.max, .int(let xs)):
+            return Column(storage: .int(extreme(xs, c, gid, groups, op == .max)), validity: nullsWhereEmpty())
+        case (.min, .float(let xs)), (.max, .float(let xs)):
+            return Column(storage: .float(extreme(xs, c, gid, groups, op == .max)), validity: nullsWhereEmpty())
+        case (.min, .date(let xs)), (.max, .date(let xs)):
+            return Column(storage: .date(extreme(xs, c, gid, groups, op == .max)), validity: nullsWhereEmpty())
+        default:
+            return Column(storage: .values([Value](repeating: .null, count: groups)), validity: Bitmap(count: groups, allValid: false))
+        }
+    }
+
+    static func extreme<T: Comparable>(_ xs: [T], _ c: Column, _ gid: [Int32], _ groups: Int, _ wantMax: Bool) -> [T] {
+        var best = [T?](repeating: nil, count: groups)
+        for i in 0..<xs.count where c.isValid(i) {
+            let g = Int(gid[i])
+            if let b = best[g] { if wantMax ? xs[i] > b : xs[i] < b { best[g] = xs[i] } } else { best[g] = xs[i] }
+        }
+        guard let fill = xs.first else { return [] }
+        return best.map { $0 ?? fill }
     }
 }
