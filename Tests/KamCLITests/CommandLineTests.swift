@@ -203,3 +203,20 @@ struct DatasetCommandLineTests {
         #expect(r.stdout == "true\n")
     }
 }
+
+/// The benchmark scripts run on a tiny dataset (the demo written as CSV), so they never rot.
+@Suite("benchmark scripts")
+struct BenchmarkScriptTests {
+    @Test(arguments: ["top", "abc", "score", "hhi"])
+    func runsOnATinyDataset(_ task: String) throws {
+        let dir = try tempDir()
+        _ = try Binary.run(["demo", "--out", dir, "--accounts", "40"])
+        let script = Binary.packageRoot.appendingPathComponent("Benchmarks/\(task).kam").path
+        let r = try Binary.run(["--data", dir, "--quiet", "--timing", "run", script])
+        #expect(r.status == 0, "\(r.stderr)")
+        let header = r.stdout.split(separator: "\n").first.map(String.init)
+        let expected = ["top": "name,rev", "abc": "cls,n,rev", "score": "id,s", "hhi": "hhi,top10"]
+        #expect(header == expected[task])
+        #expect(r.stderr.contains("timing: line "))
+    }
+}
