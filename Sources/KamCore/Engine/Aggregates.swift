@@ -88,6 +88,11 @@ enum Aggregates {
             let extras = try p.dropFirst().map { try site.eval($0) }
             return try finish(site, values, extras)
         }
+        // `sum(t.col)` on a typed column: reduce the array, no boxed list in between.
+        if p.count == 1, let firstExpr = p.first, case .member(let base, let col) = firstExpr.kind,
+            case .table(let t) = try site.eval(base), let c = t.column(col), let fast = typedReduce(name, c) {
+            return fast
+        }
         guard let firstExpr = p.first else {
             if countForm {
                 throw site.fail("count() without an argument counts the rows of a group inside aggregate",
@@ -126,6 +131,21 @@ enum Aggregates {
                 return try finish(site, [first], extras)
             }
             throw site.interp.fail("\(name) needs a list or a table, got \(first.aTypeName)", firstExpr.range)
+        }
+    }
+
+    /// sum/avg/min/max/count of a float or int column without nulls, straight off the array.
+    static func typedReduce(_ name: String, _ c: Column) -> Value? {
+        guard c.validity == nil else { return nil }
+        switch (name, c.storage) {
+        case ("sum", .float(let xs)): return .float(neumaier(xs))
+        case ("avg", .float(let xs)): return xs.isEmpty ? .null : .float(neumaier(xs) / Double(xs.count))
+        case ("min", .float(let xs)): return xs.min().map { .float($0) } ?? .null
+        case ("max", .float(let xs)): return xs.max().map { .float($0) } ?? .null
+        case ("min", .int(let xs)): return xs.min().map { .int($0) } ?? .null
+        case ("max", .int(let xs)): return xs.max().map { .int($0) } ?? .null
+        case ("count", _): return .int(Int64(c.count))
+        default: return nil
         }
     }
 

@@ -182,29 +182,30 @@ enum Kernels {
                 return Column(storage: .float((0..<n).map { pick($0) ? x[$0] : y[$0] }), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
             }
         }
-        // Strings: constants or columns, merged into one dictionary.
-        func strings(_ v: Vec) -> ((Int) -> String, Bitmap?)? {
+        // Strings: constants or columns, merged into one dictionary entry by entry.
+        func codes(_ v: Vec, _ dict: inout [String], _ lookup: inout [String: UInt32]) -> ((Int) -> UInt32, Bitmap?)? {
+            func code(_ s: String) -> UInt32 {
+                if let c = lookup[s] { return c }
+                let c = UInt32(dict.count)
+                lookup[s] = c
+                dict.append(s)
+                return c
+            }
             switch v {
-            case .constant(.string(let s)): return ({ _ in s }, nil)
-            case .column(let c):
-                if case .string(let sc) = c.storage { return ({ sc.dictionary[Int(sc.codes[$0])] }, c.validity) }
-                return nil
+            case .constant(.string(let s)):
+                let c = code(s)
+                return ({ _ in c }, nil)
+            case .column(let col):
+                guard case .string(let sc) = col.storage else { return nil }
+                let map = sc.dictionary.map(code)
+                return ({ map[Int(sc.codes[$0])] }, col.validity)
             default: return nil
             }
         }
-        if let (x, xv) = strings(a2), let (y, yv) = strings(b2) {
-            var dict: [String] = [], lookup: [String: UInt32] = [:]
-            var codes = [UInt32](repeating: 0, count: n)
-            for i in 0..<n {
-                let s = pick(i) ? x(i) : y(i)
-                if let c = lookup[s] { codes[i] = c } else {
-                    let c = UInt32(dict.count)
-                    lookup[s] = c
-                    dict.append(s)
-                    codes[i] = c
-                }
-            }
-            return Column(storage: .string(StringColumn(codes: codes, dictionary: dict.isEmpty ? [""] : dict)), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
+        var dict: [String] = [], lookup: [String: UInt32] = [:]
+        if let (x, xv) = codes(a2, &dict, &lookup), let (y, yv) = codes(b2, &dict, &lookup) {
+            let out = (0..<n).map { pick($0) ? x($0) : y($0) }
+            return Column(storage: .string(StringColumn(codes: out, dictionary: dict.isEmpty ? [""] : dict)), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
         }
         return nil
     }
@@ -534,20 +535,27 @@ struct SegmentAggregate {
                 }
                 return Column(storage: .int((0..<n).map { sums[t.entityRow($0)] }))
             case .int, .float:
-                var sums = [Double](repeating: 0, count: m), comp = [Double](repeating: 0, count: m)
-                var counts = [Int32](repeating: 0, count: kind == .avg ? m : 0)
-                let isFloat: Bool
-                var floats: [Double] = [], ints: [Int64] = []
-                if case .float(let xs) = column.storage { floats = xs; isFloat = true } else if case .int(let xs) = column.storage { ints = xs; isFloat = false } else { isFloat = true }
-                for i in 0..<forward.count {
-                    let t = Int(forward[i])
-                    guard t >= 0, isValid(Int32(i)) else { continue }
-                    let x = isFloat ? floats[i] : Double(ints[i])
-                    let s = sums[t], tt = s + x
-                    comp[t] += abs(s) >= abs(x) ? (s - tt) + x : (x - tt) + s
-                    sums[t] = tt
-                    if kind == .avg { counts[t] += 1 }
+                // Each core scatters its share of the source rows into its own arrays.
+                let parts = forward.count >= 1 << 20 ? 2 : 1
+                var partials = [FloatSums](repeating: FloatSums(), count: parts)
+                let validity = column.validity
+                let wantCounts = kind == .avg
+                partials.withUnsafeMutableBufferPointer { out in
+                    let outBase = out.baseAddress
+                    parallelFor(parts) { p in
+                        let lo = forward.count * p / parts, hi = forward.count * (p + 1) / parts
+                        var acc = FloatSums(m, counts: wantCounts)
+                        switch column.storage {
+                        case .float(let xs): acc.add(xs, forward, lo..<hi, validity)
+                        case .int(let xs): acc.add(xs.map(Double.init), forward, lo..<hi, validity)
+                        default: break
+                        }
+                        outBase?[p] = acc
+                    }
                 }
+                var total = partials[0]
+                for p in partials.dropFirst() { total.merge(p) }
+                let sums = total.sums, comp = total.comp, counts = total.counts
                 var out = [Double](repeating: 0, count: n)
                 for i in 0..<n {
                     let e = t.entityRow(i)
@@ -663,5 +671,51 @@ struct SegmentAggregate {
             }
         }
         return make(out, nulls)
+    }
+}
+
+/// Per-target compensated sums (and counts) for scattered segment sums.
+struct FloatSums {
+    var sums: [Double] = []
+    var comp: [Double] = []
+    var counts: [Int32] = []
+
+    init() {}
+    init(_ m: Int, counts wantCounts: Bool) {
+        sums = [Double](repeating: 0, count: m)
+        comp = [Double](repeating: 0, count: m)
+        counts = [Int32](repeating: 0, count: wantCounts ? m : 0)
+    }
+
+    mutating func add(_ xs: [Double], _ forward: [Int32], _ range: Range<Int>, _ validity: Bitmap?) {
+        let counting = !counts.isEmpty
+        sums.withUnsafeMutableBufferPointer { s in
+            comp.withUnsafeMutableBufferPointer { c in
+                counts.withUnsafeMutableBufferPointer { k in
+                    xs.withUnsafeBufferPointer { x in
+                        forward.withUnsafeBufferPointer { f in
+                            for i in range {
+                                let t = Int(f[i])
+                                if t < 0 { continue }
+                                if let validity, !validity[i] { continue }
+                                let v = x[i], a = s[t], sum = a + v
+                                c[t] += abs(a) >= abs(v) ? (a - sum) + v : (v - sum) + a
+                                s[t] = sum
+                                if counting { k[t] += 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func merge(_ o: FloatSums) {
+        for t in 0..<sums.count {
+            let a = sums[t], v = o.sums[t], sum = a + v
+            comp[t] += (abs(a) >= abs(v) ? (a - sum) + v : (v - sum) + a) + o.comp[t]
+            sums[t] = sum
+            if !counts.isEmpty { counts[t] += o.counts[t] }
+        }
     }
 }
