@@ -145,9 +145,11 @@ enum Verbs {
             case .int(let a):
                 idx.sort { desc ? (a[$0] != a[$1] ? a[$0] > a[$1] : $0 < $1) : (a[$0] != a[$1] ? a[$0] < a[$1] : $0 < $1) }
                 return idx
-            case .float(let a):
-                idx.sort { desc ? (a[$0] != a[$1] ? a[$0] > a[$1] : $0 < $1) : (a[$0] != a[$1] ? a[$0] < a[$1] : $0 < $1) }
-                return idx
+            case .float(let a) where !a.contains(where: \.isNaN):
+                // Sort (key, row) pairs: contiguous, no closure captures of the column.
+                var pairs = a.enumerated().map { FloatKey(value: desc ? -$0.element : $0.element, row: Int32(truncatingIfNeeded: $0.offset)) }
+                pairs.sort()
+                return pairs.map { Int($0.row) }
             default: break
             }
         }
@@ -494,7 +496,8 @@ enum GroupBy {
             let op: Op = fn == "sum" ? .sum : fn == "avg" ? .avg : fn == "min" ? .min : fn == "max" ? .max : .countValues
             plan.append((name, op, column))
         }
-        if plan.map(\.0).count != Set(plan.map(\.0) + (keyName.map { [$0] } ?? [])).count { return nil }
+        let allNames = plan.map(\.0) + (keyName.map { [$0] } ?? [])
+        if Set(allNames).count != allNames.count { return nil }  // the general path reports it
         // Group id per row, and the key value of each group, in key order (nulls last).
         let n = t.count
         var gid = [Int32](repeating: 0, count: n)
@@ -623,4 +626,11 @@ enum GroupBy {
         guard let fill = xs.first else { return [] }
         return best.map { $0 ?? fill }
     }
+}
+
+/// A float sort key with its row: ordered by value, then row (a stable sort).
+struct FloatKey: Comparable {
+    var value: Double
+    var row: Int32
+    @inline(__always) static func < (a: FloatKey, b: FloatKey) -> Bool { a.value != b.value ? a.value < b.value : a.row < b.row }
 }
