@@ -38,12 +38,12 @@ struct CSVParser {
     struct ColumnPart {
         var kind: Kind = .unknown
         var failed = false
-        var ints: [Int64] = []
-        var floats: [Double] = []
-        var dates: [Int32] = []
-        var bools: [Bool] = []
+        var ints = Growable<Int64>()
+        var floats = Growable<Double>()
+        var dates = Growable<Int32>()
+        var bools = Growable<Bool>()
         var strings = ByteDictionary()
-        var codes: [UInt32] = []
+        var codes = Growable<UInt32>()
         var nullRows: [Int32] = []
         /// Nulls seen before the first value fixed the kind.
         var leadingNulls = 0
@@ -295,7 +295,15 @@ struct CSVParser {
             for k in chunk.start..<(chunk.start + bad) where base[k] == 10 { l += 1 }
             throw Diagnostic.data(file: name, line: l, "invalid UTF-8 at byte offset \(chunk.start + bad)", hints: ["save the file as UTF-8"])
         }
-        var cols = [ColumnPart](repeating: ColumnPart(), count: width)
+        // The column parts live in a raw buffer for the loop: no uniqueness or exclusivity
+        // checks on each field's append.
+        let cols = UnsafeMutablePointer<ColumnPart>.allocate(capacity: max(1, width))
+        // One part per column, each with its own buffers.
+        for c in 0..<width { (cols + c).initialize(to: ColumnPart()) }
+        defer {
+            cols.deinitialize(count: width)
+            cols.deallocate()
+        }
         for c in 0..<width { cols[c].reserve = chunk.estimatedRows }
         var pos = chunk.start
         let end = chunk.end
@@ -386,7 +394,7 @@ struct CSVParser {
             row += 1
         }
         chunk.rows = row
-        chunk.columns = cols
+        chunk.columns = Array(UnsafeBufferPointer(start: cols, count: width))
     }
 
     // MARK: values
@@ -447,14 +455,14 @@ struct CSVParser {
         let n = c.length
         switch (c.kind, k) {
         case (.int, .float):
-            c.floats.reserveCapacity(max(c.reserve, n))
-            c.floats += c.ints.lazy.map(Double.init)
-            c.ints = []
-        case (.unknown, .int): c.ints.reserveCapacity(c.reserve); c.ints += repeatElement(0, count: n)
-        case (.unknown, .float): c.floats.reserveCapacity(c.reserve); c.floats += repeatElement(0, count: n)
-        case (.unknown, .date): c.dates.reserveCapacity(c.reserve); c.dates += repeatElement(0, count: n)
-        case (.unknown, .bool): c.bools.reserveCapacity(c.reserve); c.bools += repeatElement(false, count: n)
-        case (.unknown, .string): c.codes.reserveCapacity(c.reserve); c.codes += repeatElement(0, count: n)
+            c.floats.reserve(max(c.reserve, n))
+            for x in c.ints.buffer { c.floats.append(Double(x)) }
+            c.ints = Growable()
+        case (.unknown, .int): c.ints.reserve(c.reserve); c.ints.append(0, repeating: n)
+        case (.unknown, .float): c.floats.reserve(c.reserve); c.floats.append(0, repeating: n)
+        case (.unknown, .date): c.dates.reserve(c.reserve); c.dates.append(0, repeating: n)
+        case (.unknown, .bool): c.bools.reserve(c.reserve); c.bools.append(false, repeating: n)
+        case (.unknown, .string): c.codes.reserve(c.reserve); c.codes.append(0, repeating: n)
         default: c.failed = true
         }
         c.kind = k
@@ -473,40 +481,48 @@ struct CSVParser {
             }
             offset += n
         }
-        func pad<T>(_ xs: [T], _ n: Int, _ zero: T) -> [T] { xs.count == n ? xs : xs + [T](repeating: zero, count: n - xs.count) }
+        func append<T>(_ xs: Growable<T>, _ n: Int, _ zero: T, to out: inout [T]) {
+            out.append(contentsOf: xs.buffer)
+            if xs.count < n { out.append(contentsOf: repeatElement(zero, count: n - xs.count)) }
+        }
         switch kind {
         case .unknown:
             return Column(storage: .values([Value](repeating: .null, count: total)), validity: validity ?? Bitmap(count: total, allValid: false))
         case .int:
             var out: [Int64] = []
             out.reserveCapacity(total)
-            for (p, n) in zip(parts, rows) { out += p.kind == .int ? pad(p.ints, n, 0) : [Int64](repeating: 0, count: n) }
+            for (p, n) in zip(parts, rows) { if p.kind == .int { append(p.ints, n, 0, to: &out) } else { out += repeatElement(0, count: n) } }
             return Column(storage: .int(out), validity: validity)
         case .float:
             var out: [Double] = []
             out.reserveCapacity(total)
             for (p, n) in zip(parts, rows) {
                 switch p.kind {
-                case .float: out += pad(p.floats, n, 0)
-                case .int: out += pad(p.ints.map(Double.init), n, 0)
-                default: out += [Double](repeating: 0, count: n)
+                case .float: append(p.floats, n, 0, to: &out)
+                case .int:
+                    out += p.ints.buffer.lazy.map(Double.init)
+                    if p.ints.count < n { out += repeatElement(0, count: n - p.ints.count) }
+                default: out += repeatElement(0, count: n)
                 }
             }
             return Column(storage: .float(out), validity: validity)
         case .date:
             var out: [Int32] = []
             out.reserveCapacity(total)
-            for (p, n) in zip(parts, rows) { out += p.kind == .date ? pad(p.dates, n, 0) : [Int32](repeating: 0, count: n) }
+            for (p, n) in zip(parts, rows) { if p.kind == .date { append(p.dates, n, 0, to: &out) } else { out += repeatElement(0, count: n) } }
             return Column(storage: .date(out), validity: validity)
         case .bool:
             var out: [Bool] = []
             out.reserveCapacity(total)
-            for (p, n) in zip(parts, rows) { out += p.kind == .bool ? pad(p.bools, n, false) : [Bool](repeating: false, count: n) }
+            for (p, n) in zip(parts, rows) { if p.kind == .bool { append(p.bools, n, false, to: &out) } else { out += repeatElement(false, count: n) } }
             return Column(storage: .bool(out), validity: validity)
         case .string:
             if parts.count == 1, let p = parts.first, p.kind == .string {
                 let strings = p.strings.strings()
-                return Column(storage: .string(StringColumn(codes: pad(p.codes, total, 0), dictionary: strings.isEmpty ? [""] : strings)), validity: validity)
+                var codes: [UInt32] = []
+                codes.reserveCapacity(total)
+                append(p.codes, total, 0, to: &codes)
+                return Column(storage: .string(StringColumn(codes: codes, dictionary: strings.isEmpty ? [""] : strings)), validity: validity)
             }
             // Merge the chunks' dictionaries into one.
             var dict = ByteDictionary()
@@ -519,7 +535,8 @@ struct CSVParser {
                         dict.code(UnsafeBufferPointer(rebasing: sb[p.strings.offsets[e]..<p.strings.offsets[e + 1]]))
                     }
                 }
-                for c in pad(p.codes, n, 0) { codes.append(remap.isEmpty ? 0 : remap[Int(c)]) }
+                for c in p.codes.buffer { codes.append(remap.isEmpty ? 0 : remap[Int(c)]) }
+                if p.codes.count < n { codes += repeatElement(0, count: n - p.codes.count) }
             }
             let strings = dict.strings()
             return Column(storage: .string(StringColumn(codes: codes, dictionary: strings.isEmpty ? [""] : strings)), validity: validity)
@@ -718,4 +735,46 @@ func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         let box = UncheckedSendable(value: body)
         DispatchQueue.concurrentPerform(iterations: n) { box.value($0) }
     }
+}
+
+/// An append-only buffer for the parser's inner loop: appends are a bounds check and a
+/// store, with none of Array's copy-on-write uniqueness checks.
+final class Growable<T> {
+    private(set) var base: UnsafeMutablePointer<T>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 16) {
+        self.capacity = max(16, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    @inline(__always) func append(_ v: T) {
+        if count == capacity { grow(capacity * 2) }
+        (base + count).initialize(to: v)
+        count += 1
+    }
+
+    func append(_ v: T, repeating n: Int) {
+        reserve(count + n)
+        (base + count).initialize(repeating: v, count: n)
+        count += n
+    }
+
+    func reserve(_ n: Int) { if n > capacity { grow(n) } }
+
+    private func grow(_ newCapacity: Int) {
+        let nb = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+        nb.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = nb
+        capacity = newCapacity
+    }
+
+    var buffer: UnsafeBufferPointer<T> { UnsafeBufferPointer(start: base, count: count) }
 }
