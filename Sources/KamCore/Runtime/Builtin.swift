@@ -47,6 +47,8 @@ public struct CallSite {
     public func asTable(_ v: Value, _ range: SourceRange) throws -> Table {
         switch v {
         case .table(let t): return t
+        case .record(let r): return Table.fromRecords([r])
+        case .row(let t, let i): return t.gather([i])
         case .list(let items) where items.allSatisfy({ if case .record = $0 { true } else { false } }):
             return Table.fromRecords(items.map { if case .record(let r) = $0 { r } else { Record() } })
         default:
