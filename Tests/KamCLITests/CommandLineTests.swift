@@ -215,7 +215,7 @@ struct BenchmarkScriptTests {
         let r = try Binary.run(["--data", dir, "--quiet", "--timing", "run", script])
         #expect(r.status == 0, "\(r.stderr)")
         let header = r.stdout.split(separator: "\n").first.map(String.init)
-        let expected = ["top": "name,rev", "abc": "cls,n,rev", "score": "id,s", "hhi": "hhi,top10"]
+        let expected = ["top": "name,rev", "abc": "class,n,rev", "score": "id,s", "hhi": "hhi,top10"]
         #expect(header == expected[task])
         #expect(r.stderr.contains("timing: line "))
     }

@@ -30,21 +30,35 @@ enum Segmentation {
         }
         let xs = try site.numbers(col, name: name, at: range, role: "abc")
         for x in xs { if let x, x < 0 { throw site.interp.fail("abc needs values of 0 or more; '\(name)' has \(Format.float(x))", range, hints: ["filter out negative values first: where \(name) >= 0"]) } }
-        let order = xs.indices.sorted { (xs[$0] ?? -1) != (xs[$1] ?? -1) ? (xs[$0] ?? -1) > (xs[$1] ?? -1) : $0 < $1 }
+        // Largest first, ties in input order, nulls last (a stable radix sort on the value).
+        let present = xs.indices.filter { xs[$0] != nil }
+        let keyed = RadixSort.order(present.map { RadixSort.key(xs[$0] ?? 0) }, descending: true).map { present[$0] }
+        let order = keyed + xs.indices.filter { xs[$0] == nil }
         let total = Aggregates.neumaier(xs.compactMap { $0 })
-        var share = [Double?](repeating: nil, count: t.count), cum = [Double?](repeating: nil, count: t.count)
-        var cls = [Value](repeating: .null, count: t.count)
-        var running = 0.0
-        for i in order {
-            guard let x = xs[i] else { continue }
-            running += x
-            let s = total > 0 ? x / total : 0, c = total > 0 ? running / total : 1
-            share[i] = s
+        var share = [Double](repeating: 0, count: t.count), cum = [Double](repeating: 0, count: t.count)
+        var codes = [UInt32](repeating: 0, count: t.count)
+        var running = 0.0, comp = 0.0
+        for i in keyed {
+            let x = xs[i] ?? 0
+            let sum = running + x
+            comp += abs(running) >= abs(x) ? (running - sum) + x : (x - sum) + running
+            running = sum
+            let c = total > 0 ? (running + comp) / total : 1
+            share[i] = total > 0 ? x / total : 0
             cum[i] = c
             // The account that crosses a cut falls in the next class (cum_share > cut).
-            cls[i] = .string(c <= cuts[0] + 1e-12 ? "A" : c <= cuts[1] + 1e-12 ? "B" : "C")
+            codes[i] = c <= cuts[0] + 1e-12 ? 0 : c <= cuts[1] + 1e-12 ? 1 : 2
         }
-        let sorted = adding(t, [("share", floatColumn(share)), ("cum_share", floatColumn(cum)), ("class", Column.from(cls))])
+        var validity: Bitmap? = nil
+        if keyed.count < t.count {
+            var b = Bitmap(count: t.count, allValid: true)
+            for i in xs.indices where xs[i] == nil { b[i] = false }
+            validity = b
+        }
+        let sorted = adding(t, [
+            ("share", Column(storage: .float(share), validity: validity)), ("cum_share", Column(storage: .float(cum), validity: validity)),
+            ("class", Column(storage: .string(StringColumn(codes: codes, dictionary: ["A", "B", "C"])), validity: validity)),
+        ])
         return .table(sorted.gather(order))
     }
 

@@ -49,7 +49,11 @@ enum Kernels {
             // Both branches run over every row here, so neither may be able to fail.
             case "if": return (2...3).contains(args.count) && args.allSatisfy { supported($0.value, t, env) } && !args.dropFirst().contains { canFail($0.value) }
             case "cumsum": return args.count == 1 && supported(args[0].value, t, env)
-            default: return false
+            default:
+                // Any eager built-in whose arguments are kernels: the arguments run over
+                // whole columns, the function once per row on their values.
+                guard let b = Builtins.table[fn], case .eager = b.impl, args.count <= b.params.count, !b.params.contains(where: \.variadic) else { return false }
+                return args.allSatisfy { supported($0.value, t, env) }
             }
         default: return false
         }
@@ -148,6 +152,23 @@ enum Kernels {
             }
             if case .name("cumsum") = callee.kind, case .column(let c) = try eval(args[0].value, t, env, interp) {
                 if let r = try cumsum(c, e.range, interp) { return .column(r) }
+            }
+            if case .name(let fn) = callee.kind, fn != "cumsum", let b = Builtins.table[fn], case .eager(let impl) = b.impl {
+                let vecs = try args.map { try eval($0.value, t, env, interp) }
+                var ctx = CallContext(interp: interp, range: e.range, args: args)
+                var values = [Value](repeating: .null, count: b.params.count)
+                var out = [Value]()
+                out.reserveCapacity(t.count)
+                for i in 0..<t.count {
+                    for (k, v) in vecs.enumerated() {
+                        switch v {
+                        case .constant(let c): values[k] = c
+                        case .column(let c): values[k] = c.value(at: i)
+                        }
+                    }
+                    out.append(try impl(&ctx, values))
+                }
+                return .column(Column.from(out))
             }
             return try rowwise(e, t, env, interp)
         case .coalesce:
