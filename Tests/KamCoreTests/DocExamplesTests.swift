@@ -18,7 +18,7 @@ struct DocExamplesTests {
 
     static var examples: [Example] {
         var out: [Example] = []
-        for doc in ["README.md", "docs/LANGUAGE.md", "docs/DATA.md"] {
+        for doc in ["README.md", "docs/LANGUAGE.md", "docs/DATA.md", "docs/ANALYTICS.md"] {
             guard let text = try? String(contentsOfFile: root.appendingPathComponent(doc).path, encoding: .utf8) else { continue }
             let lines = text.components(separatedBy: "\n")
             var i = 0
