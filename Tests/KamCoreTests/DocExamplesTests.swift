@@ -50,10 +50,17 @@ struct DocExamplesTests {
     @Test("doc example", arguments: examples)
     func example(_ ex: Example) {
         let session = Session(options: .init(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0), writer: Writer(format: .table))
-        // `# data: PATH` on the first line: a dataset relative to the package root.
-        if ex.code.hasPrefix("# data: "), let first = ex.code.split(separator: "\n").first {
-            let path = DocExamplesTests.root.appendingPathComponent(String(first.dropFirst(8))).path
-            session.interpreter.datasetProvider = { try DatasetLoader.load(path) }
+        // Leading `# data: PATH` (relative to the package root, or `demo`) and `# today: DATE`.
+        for line in ex.code.split(separator: "\n") {
+            guard line.hasPrefix("# ") else { break }
+            if line == "# data: demo" {
+                session.interpreter.datasetProvider = { Demo.build() }
+            } else if line.hasPrefix("# data: ") {
+                let path = DocExamplesTests.root.appendingPathComponent(String(line.dropFirst(8))).path
+                session.interpreter.datasetProvider = { try DatasetLoader.load(path) }
+            } else if line.hasPrefix("# today: "), let d = KamCore.Calendar.parse(Array(line.dropFirst(9).utf8)) {
+                session.interpreter.options.today = d
+            }
         }
         var out = "", err = ""
         let code = withLargeStack { session.run(ex.code, name: ex.file, out: { out += $0 }, err: { err += $0 }) }
