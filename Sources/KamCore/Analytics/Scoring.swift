@@ -9,7 +9,7 @@ enum Scoring {
             "Weighted scoring matrix: score {revenue: 0.4, recency: -0.2, ...}; each criterion scaled to 1-10 (scale: \"minmax\" or \"rank\"; as_is: [\"fit\"] keeps 1-10 columns), score = sum(|w| * s) / sum(|w|).",
             .special(score)),
         Builtin("key_accounts", ["table", "per_manager?", "limit?", "by?", "manager?"], .verb,
-            "Pick key accounts by score within capacity: each manager (owner_id) serves at most per_manager (default 5), at most limit in all; adds key, key_rank and left_out.",
+            "Pick key accounts by score within capacity: each manager (owner_id) serves at most per_manager (default 5), at most limit in all; adds key, key_rank, key_manager and left_out.",
             .special(keyAccounts)),
     ]
 
@@ -151,6 +151,7 @@ enum Scoring {
         var key = [Bool](repeating: false, count: t.count)
         var keyRank = [Value](repeating: .null, count: t.count)
         var leftOut = [Bool](repeating: false, count: t.count)
+        var assigned = [Value](repeating: .null, count: t.count)
         var picked = 0
         for (position, i) in order.enumerated() {
             let m = HashKey(managerColumn.value(at: i))
@@ -159,12 +160,14 @@ enum Scoring {
                 key[i] = true
                 picked += 1
                 keyRank[i] = .int(Int64(picked))
+                assigned[i] = managerColumn.value(at: i)
                 load[m, default: 0] += 1
             } else if full && position < min(limit, order.count) {
                 // Would have been chosen on score alone, but the manager is at capacity.
                 leftOut[i] = true
             }
         }
-        return .table(adding(t, [("key", Column(storage: .bool(key))), ("key_rank", Column.from(keyRank)), ("left_out", Column(storage: .bool(leftOut)))]))
+        return .table(adding(t, [("key", Column(storage: .bool(key))), ("key_rank", Column.from(keyRank)), ("key_manager", Column.from(assigned)),
+                                 ("left_out", Column(storage: .bool(leftOut)))]))
     }
 }
