@@ -3,7 +3,7 @@ import Foundation
 import KamCore
 
 /// Turns command-line options into a session and runs code with it.
-struct Driver {
+final class Driver {
     let session: Session
     var dataLabel: String?
     var quiet = false
@@ -17,6 +17,7 @@ struct Driver {
     }
 
     init(_ options: CommonOptions) throws {
+        session = Session()
         var opts = Interpreter.Options()
         if let t = options.today ?? ProcessInfo.processInfo.environment["KAM_TODAY"] {
             guard let d = KamCore.Calendar.parse(Array(t.utf8)) else {
@@ -42,7 +43,9 @@ struct Driver {
             format = terminal ? .table : .csv
         }
         let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        session = Session(options: opts, writer: Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color))
+        session.interpreter.options = opts
+        for (k, v) in opts.params { session.interpreter.globals.vars[k] = v }
+        session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color)
         if let data = options.data {
             do {
                 let started = Clock.now()

@@ -2,10 +2,18 @@ import CEditLine
 import Foundation
 import KamCore
 
-/// The interactive loop: libedit line editing, multi-line input decided by the parser,
-/// results printed in the session's format, errors printed and the session kept.
-struct REPL {
+/// The interactive loop: libedit line editing with history and Tab completion, multi-line
+/// input decided by the parser, meta commands, Ctrl-C that clears the line or cancels a
+/// running query, results in the session's format, errors printed and the session kept.
+final class REPL {
     let driver: Driver
+    var timing = false
+    var historyPath: String?
+    var historyWarned = false
+
+    init(driver: Driver) { self.driver = driver }
+
+    var session: Session { driver.session }
 
     func run() -> Int32 {
         setlocale(LC_CTYPE, "")
@@ -14,13 +22,32 @@ struct REPL {
             return 1
         }
         defer { kam_editor_close(editor) }
-        Output.write("kam \(kamVersion): type an expression, :help for help, Ctrl-D to quit\n")
+        REPL.current = self
+        kam_editor_set_completer(editor, replComplete)
+        kam_install_sigint(session.interpreter.cancellation.rawFlag)
+        historyPath = REPL.historyPath()
+        if let historyPath { _ = kam_editor_history_load(editor, historyPath) }
+        if !driver.quiet { Output.write(banner()) }
+        session.writer.maxRows = max(10, Terminal.height() - 8)
         Output.flush()
         var buffer = ""
         while true {
             kam_editor_set_prompt(editor, buffer.isEmpty ? "kam> " : "...> ")
             var length: Int32 = 0
-            guard let raw = kam_editor_read(editor, &length) else {
+            let raw = kam_editor_read(editor, &length)
+            if kam_interrupted() != 0 {
+                // Ctrl-C at the prompt: drop what was typed, or say how to leave.
+                if buffer.isEmpty && (raw == nil || length <= 1) {
+                    Output.write("\n(to quit, type :quit or press Ctrl-D)\n")
+                } else {
+                    Output.write("^C\n")
+                }
+                buffer = ""
+                session.interpreter.cancellation.clear()
+                Output.flush()
+                continue
+            }
+            guard let raw else {
                 Output.write("\n")
                 Output.flush()
                 return 0
@@ -29,31 +56,163 @@ struct REPL {
             if line.hasSuffix("\n") { line.removeLast() }
             buffer += buffer.isEmpty ? line : "\n" + line
             if buffer.trimmingCharacters(in: .whitespaces).isEmpty { buffer = ""; continue }
-            if Parser.isIncomplete(buffer) { continue }
+            if !buffer.hasPrefix(":") && Parser.isIncomplete(buffer) { continue }
             let statement = buffer
             buffer = ""
             kam_editor_history_add(editor, statement)
+            saveHistory(editor)
             if statement.hasPrefix(":") {
                 if meta(statement) { return 0 }
+                Output.flush()
                 continue
             }
+            session.interpreter.cancellation.clear()
+            let started = Clock.now()
             _ = driver.runText(statement, name: "<repl>")
+            _ = kam_interrupted()  // a Ctrl-C that cancelled the query is spent
+            if timing { Output.write("(\(String(format: "%.1f", (Clock.now() - started) * 1000)) ms)\n") }
             Output.flush()
+        }
+    }
+
+    func banner() -> String {
+        var data = "demo company (built when first used)"
+        if let label = driver.dataLabel, let g = session.interpreter.dataset {
+            data = label + ": " + g.entities.map { "\($0.name) \($0.table.count)" }.joined(separator: ", ")
+        }
+        return "kam \(kamVersion): \(data)\nType an expression; :help for help, Tab to complete, Ctrl-D to quit.\n"
+    }
+
+    /// $KAM_HISTORY, else $XDG_STATE_HOME/kam/history, else ~/.local/state/kam/history.
+    static func historyPath() -> String? {
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["KAM_HISTORY"], !p.isEmpty { return p }
+        let base: String
+        if let x = env["XDG_STATE_HOME"], !x.isEmpty { base = x } else if let h = env["HOME"], !h.isEmpty { base = h + "/.local/state" } else { return nil }
+        return base + "/kam/history"
+    }
+
+    func saveHistory(_ editor: OpaquePointer) {
+        guard let historyPath else { return }
+        let dir = (historyPath as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if kam_editor_history_save(editor, historyPath) < 0 && !historyWarned {
+            historyWarned = true
+            Output.error("warning: cannot write the history file \(historyPath); history will not be kept\n")
         }
     }
 
     /// Meta commands; returns true to quit.
     func meta(_ line: String) -> Bool {
-        let word = line.split(separator: " ").first.map(String.init) ?? line
+        let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+        let word = parts[0]
+        let arg = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         switch word {
         case ":quit", ":q", ":exit": return true
-        case ":help":
-            Output.write("Type a kam expression, or let/fn definitions. Meta commands: :help, :quit.\n")
+        case ":help": Output.write(help(arg))
+        case ":schema":
+            _ = driver.runText(arg.isEmpty ? "schema()" : "schema(\(JSON.quote(arg)))", name: "<repl>")
+        case ":load":
+            guard !arg.isEmpty else { Output.error("error: :load needs a path\nhint: :load crm/\n"); break }
+            do {
+                let (g, report) = try DatasetLoader.load(arg)
+                session.interpreter.install(g)
+                driver.dataLabel = arg
+                Output.error("loaded \(arg)\n" + report.summary.map { "  \($0)\n" }.joined())
+                for w in report.warnings { Output.error(w.render()) }
+            } catch let d as Diagnostic {
+                Output.error(d.render())
+            } catch {
+                Output.error("error: \(error)\n")
+            }
+        case ":format":
+            guard let f = OutputFormat(rawValue: arg) else {
+                Output.error("error: unknown format '\(arg)'\nhint: formats: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", ") + "\n")
+                break
+            }
+            session.writer.format = f
+        case ":timing":
+            guard arg == "on" || arg == "off" else { Output.error("error: :timing takes on or off\n"); break }
+            timing = arg == "on"
+        case ":vars":
+            let entities = Set(session.interpreter.dataset?.entities.map(\.name) ?? [])
+            let vars = session.interpreter.globals.vars.filter { !entities.contains($0.key) }
+            if vars.isEmpty { Output.write("(no variables)\n") }
+            for (k, v) in vars.sorted(by: { $0.key < $1.key }) {
+                Output.write("\(k): \(v.typeName)" + (v.isFunctionOrTable ? "" : " = \(Format.literal(v, depth: 1))") + "\n")
+            }
+        case ":reset":
+            session.interpreter.reset()
+            Output.write("variables cleared\n")
+        case ":today":
+            guard let d = KamCore.Calendar.parse(Array(arg.utf8)) else {
+                Output.error("error: :today needs a date as YYYY-MM-DD\n")
+                break
+            }
+            session.interpreter.options.today = d
+            Output.write("today is \(KamCore.Calendar.format(d))\n")
         default:
-            let near = Suggest.hint(word, in: [":help", ":quit"]) ?? "try :help"
+            let near = Suggest.hint(word, in: Completer.metaCommands) ?? "type :help for the commands"
             Output.error("error: unknown command '\(word)'\nhint: \(near)\n")
         }
-        Output.flush()
         return false
+    }
+
+    func help(_ topic: String) -> String {
+        if topic.isEmpty {
+            return """
+                kam: a query language for account analytics. Examples:
+                  accounts | where region == "EMEA" | top 10 by sum(orders.amount)
+                  accounts | derive revenue = sum(orders.amount) | abc revenue
+                Meta commands:
+                  :help [NAME]     this help, or a function's
+                  :schema [ENTITY] the dataset's entities, or one entity's columns and links
+                  :load PATH       load a dataset (directory, file or SQLite)
+                  :format FMT      table, csv, tsv, json, jsonl or markdown
+                  :timing on|off   print the time of each result
+                  :vars            the variables defined
+                  :reset           clear the variables (the dataset stays)
+                  :today DATE      pin today's date
+                  :quit            leave (or Ctrl-D)
+                Functions: \(Builtins.all.map(\.name).sorted().joined(separator: ", "))
+
+                """
+        }
+        guard let b = Builtins.table[topic] else {
+            return "no function '\(topic)'" + (Suggest.hint(topic, in: Array(Builtins.table.keys)).map { "; \($0)" } ?? "") + "\n"
+        }
+        return "\(b.signature)  [\(b.category.rawValue)]\n  \(b.doc)\n"
+    }
+
+    // The completion callback is a C function: it reaches the session through this.
+    nonisolated(unsafe) static var current: REPL?
+
+    func completions(_ before: String) -> String {
+        let (insert, candidates) = Completer(session.interpreter).complete(before)
+        guard candidates.count > 1 else { return insert }
+        let width = (candidates.map(\.count).max() ?? 0) + 2
+        let perLine = max(1, Terminal.width() / width)
+        var listing = ""
+        for (i, c) in candidates.prefix(200).enumerated() {
+            listing += c.padding(toLength: width, withPad: " ", startingAt: 0)
+            if (i + 1) % perLine == 0 { listing += "\n" }
+        }
+        if !listing.hasSuffix("\n") { listing += "\n" }
+        if candidates.count > 200 { listing += "(\(candidates.count - 200) more)\n" }
+        return insert + "\n" + listing
+    }
+}
+
+private func replComplete(_ before: UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>? {
+    guard let before, let repl = REPL.current else { return nil }
+    return strdup(repl.completions(String(cString: before)))
+}
+
+extension Value {
+    var isFunctionOrTable: Bool {
+        switch self {
+        case .function, .table: true
+        default: false
+        }
     }
 }

@@ -20,6 +20,11 @@ final class PseudoTerminal {
         var fd: Int32 = -1
         let child = forkpty(&fd, nil, nil, &ws)
         if child == 0 {
+            // The test runner may block or ignore signals; a terminal program starts clean.
+            var none = sigset_t()
+            sigemptyset(&none)
+            sigprocmask(SIG_SETMASK, &none, nil)
+            signal(SIGINT, SIG_DFL)
             if let path = cArgs[0] { execve(path, cArgs, cEnv) }
             _exit(127)
         }

@@ -4,15 +4,24 @@ import Testing
 /// The REPL as a person uses it, through a pseudo-terminal.
 @Suite("REPL")
 struct REPLTests {
-    func start() throws -> PseudoTerminal {
-        let home = try tempDir()
-        let pty = try PseudoTerminal(environment: ["HOME": home, "KAM_HISTORY": home + "/history"])
+    func start(home: String? = nil, arguments: [String] = []) throws -> PseudoTerminal {
+        let home = try home ?? tempDir()
+        let pty = try PseudoTerminal(arguments: arguments, environment: ["HOME": home, "KAM_HISTORY": home + "/history"])
         #expect(pty.expect("kam> "))
-        // libedit prints the prompt before it puts the terminal in raw mode; a Ctrl-D typed
+        // libedit prints the prompt before it puts the terminal in raw mode; a key typed
         // in that instant is taken by the kernel's line discipline, as it would be for a
         // person typing faster than any person can. Give it the moment a person would.
         usleep(300_000)
         return pty
+    }
+
+    @Test func bannerSaysWhatIsLoadedAndHowToGetHelp() throws {
+        let pty = try start()
+        #expect(pty.output.contains("kam 0."))
+        #expect(pty.output.contains("demo company"))
+        #expect(pty.output.contains(":help for help"))
+        let quiet = try start(arguments: ["--quiet"])
+        #expect(!quiet.output.contains(":help for help"))
     }
 
     @Test func evaluatesAndKeepsVariables() throws {
@@ -56,10 +65,116 @@ struct REPLTests {
 
     @Test func utf8EditingWithBackspace() throws {
         let pty = try start()
-        // Type "Müller", delete the last four characters ("ller") and "ü", retype.
+        // Type "Mü", delete the "ü" with one backspace (one character, two bytes), go on.
         pty.send("upper(\"Mü")
         pty.send("\u{7f}")
         pty.send("uller\")\r")
         #expect(pty.expect("MULLER"))
+    }
+
+    @Test func historyIsRecalledAfterARestart() throws {
+        let home = try tempDir()
+        let first = try start(home: home)
+        first.send("let remembered = 7 * 6\r")
+        #expect(first.expect("kam> "))
+        first.send("\u{4}")
+        #expect(first.waitForExit() == 0)
+        let second = try start(home: home)
+        second.mark()
+        second.send("\u{1b}[A")  // Up
+        #expect(second.expect("let remembered = 7 * 6"))
+        second.send("\r")
+        second.send("remembered\r")
+        #expect(second.expect("42"))
+    }
+
+    @Test func tabCompletesAColumnName() throws {
+        let pty = try start()
+        pty.send("let t = table([{revenue_total: 5, region: \"EU\"}])\r")
+        #expect(pty.expect("kam> "))
+        pty.mark()
+        pty.send("t | select reve")
+        usleep(200_000)
+        pty.send("\t")
+        #expect(pty.expect("revenue_total"))
+        pty.send("\r")
+        #expect(pty.expect("│             5 │"))
+    }
+
+    @Test func tabListsSeveralCandidates() throws {
+        let pty = try start()
+        pty.send("let t = table([{region: \"EU\", revenue: 5}])\r")
+        #expect(pty.expect("kam> "))
+        pty.mark()
+        pty.send("t | select re")
+        usleep(200_000)
+        pty.send("\t")
+        #expect(pty.expect("region"))
+        #expect(pty.expect("revenue"))
+    }
+
+    @Test func ctrlCCancelsALongQueryAndKeepsTheSession() throws {
+        let pty = try start()
+        pty.send("let kept = 1\r")
+        pty.send("fn spin(n) = if(n == 0, 0, spin(n - 1) + spin(n - 1))\r")
+        #expect(pty.expect("kam> "))
+        pty.mark()
+        pty.send("spin(40)\r")
+        usleep(500_000)
+        let sent = Date()
+        pty.send("\u{3}")
+        #expect(pty.expect("cancelled", timeout: 5))
+        #expect(Date().timeIntervalSince(sent) < 2)
+        pty.mark()
+        pty.send("kept + 1\r")
+        #expect(pty.expect("2"))
+    }
+
+    @Test func ctrlCOnAnEmptyLineSaysHowToQuit() throws {
+        let pty = try start()
+        pty.send("\u{3}")
+        #expect(pty.expect("to quit, type :quit or press Ctrl-D"))
+        pty.send("1 + 2\r")
+        #expect(pty.expect("3"))
+    }
+
+    @Test func ctrlCWhileTypingClearsTheLine() throws {
+        let pty = try start()
+        pty.send("(1 +")
+        pty.send("\r")
+        #expect(pty.expect("...> "))
+        pty.send("\u{3}")
+        #expect(pty.expect("^C"))
+        pty.mark()
+        pty.send("40 + 2\r")
+        #expect(pty.expect("42"))
+    }
+
+    @Test func metaCommands() throws {
+        let pty = try start()
+        pty.send(":help round\r")
+        #expect(pty.expect("round(x, digits?)"))
+        pty.send(":format csv\r")
+        pty.send("table([{a: 1}])\r")
+        #expect(pty.expect("a\r\n1"))
+        pty.send(":hepl\r")
+        #expect(pty.expect("unknown command ':hepl'"))
+        #expect(pty.expect("did you mean ':help'?"))
+        pty.send("let v = 3\r")
+        pty.send(":vars\r")
+        #expect(pty.expect("v: int = 3"))
+        pty.send(":today 2025-01-31\r")
+        #expect(pty.expect("today is 2025-01-31"))
+        pty.send(":reset\r")
+        #expect(pty.expect("variables cleared"))
+        pty.send(":schema products\r")
+        #expect(pty.expect("list_price"))
+    }
+
+    @Test func longResultsAreTruncatedToTheTerminal() throws {
+        let pty = try start()
+        pty.send("table(map(range(100), i => {i: i}))\r")
+        #expect(pty.expect("100 rows"))
+        #expect(pty.expect("not shown"))
     }
 }

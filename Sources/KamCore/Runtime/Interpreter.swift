@@ -37,6 +37,15 @@ public final class Interpreter {
     /// Reads `input`, the table on standard input, on first use.
     public var inputProvider: (() throws -> Table)?
 
+    /// Forgets every variable and function the user defined; the dataset and the core
+    /// library stay.
+    public func reset() {
+        globals.vars.removeAll()
+        importedModules.removeAll()
+        try? importModule("core", isFile: false, range: SourceRange(0, 0), into: globals)
+        if let dataset { install(dataset) }
+    }
+
     /// Makes `graph` the session's dataset: its entities become variables.
     public func install(_ graph: AccountGraph) {
         dataset = graph
@@ -76,7 +85,7 @@ public final class Interpreter {
     }
 
     func checkCancelled(_ range: SourceRange) throws {
-        if cancellation.isCancelled { throw fail("cancelled", range) }
+        if cancellation.isCancelled { throw fail("cancelled", range, hints: ["Ctrl-C stopped the query; the session and its variables are kept"]) }
     }
 
     // MARK: statements
@@ -506,6 +515,7 @@ public final class Interpreter {
             if callStack.count >= Interpreter.maxCallDepth {
                 throw depthError(range)
             }
+            if cancellation.isCancelled { throw fail("cancelled", range, hints: ["Ctrl-C stopped the query; the session and its variables are kept"]) }
             let frame = Env(parent: closureEnv)
             for (p, v) in zip(params, args) { frame.vars[p] = v }
             callStack.append((f.name, range, currentSource))
@@ -595,6 +605,7 @@ public final class Cancellation: @unchecked Sendable {
     public var isCancelled: Bool { flag.pointee != 0 }
     public func cancel() { flag.pointee = 1 }
     public func reset() throws { flag.pointee = 0 }
+    public func clear() { flag.pointee = 0 }
     /// The raw flag, for a C signal handler to set.
     public var rawFlag: UnsafeMutablePointer<Int32> { flag }
 }
