@@ -42,17 +42,20 @@ final class PseudoTerminal {
         close(master)
     }
 
+    /// Types `text`; later expectations look at what is printed from here on.
     func send(_ text: String) {
+        mark()
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
     }
 
-    /// Reads until `text` appears in the output (after `from`), or the timeout passes.
+    /// Reads until `text` appears in the output printed since the last `mark()`, or the
+    /// timeout passes.
     @discardableResult
     func expect(_ text: String, timeout: Double = 10) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if output.contains(text) { return true }
+            if sinceMark.contains(text) { return true }
             var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
             if poll(&pfd, 1, 50) > 0 {
                 var buf = [UInt8](repeating: 0, count: 4096)
@@ -61,7 +64,7 @@ final class PseudoTerminal {
                 output += String(decoding: buf[0..<n], as: UTF8.self)
             }
         }
-        return output.contains(text)
+        return sinceMark.contains(text)
     }
 
     /// Everything printed after the last call to `mark()`.
