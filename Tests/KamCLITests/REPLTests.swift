@@ -172,6 +172,27 @@ struct REPLTests {
         #expect(pty.expect("list_price"))
     }
 
+    @Test func anUnwritableHistoryIsAWarningNotAnExit() throws {
+        let pty = try PseudoTerminal(environment: ["KAM_HISTORY": "/dev/null/kam/history"])
+        #expect(pty.expect("kam> "))
+        usleep(300_000)
+        pty.send("1 + 1\r")
+        #expect(pty.expect("warning: cannot write the history file /dev/null/kam/history"))
+        #expect(pty.expect("2"))
+    }
+
+    @Test func timingAndLoad() throws {
+        let crm = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph/crm").path
+        let pty = try start()
+        pty.send(":timing on\r")
+        pty.send("1 + 1\r")
+        #expect(pty.expect(" ms)"))
+        pty.send(":load \(crm)\r")
+        #expect(pty.expect("accounts: 4 rows"))
+        pty.send("len(accounts)\r")
+        #expect(pty.expect("4"))
+    }
+
     @Test func longResultsAreTruncatedToTheTerminal() throws {
         let pty = try start()
         pty.send("table(map(range(100), i => {i: i}))\r")

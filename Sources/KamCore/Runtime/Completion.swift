@@ -147,7 +147,7 @@ public struct Completer {
         }
         // A command-style stage: `| name ...`.
         if let bar = head.lastIndex(of: "|") {
-            let stage = head[head.index(after: bar)...].trimmingCharacters(in: .whitespaces)
+            let stage = String(head[head.index(after: bar)...].drop { $0 == " " || $0 == "\t" })
             let name = String(stage.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
             if name.count < stage.count, let b = Builtins.table[name] { return b.params.dropFirst().map(\.name) }
         }
