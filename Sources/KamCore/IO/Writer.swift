@@ -46,8 +46,8 @@ public struct Writer {
     public func renderTable(_ t: Table) -> String {
         switch format {
         case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color).render()
-        case .csv: return delimited(t, separator: ",")
-        case .tsv: return delimited(t, separator: "\t")
+        case .csv: return String(decoding: CSVWriter.bytes(t), as: UTF8.self)
+        case .tsv: return tsv(t)
         case .json:
             if t.count == 0 { return "[]\n" }
             var out = "[\n"
@@ -71,21 +71,15 @@ public struct Writer {
         }
     }
 
-    func delimited(_ t: Table, separator: String) -> String {
-        var out = ""
+    /// Tab-separated values: tabs, newlines and backslashes inside fields are escaped.
+    func tsv(_ t: Table) -> String {
         func field(_ s: String) -> String {
-            if separator == "\t" {
-                return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
-                    .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-            }
-            if s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r") {
-                return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
-            return s
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
+                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
         }
-        out += t.names.map(field).joined(separator: separator) + "\n"
+        var out = t.names.map(field).joined(separator: "\t") + "\n"
         for i in 0..<t.count {
-            out += t.columns.map { field(cellText($0.value(at: i))) }.joined(separator: separator) + "\n"
+            out += t.columns.map { field(cellText($0.value(at: i))) }.joined(separator: "\t") + "\n"
         }
         return out
     }
