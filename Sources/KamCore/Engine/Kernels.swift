@@ -42,6 +42,7 @@ enum Kernels {
             }
         case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return supported(a, t, env) && supported(b, t, env)
         case .unary(_, let a): return supported(a, t, env)
+        case .member: return LinkPath(e, t) != nil
         case .call(let callee, let args, false):
             if SegmentAggregate(e, t, env) != nil { return true }
             guard case .name(let fn) = callee.kind, env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional }) else { return false }
@@ -141,6 +142,9 @@ enum Kernels {
                 }
             }
             return .column(Column(storage: .bool(out), validity: validity))
+        case .member:
+            if let path = LinkPath(e, t) { return .column(path.run(t)) }
+            return try rowwise(e, t, env, interp)
         case .call(let callee, let args, _):
             if let seg = SegmentAggregate(e, t, env) { return .column(try seg.run(t, interp, e.range)) }
             if case .name("if") = callee.kind {
@@ -738,5 +742,59 @@ struct FloatSums {
             sums[t] = sum
             if !counts.isEmpty { counts[t] += o.counts[t] }
         }
+    }
+}
+
+/// `account.region`, `order.account.owner.name`: forward links followed for every row at
+/// once (row indices through each link), then one gather of the final column.
+struct LinkPath {
+    let links: [AccountGraph.ForwardLink]
+    let column: Column
+
+    init?(_ e: Expr, _ t: Table) {
+        // Unwind the member chain: base name, then field names.
+        var names: [String] = []
+        var node = e
+        while case .member(let base, let name) = node.kind {
+            names.insert(name, at: 0)
+            node = base
+        }
+        guard case .name(let first) = node.kind, t.columnIndex(first) == nil, let origin = t.origin else { return nil }
+        names.insert(first, at: 0)
+        let g = origin.graph
+        var entity = origin.entity
+        var links: [AccountGraph.ForwardLink] = []
+        for name in names.dropLast() {
+            guard let f = g.entities[entity].forwardLink(name), g.entities[entity].table.columnIndex(name) == nil else { return nil }
+            links.append(f)
+            entity = f.target
+        }
+        guard let last = names.last, let c = g.entities[entity].table.column(last), !links.isEmpty else { return nil }
+        if case .values = c.storage { return nil }
+        self.links = links
+        self.column = c
+    }
+
+    func run(_ t: Table) -> Column {
+        var rows = [Int](repeating: 0, count: t.count)
+        var missing = false
+        for i in 0..<t.count {
+            var r = Int32(truncatingIfNeeded: t.entityRow(i))
+            for l in links {
+                if r < 0 { break }
+                r = l.rows[Int(r)]
+            }
+            if r < 0 { missing = true; rows[i] = -1 } else { rows[i] = Int(r) }
+        }
+        guard missing else { return column.gather(rows) }
+        if column.count == 0 {
+            return Column(storage: .values([Value](repeating: .null, count: t.count)), validity: Bitmap(count: t.count, allValid: false))
+        }
+        // Rows whose chain breaks (a null or dangling link) are null.
+        var col = column.gather(rows.map { max(0, $0) })
+        var v = col.validity ?? Bitmap(count: t.count, allValid: true)
+        for (i, r) in rows.enumerated() where r < 0 { v[i] = false }
+        col.validity = v
+        return col
     }
 }
