@@ -125,6 +125,8 @@ def check(task, kam_csv, duck_rows):
         return len(lines) == len(duck_rows) and all(l[0] == r[0] and int(l[1]) == r[1] and close(l[2], r[2]) for l, r in zip(lines, duck_rows))
     if task == "score":
         return len(lines) == len(duck_rows) and all(int(l[0]) == r[0] and close(l[1], r[1], 1e-9) for l, r in zip(lines, duck_rows))
+    if task == "xsell":
+        return len(lines) == len(duck_rows) and all(int(l[0]) == r[0] and l[1] == r[1] and close(l[2], r[2], 1e-9) for l, r in zip(lines, duck_rows))
     if task == "hhi":
         return len(lines) == 1 and close(lines[0][0], duck_rows[0][0]) and close(lines[0][1], duck_rows[0][1])
     return None

@@ -1,0 +1,149 @@
+/// Cross-sell: what each account does not buy yet, ranked by what the accounts that buy
+/// the same things also buy (item-to-item co-occurrence).
+///
+/// For an account buying the set S, a candidate item c not in S scores
+///     score(c) = Σ_{b ∈ S} co(b, c) / sup(b)
+/// where co(b, c) counts the accounts that buy both b and c and sup(b) those that buy b:
+/// the sum of the confidences of the rules b -> c. `confidence` is the largest single
+/// rule, `because` names its b, and `expected_value` = confidence x the mean spend on c of
+/// the accounts that buy it. Statistics come from every account of the entity; the
+/// recommendations are for the rows of the input.
+enum CrossSell {
+    static let list: [Builtin] = [
+        Builtin("cross_sell", ["table", "items", "top?", "value?"], .verb,
+            "Rank what each account does not buy yet by co-occurrence: accounts | cross_sell orders.product.category, top: 3; one row per recommendation with score, confidence, expected_value and because.",
+            .special(crossSell)),
+    ]
+
+    static func crossSell(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed(["top", "value"])
+        let t = try site.inputTable()
+        guard site.positional.count == 2 else {
+            throw site.fail("cross_sell needs the items accounts buy", hints: ["usage: accounts | cross_sell orders.product.category, top: 3"])
+        }
+        let itemsExpr = site.positional[1].value
+        guard let origin = t.origin else {
+            throw site.fail("cross_sell works on accounts of a dataset", hints: ["usage: accounts | cross_sell orders.product.category"])
+        }
+        let g = origin.graph
+        let entity = g.entities[origin.entity]
+        // items = REVERSE_LINK.path: split off the reverse link.
+        var names: [String] = []
+        var node = itemsExpr
+        while case .member(let base, let name) = node.kind { names.insert(name, at: 0); node = base }
+        guard case .name(let linkName) = node.kind, !names.isEmpty, let link = entity.reverseLink(linkName) else {
+            throw site.interp.fail("cross_sell needs items reached through a link, such as orders.product.category", itemsExpr.range,
+                hints: ["links of \(entity.name): " + entity.reverse.map(\.name).joined(separator: ", ")])
+        }
+        let source = g.entities[link.source].table
+        var path = Expr(.name(names[0]), itemsExpr.range)
+        for n in names.dropFirst() { path = Expr(.member(path, n), itemsExpr.range) }
+        let itemColumn = try site.interp.evalColumn(path, over: source, site.env)
+        var top = 3
+        if let v = try site.option("top") {
+            guard case .int(let k) = v, k >= 1, k <= 1000 else { throw site.interp.fail("top must be a whole number from 1 to 1000", site.optionRange("top")) }
+            top = Int(k)
+        }
+        var spend: [Double?] = []
+        if let v = site.named("value") {
+            spend = try site.numbers(try site.interp.evalColumn(v.value, over: source, site.env), name: "value", at: v.value.range, role: "cross_sell")
+        } else if let amount = source.column("amount") {
+            spend = try site.numbers(amount, name: "amount", at: site.range, role: "cross_sell")
+        }
+        // Item codes per source row, and their names.
+        var codes = [Int32](repeating: -1, count: source.count)
+        var itemNames: [Value] = []
+        switch itemColumn.storage {
+        case .string(let s):
+            for i in 0..<source.count where itemColumn.isValid(i) { codes[i] = Int32(s.codes[i]) }
+            itemNames = s.dictionary.map { .string($0) }
+        default:
+            var index: [HashKey: Int32] = [:]
+            for i in 0..<source.count where itemColumn.isValid(i) {
+                let v = itemColumn.value(at: i)
+                if let c = index[HashKey(v)] { codes[i] = c } else {
+                    let c = Int32(itemNames.count)
+                    index[HashKey(v)] = c
+                    itemNames.append(v)
+                    codes[i] = c
+                }
+            }
+        }
+        let k = itemNames.count
+        let accounts = entity.table.count
+        // Each account's distinct items (sorted codes), and spend per item among buyers.
+        var sets = [[Int32]](repeating: [], count: accounts)
+        var itemSpend = [Double](repeating: 0, count: k)
+        var sup = [Int32](repeating: 0, count: k)
+        var buffer: [Int32] = []
+        for a in 0..<accounts {
+            buffer.removeAll(keepingCapacity: true)
+            for j in link.segment(a) {
+                let row = Int(link.rows[j])
+                let c = codes[row]
+                if c < 0 { continue }
+                buffer.append(c)
+                if !spend.isEmpty { itemSpend[Int(c)] += spend[row] ?? 0 }
+            }
+            if buffer.isEmpty { continue }
+            buffer.sort()
+            var unique: [Int32] = [buffer[0]]
+            for c in buffer.dropFirst() where c != unique[unique.count - 1] { unique.append(c) }
+            for c in unique { sup[Int(c)] += 1 }
+            sets[a] = unique
+        }
+        // Co-occurrence counts over all accounts.
+        var co = [Int32](repeating: 0, count: k * k)
+        for s in sets where s.count > 1 {
+            for x in s { for y in s where y != x { co[Int(x) * k + Int(y)] += 1 } }
+        }
+        // Recommendations for the input rows.
+        var outAccount: [Int] = [], outItem: [Value] = [], outRank: [Value] = [], outScore: [Value] = []
+        var outConfidence: [Value] = [], outValue: [Value] = [], outBecause: [Value] = []
+        var score = [Double](repeating: 0, count: k), best = [Double](repeating: 0, count: k), bestFrom = [Int32](repeating: -1, count: k)
+        // Item order for ties: by name.
+        let nameOrder = (0..<k).sorted { Format.plain(itemNames[$0]) < Format.plain(itemNames[$1]) }
+        var nameRank = [Int](repeating: 0, count: k)
+        for (r, c) in nameOrder.enumerated() { nameRank[c] = r }
+        for i in 0..<t.count {
+            if i & 1023 == 0 { try site.interp.checkCancelled(site.range) }
+            let s = sets[t.entityRow(i)]
+            if s.isEmpty { continue }
+            for c in 0..<k { score[c] = 0; best[c] = 0; bestFrom[c] = -1 }
+            for b in s {
+                let bs = Double(sup[Int(b)])
+                let rowBase = Int(b) * k
+                for c in 0..<k {
+                    let n = co[rowBase + c]
+                    if n == 0 { continue }
+                    let conf = Double(n) / bs
+                    score[c] += conf
+                    if conf > best[c] { best[c] = conf; bestFrom[c] = b }
+                }
+            }
+            for b in s { score[Int(b)] = 0 }
+            var candidates = (0..<k).filter { score[$0] > 0 }
+            candidates.sort { score[$0] != score[$1] ? score[$0] > score[$1] : nameRank[$0] < nameRank[$1] }
+            for (rank, c) in candidates.prefix(top).enumerated() {
+                outAccount.append(i)
+                outItem.append(itemNames[c])
+                outRank.append(.int(Int64(rank + 1)))
+                outScore.append(.float(score[c]))
+                outConfidence.append(.float(best[c]))
+                outValue.append(spend.isEmpty || sup[c] == 0 ? .null : .float(best[c] * itemSpend[c] / Double(sup[c])))
+                outBecause.append(bestFrom[c] >= 0 ? .string("buys " + Format.plain(itemNames[Int(bestFrom[c])])) : .null)
+            }
+        }
+        // The account's id and name, then the recommendation.
+        var names2: [String] = [], columns: [Column] = []
+        for keyName in ["id", "name"] {
+            if let c = t.column(keyName) {
+                names2.append(keyName == "id" ? "account_id" : "account")
+                columns.append(c.gather(outAccount))
+            }
+        }
+        names2 += ["item", "rank", "score", "confidence", "expected_value", "because"]
+        columns += [Column.from(outItem), Column.from(outRank), Column.from(outScore), Column.from(outConfidence), Column.from(outValue), Column.from(outBecause)]
+        return .table(Table(names: names2, columns: columns, count: outAccount.count))
+    }
+}
