@@ -100,38 +100,55 @@ enum CrossSell {
         // Recommendations for the input rows.
         var outAccount: [Int] = [], outItem: [Value] = [], outRank: [Value] = [], outScore: [Value] = []
         var outConfidence: [Value] = [], outValue: [Value] = [], outBecause: [Value] = []
-        var score = [Double](repeating: 0, count: k), best = [Double](repeating: 0, count: k), bestFrom = [Int32](repeating: -1, count: k)
+        // Confidence of each rule b -> c, once; an account's scores are then sums of rows.
+        var conf = [Double](repeating: 0, count: k * k)
+        for b in 0..<k where sup[b] > 0 {
+            for c in 0..<k where c != b { conf[b * k + c] = Double(co[b * k + c]) / Double(sup[b]) }
+        }
         // Item order for ties: by name.
         let nameOrder = (0..<k).sorted { Format.plain(itemNames[$0]) < Format.plain(itemNames[$1]) }
         var nameRank = [Int](repeating: 0, count: k)
         for (r, c) in nameOrder.enumerated() { nameRank[c] = r }
+        var score = [Double](repeating: 0, count: k)
+        var owned = [Int](repeating: -1, count: k)  // the input row that owns the item
+        var chosen: [Int] = []
+        chosen.reserveCapacity(top + 1)
         for i in 0..<t.count {
             if i & 1023 == 0 { try site.interp.checkCancelled(site.range) }
-            let s = sets[t.entityRow(i)]
-            if s.isEmpty { continue }
-            for c in 0..<k { score[c] = 0; best[c] = 0; bestFrom[c] = -1 }
-            for b in s {
-                let bs = Double(sup[Int(b)])
-                let rowBase = Int(b) * k
-                for c in 0..<k {
-                    let n = co[rowBase + c]
-                    if n == 0 { continue }
-                    let conf = Double(n) / bs
-                    score[c] += conf
-                    if conf > best[c] { best[c] = conf; bestFrom[c] = b }
+            let set = sets[t.entityRow(i)]
+            if set.isEmpty { continue }
+            score.withUnsafeMutableBufferPointer { sc in
+                conf.withUnsafeBufferPointer { cf in
+                    for c in 0..<k { sc[c] = 0 }
+                    for b in set {
+                        let row = Int(b) * k
+                        for c in 0..<k { sc[c] += cf[row + c] }
+                    }
                 }
             }
-            for b in s { score[Int(b)] = 0 }
-            var candidates = (0..<k).filter { score[$0] > 0 }
-            candidates.sort { score[$0] != score[$1] ? score[$0] > score[$1] : nameRank[$0] < nameRank[$1] }
-            for (rank, c) in candidates.prefix(top).enumerated() {
+            for b in set { owned[Int(b)] = i }
+            // The best `top` candidates by score, ties by name: a short insertion list.
+            chosen.removeAll(keepingCapacity: true)
+            for c in 0..<k where owned[c] != i && score[c] > 0 {
+                if chosen.count == top, let last = chosen.last, !(score[c] > score[last] || (score[c] == score[last] && nameRank[c] < nameRank[last])) { continue }
+                var at = chosen.count
+                while at > 0 {
+                    let p = chosen[at - 1]
+                    if score[c] > score[p] || (score[c] == score[p] && nameRank[c] < nameRank[p]) { at -= 1 } else { break }
+                }
+                chosen.insert(c, at: at)
+                if chosen.count > top { chosen.removeLast() }
+            }
+            for (rank, c) in chosen.enumerated() {
+                var best = 0.0, from: Int32 = -1
+                for b in set where conf[Int(b) * k + c] > best { best = conf[Int(b) * k + c]; from = b }
                 outAccount.append(i)
                 outItem.append(itemNames[c])
                 outRank.append(.int(Int64(rank + 1)))
                 outScore.append(.float(score[c]))
-                outConfidence.append(.float(best[c]))
-                outValue.append(spend.isEmpty || sup[c] == 0 ? .null : .float(best[c] * itemSpend[c] / Double(sup[c])))
-                outBecause.append(bestFrom[c] >= 0 ? .string("buys " + Format.plain(itemNames[Int(bestFrom[c])])) : .null)
+                outConfidence.append(.float(best))
+                outValue.append(spend.isEmpty || sup[c] == 0 ? .null : .float(best * itemSpend[c] / Double(sup[c])))
+                outBecause.append(from >= 0 ? .string("buys " + Format.plain(itemNames[Int(from)])) : .null)
             }
         }
         // The account's id and name, then the recommendation.
