@@ -294,8 +294,12 @@ enum NativeFunctions {
             if let s = try ctx.int(a[1], 1, "range") { start = p; stop = s }
             let step = try ctx.int(a[2], 2, "range") ?? 1
             guard step != 0 else { throw ctx.failArg(2, "range needs a step other than 0") }
-            let n = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / (-step)
-            guard n <= 10_000_000 else { throw ctx.fail("range of \(n) items is too large (limit 10,000,000)") }
+            // Count in floating point first: huge bounds must not overflow.
+            let span = (Double(stop) - Double(start)) / Double(step)
+            guard span <= 10_000_000 else {
+                throw ctx.fail(span < 9e18 ? "range of \(Int64(span.rounded(.up))) items is too large (limit 10,000,000)" : "range is far too large (limit 10,000,000 items)")
+            }
+            let n = max(0, Int64(span.rounded(.up)))
             var out: [Value] = []
             var v = start
             for _ in 0..<max(0, n) { out.append(.int(v)); v &+= step }
