@@ -13,17 +13,67 @@ enum CrossSell {
         Builtin("cross_sell", ["table", "items", "top?", "value?"], .verb,
             "Rank what each account does not buy yet by co-occurrence: accounts | cross_sell orders.product.category, top: 3; one row per recommendation with score, confidence, expected_value and because.",
             .special(crossSell)),
+        Builtin("whitespace", ["table", "items", "value?"], .verb,
+            "The whitespace matrix: one row per account, one column per item with what the account spends on it (null: whitespace, an opportunity), plus bought and open counts.",
+            .special(whitespace)),
     ]
 
-    static func crossSell(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed(["top", "value"])
+    static func whitespace(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed(["value"])
+        let it = try items(site, "whitespace")
+        let t = it.table, k = it.names.count
+        guard k <= 500 else {
+            throw site.fail("whitespace would make \(k) columns (limit 500)", hints: ["use a coarser item, such as orders.product.category"])
+        }
+        let order = (0..<k).sorted { Format.plain(it.names[$0]) < Format.plain(it.names[$1]) }
+        var matrix = [[Double]](repeating: [Double](repeating: 0, count: t.count), count: k)
+        var has = [Bitmap](repeating: Bitmap(count: t.count, allValid: false), count: k)
+        var bought = [Int64](repeating: 0, count: t.count)
+        for i in 0..<t.count {
+            var seen = Set<Int32>()
+            for j in it.link.segment(t.entityRow(i)) {
+                let row = Int(it.link.rows[j])
+                let c = it.codes[row]
+                if c < 0 { continue }
+                matrix[Int(c)][i] += it.spend.isEmpty ? 0 : (it.spend[row] ?? 0)
+                if seen.insert(c).inserted { bought[i] += 1; has[Int(c)][i] = true }
+                if it.spend.isEmpty { matrix[Int(c)][i] = 1 }
+            }
+        }
+        var names: [String] = [], columns: [Column] = []
+        for keyName in ["id", "name"] {
+            if let c = t.column(keyName) { names.append(keyName); columns.append(c) }
+        }
+        for c in order {
+            var name = Format.plain(it.names[c])
+            while names.contains(name) { name += "_" }
+            names.append(name)
+            columns.append(it.spend.isEmpty ? Column(storage: .int(matrix[c].map { Int64($0) })) : Column(storage: .float(matrix[c]), validity: has[c]))
+        }
+        names += ["bought", "open"]
+        columns += [Column(storage: .int(bought)), Column(storage: .int(bought.map { Int64(k) - $0 }))]
+        return .table(Table(names: names, columns: columns, count: t.count))
+    }
+
+    /// The items each account buys: per row of the link's source (orders), an item code.
+    struct Items {
+        let table: Table
+        let entity: AccountGraph.Entity
+        let link: AccountGraph.ReverseLink
+        let source: Table
+        var codes: [Int32]
+        var names: [Value]
+        var spend: [Double?]
+    }
+
+    static func items(_ site: CallSite, _ verb: String) throws -> Items {
         let t = try site.inputTable()
         guard site.positional.count == 2 else {
-            throw site.fail("cross_sell needs the items accounts buy", hints: ["usage: accounts | cross_sell orders.product.category, top: 3"])
+            throw site.fail("\(verb) needs the items accounts buy", hints: ["usage: accounts | \(verb) orders.product.category"])
         }
         let itemsExpr = site.positional[1].value
         guard let origin = t.origin else {
-            throw site.fail("cross_sell works on accounts of a dataset", hints: ["usage: accounts | cross_sell orders.product.category"])
+            throw site.fail("\(verb) works on accounts of a dataset", hints: ["usage: accounts | \(verb) orders.product.category"])
         }
         let g = origin.graph
         let entity = g.entities[origin.entity]
@@ -32,25 +82,19 @@ enum CrossSell {
         var node = itemsExpr
         while case .member(let base, let name) = node.kind { names.insert(name, at: 0); node = base }
         guard case .name(let linkName) = node.kind, !names.isEmpty, let link = entity.reverseLink(linkName) else {
-            throw site.interp.fail("cross_sell needs items reached through a link, such as orders.product.category", itemsExpr.range,
+            throw site.interp.fail("\(verb) needs items reached through a link, such as orders.product.category", itemsExpr.range,
                 hints: ["links of \(entity.name): " + entity.reverse.map(\.name).joined(separator: ", ")])
         }
         let source = g.entities[link.source].table
         var path = Expr(.name(names[0]), itemsExpr.range)
         for n in names.dropFirst() { path = Expr(.member(path, n), itemsExpr.range) }
         let itemColumn = try site.interp.evalColumn(path, over: source, site.env)
-        var top = 3
-        if let v = try site.option("top") {
-            guard case .int(let k) = v, k >= 1, k <= 1000 else { throw site.interp.fail("top must be a whole number from 1 to 1000", site.optionRange("top")) }
-            top = Int(k)
-        }
         var spend: [Double?] = []
         if let v = site.named("value") {
-            spend = try site.numbers(try site.interp.evalColumn(v.value, over: source, site.env), name: "value", at: v.value.range, role: "cross_sell")
+            spend = try site.numbers(try site.interp.evalColumn(v.value, over: source, site.env), name: "value", at: v.value.range, role: verb)
         } else if let amount = source.column("amount") {
-            spend = try site.numbers(amount, name: "amount", at: site.range, role: "cross_sell")
+            spend = try site.numbers(amount, name: "amount", at: site.range, role: verb)
         }
-        // Item codes per source row, and their names.
         var codes = [Int32](repeating: -1, count: source.count)
         var itemNames: [Value] = []
         switch itemColumn.storage {
@@ -68,6 +112,18 @@ enum CrossSell {
                     codes[i] = c
                 }
             }
+        }
+        return Items(table: t, entity: entity, link: link, source: source, codes: codes, names: itemNames, spend: spend)
+    }
+
+    static func crossSell(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed(["top", "value"])
+        let it = try items(site, "cross_sell")
+        let t = it.table, entity = it.entity, link = it.link, codes = it.codes, itemNames = it.names, spend = it.spend
+        var top = 3
+        if let v = try site.option("top") {
+            guard case .int(let k) = v, k >= 1, k <= 1000 else { throw site.interp.fail("top must be a whole number from 1 to 1000", site.optionRange("top")) }
+            top = Int(k)
         }
         let k = itemNames.count
         let accounts = entity.table.count
