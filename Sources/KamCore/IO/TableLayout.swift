@@ -78,6 +78,10 @@ struct TableLayout {
             out += "│" + cols.map { c in
                 let isNull = !t.columns[c].isValid(i)
                 let text = pad(row[c], widths[c], right: numeric[c])
+                // Health reads at a glance: green, yellow, red in their colours.
+                if color, t.names[c] == "health", let code = ["green": "32", "yellow": "33", "red": "31"][row[c]] {
+                    return " \u{1B}[\(code)m" + text + reset + " "
+                }
                 return " " + (isNull ? dim + text + reset : text) + " "
             }.joined(separator: "│") + "│\n"
         }
