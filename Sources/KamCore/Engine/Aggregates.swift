@@ -88,10 +88,13 @@ enum Aggregates {
             let extras = try p.dropFirst().map { try site.eval($0) }
             return try finish(site, values, extras)
         }
-        // `sum(t.col)` on a typed column: reduce the array, no boxed list in between.
-        if p.count == 1, let firstExpr = p.first, case .member(let base, let col) = firstExpr.kind,
-            case .table(let t) = try site.eval(base), let c = t.column(col), let fast = typedReduce(name, c) {
-            return fast
+        // `sum(t.col)` on a typed column: reduce the array, no boxed list in between. The
+        // base is evaluated once either way.
+        var evaluated: Value? = nil
+        if p.count == 1, let firstExpr = p.first, case .member(let base, let col) = firstExpr.kind {
+            let b = try site.eval(base)
+            if case .table(let t) = b, let c = t.column(col), let fast = typedReduce(name, c) { return fast }
+            evaluated = try site.interp.member(b, col, firstExpr.range, base: base.range)
         }
         guard let firstExpr = p.first else {
             if countForm {
@@ -100,7 +103,7 @@ enum Aggregates {
             }
             throw site.fail("\(name) needs values", hints: ["usage: \(name)(list), table | \(name)(column), or inside aggregate"])
         }
-        let first = try site.eval(firstExpr)
+        let first = try evaluated ?? site.eval(firstExpr)
         switch first {
         case .table(let t):
             if p.count < 2 + extraCount {

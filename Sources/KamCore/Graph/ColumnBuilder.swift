@@ -2,7 +2,6 @@
 /// these to build large tables quickly.
 struct IntBuilder {
     var values: [Int64] = []
-    var validity: Bitmap? = nil
     var nulls: [Int] = []
     mutating func append(_ v: Int64) { values.append(v) }
     mutating func appendNull() { nulls.append(values.count); values.append(0) }

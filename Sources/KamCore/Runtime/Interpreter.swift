@@ -435,8 +435,8 @@ public final class Interpreter {
         case (.row(let t, let r), .string(let k)):
             guard let c = t.columnIndex(k) else { return .null }
             return t.columns[c].value(at: r)
-        case (.table(let t), .string(let k)):
-            return try member(base, k, range, base: range).isNull ? .null : member(.table(t), k, range, base: range)
+        case (.table, .string(let k)):
+            return try member(base, k, range, base: range)
         default:
             throw fail("cannot index \(base.aTypeName) with \(i.aTypeName)", range)
         }
