@@ -26,6 +26,20 @@ enum Stakeholders {
 
         func text(_ table: Table?, _ column: String, _ row: Int) -> Value { table?.column(column)?.value(at: row) ?? .null }
 
+        /// The highest level among our people who know a contact.
+        func ourLevel(_ contact: Int) -> String? {
+            guard let relationships, let employee, let et = employeeTable else { return nil }
+            let order = ["staff", "manager", "director", "vp", "exec"]
+            var best: String? = nil
+            for k in relationships.segment(contact) {
+                let r = Int(relationships.rows[k])
+                guard employee.rows[r] >= 0 else { continue }
+                let level = Format.plain(text(et, "level", Int(employee.rows[r])))
+                if let l = order.firstIndex(of: level), l > (best.flatMap { order.firstIndex(of: $0) } ?? -1) { best = level }
+            }
+            return best
+        }
+
         /// Our strongest relationship with a contact: (employee name, strength, last contact).
         func strongest(_ contact: Int) -> (Value, Value, Int32?) {
             guard let relationships, let rt = relationshipTable else { return (.null, .null, nil) }
@@ -97,9 +111,13 @@ enum Stakeholders {
         let m = try map(&site, "coverage")
         var contacts = [Int64](), known = [Int64](), deciders = [Int64](), decidersCovered = [Int64](), exec = [Bool](), single = [Bool]()
         var hostile = [Int64](), stale = [Int64](), share = [Value]()
+        var theirTop = [Value](), ourTop = [Value](), alignment = [Value]()
+        let levels = ["staff": 1, "manager": 2, "director": 3, "vp": 4, "exec": 5]
+        let names = [1: "staff", 2: "manager", 3: "director", 4: "vp", 5: "exec"]
         for i in 0..<m.t.count {
             var n: Int64 = 0, kn: Int64 = 0, d: Int64 = 0, dc: Int64 = 0, h: Int64 = 0, st: Int64 = 0
             var execKnown = false
+            var theirs = 0, ours = 0
             for k in m.contacts.segment(m.t.entityRow(i)) {
                 let c = Int(m.contacts.rows[k])
                 n += 1
@@ -109,6 +127,8 @@ enum Stakeholders {
                 if !who.isNull {
                     kn += 1
                     if level == "exec" || level == "vp" { execKnown = true }
+                    theirs = max(theirs, levels[level] ?? 0)
+                    ours = max(ours, m.ourLevel(c).flatMap { levels[$0] } ?? 0)
                     if let last, Int(m.today) - Int(last) > m.staleAfter { st += 1 }
                 }
                 if Stakeholders.deciders.contains(role) { d += 1; if !who.isNull { dc += 1 } }
@@ -117,12 +137,97 @@ enum Stakeholders {
             contacts.append(n); known.append(kn); deciders.append(d); decidersCovered.append(dc)
             exec.append(execKnown); single.append(kn <= 1); hostile.append(h); stale.append(st)
             share.append(n > 0 ? .float(Double(kn) / Double(n)) : .null)
+            theirTop.append(names[theirs].map { .string($0) } ?? .null)
+            ourTop.append(names[ours].map { .string($0) } ?? .null)
+            alignment.append(theirs == 0 || ours == 0 ? .null : .string(ours >= theirs ? "aligned" : "gap"))
         }
         return .table(adding(m.t, [
             ("contacts", Column(storage: .int(contacts))), ("known", Column(storage: .int(known))), ("coverage", Column.from(share)),
             ("decision_makers", Column(storage: .int(deciders))), ("decision_makers_covered", Column(storage: .int(decidersCovered))),
             ("exec_covered", Column(storage: .bool(exec))), ("single_threaded", Column(storage: .bool(single))),
             ("hostile_powerful", Column(storage: .int(hostile))), ("stale", Column(storage: .int(stale))),
+            ("their_top_known", Column.from(theirTop)), ("our_top", Column.from(ourTop)), ("exec_alignment", Column.from(alignment)),
         ]))
+    }
+}
+
+/// The org chart of an account's contacts by their reporting lines: an indented tree, or
+/// DOT or Mermaid text to draw it.
+enum OrgChart {
+    static let list: [Builtin] = [
+        Builtin("org_chart", ["account", "format?"], .string,
+            "The account's contacts by reporting line as text: format \"tree\" (default), \"dot\" or \"mermaid\"; people we know are marked with who knows them.",
+            .eager(orgChart)),
+    ]
+
+    static func orgChart(_ ctx: inout CallContext, _ a: [Value]) throws -> Value {
+        guard case .row(let t, let i) = a[0], let origin = t.origin,
+            let contacts = origin.graph.entities[origin.entity].reverseLink("contacts")
+        else {
+            throw ctx.failArg(0, "org_chart needs an account row, got \(a[0].aTypeName)", hints: ["write org_chart(account(\"A0042\"))"])
+        }
+        var format = "tree"
+        if case .string(let f) = a[1] {
+            guard ["tree", "dot", "mermaid"].contains(f) else {
+                throw ctx.failArg(1, "unknown org chart format \"\(f)\"", hints: [Suggest.hint(f, in: ["tree", "dot", "mermaid"]) ?? "formats: tree, dot, mermaid"])
+            }
+            format = f
+        }
+        let g = origin.graph
+        let ce = g.entities[contacts.source], ct = ce.table
+        let members = contacts.segment(t.entityRow(i)).map { Int(contacts.rows[$0]) }
+        let memberSet = Set(members)
+        let boss = ce.forwardLink("reports_to")
+        let rel = ce.reverseLink("relationships")
+        let employee = rel.flatMap { g.entities[$0.source].forwardLink("employee") }
+        func text(_ c: String, _ r: Int) -> String { ct.column(c).map { Format.plain($0.value(at: r)) } ?? "" }
+        func knownBy(_ c: Int) -> String? {
+            guard let rel, let employee else { return nil }
+            let who = rel.segment(c).compactMap { k -> String? in
+                let r = Int(rel.rows[k])
+                guard employee.rows[r] >= 0 else { return nil }
+                return g.entities[employee.target].table.column("name").map { Format.plain($0.value(at: Int(employee.rows[r]))) }
+            }
+            return who.isEmpty ? nil : who.joined(separator: ", ")
+        }
+        func parent(_ c: Int) -> Int? {
+            guard let boss, boss.rows[c] >= 0, memberSet.contains(Int(boss.rows[c])) else { return nil }
+            return Int(boss.rows[c])
+        }
+        func label(_ c: Int) -> String {
+            var parts = [text("name", c)]
+            let detail = [text("title", c), text("role", c)].filter { !$0.isEmpty && $0 != "null" }
+            if !detail.isEmpty { parts.append("(" + detail.joined(separator: ", ") + ")") }
+            if let k = knownBy(c) { parts.append("- known by " + k) }
+            return parts.joined(separator: " ")
+        }
+        var children: [Int: [Int]] = [:]
+        var roots: [Int] = []
+        for c in members { if let p = parent(c) { children[p, default: []].append(c) } else { roots.append(c) } }
+        let id = { (c: Int) in "c\(c)" }
+        switch format {
+        case "dot":
+            var out = "digraph org {\n  node [shape=box];\n"
+            for c in members { out += "  \(id(c)) [label=\(JSON.quote(label(c)))\(knownBy(c) != nil ? ", style=bold" : "")];\n" }
+            for c in members { if let p = parent(c) { out += "  \(id(p)) -> \(id(c));\n" } }
+            return .string(out + "}")
+        case "mermaid":
+            var out = "graph TD\n"
+            for c in members { out += "  \(id(c))[\"\(label(c).replacingOccurrences(of: "\"", with: "'"))\"]\n" }
+            for c in members { if let p = parent(c) { out += "  \(id(p)) --> \(id(c))\n" } }
+            return .string(String(out.dropLast()))
+        default:
+            var out = ""
+            var seen = Set<Int>()
+            func walk(_ c: Int, _ depth: Int) {
+                guard depth < 64, seen.insert(c).inserted else { return }
+                out += String(repeating: "  ", count: depth) + label(c) + "\n"
+                for k in children[c] ?? [] { walk(k, depth + 1) }
+            }
+            for r in roots { walk(r, 0) }
+            // Reporting lines that loop never reach a root: list them too.
+            for c in members where !seen.contains(c) { walk(c, 0) }
+            return .string(String(out.dropLast()))
+        }
     }
 }

@@ -1,7 +1,7 @@
 /// The one registry of native functions, as Lua's luaL_Reg lists: every built-in with its
 /// signature and doc. `:help`, completion and "did you mean" read this table.
 public enum Builtins {
-    public static let all: [Builtin] = NativeFunctions.list + Verbs.list + Aggregates.list + Windows.list + GraphFunctions.list + Scoring.list + Segmentation.list + Concentration.list + Profitability.list + Lifecycle.list + CrossSell.list + Stakeholders.list + Health.list
+    public static let all: [Builtin] = NativeFunctions.list + Verbs.list + Aggregates.list + Windows.list + GraphFunctions.list + Scoring.list + Segmentation.list + Concentration.list + Profitability.list + Lifecycle.list + CrossSell.list + Stakeholders.list + Health.list + OrgChart.list
 
     public static let table: [String: Builtin] = {
         var t: [String: Builtin] = [:]
