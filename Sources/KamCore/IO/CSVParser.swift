@@ -87,7 +87,7 @@ struct CSVParser {
         if pos >= count { return (Table(names: [], columns: [], count: 0), RowLocator(name: name, checkpoints: [], data: nil, delimiter: delimiter)) }
         var headerFields: [[UInt8]] = []
         var line = 1
-        pos = try readRecord(from: pos, line: &line) { field, _ in headerFields.append(field) }
+        pos = try readRecord(from: pos, line: &line) { headerFields.append($0) }
         var names = headerFields.map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
         for (i, n) in names.enumerated() where n.isEmpty { names[i] = "column\(i + 1)" }
         var seen = Set<String>()
@@ -238,45 +238,15 @@ struct CSVParser {
 
     /// Reads one record from `pos`, calling `field` with each field's bytes (unescaped);
     /// returns the position after the record's line end.
-    func readRecord(from start: Int, line: inout Int, _ field: ([UInt8], Bool) -> Void) throws -> Int {
+    func readRecord(from start: Int, line: inout Int, _ field: ([UInt8]) -> Void) throws -> Int {
         var pos = start
         var scratch: [UInt8] = []
         while true {
-            scratch.removeAll(keepingCapacity: true)
-            var quotedField = false
-            if pos < count && base[pos] == UInt8(ascii: "\"") {
-                quotedField = true
-                let quoteLine = line
-                pos += 1
-                var closed = false
-                while pos < count {
-                    let c = base[pos]
-                    if c == UInt8(ascii: "\"") {
-                        if pos + 1 < count && base[pos + 1] == UInt8(ascii: "\"") { scratch.append(c); pos += 2; continue }
-                        pos += 1
-                        closed = true
-                        break
-                    }
-                    if c == 10 { line += 1 }
-                    scratch.append(c)
-                    pos += 1
-                }
-                if !closed { throw Diagnostic.data(file: name, line: quoteLine, "unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"]) }
-                if pos < count, base[pos] != delimiter, base[pos] != 10, base[pos] != 13 {
-                    throw Diagnostic.data(file: name, line: line, "unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
-                }
-            } else {
-                while pos < count {
-                    let c = base[pos]
-                    if c == delimiter || c == 10 || c == 13 { break }
-                    scratch.append(c)
-                    pos += 1
-                }
-            }
-            field(scratch, quotedField)
+            let f = try scanField(&pos, end: count, line: &line, scratch: &scratch)
+            field(f.escaped ? scratch : Array(UnsafeBufferPointer(start: base + f.start, count: f.end - f.start)))
             if pos < count && base[pos] == delimiter {
                 pos += 1
-                if pos >= count { field([], false) }
+                if pos >= count { field([]) }
                 continue
             }
             if pos < count && base[pos] == 13 { pos += 1 }
@@ -284,6 +254,55 @@ struct CSVParser {
             line += 1
             return pos
         }
+    }
+
+    /// Scans one field at `pos` (up to the delimiter or line end, which it leaves in
+    /// place). The field is bytes start..<end of the file, or, when `escaped` (a quoted
+    /// field with doubled quotes), the unescaped bytes in `scratch`.
+    @inline(__always)
+    func scanField(_ pos: inout Int, end: Int, line: inout Int, scratch: inout [UInt8]) throws -> (start: Int, end: Int, escaped: Bool) {
+        guard pos < end && base[pos] == UInt8(ascii: "\"") else {
+            let fs = pos
+            while pos < end {
+                let c = base[pos]
+                if c == delimiter || c == 10 || c == 13 { break }
+                pos += 1
+            }
+            return (fs, pos, false)
+        }
+        let quoteLine = line
+        pos += 1
+        let fs = pos
+        var fe = pos
+        var escaped = false
+        var closed = false
+        while pos < end {
+            let c = base[pos]
+            if c == UInt8(ascii: "\"") {
+                if pos + 1 < end && base[pos + 1] == UInt8(ascii: "\"") {
+                    if !escaped {
+                        scratch.removeAll(keepingCapacity: true)
+                        scratch.append(contentsOf: UnsafeBufferPointer(start: base + fs, count: pos - fs))
+                        escaped = true
+                    }
+                    scratch.append(c)
+                    pos += 2
+                    continue
+                }
+                fe = pos
+                pos += 1
+                closed = true
+                break
+            }
+            if c == 10 { line += 1 }
+            if escaped { scratch.append(c) }
+            pos += 1
+        }
+        if !closed { throw Diagnostic.data(file: name, line: quoteLine, "unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"]) }
+        if pos < end, base[pos] != delimiter, base[pos] != 10, base[pos] != 13 {
+            throw Diagnostic.data(file: name, line: line, "unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
+        }
+        return (fs, fe, escaped)
     }
 
     /// Parses the rows of one chunk into typed column parts. With `strings`, parses only
@@ -323,43 +342,7 @@ struct CSVParser {
             var col = 0
             while true {
                 // One field: [fs, fe) in the file, or unescaped in scratch.
-                var fs = pos, fe = pos
-                var escaped = false
-                if pos < end && base[pos] == UInt8(ascii: "\"") {
-                    let quoteLine = line
-                    pos += 1
-                    fs = pos
-                    var closed = false
-                    while pos < end {
-                        let c = base[pos]
-                        if c == UInt8(ascii: "\"") {
-                            if pos + 1 < end && base[pos + 1] == UInt8(ascii: "\"") {
-                                if !escaped { scratch.removeAll(keepingCapacity: true); scratch.append(contentsOf: UnsafeBufferPointer(start: base + fs, count: pos - fs)); escaped = true }
-                                scratch.append(c)
-                                pos += 2
-                                continue
-                            }
-                            fe = pos
-                            pos += 1
-                            closed = true
-                            break
-                        }
-                        if c == 10 { line += 1 }
-                        if escaped { scratch.append(c) }
-                        pos += 1
-                    }
-                    if !closed { throw Diagnostic.data(file: name, line: quoteLine, "unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"]) }
-                    if pos < end, base[pos] != delimiter, base[pos] != 10, base[pos] != 13 {
-                        throw Diagnostic.data(file: name, line: line, "unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
-                    }
-                } else {
-                    while pos < end {
-                        let c = base[pos]
-                        if c == delimiter || c == 10 || c == 13 { break }
-                        pos += 1
-                    }
-                    fe = pos
-                }
+                let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
                 if col < width && (strings == nil || strings?.contains(col) == true) {
                     if escaped {
                         scratch.withUnsafeBufferPointer { buf in
@@ -715,7 +698,7 @@ public struct RowLocator: @unchecked Sendable {
             }
             while r < row && pos < raw.count {
                 skipBlank()
-                guard let next = try? parser.readRecord(from: pos, line: &line, { _, _ in }) else { return nil }
+                guard let next = try? parser.readRecord(from: pos, line: &line, { _ in }) else { return nil }
                 pos = next
                 r += 1
             }
