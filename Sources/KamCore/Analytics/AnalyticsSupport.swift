@@ -59,3 +59,10 @@ func hhi(_ xs: [Double]) -> Double {
     guard total > 0 else { return 0 }
     return Aggregates.neumaier(xs.map { ($0 / total) * ($0 / total) }) * 10_000
 }
+
+/// Which of the two years before `today` a date falls in: 0 for the last 365 days, 1 for
+/// the 365 before them, nil otherwise (life cycle and health compare these two years).
+func yearWindow(_ date: Int, today: Int) -> Int? {
+    let age = today - date
+    return age >= 0 && age < 365 ? 0 : age >= 365 && age < 730 ? 1 : nil
+}

@@ -37,9 +37,7 @@ enum Health {
                 for k in l.segment(r) {
                     let row = Int(l.rows[k])
                     guard let d = date(o, "date", row) else { continue }
-                    let age = today - d
-                    let y = age >= 0 && age < 365 ? 0 : age >= 365 && age < 730 ? 1 : -1
-                    if y < 0 { continue }
+                    guard let y = yearWindow(d, today: today) else { continue }
                     rev[y] += number(o, "amount", row) ?? 0
                     if hasCost { cost[y] += number(o, "cost", row) ?? 0 }
                     if let x = number(o, "discount", row) { disc[y] += x; discN[y] += 1 }

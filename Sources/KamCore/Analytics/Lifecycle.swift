@@ -47,8 +47,11 @@ enum Lifecycle {
                 let d = dates[o]
                 first = min(first, d)
                 last = max(last, d)
-                let age = Int(today) - Int(d)
-                if age >= 0 && age < 365 { recent += amounts[o] ?? 0 } else if age >= 365 && age < 730 { prior += amounts[o] ?? 0 }
+                switch yearWindow(Int(d), today: Int(today)) {
+                case 0: recent += amounts[o] ?? 0
+                case 1: prior += amounts[o] ?? 0
+                default: break
+                }
                 if let products, let categories, case .string(let sc) = categories.storage, products.rows[o] >= 0 {
                     cats.insert(sc.codes[Int(products.rows[o])])
                 }

@@ -148,10 +148,7 @@ public final class Interpreter {
         let key: String
         let text: String
         if isFile {
-            let base = currentSource.name.hasPrefix("<") ? FileManager.default.currentDirectoryPath
-                : (currentSource.name as NSString).deletingLastPathComponent
-            let full = path.hasPrefix("/") ? path : (base.isEmpty ? path : base + "/" + path)
-            key = (full as NSString).standardizingPath
+            key = (TableReader.resolve(path, relativeTo: currentSource.name) as NSString).standardizingPath
             guard let data = FileManager.default.contents(atPath: key), let s = String(data: data, encoding: .utf8) else {
                 throw fail("cannot read '\(path)'", range, hints: ["paths are relative to the importing script: \(key)"])
             }
