@@ -1,28 +1,22 @@
 /// Appends typed values into a column without boxing: the demo generator and readers use
 /// these to build large tables quickly.
-struct IntBuilder {
-    var values: [Int64] = []
+struct TypedBuilder<T> {
+    var values: [T] = []
     var nulls: [Int] = []
-    mutating func append(_ v: Int64) { values.append(v) }
-    mutating func appendNull() { nulls.append(values.count); values.append(0) }
-    func column() -> Column { Column(storage: .int(values), validity: bitmap(nulls, values.count)) }
+    let zero: T
+    let storage: ([T]) -> ColumnStorage
+    mutating func append(_ v: T) { values.append(v) }
+    mutating func appendNull() { nulls.append(values.count); values.append(zero) }
+    func column() -> Column { Column(storage: storage(values), validity: bitmap(nulls, values.count)) }
 }
 
-struct FloatBuilder {
-    var values: [Double] = []
-    var nulls: [Int] = []
-    mutating func append(_ v: Double) { values.append(v) }
-    mutating func appendNull() { nulls.append(values.count); values.append(0) }
-    func column() -> Column { Column(storage: .float(values), validity: bitmap(nulls, values.count)) }
-}
+typealias IntBuilder = TypedBuilder<Int64>
+typealias FloatBuilder = TypedBuilder<Double>
+typealias DateBuilder = TypedBuilder<Int32>
 
-struct DateBuilder {
-    var values: [Int32] = []
-    var nulls: [Int] = []
-    mutating func append(_ v: Int32) { values.append(v) }
-    mutating func appendNull() { nulls.append(values.count); values.append(0) }
-    func column() -> Column { Column(storage: .date(values), validity: bitmap(nulls, values.count)) }
-}
+extension TypedBuilder where T == Int64 { init() { self.init(zero: 0, storage: { .int($0) }) } }
+extension TypedBuilder where T == Double { init() { self.init(zero: 0, storage: { .float($0) }) } }
+extension TypedBuilder where T == Int32 { init() { self.init(zero: 0, storage: { .date($0) }) } }
 
 struct StringBuilder {
     var codes: [UInt32] = []
