@@ -21,10 +21,10 @@ enum Corpus {
         return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".kam") && !$0.contains("/lib/") }.sorted()
     }
 
-    static func run(_ relative: String) -> String {
+    static func run(_ relative: String, evaluation: Interpreter.Evaluation = .columnar) -> String {
         let path = root.appendingPathComponent(relative).path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        var options = Interpreter.Options(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0)
+        var options = Interpreter.Options(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0, evaluation: evaluation)
         var format = OutputFormat.table
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             guard line.hasPrefix("# ") else { break }
@@ -81,5 +81,15 @@ struct GoldenTests {
             return
         }
         #expect(actual == expected, "\(file): output differs\n--- expected\n\(expected)--- actual\n\(actual)")
+    }
+
+    /// The same script evaluated one row at a time (no kernels, no typed group-by, no
+    /// segment sums) must print exactly what the columnar engine prints.
+    @Test("golden script, row at a time", arguments: Corpus.files)
+    func rowwise(_ file: String) throws {
+        let expectedPath = Corpus.root.appendingPathComponent(String(file.dropLast(4)) + ".out").path
+        guard let expected = try? String(contentsOfFile: expectedPath, encoding: .utf8) else { return }
+        let actual = Corpus.run(file, evaluation: .rowwise)
+        #expect(actual == expected, "\(file): row-at-a-time output differs\n--- columnar\n\(expected)--- row at a time\n\(actual)")
     }
 }

@@ -55,9 +55,9 @@ func floatColumn(_ xs: [Double?]) -> Column {
 
 /// Herfindahl-Hirschman index of non-negative values: the sum of squared shares x 10,000.
 func hhi(_ xs: [Double]) -> Double {
-    let total = Aggregates.neumaier(xs)
+    let total = Reduce.sum(xs)
     guard total > 0 else { return 0 }
-    return Aggregates.neumaier(xs.map { ($0 / total) * ($0 / total) }) * 10_000
+    return Reduce.sum(xs.map { ($0 / total) * ($0 / total) }) * 10_000
 }
 
 /// Which of the two years before `today` a date falls in: 0 for the last 365 days, 1 for

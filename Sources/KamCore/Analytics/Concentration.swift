@@ -11,8 +11,8 @@ enum Concentration {
 
     static func measures(_ xs: [Double]) -> Record {
         let sorted = xs.sorted(by: >)
-        let total = Aggregates.neumaier(xs)
-        func top(_ k: Int) -> Value { total > 0 ? .float(Aggregates.neumaier(Array(sorted.prefix(k))) / total) : .null }
+        let total = Reduce.sum(xs)
+        func top(_ k: Int) -> Value { total > 0 ? .float(Reduce.sum(Array(sorted.prefix(k))) / total) : .null }
         let fifth = Int((Double(xs.count) * 0.2).rounded(.up))
         return Record([
             ("n", .int(Int64(xs.count))), ("total", .float(total)), ("hhi", .float(hhi(xs))),
@@ -34,7 +34,7 @@ enum Concentration {
         let t = try site.inputTable()
         let (xs, _, _) = try values(site, t, site.positional.count > 1 ? site.positional[1] : nil, "concentration")
         if case .bool(true)? = try site.option("share") {
-            let total = Aggregates.neumaier(xs.compactMap { $0 })
+            let total = Reduce.sum(xs.compactMap { $0 })
             return .table(adding(t, [("share", floatColumn(xs.map { x in x.map { total > 0 ? $0 / total : 0 } }))]))
         }
         return .record(measures(xs.compactMap { $0 }))
@@ -67,8 +67,8 @@ enum Concentration {
             let costs = try site.numbers(c, name: "cost", at: site.range, role: "lose")
             cost = (0..<t.count).map { i in link.segment(t.entityRow(i)).reduce(0.0) { $0 + (costs[Int(link.rows[$1])] ?? 0) } }
         }
-        let total = Aggregates.neumaier(value)
-        let lostValue = Aggregates.neumaier(lost.map { value[$0] })
+        let total = Reduce.sum(value)
+        let lostValue = Reduce.sum(lost.map { value[$0] })
         let kept = (0..<t.count).filter { !lost.contains($0) }.map { value[$0] }
         var fields: [(String, Value)] = [
             ("accounts_lost", .int(Int64(lost.count))), ("accounts_left", .int(Int64(t.count - lost.count))),
@@ -77,8 +77,8 @@ enum Concentration {
         ]
         if let cost {
             let margin = zip(value, cost).map { $0 - $1 }
-            let marginLost = Aggregates.neumaier(lost.map { margin[$0] })
-            let marginTotal = Aggregates.neumaier(margin)
+            let marginLost = Reduce.sum(lost.map { margin[$0] })
+            let marginTotal = Reduce.sum(margin)
             fields.append(("margin_lost", .float(marginLost)))
             fields.append(("margin_share_lost", marginTotal != 0 ? .float(marginLost / marginTotal) : .null))
         }

@@ -34,7 +34,7 @@ enum Segmentation {
         let present = xs.indices.filter { xs[$0] != nil }
         let keyed = RadixSort.order(present.map { RadixSort.key(xs[$0] ?? 0) }, descending: true).map { present[$0] }
         let order = keyed + xs.indices.filter { xs[$0] == nil }
-        let total = Aggregates.neumaier(xs.compactMap { $0 })
+        let total = Reduce.sum(xs.compactMap { $0 })
         var share = [Double](repeating: 0, count: t.count), cum = [Double](repeating: 0, count: t.count)
         var codes = [UInt32](repeating: 0, count: t.count)
         var running = 0.0, comp = 0.0

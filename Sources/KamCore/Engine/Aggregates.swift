@@ -10,7 +10,7 @@ enum Aggregates {
         Builtin("avg", ["values"], .aggregate, "Mean of the non-null values (null when there are none).", .special { site in
             try reduce(&site) { site, values, _ in
                 let nums = try numbers(values, site, "avg")
-                return nums.isEmpty ? .null : .float(neumaier(nums) / Double(nums.count))
+                return nums.isEmpty ? .null : .float(Reduce.sum(nums) / Double(nums.count))
             }
         }),
         Builtin("min", ["values..."], .aggregate, "Smallest non-null value; min(a, b, ...) of scalars too.", .special { site in
@@ -74,8 +74,11 @@ enum Aggregates {
             var values: [Value] = []
             values.reserveCapacity(group.rows.count)
             if case .name(let n) = valueExpr.kind, let c = group.table.columnIndex(n), site.env.lookupVariable(n) == nil {
-                let col = group.table.columns[c]
-                for r in group.rows { values.append(col.value(at: r)) }
+                // A column of the group: reduced as a typed column, exactly as the typed
+                // group-by does (a float column's empty sum is 0.0).
+                let col = group.table.columns[c].gather(group.rows)
+                if p.count == 1, let r = try typedReduce(name, col, site) { return r }
+                for r in 0..<col.count { values.append(col.value(at: r)) }
             } else {
                 let scope = RowScope(table: group.table)
                 let env = Env(parent: site.env, row: scope)
@@ -93,7 +96,7 @@ enum Aggregates {
         var evaluated: Value? = nil
         if p.count == 1, let firstExpr = p.first, case .member(let base, let col) = firstExpr.kind {
             let b = try site.eval(base)
-            if case .table(let t) = b, let c = t.column(col), let fast = typedReduce(name, c) { return fast }
+            if case .table(let t) = b, let c = t.column(col), p.count == 1, let r = try typedReduce(name, c, site) { return r }
             evaluated = try site.interp.member(b, col, firstExpr.range, base: base.range)
         }
         guard let firstExpr = p.first else {
@@ -137,19 +140,11 @@ enum Aggregates {
         }
     }
 
-    /// sum/avg/min/max/count of a float or int column without nulls, straight off the array.
-    static func typedReduce(_ name: String, _ c: Column) -> Value? {
-        guard c.validity == nil else { return nil }
-        switch (name, c.storage) {
-        case ("sum", .float(let xs)): return .float(neumaier(xs))
-        case ("avg", .float(let xs)): return xs.isEmpty ? .null : .float(neumaier(xs) / Double(xs.count))
-        case ("min", .float(let xs)): return xs.min().map { .float($0) } ?? .null
-        case ("max", .float(let xs)): return xs.max().map { .float($0) } ?? .null
-        case ("min", .int(let xs)): return xs.min().map { .int($0) } ?? .null
-        case ("max", .int(let xs)): return xs.max().map { .int($0) } ?? .null
-        case ("count", _): return .int(Int64(c.count))
-        default: return nil
-        }
+    /// An aggregate of a typed column, through the reduction library; nil for the ones it
+    /// does not define (median, ...) and for boxed columns.
+    static func typedReduce(_ name: String, _ c: Column, _ site: CallSite) throws -> Value? {
+        guard let op = Reduce.Op(rawValue: name) else { return nil }
+        do { return try Reduce.whole(op, c) } catch { throw site.fail(Reduce.overflowMessage, hints: Reduce.overflowHints) }
     }
 
     static func numbers(_ values: [Value], _ site: CallSite, _ name: String) throws -> [Double] {
@@ -166,17 +161,6 @@ enum Aggregates {
         return out
     }
 
-    /// Neumaier's compensated sum: sums of cents stay cents.
-    static func neumaier(_ xs: [Double]) -> Double {
-        var sum = 0.0, c = 0.0
-        for x in xs {
-            let t = sum + x
-            if abs(sum) >= abs(x) { c += (sum - t) + x } else { c += (x - t) + sum }
-            sum = t
-        }
-        return sum + c
-    }
-
     static func sum(_ values: [Value], _ site: CallSite) throws -> Value {
         var intSum: Int64 = 0
         var allInt = true
@@ -186,7 +170,7 @@ enum Aggregates {
             case .int(let i):
                 if allInt {
                     let (r, o) = intSum.addingReportingOverflow(i)
-                    if o { throw site.fail("integer overflow in sum", hints: ["sum float(x) for very large totals"]) }
+                    if o { throw site.fail(Reduce.overflowMessage, hints: Reduce.overflowHints) }
                     intSum = r
                 }
             case .float: allInt = false
@@ -194,7 +178,7 @@ enum Aggregates {
             }
         }
         if allInt { return .int(intSum) }
-        return .float(neumaier(try numbers(values, site, "sum")))
+        return .float(Reduce.sum(try numbers(values, site, "sum")))
     }
 
     static func extreme(_ values: [Value], _ site: CallSite, wantMax: Bool) throws -> Value {

@@ -1,4 +1,8 @@
 /// Strings stored once in a dictionary; rows hold 32-bit codes into it.
+///
+/// The dictionary holds each string once: equal strings have equal codes. Grouping,
+/// distinct counts and joins compare codes, so a dictionary with a repeated entry would
+/// split one group into two; every builder looks each string up before adding it.
 public struct StringColumn: Sendable {
     public var codes: [UInt32]
     public var dictionary: [String]
@@ -86,8 +90,9 @@ public struct Column: Sendable {
     }
 
     /// Builds the tightest typed column for boxed values: ints stay ints, ints mixed with
-    /// floats widen to float, strings are dictionary-encoded, anything mixed stays boxed.
-    public static func from(_ values: [Value]) -> Column {
+    /// floats widen to float (unless `widening` is false), strings are dictionary-encoded,
+    /// anything mixed stays boxed.
+    public static func from(_ values: [Value], widening: Bool = true) -> Column {
         var sawInt = false, sawFloat = false, sawBool = false, sawDate = false, sawString = false, sawOther = false
         var nulls = 0
         for v in values {
@@ -108,7 +113,7 @@ public struct Column: Sendable {
             validity = b
         }
         let kinds = [sawInt || sawFloat, sawBool, sawDate, sawString, sawOther].filter { $0 }.count
-        if kinds > 1 || sawOther {
+        if kinds > 1 || sawOther || (!widening && sawInt && sawFloat) {
             return Column(storage: .values(values), validity: validity)
         }
         if sawFloat {

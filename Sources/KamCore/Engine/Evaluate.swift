@@ -2,12 +2,17 @@
 extension Interpreter {
     /// The value of `expr` for every row of `table` as a column. A bare column name is the
     /// column itself (no per-row work); other expressions run once per row in a reused scope.
-    func evalColumn(_ expr: Expr, over table: Table, _ env: Env, scope: RowScope? = nil) throws -> Column {
-        if let kernel = try Kernels.compile(expr, table: table, env: env, interp: self) {
+    ///
+    /// `final` is for a stage's result: ints mixed with floats widen to a float column. An
+    /// intermediate result (`final: false`) keeps each value as it is, since the next
+    /// function must see exactly what the row-at-a-time interpreter would give it.
+    func evalColumn(_ expr: Expr, over table: Table, _ env: Env, scope: RowScope? = nil, final: Bool = true) throws -> Column {
+        if options.evaluation == .columnar, let kernel = try Kernels.compile(expr, table: table, env: env, interp: self) {
+            if final, case .values(let vs) = kernel.storage { return Column.from(vs) }
             return kernel
         }
         let values = try evalRows(expr, over: table, env, scope: scope)
-        return Column.from(values)
+        return Column.from(values, widening: final)
     }
 
     func evalRows(_ expr: Expr, over table: Table, _ env: Env, scope: RowScope? = nil) throws -> [Value] {

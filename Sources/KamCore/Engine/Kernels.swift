@@ -12,6 +12,8 @@ enum Kernels {
     }
 
     static func compile(_ e: Expr, table: Table, env: Env, interp: Interpreter) throws -> Column? {
+        // No rows, nothing evaluated: the row-at-a-time interpreter runs nothing either.
+        if table.count == 0 { return Column.from([]) }
         guard supported(e, table, env) else { return nil }
         switch try eval(e, table, env, interp) {
         case .column(let c): return c
@@ -40,15 +42,16 @@ enum Kernels {
             case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: return supported(a, t, env) && supported(b, t, env)
             default: return false
             }
-        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return supported(a, t, env) && supported(b, t, env)
+        // Each side runs through evalColumn on the rows that need it (see Selection).
+        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return !Selection.readsWindow(b)
         case .unary(_, let a): return supported(a, t, env)
         case .member: return LinkPath(e, t) != nil
         case .call(let callee, let args, false):
             if SegmentAggregate(e, t, env) != nil { return true }
             guard case .name(let fn) = callee.kind, env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional }) else { return false }
             switch fn {
-            // Both branches run over every row here, so neither may be able to fail.
-            case "if": return (2...3).contains(args.count) && args.allSatisfy { supported($0.value, t, env) } && !args.dropFirst().contains { canFail($0.value) }
+            // Each branch runs only on the rows that take it (see Selection).
+            case "if": return (2...3).contains(args.count) && !args.dropFirst().contains { Selection.readsWindow($0.value) }
             case "cumsum": return args.count == 1 && supported(args[0].value, t, env)
             default:
                 // Any eager built-in whose arguments are kernels: the arguments run over
@@ -120,39 +123,15 @@ enum Kernels {
             if let r = try binary(op, x, y, t.count, e.range, interp) { return .column(r) }
             return try rowwise(e, t, env, interp)
         case .and(let a, let b), .or(let a, let b):
-            // The interpreter short-circuits per row: a right side that can fail (1 / x)
-            // must only run where the left side does not decide.
-            if canFail(b) { return try rowwise(e, t, env, interp) }
             let isAnd = if case .and = e.kind { true } else { false }
-            let x = try eval(a, t, env, interp), y = try eval(b, t, env, interp)
-            guard let (xs, xv) = bools(x, t.count), let (ys, yv) = bools(y, t.count) else { return try rowwise(e, t, env, interp) }
-            var out = [Bool](repeating: false, count: t.count)
-            var validity: Bitmap? = nil
-            for i in 0..<t.count {
-                let xn = !(xv?[i] ?? true), yn = !(yv?[i] ?? true)
-                let xb = xs[i], yb = ys[i]
-                if isAnd {
-                    if (!xn && !xb) || (!yn && !yb) { out[i] = false; continue }
-                    if xn || yn { if validity == nil { validity = Bitmap(count: t.count, allValid: true) }; validity?[i] = false; continue }
-                    out[i] = true
-                } else {
-                    if (!xn && xb) || (!yn && yb) { out[i] = true; continue }
-                    if xn || yn { if validity == nil { validity = Bitmap(count: t.count, allValid: true) }; validity?[i] = false; continue }
-                    out[i] = false
-                }
-            }
-            return .column(Column(storage: .bool(out), validity: validity))
+            return .column(try logical(isAnd, a, b, t, env, interp))
         case .member:
             if let path = LinkPath(e, t) { return .column(path.run(t)) }
             return try rowwise(e, t, env, interp)
         case .call(let callee, let args, _):
             if let seg = SegmentAggregate(e, t, env) { return .column(try seg.run(t, interp, e.range)) }
             if case .name("if") = callee.kind {
-                let cond = try eval(args[0].value, t, env, interp)
-                let a = try eval(args[1].value, t, env, interp)
-                let b = args.count == 3 ? try eval(args[2].value, t, env, interp) : .constant(.null)
-                if let r = choose(cond, a, b, t.count) { return .column(r) }
-                return try rowwise(e, t, env, interp)
+                return .column(try choose(args.map(\.value), t, env, interp))
             }
             if case .name("cumsum") = callee.kind, case .column(let c) = try eval(args[0].value, t, env, interp) {
                 if let r = try cumsum(c, e.range, interp) { return .column(r) }
@@ -172,67 +151,66 @@ enum Kernels {
                     }
                     out.append(try impl(&ctx, values))
                 }
-                return .column(Column.from(out))
+                return .column(Column.from(out, widening: false))
             }
             return try rowwise(e, t, env, interp)
-        case .coalesce:
-            return try rowwise(e, t, env, interp)
+        case .coalesce(let a, let b):
+            // The right side runs only where the left is null.
+            let x = try interp.evalColumn(a, over: t, env, final: false)
+            var need: [Int] = [], have: [Int] = []
+            for i in 0..<t.count { if Selection.isNull(x, i) { need.append(i) } else { have.append(i) } }
+            if need.isEmpty { return .column(x) }
+            let y = try Selection.eval(b, t, need, env, interp)
+            return .column(Selection.merge([(have.isEmpty ? nil : x.gather(have), have), (y, need)], count: t.count))
         default:
             return try rowwise(e, t, env, interp)
         }
     }
 
-    /// `if(cond, a, b)` over whole columns: a where cond is true, else b (null cond: b).
-    static func choose(_ cond: Vec, _ a: Vec, _ b: Vec, _ n: Int) -> Column? {
-        guard let (cs, cv) = bools(cond, n) else { return nil }
-        @inline(__always) func pick(_ i: Int) -> Bool { cs[i] && (cv?[i] ?? true) }
-        func validity(_ av: Bitmap?, _ bv: Bitmap?, aNull: Bool, bNull: Bool) -> Bitmap? {
-            if av == nil && bv == nil && !aNull && !bNull { return nil }
-            var out = Bitmap(count: n, allValid: true)
-            for i in 0..<n {
-                let ok = pick(i) ? (!aNull && (av?[i] ?? true)) : (!bNull && (bv?[i] ?? true))
-                if !ok { out[i] = false }
-            }
-            return out
+    /// `if(cond, a, b)` over whole columns: `a` on the rows where cond is true, `b` on the
+    /// others (false or null), each evaluated on its rows only.
+    static func choose(_ args: [Expr], _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Column {
+        let cond = try interp.evalColumn(args[0], over: t, env, final: false)
+        let truth: [Selection.Truth]
+        switch Selection.truths(cond) {
+        case .success(let x): truth = x
+        case .failure(let e): throw interp.fail("if needs a bool condition, got \(e.value.aTypeName)", args[0].range)
         }
-        func isNullConstant(_ v: Vec) -> Bool { if case .constant(.null) = v { true } else { false } }
-        let aNull = isNullConstant(a), bNull = isNullConstant(b)
-        let a2 = aNull ? b : a, b2 = bNull ? a : b
-        if let na = numeric(a2, n), let nb = numeric(b2, n) {
-            switch (na, nb) {
-            case (.ints(let x, let xv), .ints(let y, let yv)):
-                return Column(storage: .int((0..<n).map { pick($0) ? x[$0] : y[$0] }), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
-            default:
-                let (x, xv) = asFloats(na), (y, yv) = asFloats(nb)
-                return Column(storage: .float((0..<n).map { pick($0) ? x[$0] : y[$0] }), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
-            }
-        }
-        // Strings: constants or columns, merged into one dictionary entry by entry.
-        func codes(_ v: Vec, _ dict: inout [String], _ lookup: inout [String: UInt32]) -> ((Int) -> UInt32, Bitmap?)? {
-            func code(_ s: String) -> UInt32 {
-                if let c = lookup[s] { return c }
-                let c = UInt32(dict.count)
-                lookup[s] = c
-                dict.append(s)
-                return c
-            }
-            switch v {
-            case .constant(.string(let s)):
-                let c = code(s)
-                return ({ _ in c }, nil)
-            case .column(let col):
-                guard case .string(let sc) = col.storage else { return nil }
-                let map = sc.dictionary.map(code)
-                return ({ map[Int(sc.codes[$0])] }, col.validity)
-            default: return nil
+        var yes: [Int] = [], no: [Int] = []
+        for i in 0..<t.count { if truth[i] == .yes { yes.append(i) } else { no.append(i) } }
+        let a = try Selection.eval(args[1], t, yes, env, interp)
+        let b = args.count == 3 ? try Selection.eval(args[2], t, no, env, interp) : nil
+        return Selection.merge([(a, yes), (b, no)], count: t.count)
+    }
+
+    /// `a and b`, `a or b` with the interpreter's short circuit per row: `b` runs only on
+    /// the rows `a` does not decide, and both sides must be bools or null.
+    static func logical(_ isAnd: Bool, _ a: Expr, _ b: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Column {
+        let op = isAnd ? "and" : "or"
+        func truths(_ c: Column, _ e: Expr) throws -> [Selection.Truth] {
+            switch Selection.truths(c) {
+            case .success(let x): return x
+            case .failure(let f):
+                throw interp.fail("'\(op)' needs bool operands, got \(f.value.aTypeName)", e.range, hints: ["compare explicitly, e.g. x > 0 \(op) ..."])
             }
         }
-        var dict: [String] = [], lookup: [String: UInt32] = [:]
-        if let (x, xv) = codes(a2, &dict, &lookup), let (y, yv) = codes(b2, &dict, &lookup) {
-            let out = (0..<n).map { pick($0) ? x($0) : y($0) }
-            return Column(storage: .string(StringColumn(codes: out, dictionary: dict.isEmpty ? [""] : dict)), validity: validity(aNull ? nil : xv, bNull ? nil : yv, aNull: aNull, bNull: bNull))
+        let x = try truths(try interp.evalColumn(a, over: t, env, final: false), a)
+        let decided: Selection.Truth = isAnd ? .no : .yes
+        let need = (0..<t.count).filter { x[$0] != decided }
+        var out = [Bool](repeating: !isAnd, count: t.count)
+        var validity: Bitmap? = nil
+        func setNull(_ i: Int) {
+            if validity == nil { validity = Bitmap(count: t.count, allValid: true) }
+            validity?[i] = false
         }
-        return nil
+        if let yc = try Selection.eval(b, t, need, env, interp) {
+            let y = try truths(yc, b)
+            for (k, i) in need.enumerated() {
+                if y[k] == decided { continue }
+                if x[i] == .unknown || y[k] == .unknown { setNull(i) } else { out[i] = isAnd }
+            }
+        }
+        return Column(storage: .bool(out), validity: validity)
     }
 
     /// Running totals in table order: checked for ints, compensated for floats; nulls add nothing.
@@ -267,24 +245,9 @@ enum Kernels {
         }
     }
 
-    /// Whether evaluating `e` can raise an error (overflow, division by zero).
-    static func canFail(_ e: Expr) -> Bool {
-        switch e.kind {
-        case .binary(let op, let a, let b):
-            switch op {
-            case .add, .sub, .mul, .div, .mod: return true
-            default: return canFail(a) || canFail(b)
-            }
-        case .unary(.negate, _): return true
-        case .unary(_, let a): return canFail(a)
-        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return canFail(a) || canFail(b)
-        default: return false
-        }
-    }
-
     /// Falls back to the interpreter for one node (its children are cheap to re-evaluate).
     static func rowwise(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
-        .column(Column.from(try interp.evalRows(e, over: t, env)))
+        .column(Column.from(try interp.evalRows(e, over: t, env), widening: false))
     }
 
     static func bools(_ v: Vec, _ n: Int) -> ([Bool], Bitmap?)? {
@@ -335,6 +298,9 @@ enum Kernels {
             case (.ints(let a, let av), .ints(let b, let bv)):
                 let valid = merge(av, bv, n)
                 return try intOp(op, a, b, valid, n, range, interp)
+            case (.ints, .floats), (.floats, .ints) where op == .eq || op == .ne:
+                // 1 == 1.0, but a huge int equals no float it rounds to: the interpreter's rule.
+                return nil
             default:
                 let (a, av) = asFloats(nx), (b, bv) = asFloats(ny)
                 let valid = merge(av, bv, n)
@@ -481,8 +447,7 @@ enum Kernels {
 /// the table: a segment reduction over the link's CSR layout, reading the typed column
 /// directly. No row tables are built and nothing is hashed.
 struct SegmentAggregate {
-    enum Kind { case sum, count, avg, min, max, countDistinct }
-    let kind: Kind
+    let kind: Reduce.Op
     let link: AccountGraph.ReverseLink
     let source: Table
     /// The link's forward direction: the target row of each source row. Sums run over it
@@ -496,15 +461,8 @@ struct SegmentAggregate {
         guard case .call(let callee, let args, false) = e.kind, case .name(let fn) = callee.kind, args.count == 1,
             args[0].style == .positional, env.lookupVariable(fn) == nil, let origin = t.origin
         else { return nil }
-        switch fn {
-        case "sum": kind = .sum
-        case "count": kind = .count
-        case "avg": kind = .avg
-        case "min": kind = .min
-        case "max": kind = .max
-        case "count_distinct": kind = .countDistinct
-        default: return nil
-        }
+        guard let op = Reduce.Op(rawValue: fn) else { return nil }
+        kind = op
         let entity = origin.graph.entities[origin.entity]
         switch args[0].value.kind {
         case .name(let l) where kind == .count:
@@ -534,214 +492,29 @@ struct SegmentAggregate {
 
     func run(_ t: Table, _ interp: Interpreter, _ range: SourceRange) throws -> Column {
         let n = t.count
-        let rows = link.rows
         guard let column else {
             return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).count) }))
         }
-        let valid = column.validity
-        func isValid(_ j: Int32) -> Bool { valid?[Int(j)] ?? true }
-        var nulls: Bitmap? = nil
-        func setNull(_ i: Int) {
-            if nulls == nil { nulls = Bitmap(count: n, allValid: true) }
-            nulls?[i] = false
+        // One value per target row: the source rows grouped by the row their link points to.
+        let targets = link.offsets.count - 1
+        let perTarget: Column
+        do {
+            perTarget = try Reduce.grouped(kind, column, gid: forward ?? groupIDs(column.count), groups: targets)
+                ?? Column(storage: .values([Value](repeating: .null, count: targets)), validity: Bitmap(count: targets, allValid: false))
+        } catch {
+            throw interp.fail(Reduce.overflowMessage, range, hints: Reduce.overflowHints)
         }
-        // Sums and means by scattering over the forward link, then read per table row.
-        if let forward, kind == .sum || kind == .avg {
-            let m = link.offsets.count - 1
-            switch column.storage {
-            case .int(let xs) where kind == .sum:
-                var sums = [Int64](repeating: 0, count: m)
-                for i in 0..<forward.count {
-                    let t = forward[i]
-                    guard t >= 0, isValid(Int32(i)) else { continue }
-                    let (r, o) = sums[Int(t)].addingReportingOverflow(xs[i])
-                    if o { throw interp.fail("integer overflow in sum", range, hints: ["sum float(x) for very large totals"]) }
-                    sums[Int(t)] = r
-                }
-                return Column(storage: .int((0..<n).map { sums[t.entityRow($0)] }))
-            case .int, .float:
-                // Each core scatters its share of the source rows into its own arrays.
-                let parts = forward.count >= 1 << 20 ? 2 : 1
-                var partials = [FloatSums](repeating: FloatSums(), count: parts)
-                let validity = column.validity
-                let wantCounts = kind == .avg
-                partials.withUnsafeMutableBufferPointer { out in
-                    let outBase = out.baseAddress
-                    parallelFor(parts) { p in
-                        let lo = forward.count * p / parts, hi = forward.count * (p + 1) / parts
-                        var acc = FloatSums(m, counts: wantCounts)
-                        switch column.storage {
-                        case .float(let xs): acc.add(xs, forward, lo..<hi, validity)
-                        case .int(let xs): acc.add(xs.map(Double.init), forward, lo..<hi, validity)
-                        default: break
-                        }
-                        outBase?[p] = acc
-                    }
-                }
-                var total = partials[0]
-                for p in partials.dropFirst() { total.merge(p) }
-                let sums = total.sums, comp = total.comp, counts = total.counts
-                var out = [Double](repeating: 0, count: n)
-                for i in 0..<n {
-                    let e = t.entityRow(i)
-                    if kind == .avg {
-                        if counts[e] == 0 { setNull(i) } else { out[i] = (sums[e] + comp[e]) / Double(counts[e]) }
-                    } else {
-                        out[i] = sums[e] + comp[e]
-                    }
-                }
-                return Column(storage: .float(out), validity: nulls)
-            default: break
-            }
-        }
-        switch (kind, column.storage) {
-        case (.countDistinct, .int(let xs)): return distinctCounts(xs, t, isValid)
-        case (.countDistinct, .date(let xs)): return distinctCounts(xs, t, isValid)
-        case (.countDistinct, .float(let xs)): return distinctCounts(xs, t, isValid)
-        case (.countDistinct, .string(let s)): return distinctCounts(s.codes, t, isValid)
-        case (.count, _):
-            return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).lazy.filter { isValid(rows[$0]) }.count) }))
-        case (.sum, .int(let xs)):
-            var out = [Int64](repeating: 0, count: n)
-            for i in 0..<n {
-                if i & 8191 == 0 { try interp.checkCancelled(range) }
-                var s: Int64 = 0
-                for k in link.segment(t.entityRow(i)) {
-                    let j = rows[k]
-                    guard isValid(j) else { continue }
-                    let (r, o) = s.addingReportingOverflow(xs[Int(j)])
-                    if o { throw interp.fail("integer overflow in sum", range, hints: ["sum float(x) for very large totals"]) }
-                    s = r
-                }
-                out[i] = s
-            }
-            return Column(storage: .int(out))
-        case (.sum, .float(let xs)), (.avg, .float(let xs)):
-            var out = [Double](repeating: 0, count: n)
-            for i in 0..<n {
-                if i & 8191 == 0 { try interp.checkCancelled(range) }
-                var s = 0.0, c = 0.0, count = 0
-                for k in link.segment(t.entityRow(i)) {
-                    let j = rows[k]
-                    guard isValid(j) else { continue }
-                    let x = xs[Int(j)]
-                    let tt = s + x
-                    if abs(s) >= abs(x) { c += (s - tt) + x } else { c += (x - tt) + s }
-                    s = tt
-                    count += 1
-                }
-                if kind == .avg {
-                    if count == 0 { setNull(i) } else { out[i] = (s + c) / Double(count) }
-                } else {
-                    out[i] = s + c
-                }
-            }
-            return Column(storage: .float(out), validity: nulls)
-        case (.avg, .int(let xs)):
-            var out = [Double](repeating: 0, count: n)
-            for i in 0..<n {
-                var s = 0.0, count = 0
-                for k in link.segment(t.entityRow(i)) where isValid(rows[k]) {
-                    s += Double(xs[Int(rows[k])])
-                    count += 1
-                }
-                if count == 0 { setNull(i) } else { out[i] = s / Double(count) }
-            }
-            return Column(storage: .float(out), validity: nulls)
-        case (.min, .int(let xs)), (.max, .int(let xs)):
-            return extreme(xs, 0, n, t, isValid) { Column(storage: .int($0), validity: $1) }
-        case (.min, .float(let xs)), (.max, .float(let xs)):
-            return extreme(xs, 0, n, t, isValid) { Column(storage: .float($0), validity: $1) }
-        case (.min, .date(let xs)), (.max, .date(let xs)):
-            return extreme(xs, 0, n, t, isValid) { Column(storage: .date($0), validity: $1) }
-        default:
-            return Column(storage: .values([Value](repeating: .null, count: n)), validity: Bitmap(count: n, allValid: false))
-        }
+        if t.origin?.rows == nil && n == targets { return perTarget }
+        return perTarget.gather((0..<n).map { t.entityRow($0) })
     }
 
-    /// Distinct values per segment: gather, sort, count runs.
-    func distinctCounts<T: Comparable>(_ xs: [T], _ t: Table, _ isValid: (Int32) -> Bool) -> Column {
-        var out = [Int64](repeating: 0, count: t.count)
-        var buffer: [T] = []
-        for i in 0..<t.count {
-            buffer.removeAll(keepingCapacity: true)
-            for k in link.segment(t.entityRow(i)) where isValid(link.rows[k]) { buffer.append(xs[Int(link.rows[k])]) }
-            if buffer.count < 2 { out[i] = Int64(buffer.count); continue }
-            buffer.sort()
-            var distinct: Int64 = 1
-            for j in 1..<buffer.count where buffer[j] != buffer[j - 1] { distinct += 1 }
-            out[i] = distinct
+    /// The target row of each source row, from the link's segments (-1: none).
+    func groupIDs(_ sources: Int) -> [Int32] {
+        var gid = [Int32](repeating: -1, count: sources)
+        for target in 0..<(link.offsets.count - 1) {
+            for k in link.segment(target) { gid[Int(link.rows[k])] = Int32(target) }
         }
-        return Column(storage: .int(out))
-    }
-
-    func extreme<T: Comparable>(_ xs: [T], _ zero: T, _ n: Int, _ t: Table, _ isValid: (Int32) -> Bool,
-                                _ make: ([T], Bitmap?) -> Column) -> Column {
-        var out: [T] = []
-        out.reserveCapacity(n)
-        var nulls: Bitmap? = nil
-        let wantMax = kind == .max
-        for i in 0..<n {
-            var best: T? = nil
-            for k in link.segment(t.entityRow(i)) {
-                let j = link.rows[k]
-                guard isValid(j) else { continue }
-                let x = xs[Int(j)]
-                if let b = best { if wantMax ? x > b : x < b { best = x } } else { best = x }
-            }
-            if let best { out.append(best) } else {
-                out.append(zero)
-                if nulls == nil { nulls = Bitmap(count: n, allValid: true) }
-                nulls?[i] = false
-            }
-        }
-        return make(out, nulls)
-    }
-}
-
-/// Per-target compensated sums (and counts) for scattered segment sums.
-struct FloatSums {
-    var sums: [Double] = []
-    var comp: [Double] = []
-    var counts: [Int32] = []
-
-    init() {}
-    init(_ m: Int, counts wantCounts: Bool) {
-        sums = [Double](repeating: 0, count: m)
-        comp = [Double](repeating: 0, count: m)
-        counts = [Int32](repeating: 0, count: wantCounts ? m : 0)
-    }
-
-    mutating func add(_ xs: [Double], _ forward: [Int32], _ range: Range<Int>, _ validity: Bitmap?) {
-        let counting = !counts.isEmpty
-        sums.withUnsafeMutableBufferPointer { s in
-            comp.withUnsafeMutableBufferPointer { c in
-                counts.withUnsafeMutableBufferPointer { k in
-                    xs.withUnsafeBufferPointer { x in
-                        forward.withUnsafeBufferPointer { f in
-                            for i in range {
-                                let t = Int(f[i])
-                                if t < 0 { continue }
-                                if let validity, !validity[i] { continue }
-                                let v = x[i], a = s[t], sum = a + v
-                                c[t] += abs(a) >= abs(v) ? (a - sum) + v : (v - sum) + a
-                                s[t] = sum
-                                if counting { k[t] += 1 }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    mutating func merge(_ o: FloatSums) {
-        for t in 0..<sums.count {
-            let a = sums[t], v = o.sums[t], sum = a + v
-            comp[t] += (abs(a) >= abs(v) ? (a - sum) + v : (v - sum) + a) + o.comp[t]
-            sums[t] = sum
-            if !counts.isEmpty { counts[t] += o.counts[t] }
-        }
+        return gid
     }
 }
 

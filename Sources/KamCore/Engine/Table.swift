@@ -62,7 +62,7 @@ public final class Table: @unchecked Sendable {
         for (i, r) in records.enumerated() {
             for (k, v) in zip(r.keys, r.values) { if let c = seen[k] { cols[c][i] = v } }
         }
-        return Table(names: names, columns: cols.map(Column.from), count: records.count)
+        return Table(names: names, columns: cols.map { Column.from($0) }, count: records.count)
     }
 }
 

@@ -350,7 +350,7 @@ enum Verbs {
         // Keys per row, then groups in key order (nulls last).
         let keyNames = byArgs.map { columnName($0, site.interp) }
         let keyColumns = try byArgs.map { try site.interp.evalColumn($0.value, over: t, site.env) }
-        if keyColumns.count <= 1, let fast = try GroupBy.run(t, keyName: keyNames.first, key: keyColumns.first, aggs: Array(aggs), site) {
+        if keyColumns.count <= 1, site.interp.options.evaluation == .columnar, let fast = try GroupBy.run(t, keyName: keyNames.first, key: keyColumns.first, aggs: Array(aggs), site) {
             return .table(fast)
         }
         var groupOf: [HashKey: Int] = [:]
@@ -400,7 +400,7 @@ enum Verbs {
             outNames.append(name)
             outValues.append(values)
         }
-        return .table(Table(names: outNames, columns: outValues.map(Column.from), count: order.count))
+        return .table(Table(names: outNames, columns: outValues.map { Column.from($0) }, count: order.count))
     }
 
     static func joinVerb(_ site: inout CallSite) throws -> Value {
@@ -475,12 +475,11 @@ enum Verbs {
 /// or sum/avg/min/max/count of a typed column: group ids from dictionary codes or a typed
 /// hash, then one typed pass per aggregate. Anything else returns nil (the general path).
 enum GroupBy {
-    enum Op { case count, sum, avg, min, max, countValues }
-
     static func run(_ t: Table, keyName: String?, key: Column?, aggs: [Arg], _ site: CallSite) throws -> Table? {
         if t.count == 0 { return nil }
         // What each aggregate reads.
-        var plan: [(String, Op, Column?)] = []
+        // (name, reduction, column); no column: count() of the group's rows.
+        var plan: [(String, Reduce.Op, Column?)] = []
         for a in aggs {
             guard case .call(let callee, let args, false) = a.value.kind, case .name(let fn) = callee.kind,
                 site.env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional })
@@ -497,7 +496,7 @@ enum GroupBy {
             case ("count", _): break
             default: return nil
             }
-            let op: Op = fn == "sum" ? .sum : fn == "avg" ? .avg : fn == "min" ? .min : fn == "max" ? .max : .countValues
+            guard let op = Reduce.Op(rawValue: fn) else { return nil }
             plan.append((name, op, column))
         }
         let allNames = plan.map(\.0) + (keyName.map { [$0] } ?? [])
@@ -575,60 +574,13 @@ enum GroupBy {
         return Table(names: names, columns: columns, count: groups)
     }
 
-    static func reduce(_ op: Op, _ c: Column, _ gid: [Int32], _ groups: Int, _ site: CallSite) throws -> Column {
-        let n = gid.count
-        var seen = [Int64](repeating: 0, count: groups)
-        for i in 0..<n where c.isValid(i) { seen[Int(gid[i])] += 1 }
-        if op == .countValues { return Column(storage: .int(seen)) }
-        func nullsWhereEmpty() -> Bitmap? {
-            guard seen.contains(0) else { return nil }
-            var b = Bitmap(count: groups, allValid: true)
-            for g in 0..<groups where seen[g] == 0 { b[g] = false }
-            return b
+    static func reduce(_ op: Reduce.Op, _ c: Column, _ gid: [Int32], _ groups: Int, _ site: CallSite) throws -> Column {
+        do {
+            if let r = try Reduce.grouped(op, c, gid: gid, groups: groups) { return r }
+        } catch {
+            throw site.fail(Reduce.overflowMessage, hints: Reduce.overflowHints)
         }
-        switch (op, c.storage) {
-        case (.sum, .int(let xs)):
-            var s = [Int64](repeating: 0, count: groups)
-            for i in 0..<n where c.isValid(i) {
-                let g = Int(gid[i])
-                let (r, o) = s[g].addingReportingOverflow(xs[i])
-                if o { throw site.fail("integer overflow in sum", hints: ["sum float(x) for very large totals"]) }
-                s[g] = r
-            }
-            return Column(storage: .int(s))
-        case (.sum, _), (.avg, _):
-            var s = [Double](repeating: 0, count: groups), comp = [Double](repeating: 0, count: groups)
-            var floats: [Double] = [], ints: [Int64] = []
-            var isFloat = true
-            if case .float(let xs) = c.storage { floats = xs } else if case .int(let xs) = c.storage { ints = xs; isFloat = false }
-            for i in 0..<n where c.isValid(i) {
-                let g = Int(gid[i])
-                let x = isFloat ? floats[i] : Double(ints[i])
-                let t = s[g] + x
-                comp[g] += abs(s[g]) >= abs(x) ? (s[g] - t) + x : (x - t) + s[g]
-                s[g] = t
-            }
-            if op == .sum { return Column(storage: .float((0..<groups).map { s[$0] + comp[$0] })) }
-            return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : (s[$0] + comp[$0]) / Double(seen[$0]) }), validity: nullsWhereEmpty())
-        case (.min, .int(let xs)), (.max, .int(let xs)):
-            return Column(storage: .int(extreme(xs, c, gid, groups, op == .max)), validity: nullsWhereEmpty())
-        case (.min, .float(let xs)), (.max, .float(let xs)):
-            return Column(storage: .float(extreme(xs, c, gid, groups, op == .max)), validity: nullsWhereEmpty())
-        case (.min, .date(let xs)), (.max, .date(let xs)):
-            return Column(storage: .date(extreme(xs, c, gid, groups, op == .max)), validity: nullsWhereEmpty())
-        default:
-            return Column(storage: .values([Value](repeating: .null, count: groups)), validity: Bitmap(count: groups, allValid: false))
-        }
-    }
-
-    static func extreme<T: Comparable>(_ xs: [T], _ c: Column, _ gid: [Int32], _ groups: Int, _ wantMax: Bool) -> [T] {
-        var best = [T?](repeating: nil, count: groups)
-        for i in 0..<xs.count where c.isValid(i) {
-            let g = Int(gid[i])
-            if let b = best[g] { if wantMax ? xs[i] > b : xs[i] < b { best[g] = xs[i] } } else { best[g] = xs[i] }
-        }
-        guard let fill = xs.first else { return [] }
-        return best.map { $0 ?? fill }
+        return Column(storage: .values([Value](repeating: .null, count: groups)), validity: Bitmap(count: groups, allValid: false))
     }
 }
 

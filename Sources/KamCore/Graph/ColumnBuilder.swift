@@ -31,11 +31,6 @@ struct StringBuilder {
         dictionary.append(s)
         codes.append(c)
     }
-    /// Appends a value known to be new (ids, names): skips the dictionary lookup.
-    mutating func appendUnique(_ s: String) {
-        codes.append(UInt32(dictionary.count))
-        dictionary.append(s)
-    }
     mutating func appendNull() { nulls.append(codes.count); codes.append(0) }
     func column() -> Column {
         Column(storage: .string(StringColumn(codes: codes, dictionary: dictionary.isEmpty ? [""] : dictionary)), validity: bitmap(nulls, codes.count))

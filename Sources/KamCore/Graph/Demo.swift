@@ -101,7 +101,7 @@ public enum Demo {
         var empIndex = 0
         func addEmployee(_ title: String, _ level: String, manager: Int?, region: String) -> Int {
             empIndex += 1
-            emp.id.appendUnique(pad("E", empIndex, 4))
+            emp.id.append(pad("E", empIndex, 4))
             emp.name.append(r.pick(firstNames) + " " + r.pick(lastNames))
             emp.title.append(title)
             emp.level.append(level)
@@ -133,8 +133,8 @@ public enum Demo {
             for family in families {
                 for v in 1...2 {
                     pIndex += 1
-                    prod.id.appendUnique(pad("P", pIndex, 3))
-                    prod.name.appendUnique("\(family) \(category == "Services" || category == "Support" ? "Package" : "Series") \(["S", "M", "L", "XL"][v + (pIndex % 2)])-\(pIndex)")
+                    prod.id.append(pad("P", pIndex, 3))
+                    prod.name.append("\(family) \(category == "Services" || category == "Support" ? "Package" : "Series") \(["S", "M", "L", "XL"][v + (pIndex % 2)])-\(pIndex)")
                     prod.category.append(category)
                     prod.family.append(family)
                     let price = (prices.lowerBound + r.unit() * (prices.upperBound - prices.lowerBound)).rounded()
@@ -165,8 +165,8 @@ public enum Demo {
             trend[i] = r.chance(0.25) ? -0.35 + r.unit() * 0.3 : (r.chance(0.3) ? 0.1 + r.unit() * 0.4 : -0.05 + r.unit() * 0.15)
             discountBase[i] = 0.02 + r.unit() * 0.08 + (size[i] > 8 ? 0.05 : 0)
             home[i] = r.int(categories.count)
-            acc.id.appendUnique(pad("A", i + 1, width))
-            acc.name.appendUnique(companyName(&r, i) + (n > 2000 ? " \(i + 1)" : ""))
+            acc.id.append(pad("A", i + 1, width))
+            acc.name.append(companyName(&r, i) + (n > 2000 ? " \(i + 1)" : ""))
             let regionIndex = r.weighted([0.45, 0.75, 0.92, 1.0])
             let (region, countries) = regions[regionIndex]
             let parent = i > 10 && r.chance(0.1) ? r.int(i) : -1
@@ -254,7 +254,7 @@ public enum Demo {
                 let (level, titles, rank) = contactLevels[levelIndex]
                 cIndex += 1
                 let first = r.pick(firstNames), last = r.pick(lastNames)
-                con.id.appendUnique(pad("C", cIndex, width + 1))
+                con.id.append(pad("C", cIndex, width + 1))
                 con.account.append(aid[i])
                 con.name.append(first + " " + last)
                 con.title.append(r.pick(titles))
@@ -320,7 +320,7 @@ public enum Demo {
                 oIndex += 1
                 let (stage, prob) = stages[r.int(stages.count)]
                 let p = r.int(productCount)
-                opp.id.appendUnique(pad("O", oIndex, width + 1))
+                opp.id.append(pad("O", oIndex, width + 1))
                 opp.account.append(aid[i])
                 opp.product.append(pid[p])
                 opp.stage.append(stage)
@@ -346,7 +346,7 @@ public enum Demo {
                 var q = endDate - 730
                 while q <= endDate - 20 {
                     invIndex += 1
-                    inv.id.appendUnique(pad("I", invIndex, width + 2))
+                    inv.id.append(pad("I", invIndex, width + 2))
                     inv.account.append(aid[i])
                     inv.issued.append(q)
                     let due = q + 30
@@ -360,7 +360,7 @@ public enum Demo {
             if size[i] > 3 || r.chance(0.15) {
                 ctrIndex += 1
                 let end = endDate - 200 + Int32(r.int(900))
-                ctr.id.appendUnique(pad("K", ctrIndex, width + 1))
+                ctr.id.append(pad("K", ctrIndex, width + 1))
                 ctr.account.append(aid[i])
                 ctr.start.append(end - 365 * Int32(1 + r.int(3)))
                 ctr.end.append(end)

@@ -8,10 +8,19 @@ public final class Interpreter {
         public var today: Int32
         /// `--param name=value` values, visible as variables.
         public var params: [String: Value]
-        public init(today: Int32 = Interpreter.systemToday(), params: [String: Value] = [:]) {
+        /// How table stages evaluate: over whole columns (kernels, typed group-by, segment
+        /// sums), or one row at a time through the tree-walker. Both must give the same
+        /// answers; the differential tests run every script both ways.
+        public var evaluation: Evaluation
+        public init(today: Int32 = Interpreter.systemToday(), params: [String: Value] = [:], evaluation: Evaluation = .columnar) {
             self.today = today
             self.params = params
+            self.evaluation = evaluation
         }
+    }
+
+    public enum Evaluation: Sendable {
+        case columnar, rowwise
     }
 
     public static let maxCallDepth = 1000
