@@ -30,7 +30,7 @@ final class Driver {
                 throw ValidationError("--param needs name=value, got '\(p)'")
             }
             let name = String(p[..<eq])
-            opts.params[name] = Driver.paramValue(String(p[p.index(after: eq)...]))
+            opts.params[name] = String(p[p.index(after: eq)...])
         }
         let terminal = isatty(1) == 1
         let format: OutputFormat
@@ -44,7 +44,6 @@ final class Driver {
         }
         let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         session.interpreter.options = opts
-        for (k, v) in opts.params { session.interpreter.globals.vars[k] = v }
         session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color)
         if let data = options.data {
             do {
@@ -75,20 +74,40 @@ final class Driver {
         quiet = options.quiet
     }
 
-    /// A --param value: a number, date or bool when it reads as one, else a string.
-    static func paramValue(_ s: String) -> Value {
-        if let i = Int64(s) { return .int(i) }
-        if let d = Double(s), d.isFinite { return .float(d) }
-        if s == "true" || s == "false" { return .bool(s == "true") }
-        if let d = KamCore.Calendar.parse(Array(s.utf8)), s.count == 10 { return .date(d) }
-        return .string(s)
-    }
-
     func runText(_ text: String, name: String) -> Int32 {
         let session = self.session
         return withLargeStack {
             session.run(text, name: name, out: Output.write, err: Output.error)
         }
+    }
+
+    /// `kam check`: parses and checks each file; runs nothing. 0 when all are clean.
+    func checkFiles(_ paths: [String]) -> Int32 {
+        var worst: Int32 = 0
+        for path in paths {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                Output.error("error: cannot read script '\(path)'\n")
+                worst = max(worst, 2)
+                continue
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            let session = self.session
+            let problems: [Diagnostic] = withLargeStack {
+                do {
+                    let program = try Parser.parse(Source(name: path, text: text))
+                    return Checker(session.interpreter).check(program, requireParameters: false)
+                } catch let list as DiagnosticList {
+                    return list.diagnostics
+                } catch {
+                    return [Diagnostic(.syntax, "\(error)")]
+                }
+            }
+            for d in problems { Output.error(d.render()) }
+            for w in session.interpreter.warnings { Output.error(w.render()) }
+            session.interpreter.warnings.removeAll()
+            if let code = problems.filter({ $0.kind != .warning }).map(\.kind.exitCode).max() { worst = max(worst, code) }
+        }
+        return worst
     }
 
     func runFile(_ path: String) -> Int32 {

@@ -43,7 +43,7 @@ struct Kam: ParsableCommand {
             Exit codes: 0 ok, 1 runtime error or failed assert, 2 usage, 3 syntax error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, DemoCommand.self],
+        subcommands: [Run.self, CheckCommand.self, DemoCommand.self],
         defaultSubcommand: nil
     )
 
@@ -73,7 +73,7 @@ struct Kam: ParsableCommand {
         do {
             // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
             var arguments = Array(CommandLine.arguments.dropFirst())
-            if let first = arguments.first, !first.hasPrefix("-"), first != "run", first != "help",
+            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "demo", "help"].contains(first),
                 FileManager.default.fileExists(atPath: first)
             {
                 arguments.insert("run", at: 0)
@@ -110,6 +110,27 @@ struct Run: ParsableCommand {
         if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
         driver.offerStdinAsInput()
         throw ExitCode(driver.runFile(file))
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check scripts without running them: every name, call and parameter against the dataset's schema.",
+        discussion: """
+            Reports every problem in every file and exits 3, or exits 0 when all are clean.
+            Parameters need no values here (they are given when the script runs); values given
+            with --param are checked against the declared defaults.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The script files.")
+    var files: [String]
+
+    mutating func run() throws {
+        let driver = try Driver(common)
+        throw ExitCode(driver.checkFiles(files))
     }
 }
 

@@ -11,7 +11,10 @@ final class REPL {
     var historyPath: String?
     var historyWarned = false
 
-    init(driver: Driver) { self.driver = driver }
+    init(driver: Driver) {
+        self.driver = driver
+        driver.session.warnsUnusedParameters = false
+    }
 
     var session: Session { driver.session }
 

@@ -77,8 +77,22 @@ struct CommandLineTests {
 
     @Test func paramsAndToday() throws {
         let r = try Binary.run(["run", "-", "--param", "region=EMEA", "--param", "n=5", "--today", "2025-03-31"],
-            stdin: "\"{region} {n + 1}\"\ntoday()\n")
+            stdin: "\"{$region} {$n + 1}\"\ntoday()\n")
         #expect(r.stdout == "EMEA 6\n2025-03-31\n")
+        #expect(r.status == 0)
+        // A parameter is not a column: $region is the parameter, region the column.
+        let column = try Binary.run(["-c", "accounts | where region == $region | count", "--param", "region=NOPE"])
+        #expect(column.stdout == "0\n")
+        let missing = try Binary.run(["-c", "accounts | count\naccounts | where region == $region | count"])
+        #expect(missing.status == 2)
+        #expect(missing.stdout == "")
+        #expect(missing.stderr.hasPrefix("<command>:2:28: error: missing --param region\n"))
+        let unused = try Binary.run(["-c", "1 + 1", "--param", "region=EMEA"])
+        #expect(unused.status == 0)
+        #expect(unused.stdout == "2\n")
+        #expect(unused.stderr == "<command>: warning: --param region is given but the script never reads $region\nhint: the script reads no parameter of that name\n")
+        let zeros = try Binary.run(["-c", "type($code) + \" \" + $code", "--param", "code=007"])
+        #expect(zeros.stdout == "string 007\n")
         let env = try Binary.run(["-c", "today()"], env: ["KAM_TODAY": "2024-02-29"])
         #expect(env.stdout == "2024-02-29\n")
     }

@@ -34,7 +34,7 @@ enum Corpus {
             if body.hasPrefix("param: "), let eq = body.firstIndex(of: "=") {
                 let name = String(body.dropFirst(7)[..<eq])
                 let value = String(body[body.index(after: eq)...])
-                options.params[name] = Int64(value).map { .int($0) } ?? .string(value)
+                options.params[name] = value
             }
         }
         let session = Session(options: options, writer: Writer(format: format))

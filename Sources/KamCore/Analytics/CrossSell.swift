@@ -12,13 +12,13 @@ enum CrossSell {
     static let list: [Builtin] = [
         Builtin("cross_sell", ["table", "items", "top?", "value?"], .verb,
             "Rank what each account does not buy yet by co-occurrence: accounts | cross_sell orders.product.category, top: 3; one row per recommendation with score, confidence, expected_value and because.",
-            .special(crossSell)),
+            .special(crossSell)).producing(.table(["account_id", "account", "item", "rank", "score", "confidence", "expected_value", "because"])),
         Builtin("cross_sell_eval", ["table", "items", "split", "k?", "date?"], .verb,
             "Offline evaluation: learn from what accounts bought before split, then the hit rate@k of the recommendations on what they newly bought from split on, against recommending the most popular items.",
-            .special(evaluate)),
+            .special(evaluate)).producing(.table(["k", "accounts_evaluated", "hits", "hit_rate", "baseline_hits", "baseline_hit_rate", "lift"])),
         Builtin("whitespace", ["table", "items", "value?"], .verb,
             "The whitespace matrix: one row per account, one column per item with what the account spends on it (null: whitespace, an opportunity), plus bought and open counts.",
-            .special(whitespace)),
+            .special(whitespace)).producing(.openTable),
     ]
 
     static func evaluate(_ site: inout CallSite) throws -> Value {

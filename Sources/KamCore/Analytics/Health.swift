@@ -12,7 +12,7 @@ enum Health {
     static let list: [Builtin] = [
         Builtin("health", ["table"], .verb,
             "Colour-coded account health (green, yellow, red) from revenue trend, NPS, overdue invoices, engagement, single-threading, renewals, discount creep and margin erosion; adds health, risk_points and reasons.",
-            .special(health)),
+            .special(health)).producing(.adds(["health", "risk_points", "reasons"])),
     ]
 
     static func health(_ site: inout CallSite) throws -> Value {

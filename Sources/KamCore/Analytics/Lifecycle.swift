@@ -16,7 +16,7 @@ enum Lifecycle {
     static let list: [Builtin] = [
         Builtin("lifecycle", ["table"], .verb,
             "The key account life-cycle stage of each account from its orders, relationships and surveys, with a reason: accounts | lifecycle.",
-            .special(lifecycle)),
+            .special(lifecycle)).producing(.adds(["stage", "stage_reason"])),
     ]
 
     static func lifecycle(_ site: inout CallSite) throws -> Value {

@@ -3,7 +3,7 @@ enum Profitability {
     static let list: [Builtin] = [
         Builtin("profitability", ["table", "cost_per_interaction?"], .verb,
             "Per account from its orders: revenue, cost, gross_margin, margin_pct, avg_discount; with interactions, cost_to_serve (interactions x cost_per_interaction, default 150) and net_margin.",
-            .special(profitability)),
+            .special(profitability)).producing(.adds(["revenue", "cost", "gross_margin", "margin_pct", "avg_discount", "interactions", "cost_to_serve", "net_margin"])),
     ]
 
     static func profitability(_ site: inout CallSite) throws -> Value {

@@ -7,10 +7,10 @@ enum Scoring {
     static let list: [Builtin] = [
         Builtin("score", ["table", "weights", "scale?", "as_is?"], .verb,
             "Weighted scoring matrix: score {revenue: 0.4, recency: -0.2, ...}; each criterion scaled to 1-10 (scale: \"minmax\" or \"rank\"; as_is: [\"fit\"] keeps 1-10 columns), score = sum(|w| * s) / sum(|w|).",
-            .special(score)),
+            .special(score)).producing(.adds(["score"])),
         Builtin("key_accounts", ["table", "per_manager?", "limit?", "by?", "manager?"], .verb,
             "Pick key accounts by score within capacity: each manager (owner_id) serves at most per_manager (default 5), at most limit in all; adds key, key_rank, key_manager and left_out.",
-            .special(keyAccounts)),
+            .special(keyAccounts)).producing(.adds(["key", "key_rank", "key_manager", "left_out"])),
     ]
 
     static func score(_ site: inout CallSite) throws -> Value {

@@ -3,16 +3,16 @@ enum Segmentation {
     static let list: [Builtin] = [
         Builtin("abc", ["table", "value", "cuts?"], .verb,
             "ABC classes by cumulative share of value, largest first: abc revenue (cuts: [0.8, 0.95]); adds share, cum_share and class.",
-            .special(abc)),
+            .special(abc)).producing(.adds(["share", "cum_share", "class"])),
         Builtin("quantile", ["table", "value", "n?", "name?"], .verb,
             "Quantile groups of value, 1 (lowest) to n (default 5), in a column named quantile (or name: \"...\"): quantile revenue, n: 4.",
-            .special(quantile)),
+            .special(quantile)).producing(.adds(["quantile"])),
         Builtin("rfm", ["table", "recency", "frequency", "monetary"], .verb,
             "RFM: quintile scores 1-5 (5 = most recent, most frequent, most spent), an rfm code such as \"545\", and a named segment.",
-            .special(rfm)),
+            .special(rfm)).producing(.adds(["r_score", "f_score", "m_score", "rfm", "segment"])),
         Builtin("portfolio", ["table", "attractiveness", "strength", "split?", "labels?"], .verb,
             "KAM portfolio matrix: attractiveness x relative strength, split at the medians (or split: {attractiveness: a, strength: s}), into strategic, key development, maintenance and opportunistic.",
-            .special(portfolio)),
+            .special(portfolio)).producing(.adds(["quadrant"])),
     ]
 
     static func abc(_ site: inout CallSite) throws -> Value {

@@ -4,10 +4,10 @@ enum Stakeholders {
     static let list: [Builtin] = [
         Builtin("stakeholders", ["table", "stale_after?"], .verb,
             "The governance map: one row per contact of the accounts with role, level, influence, attitude, our strongest relationship, last contact and flags (uncovered decision maker, hostile and powerful, stale, unknown).",
-            .special(stakeholders)),
+            .special(stakeholders)).producing(.table(["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags"])),
         Builtin("coverage", ["table", "stale_after?"], .verb,
             "Relationship coverage per account: contacts, known, coverage, decision makers covered, single-threaded, executive coverage, hostile-and-powerful and stale contacts.",
-            .special(coverage)),
+            .special(coverage)).producing(.adds(["contacts", "known", "coverage", "decision_makers", "decision_makers_covered", "exec_covered", "single_threaded", "hostile_powerful", "stale", "their_top_known", "our_top", "exec_alignment"])),
     ]
 
     static let deciders: Set<String> = ["economic_buyer", "decision_maker"]

@@ -159,7 +159,7 @@ extension Expr {
     func visit(_ body: (Expr) -> Void) {
         body(self)
         switch kind {
-        case .null, .bool, .int, .float, .string, .date, .duration, .name: break
+        case .null, .bool, .int, .float, .string, .date, .duration, .name, .param: break
         case .interpolation(let parts):
             for case .expr(let x) in parts { x.visit(body) }
         case .list(let xs): for x in xs { x.visit(body) }
@@ -190,6 +190,7 @@ extension Stmt {
         case .letBinding(_, let v): v.visit(body)
         case .function(_, _, let b): b.visit(body)
         case .importModule: break
+        case .parameter(_, let v): v?.visit(body)
         case .assertion(let c, let m):
             c.visit(body)
             m?.visit(body)

@@ -20,24 +20,30 @@ enum Verbs {
 
     /// The column name an argument produces: its alias or assigned name, else the column or
     /// field it reads, else its source text.
-    static func columnName(_ arg: Arg, _ interp: Interpreter) -> String {
+    static func columnName(_ arg: Arg, _ interp: Interpreter) -> String { columnName(arg, source: interp.currentSource) }
+
+    static func columnName(_ arg: Arg, source: Source) -> String {
         if let a = arg.alias { return a }
         if arg.style == .assign, let n = arg.name { return n }
-        return naturalName(arg.value, interp)
+        return naturalName(arg.value, source: source)
     }
 
-    static func naturalName(_ e: Expr, _ interp: Interpreter) -> String {
+    static func naturalName(_ e: Expr, _ interp: Interpreter) -> String { naturalName(e, source: interp.currentSource) }
+
+    /// `revenue` for a column, `name` for `owner.name`, `sum_amount` for `sum(amount)`,
+    /// else the expression's source text. The checker names columns with the same rule.
+    static func naturalName(_ e: Expr, source: Source) -> String {
         switch e.kind {
         case .name(let n): return n
         case .member(_, let n): return n
         case .call(let callee, let args, false):
             if case .name(let f) = callee.kind {
                 if args.isEmpty { return f }
-                if args.count == 1, case .name = args[0].value.kind { return f + "_" + naturalName(args[0].value, interp) }
-                if args.count == 1, case .member = args[0].value.kind { return f + "_" + naturalName(args[0].value, interp) }
+                if args.count == 1, case .name = args[0].value.kind { return f + "_" + naturalName(args[0].value, source: source) }
+                if args.count == 1, case .member = args[0].value.kind { return f + "_" + naturalName(args[0].value, source: source) }
             }
-            return interp.currentSource.slice(e.range)
-        default: return interp.currentSource.slice(e.range)
+            return source.slice(e.range)
+        default: return source.slice(e.range)
         }
     }
 

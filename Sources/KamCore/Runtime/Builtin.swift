@@ -82,6 +82,8 @@ public struct Builtin: @unchecked Sendable {
     public let doc: String
     public let category: Category
     public let impl: Impl
+    /// For a stage: the table it returns, so names after it are checked before running.
+    public private(set) var output: StageOutput = .unknown
 
     public init(_ name: String, _ params: [String], _ category: Category, _ doc: String, _ impl: Impl) {
         self.name = name
@@ -91,8 +93,28 @@ public struct Builtin: @unchecked Sendable {
         self.impl = impl
     }
 
+    /// The same built-in, declaring the table it returns.
+    func producing(_ output: StageOutput) -> Builtin {
+        var b = self
+        b.output = output
+        return b
+    }
+
     /// `round(x, digits?)`, or for verbs the stage form.
     public var signature: String {
         "\(name)(\(params.map { ($0.variadic ? "" : "") + $0.name + ($0.variadic ? "..." : $0.optional ? "?" : "") }.joined(separator: ", ")))"
     }
+}
+
+/// What a stage returns, as the checker sees it.
+public enum StageOutput: Sendable {
+    /// The checker has no rule: names after the stage are not checked.
+    case unknown
+    /// The input's rows and columns, then these columns (a same-named one is replaced);
+    /// links keep working.
+    case adds([String])
+    /// A new table of these columns, not rows of an entity.
+    case table([String])
+    /// A table whose columns depend on the data (whitespace: one column per item).
+    case openTable
 }

@@ -6,13 +6,14 @@ public final class Interpreter {
     public struct Options {
         /// `today()` as a day number; pinned by `--today` or KAM_TODAY for reproducible scripts.
         public var today: Int32
-        /// `--param name=value` values, visible as variables.
-        public var params: [String: Value]
+        /// `--param name=value` as given: text, read when the script declares or reads the
+        /// parameter (see `Parameters`).
+        public var params: [String: String]
         /// How table stages evaluate: over whole columns (kernels, typed group-by, segment
         /// sums), or one row at a time through the tree-walker. Both must give the same
         /// answers; the differential tests run every script both ways.
         public var evaluation: Evaluation
-        public init(today: Int32 = Interpreter.systemToday(), params: [String: Value] = [:], evaluation: Evaluation = .columnar) {
+        public init(today: Int32 = Interpreter.systemToday(), params: [String: String] = [:], evaluation: Evaluation = .columnar) {
             self.today = today
             self.params = params
             self.evaluation = evaluation
@@ -36,6 +37,8 @@ public final class Interpreter {
     var importedModules: Set<String> = []
     var importStack: [String] = []
     var regexCache: [String: NSRegularExpression] = [:]
+    /// Parameter values once read or declared (`$name`, `param name = ...`).
+    var parameters: [String: Value] = [:]
     /// The loaded dataset, if any; its entities are global variables.
     public private(set) var dataset: AccountGraph?
     /// Builds the dataset on first use (the demo company is built lazily, so startup
@@ -76,7 +79,6 @@ public final class Interpreter {
         self.options = options
         self.globals = Env()
         self.currentSource = Source(name: "<none>", text: "")
-        for (k, v) in options.params { globals.vars[k] = v }
     }
 
     /// Today's date in the local time zone, as a day number.
@@ -91,6 +93,11 @@ public final class Interpreter {
 
     func fail(_ message: String, _ range: SourceRange, hints: [String] = []) -> Diagnostic {
         Diagnostic(.runtime, message, at: range, in: currentSource, hints: hints)
+    }
+
+    func missingParameter(_ name: String, _ range: SourceRange) -> Diagnostic {
+        Diagnostic(.usage, "missing --param \(name)", at: range, in: currentSource,
+            hints: ["run with --param \(name)=VALUE, or give it a default: param \(name) = ..."])
     }
 
     func checkCancelled(_ range: SourceRange) throws {
@@ -132,6 +139,26 @@ public final class Interpreter {
             return nil
         case .importModule(let path, let isFile):
             try importModule(path, isFile: isFile, range: stmt.range, into: env)
+            return nil
+        case .parameter(let name, let defaultValue):
+            guard parameters[name] == nil else { return nil }
+            if let text = options.params[name] {
+                guard let defaultValue else {
+                    parameters[name] = Parameters.infer(text)
+                    return nil
+                }
+                let model = try eval(defaultValue, env)
+                switch Parameters.convert(text, like: model) {
+                case .success(let v): parameters[name] = v
+                case .failure(let m):
+                    throw Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: currentSource,
+                        hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"])
+                }
+            } else if let defaultValue {
+                parameters[name] = try eval(defaultValue, env)
+            } else {
+                throw missingParameter(name, stmt.range)
+            }
             return nil
         case .assertion(let condition, let message):
             let v = try eval(condition, env)
@@ -209,6 +236,12 @@ public final class Interpreter {
             return .string(s)
         case .name(let n):
             return try lookup(n, e.range, env)
+        case .param(let n):
+            if let v = parameters[n] { return v }
+            guard let text = options.params[n] else { throw missingParameter(n, e.range) }
+            let v = Parameters.infer(text)
+            parameters[n] = v
+            return v
         case .list(let items):
             return .list(try items.map { try eval($0, env) })
         case .record(let fields):

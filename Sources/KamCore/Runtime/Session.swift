@@ -5,6 +5,9 @@ import Foundation
 public final class Session {
     public let interpreter: Interpreter
     public var writer: Writer
+    /// Whether a --param the script never reads is a warning (scripts, not the REPL, whose
+    /// lines each read only some).
+    public var warnsUnusedParameters = true
 
     public init(options: Interpreter.Options = .init(), writer: Writer = Writer(format: .csv)) {
         interpreter = Interpreter(options: options)
@@ -30,6 +33,15 @@ public final class Session {
             return error.exitCode
         }
         defer { flushWarnings(err) }
+        // Every name is checked before anything runs, so a mistake on line 9 is reported
+        // before line 1 prints anything.
+        let problems = Checker(interpreter).check(program, warnUnusedParameters: warnsUnusedParameters)
+        let errors = problems.filter { $0.kind != .warning }
+        interpreter.warnings += problems.filter { $0.kind == .warning }
+        if !errors.isEmpty {
+            err(DiagnosticList(errors).render())
+            return DiagnosticList(errors).exitCode
+        }
         do {
             try interpreter.run(program) { value in out(writer.render(value)) }
             return 0

@@ -49,6 +49,8 @@ public indirect enum ExprKind: Sendable {
     case duration(months: Int32, days: Int32)
     case interpolation([InterpPart])
     case name(String)
+    /// `$region`: the value of --param region=...
+    case param(String)
     case list([Expr])
     case record([(String, Expr)])
     case unary(UnaryOp, Expr)
@@ -70,6 +72,8 @@ public struct Stmt: Sendable {
         case letBinding(name: String, value: Expr)
         case function(name: String, params: [String], body: Expr)
         case importModule(path: String, isFile: Bool)
+        /// `param region = "EMEA"`: declares a parameter and its default (nil: required).
+        case parameter(name: String, defaultValue: Expr?)
         case assertion(condition: Expr, message: Expr?)
         case expression(Expr)
     }

@@ -118,6 +118,13 @@ public struct Lexer {
         case UInt8(ascii: "\""): return lexString(start)
         case UInt8(ascii: "'"): return lexRawString(start)
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return lexNumber(start)
+        case UInt8(ascii: "$"):
+            guard pos < end, isIdentStart(bytes[pos]) else {
+                error("expected a parameter name after '$'", start, pos, hint: "write $region and run with --param region=EMEA")
+                return nil
+            }
+            while pos < end && isIdentChar(bytes[pos]) { pos += 1 }
+            return .param(String(decoding: bytes[(start + 1)..<pos], as: UTF8.self))
         default:
             if isIdentStart(c) {
                 while pos < end && isIdentChar(bytes[pos]) { pos += 1 }

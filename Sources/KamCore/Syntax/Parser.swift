@@ -270,6 +270,15 @@ public struct Parser {
             var message: Expr? = nil
             if match(.comma) { message = try parsePipe() }
             return Stmt(.assertion(condition: cond, message: message), t.range.to(message?.range ?? cond.range))
+        case .ident("param") where { if case .ident = tokens[min(index + 1, tokens.count - 1)].kind { true } else { false } }():
+            // `param region = "EMEA"` or `param region`: a contextual word, so `param`
+            // stays usable as a name elsewhere.
+            advance()
+            let (name, nameRange) = try expectIdent("a parameter name after 'param'")
+            guard match(.assign) else { return Stmt(.parameter(name: name, defaultValue: nil), t.range.to(nameRange)) }
+            skipNewlines()
+            let value = try parsePipe()
+            return Stmt(.parameter(name: name, defaultValue: value), t.range.to(value.range))
         default:
             let e = try parsePipe()
             return Stmt(.expression(e), e.range)
@@ -599,6 +608,7 @@ public struct Parser {
         case .kwFalse: advance(); return Expr(.bool(false), t.range)
         case .kwNull: advance(); return Expr(.null, t.range)
         case .rawString(let s): advance(); return Expr(.string(s), t.range)
+        case .param(let name): advance(); return Expr(.param(name), t.range)
         case .string(let parts):
             advance()
             return try stringExpr(parts, t.range)

@@ -13,6 +13,8 @@ public enum TokenKind: Sendable, Equatable {
     case date(Int32)
     case duration(months: Int32, days: Int32)
     case ident(String)
+    /// `$region`: a script parameter, set with --param region=...
+    case param(String)
     // keywords
     case kwLet, kwFn, kwImport, kwAssert, kwTrue, kwFalse, kwNull, kwAnd, kwOr, kwNot, kwIn, kwAs
     // punctuation and operators
@@ -37,6 +39,7 @@ public enum TokenKind: Sendable, Equatable {
         case .date: "date"
         case .duration: "duration"
         case .ident(let n): "'\(n)'"
+        case .param(let n): "'$\(n)'"
         case .newline: "end of line"
         case .eof: "end of input"
         default:
