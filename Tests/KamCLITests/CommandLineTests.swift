@@ -97,6 +97,41 @@ struct CommandLineTests {
         #expect(env.stdout == "2024-02-29\n")
     }
 
+    @Test func checkRunsNothing() throws {
+        let dir = try tempDir()
+        let good = dir + "/good.kam", bad = dir + "/bad.kam", params = dir + "/params.kam"
+        try "accounts | where tier == \"key\" | count\n".write(toFile: good, atomically: true, encoding: .utf8)
+        // Three mistakes; the first line would print if anything ran.
+        try "\"printed?\"\naccounts | where teir == \"key\"\norders | sort -amount | select acount.name\nsumm(1)\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        try "param since = 2025-01-01\norders | where date >= $since and account.region == $region | count\n"
+            .write(toFile: params, atomically: true, encoding: .utf8)
+        let ok = try Binary.run(["check", good])
+        #expect(ok.status == 0)
+        #expect(ok.stdout == "" && ok.stderr == "")
+        let r = try Binary.run(["check", good, bad])
+        #expect(r.status == 3)
+        #expect(r.stdout == "")
+        #expect(r.stderr.components(separatedBy: ": error: ").count == 4)
+        #expect(r.stderr.contains("bad.kam:2:18: error: unknown name 'teir'\n"))
+        #expect(r.stderr.contains("hint: did you mean 'tier'?\n"))
+        #expect(r.stderr.contains("bad.kam:3:32: error: unknown name 'acount'\n"))
+        #expect(r.stderr.contains("bad.kam:4:1: error: unknown function 'summ'\n"))
+        // Parameters are given when the script runs: check needs none, but checks given ones.
+        #expect(try Binary.run(["check", params]).status == 0)
+        let wrong = try Binary.run(["check", params, "--param", "since=soon"])
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("error: --param since=soon: expected a date (YYYY-MM-DD)"))
+        // Against another dataset's schema.
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "id,name\n1,Acme\n".write(toFile: data + "/accounts.csv", atomically: true, encoding: .utf8)
+        let other = try Binary.run(["check", good, "--data", data, "--quiet"])
+        #expect(other.status == 3)
+        #expect(other.stderr.contains("unknown name 'tier'"))
+        #expect(other.stderr.contains("hint: columns here: id, name\n"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bogus = try Binary.run(["--bogus"])
         #expect(bogus.status == 2)

@@ -3,10 +3,10 @@ enum Concentration {
     static let list: [Builtin] = [
         Builtin("concentration", ["table", "value", "share?"], .verb,
             "Concentration of value across rows: a record with n, total, hhi (x10,000), cr1, cr5, cr10 and top20 (the share of the top 20% of rows); share: true adds a share column instead.",
-            .special(concentration)).producing(.table(["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"])),
+            .special(concentration)).producing(.record(["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"])),
         Builtin("lose", ["table", "condition", "by?", "cost?"], .verb,
             "Loss scenario: what if the rows matching the condition are lost? Accounts, revenue and margin lost, HHI before and after, owners affected: lose name in [\"Acme\"].",
-            .special(lose)).producing(.table(["accounts_lost", "accounts_left", "revenue_lost", "revenue_share_lost", "revenue_after", "margin_lost", "margin_share_lost", "hhi_before", "hhi_after", "owners_affected"])),
+            .special(lose)).producing(.record(["accounts_lost", "accounts_left", "revenue_lost", "revenue_share_lost", "revenue_after", "margin_lost", "margin_share_lost", "hhi_before", "hhi_after", "owners_affected"])),
     ]
 
     static func measures(_ xs: [Double]) -> Record {

@@ -15,7 +15,7 @@ enum CrossSell {
             .special(crossSell)).producing(.table(["account_id", "account", "item", "rank", "score", "confidence", "expected_value", "because"])),
         Builtin("cross_sell_eval", ["table", "items", "split", "k?", "date?"], .verb,
             "Offline evaluation: learn from what accounts bought before split, then the hit rate@k of the recommendations on what they newly bought from split on, against recommending the most popular items.",
-            .special(evaluate)).producing(.table(["k", "accounts_evaluated", "hits", "hit_rate", "baseline_hits", "baseline_hit_rate", "lift"])),
+            .special(evaluate)).producing(.record(["k", "accounts_evaluated", "hits", "hit_rate", "baseline_hits", "baseline_hit_rate", "lift"])),
         Builtin("whitespace", ["table", "items", "value?"], .verb,
             "The whitespace matrix: one row per account, one column per item with what the account spends on it (null: whitespace, an opportunity), plus bought and open counts.",
             .special(whitespace)).producing(.openTable),

@@ -239,6 +239,8 @@ extension Checker {
             return .table(.unknown)
         case .table(let columns):
             return .table(Schema(columns: columns))
+        case .record(let fields):
+            return .record(Dictionary(uniqueKeysWithValues: fields.map { ($0, Shape.unknown) }))
         case .adds(var columns):
             var out = known ? s : Schema.unknown
             switch b.name {

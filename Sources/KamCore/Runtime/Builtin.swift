@@ -115,6 +115,8 @@ public enum StageOutput: Sendable {
     case adds([String])
     /// A new table of these columns, not rows of an entity.
     case table([String])
+    /// A record of these fields (concentration's figures).
+    case record([String])
     /// A table whose columns depend on the data (whitespace: one column per item).
     case openTable
 }
