@@ -50,7 +50,9 @@ struct DocExamplesTests {
     @Test("doc example", arguments: examples)
     func example(_ ex: Example) {
         let session = Session(options: .init(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0), writer: Writer(format: .table))
-        // Leading `# data: PATH` (relative to the package root, or `demo`) and `# today: DATE`.
+        // Leading `# data: PATH` (relative to the package root, or `demo`), `# today: DATE`,
+        // `# param: NAME=VALUE` and `# exit: N` (the exit code the example shows).
+        var expectedExit: Int32 = 0
         for line in ex.code.split(separator: "\n") {
             guard line.hasPrefix("# ") else { break }
             if line == "# data: demo" {
@@ -60,13 +62,21 @@ struct DocExamplesTests {
                 session.interpreter.datasetProvider = { try DatasetLoader.load(path) }
             } else if line.hasPrefix("# today: "), let d = KamCore.Calendar.parse(Array(line.dropFirst(9).utf8)) {
                 session.interpreter.options.today = d
+            } else if line.hasPrefix("# param: "), let eq = line.firstIndex(of: "=") {
+                session.interpreter.options.params[String(line.dropFirst(9)[..<eq])] = String(line[line.index(after: eq)...])
+            } else if line.hasPrefix("# exit: "), let code = Int32(line.dropFirst(8)) {
+                expectedExit = code
             }
         }
         var out = "", err = ""
-        let code = withLargeStack { session.run(ex.code, name: ex.file, out: { out += $0 }, err: { err += $0 }) }
-        #expect(code == 0, "\(ex.file):\(ex.line): \(err)")
+        let name = expectedExit == 0 ? ex.file : "plan.kam"
+        let code = withLargeStack { session.run(ex.code, name: name, out: { out += $0 }, err: { err += $0 }) }
+        #expect(code == expectedExit, "\(ex.file):\(ex.line): \(err)")
+        // An example that shows an error (`# exit: N`) prints what a terminal shows: the
+        // results, then the messages, as if the script were plan.kam.
+        let shown = expectedExit == 0 ? out : out + err
         if let expected = ex.expected {
-            #expect(out == expected, "\(ex.file):\(ex.line)\n--- expected\n\(expected)--- actual\n\(out)")
+            #expect(shown == expected, "\(ex.file):\(ex.line)\n--- expected\n\(expected)--- actual\n\(shown)")
         }
     }
 
