@@ -146,6 +146,9 @@ struct REPLTests {
         #expect(pty.expect("...> "))
         pty.send("\u{3}")
         #expect(pty.expect("^C"))
+        // A fresh prompt, and the moment a person takes before typing again (see start()).
+        #expect(pty.expect("kam> "))
+        usleep(300_000)
         pty.mark()
         pty.send("40 + 2\r")
         #expect(pty.expect("42"))

@@ -197,7 +197,7 @@ struct DifferentialTests {
             "\(table) | derive r = \(g.any(3))",
             "\(table) | where \(g.bool(3))",
             "\(table) | derive k = \(g.string(1)) | aggregate n = count(), a = sum(\(g.number(2))), m = max(\(g.number(1))), v = avg(\(g.number(1))) by k",
-            "\(table) | aggregate n = count(), a = sum(\(g.number(2))), lo = min(\(g.date(1))) by \(g.string(0)), \(g.string(0))",
+            "\(table) | aggregate n = count(), a = sum(\(g.number(2))), lo = min(\(g.date(1))) by g1 = \(g.string(0)), g2 = \(g.string(0))",
             "\(table) | sort \(g.number(2)), \(g.string(1)) | select r = \(g.any(2))",
         ]
     }

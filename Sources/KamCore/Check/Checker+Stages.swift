@@ -2,6 +2,9 @@
 /// interpreter gives them (row expressions see the input's columns and links), and the
 /// columns it returns become the schema of the next stage.
 extension Checker {
+    /// The verbs that work on a list as a list.
+    static let listVerbs: Set<String> = ["where", "sort", "take", "skip", "distinct", "first"]
+
     /// The options each core verb takes, as the verbs check them at run time.
     static let verbOptions: [String: [String]] = [
         "where": [], "select": [], "derive": [], "sort": [], "take": [], "skip": [], "top": ["by"],
@@ -34,8 +37,13 @@ extension Checker {
         switch input {
         case .table(let s), .row(let s): schema = s
         case .record(let fields?): schema = Schema(columns: fields.keys.sorted(), types: fields)
-        case .list(let el):
+        case .list(let el) where Checker.listVerbs.contains(b.name) && !(b.name == "distinct" && !rest.isEmpty):
             return listStage(b, e, rest, el, scope)
+        case .list(.record(let fields?)):
+            // A list of records is a table to the other stages.
+            schema = Schema(columns: fields.keys.sorted(), types: fields)
+        case .list:
+            schema = nil
         case .unknown, .record(nil): schema = nil
         default:
             if b.name == "first" {
@@ -121,6 +129,29 @@ extension Checker {
         }
     }
 
+    /// The entity rows the first link of `items` leads to: orders for orders.product.category.
+    func sourceRows(of items: Expr, _ s: Schema) -> Schema? {
+        var node = items
+        while case .member(let base, _) = node.kind { node = base }
+        guard case .name(let first) = node.kind, !s.has(first), case .table(let rows)? = link(first, from: s.entity) else { return nil }
+        return rows
+    }
+
+    /// Whether `lose` has a cost to compute margins from: cost:, a cost column, or orders' cost.
+    func loseKnowsCost(_ rest: [Arg], _ s: Schema) -> Bool {
+        if s.open || s.has("cost") || rest.contains(where: { $0.style == .named && $0.name == "cost" }) { return true }
+        if case .table(let orders)? = link("orders", from: s.entity) { return orders.has("cost") }
+        return false
+    }
+
+    /// Whether the accounts' contacts have interactions (profitability's cost to serve).
+    func hasInteractions(_ entity: Int?) -> Bool {
+        guard let entity, let g = interp.dataset, entity < g.entities.count,
+            let contacts = g.entities[entity].reverseLink("contacts")
+        else { return false }
+        return g.entities[contacts.source].reverseLink("interactions") != nil
+    }
+
     func unnegated(_ e: Expr) -> Expr {
         if case .unary(.negate, let inner) = e.kind { return inner }
         return e
@@ -156,6 +187,9 @@ extension Checker {
         for k in keys {
             let shape = expr(k.value, rows)
             let name = Verbs.columnName(k, source: source)
+            if out.has(name) {
+                error("duplicate column '\(name)' in aggregate", k.value.range, hints: ["name the key: other_name = \(source.slice(k.value.range))"])
+            }
             group.keys[name] = shape
             out.set(name, shape)
         }
@@ -219,7 +253,31 @@ extension Checker {
     /// its result what the registry declares.
     func analyticsStage(_ b: Builtin, _ e: Expr, _ rest: [Arg], _ s: Schema, _ known: Bool, _ scope: Scope) -> Shape {
         let rows = Scope(parent: scope, row: s)
-        for a in rest { _ = expr(a.value, rows) }
+        // cross_sell's value: and cross_sell_eval's date: are read over the rows the items
+        // come from (orders, for orders.product.category).
+        var itemRows: Scope? = nil
+        if ["cross_sell", "cross_sell_eval", "whitespace"].contains(b.name),
+            let items = rest.first(where: { $0.style == .positional && $0.clause == nil })?.value
+        {
+            itemRows = Scope(parent: scope, row: sourceRows(of: items, s) ?? .unknown)
+        }
+        for a in rest {
+            if let itemRows, a.style == .named, a.name == "value" || a.name == "date" {
+                _ = expr(a.value, itemRows)
+            } else {
+                _ = expr(a.value, rows)
+            }
+        }
+        if b.name == "score", known, let w = rest.first(where: { $0.style == .positional && $0.clause == nil }) {
+            var criteria: [String]? = nil
+            if case .record(let fields) = w.value.kind { criteria = fields.map(\.0) } else if case .record(let f?) = expr(w.value, scope) {
+                criteria = f.keys.sorted()
+            }
+            for c in criteria ?? [] where !s.has(c) && !s.open {
+                error("no column '\(c)' for a score criterion", w.value.range,
+                    hints: [Suggest.hint(c, in: s.columns) ?? "columns: " + s.columns.prefix(20).joined(separator: ", ")])
+            }
+        }
         let required = b.params.dropFirst().filter { !$0.optional && !$0.variadic }
         let positionalCount = rest.filter { $0.style == .positional && $0.clause == nil }.count
         var satisfied = positionalCount
@@ -227,10 +285,20 @@ extension Checker {
         if satisfied < required.count, let missing = required.dropFirst(satisfied).first {
             error("\(b.name) needs its '\(missing.name)' argument", e.range, hints: ["usage: \(b.signature)"])
         }
-        if b.name == "concentration", rest.contains(where: { $0.style == .named && $0.name == "share" }) {
-            var out = known ? s : Schema.unknown
-            out.set("share", .float)
-            return .table(out)
+        if b.name == "concentration", let share = rest.first(where: { $0.style == .named && $0.name == "share" }) {
+            // share: true gives the input with a share column; anything else but false, either.
+            switch share.value.kind {
+            case .bool(false): break
+            case .bool(true):
+                var out = known ? s : Schema.unknown
+                out.set("share", .float)
+                return .table(out)
+            default: return .unknown
+            }
+        }
+        if b.name == "lose", case .record(let fields) = b.output, !loseKnowsCost(rest, s) {
+            let certain = fields.filter { !$0.hasPrefix("margin") }
+            return .record(Dictionary(uniqueKeysWithValues: certain.map { ($0, Shape.unknown) }))
         }
         switch b.output {
         case .unknown:
@@ -251,6 +319,9 @@ extension Checker {
                 } else {
                     out.open = true
                 }
+            case "profitability":
+                // Interactions, cost to serve and net margin only where contacts have interactions.
+                if !hasInteractions(s.entity) { columns.removeAll { ["interactions", "cost_to_serve", "net_margin"].contains($0) } }
             case "quantile":
                 if let n = rest.first(where: { $0.style == .named && $0.name == "name" }) {
                     if case .string(let name) = n.value.kind { columns = [name] } else { out.open = true }

@@ -21,13 +21,18 @@ public final class Checker {
     var diagnostics: [Diagnostic] = []
     var source: Source
     /// Every `$name` read, and the declarations (`param name = ...`), in order.
-    var paramReads: [(name: String, range: SourceRange, source: Source)] = []
+    /// `deferred`: read in a function body, which runs only when called.
+    var paramReads: [(name: String, range: SourceRange, source: Source, deferred: Bool)] = []
     var paramDeclarations: [String: (hasDefault: Bool, range: SourceRange, source: Source)] = [:]
     var visitedModules: Set<String> = []
+    var importStack: [String] = []
     /// Top-level names defined anywhere in the program: a function body may call a
     /// function defined after it, since it runs only when called.
     var laterGlobals: Set<String> = []
     var functionDepth = 0
+    /// Checking a function's argument, where a built-in may be passed as a value
+    /// (`map(names, upper)`).
+    var functionValueAllowed = false
     let globals: Scope
     /// The dataset could not be loaded (its error is reported once).
     var datasetFailed = false
@@ -94,7 +99,7 @@ public final class Checker {
                 diagnostics.append(Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: source,
                     hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"]))
             }
-            if let first = paramReads.first(where: { $0.name == name && $0.source === source }), first.range.start < stmt.range.start {
+            if let first = paramReads.first(where: { $0.name == name && $0.source === source && !$0.deferred }), first.range.start < stmt.range.start {
                 error("param '\(name)' is declared after its first use", stmt.range,
                     hints: ["move 'param \(name) ...' above line \(source.location(of: first.range.start).line), where $\(name) is read"])
             }
@@ -127,8 +132,14 @@ public final class Checker {
             text = s
             name = "stdlib/\(path).kam"
         }
+        if importStack.contains(key) {
+            error("import cycle: \((importStack + [key]).joined(separator: " -> "))", range)
+            return
+        }
         guard !visitedModules.contains(key) else { return }
         visitedModules.insert(key)
+        importStack.append(key)
+        defer { importStack.removeLast() }
         let module = Source(name: name, text: text)
         let program: Program
         do { program = try Parser.parse(module) } catch {
@@ -285,7 +296,20 @@ public final class Checker {
 
     func name(_ n: String, _ range: SourceRange, _ scope: Scope) -> Shape {
         switch lookup(n, scope) {
-        case .shape(let s): return s
+        case .shape(let s):
+            if case .function(nil) = s, Builtins.table[n] != nil, variable(n, scope) == nil, let row = innermostRow(scope),
+                !row.open, !functionValueAllowed
+            {
+                // In a stage, a bare name that is no column but a built-in's name is almost
+                // surely a missing column (`where score != null` before `| score ...`).
+                var hints = ["columns here: " + row.columns.prefix(12).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : "")]
+                if Builtins.table[n]?.category == .verb { hints.append("'\(n)' is a stage; run it first: ... | \(n) ...") } else {
+                    hints.append("call it: \(n)(...)")
+                }
+                error("no column '\(n)' here: \(n) is a built-in function", range, hints: hints)
+                return .unknown
+            }
+            return s
         case .notGroupKey:
             error("'\(n)' is not a key of the group", range, hints: ["use an aggregate such as sum(\(n)), or add it to 'by'"])
             return .unknown
@@ -322,7 +346,7 @@ public final class Checker {
         case .name(let n):
             return name(n, e.range, scope)
         case .param(let n):
-            paramReads.append((n, e.range, source))
+            paramReads.append((n, e.range, source, functionDepth > 0))
             return .unknown
         case .list(let items):
             var elem: Shape? = nil
@@ -360,12 +384,18 @@ public final class Checker {
         case .call(let callee, let args, let piped):
             return call(e, callee, args, piped: piped, scope)
         case .lambda(let params, let body):
+            // A lambda's body runs when it is called: it may call a function defined later.
             let frame = Scope(parent: scope)
             for p in params { frame.vars[p] = .unknown }
+            functionDepth += 1
             _ = expr(body, frame)
+            functionDepth -= 1
             return .function(params: params)
         case .block(let stmts, let value):
             let inner = Scope(parent: scope)
+            // A block's functions may call each other whatever their order, as at run time
+            // (each is looked up when it is called).
+            for s in stmts { if case .function(let n, let ps, _) = s.kind { inner.vars[n] = .function(params: ps) } }
             for s in stmts { statement(s, inner) }
             return expr(value, inner)
         }
@@ -396,7 +426,8 @@ public final class Checker {
         func isString(_ s: Shape) -> Bool { if case .string = s { true } else { false } }
         func isDate(_ s: Shape) -> Bool { if case .date = s { true } else { false } }
         func message() -> String {
-            if op == .eq || op == .ne { return "comparing \(x.described) with \(y.described) is never true" }
+            if op == .eq { return "comparing \(x.described) with \(y.described) is never true" }
+            if op == .ne { return "comparing \(x.described) with \(y.described) using '!=' is always true" }
             return "cannot compare \(x.described.split(separator: " ").last ?? "") with \(y.described.split(separator: " ").last ?? "") using '\(op.rawValue)'"
         }
         if (isString(x) && y.isNumber) || (x.isNumber && isString(y)) {
@@ -459,7 +490,7 @@ public final class Checker {
             return .unknown
         }
         if let v = variable(fn, scope) {
-            for a in args { _ = expr(a.value, scope) }
+            for a in args { _ = argument(a.value, scope) }
             switch v {
             case .function(let params?): closureArity(params, fn, args, e.range)
             case .function, .unknown: break
@@ -475,6 +506,14 @@ public final class Checker {
         if case .shape = lookup(fn, scope) { hints.append("'\(fn)' is a column, not a function") }
         error("unknown function '\(fn)'", callee.range, hints: hints)
         return .unknown
+    }
+
+    /// An argument of a function: it may be a function value, a built-in's name included.
+    func argument(_ e: Expr, _ scope: Scope) -> Shape {
+        let saved = functionValueAllowed
+        defer { functionValueAllowed = saved }
+        if case .name = e.kind { functionValueAllowed = true } else { functionValueAllowed = false }
+        return expr(e, scope)
     }
 
     /// A variable (not a column): how a call's callee is looked up.
@@ -555,7 +594,11 @@ public final class Checker {
                 var allRecords = true
                 for item in items {
                     guard case .record(let fields) = item.kind else { allRecords = false; break }
-                    for (k, v) in fields where !schema.has(k) { schema.set(k, literalShape(v)) }
+                    for (k, v) in fields {
+                        // A column whose rows disagree (1 in one, "A" in another) is unknown.
+                        let shape = literalShape(v)
+                        schema.set(k, schema.has(k) ? Shape.join(schema.type(k), shape) : shape)
+                    }
                 }
                 if allRecords && !items.isEmpty { return .table(schema) }
             }
@@ -563,7 +606,12 @@ public final class Checker {
             return .table(.unknown)
         default:
             if case .eager = b.impl { bindEager(b, args, e.range) }
-            for a in args { _ = expr(a.value, scope) }
+            if b.category == .window {
+                for a in args where a.style == .named {
+                    error("\(b.name) has no option '\(a.name ?? "")'", a.value.range, hints: ["pass it by position: \(b.signature)"])
+                }
+            }
+            for a in args { _ = argument(a.value, scope) }
             if b.name == "load" && !loadsOneFile(args) {
                 // `load "dir"` installs a dataset: its entities are not known before it runs.
                 datasetMayChange = true
@@ -596,6 +644,7 @@ public final class Checker {
         case .string(let s): .string(s)
         case .date(let d): .date(d)
         case .bool(let b): .bool(b)
+        case .duration(let m, let d): .duration(Duration(months: m, days: d))
         case .unary(.negate, let x):
             switch x.kind {
             case .int(let i) where i != Int64.min: .int(-i)
@@ -609,6 +658,7 @@ public final class Checker {
     /// A literal's shape without checking it again (for `table([...])` columns).
     func literalShape(_ e: Expr) -> Shape {
         switch e.kind {
+        case .null: .null
         case .int: .int
         case .float: .float
         case .string, .interpolation: .string

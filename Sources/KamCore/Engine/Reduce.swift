@@ -127,10 +127,28 @@ enum Reduce {
     /// `c` holds boxed values or `op` does not apply to its type.
     static func grouped(_ op: Op, _ c: Column, gid: [Int32], groups: Int) throws(Overflow) -> Column? {
         let n = gid.count
-        var seen = [Int64](repeating: 0, count: groups)
-        for i in 0..<n where gid[i] >= 0 && !Selection.isNull(c, i) { seen[Int(gid[i])] += 1 }
-        if case .values = c.storage, op != .count { return nil }
-        func nullsWhereEmpty() -> Bitmap? {
+        let validity = c.validity
+        // How many values each group has (not null), for count, avg and the empty groups
+        // of min and max.
+        func counts() -> [Int64] {
+            var seen = [Int64](repeating: 0, count: groups)
+            if case .values(let vs) = c.storage {
+                for i in 0..<n where gid[i] >= 0 && c.isValid(i) && !vs[i].isNull { seen[Int(gid[i])] += 1 }
+                return seen
+            }
+            seen.withUnsafeMutableBufferPointer { out in
+                gid.withUnsafeBufferPointer { g in
+                    for i in 0..<n {
+                        let t = Int(g[i])
+                        if t < 0 { continue }
+                        if let validity, !validity[i] { continue }
+                        out[t] += 1
+                    }
+                }
+            }
+            return seen
+        }
+        func nullsWhereEmpty(_ seen: [Int64]) -> Bitmap? {
             guard seen.contains(0) else { return nil }
             var b = Bitmap(count: groups, allValid: true)
             for g in 0..<groups where seen[g] == 0 { b[g] = false }
@@ -138,26 +156,42 @@ enum Reduce {
         }
         switch (op, c.storage) {
         case (.count, _):
-            return Column(storage: .int(seen))
+            return Column(storage: .int(counts()))
+        case (_, .values):
+            return nil
         case (.sum, .int(let xs)):
             var s = [Int64](repeating: 0, count: groups)
-            for i in 0..<n where gid[i] >= 0 && c.isValid(i) {
-                let g = Int(gid[i])
-                let (r, o) = s[g].addingReportingOverflow(xs[i])
-                if o { throw Overflow() }
-                s[g] = r
+            var overflow = false
+            s.withUnsafeMutableBufferPointer { out in
+                gid.withUnsafeBufferPointer { g in
+                    xs.withUnsafeBufferPointer { x in
+                        for i in 0..<n {
+                            let t = Int(g[i])
+                            if t < 0 { continue }
+                            if let validity, !validity[i] { continue }
+                            let (r, o) = out[t].addingReportingOverflow(x[i])
+                            if o { overflow = true; return }
+                            out[t] = r
+                        }
+                    }
+                }
             }
+            if overflow { throw Overflow() }
             return Column(storage: .int(s))
-        case (.sum, .float), (.avg, .float), (.avg, .int):
-            let sums = floatSums(c, gid, groups)
-            if op == .sum { return Column(storage: .float(sums)) }
-            return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : sums[$0] / Double(seen[$0]) }), validity: nullsWhereEmpty())
+        case (.sum, .float):
+            return Column(storage: .float(floatSums(c, gid, groups)))
+        case (.avg, .float), (.avg, .int):
+            let sums = floatSums(c, gid, groups), seen = counts()
+            return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : sums[$0] / Double(seen[$0]) }), validity: nullsWhereEmpty(seen))
         case (.min, .int(let xs)), (.max, .int(let xs)):
-            return Column(storage: .int(extremes(xs, c, gid, groups, op == .max, zero: 0)), validity: nullsWhereEmpty())
+            let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)
+            return Column(storage: .int(best), validity: nullsWhereEmpty(seen))
         case (.min, .float(let xs)), (.max, .float(let xs)):
-            return Column(storage: .float(extremes(xs, c, gid, groups, op == .max, zero: 0)), validity: nullsWhereEmpty())
+            let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)
+            return Column(storage: .float(best), validity: nullsWhereEmpty(seen))
         case (.min, .date(let xs)), (.max, .date(let xs)):
-            return Column(storage: .date(extremes(xs, c, gid, groups, op == .max, zero: 0)), validity: nullsWhereEmpty())
+            let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)
+            return Column(storage: .date(best), validity: nullsWhereEmpty(seen))
         case (.countDistinct, .int(let xs)): return Column(storage: .int(distinctPerGroup(xs, c, gid, groups)))
         case (.countDistinct, .float(let xs)): return Column(storage: .int(distinctPerGroup(xs.map { $0 == 0 ? 0 : $0 }, c, gid, groups)))
         case (.countDistinct, .date(let xs)): return Column(storage: .int(distinctPerGroup(xs, c, gid, groups)))
@@ -209,19 +243,26 @@ enum Reduce {
         return total.map(\.value)
     }
 
-    static func extremes<T: Comparable>(_ xs: [T], _ c: Column, _ gid: [Int32], _ groups: Int, _ wantMax: Bool, zero: T) -> [T] {
+    /// The least or greatest value per group, and how many values each group has.
+    static func extremes<T: Comparable>(_ xs: [T], _ validity: Bitmap?, _ gid: [Int32], _ groups: Int, _ wantMax: Bool, zero: T) -> ([T], [Int64]) {
         var best = [T](repeating: zero, count: groups)
-        var have = [Bool](repeating: false, count: groups)
-        for i in 0..<gid.count where gid[i] >= 0 && c.isValid(i) {
-            let g = Int(gid[i])
-            if !have[g] {
-                best[g] = xs[i]
-                have[g] = true
-            } else if wantMax ? xs[i] > best[g] : xs[i] < best[g] {
-                best[g] = xs[i]
+        var seen = [Int64](repeating: 0, count: groups)
+        best.withUnsafeMutableBufferPointer { b in
+            seen.withUnsafeMutableBufferPointer { k in
+                gid.withUnsafeBufferPointer { g in
+                    xs.withUnsafeBufferPointer { x in
+                        for i in 0..<g.count {
+                            let t = Int(g[i])
+                            if t < 0 { continue }
+                            if let validity, !validity[i] { continue }
+                            if k[t] == 0 || (wantMax ? x[i] > b[t] : x[i] < b[t]) { b[t] = x[i] }
+                            k[t] += 1
+                        }
+                    }
+                }
             }
         }
-        return best
+        return (best, seen)
     }
 
     /// Distinct values per group: the rows bucketed by group (a counting sort), then each
@@ -239,11 +280,14 @@ enum Reduce {
             next[g] += 1
         }
         var out = [Int64](repeating: 0, count: groups)
-        for g in 0..<groups where offsets[g + 1] > offsets[g] {
-            bucket[offsets[g]..<offsets[g + 1]].sort()
-            var k: Int64 = 1
-            for j in (offsets[g] + 1)..<offsets[g + 1] where bucket[j] != bucket[j - 1] { k += 1 }
-            out[g] = k
+        bucket.withUnsafeMutableBufferPointer { b in
+            for g in 0..<groups where offsets[g + 1] > offsets[g] {
+                var part = UnsafeMutableBufferPointer(rebasing: b[offsets[g]..<offsets[g + 1]])
+                part.sort()
+                var k: Int64 = 1
+                for j in 1..<part.count where part[j] != part[j - 1] { k += 1 }
+                out[g] = k
+            }
         }
         return out
     }

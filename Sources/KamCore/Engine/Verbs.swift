@@ -321,7 +321,7 @@ enum Verbs {
     static func distinctVerb(_ site: inout CallSite) throws -> Value {
         try site.checkNamed([])
         let input = try site.eval(site.positional.first?.value ?? Expr(.null, site.range))
-        if case .list(let xs) = input {
+        if case .list(let xs) = input, site.args.count < 2 {
             var seen = Set<HashKey>()
             return .list(xs.filter { seen.insert(HashKey($0)).inserted })
         }
@@ -355,6 +355,10 @@ enum Verbs {
         guard !aggs.isEmpty else { throw site.fail("aggregate needs at least one aggregate", hints: ["usage: table | aggregate total = sum(amount), n = count() by region"]) }
         // Keys per row, then groups in key order (nulls last).
         let keyNames = byArgs.map { columnName($0, site.interp) }
+        for (i, k) in keyNames.enumerated() where keyNames[..<i].contains(k) {
+            throw site.interp.fail("duplicate column '\(k)' in aggregate", byArgs[i].value.range,
+                hints: ["name the key: other_name = \(site.interp.currentSource.slice(byArgs[i].value.range))"])
+        }
         let keyColumns = try byArgs.map { try site.interp.evalColumn($0.value, over: t, site.env) }
         if keyColumns.count <= 1, site.interp.options.evaluation == .columnar, let fast = try GroupBy.run(t, keyName: keyNames.first, key: keyColumns.first, aggs: Array(aggs), site) {
             return .table(fast)

@@ -35,10 +35,25 @@ public enum Parameters {
                 ?? .failure(Mismatch(expected: "true or false"))
         case .date:
             return Calendar.parse(bytes).map { .success(.date($0)) } ?? .failure(Mismatch(expected: "a date (YYYY-MM-DD)"))
+        case .duration:
+            return duration(text).map { .success(.duration($0)) } ?? .failure(Mismatch(expected: "a duration such as 90d, 12w, 6mo or 1y"))
         case .null:
             return .success(infer(text))
         default:
             return .success(.string(text))
+        }
+    }
+
+    /// `90d`, `12w`, `6mo`, `1y`, as the language writes durations.
+    static func duration(_ text: String) -> Duration? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard let n = Int32(digits), n <= 100_000 else { return nil }
+        switch text.dropFirst(digits.count) {
+        case "d": return Duration(days: n)
+        case "w": return Duration(days: n * 7)
+        case "mo": return Duration(months: n)
+        case "y": return Duration(months: n * 12)
+        default: return nil
         }
     }
 
