@@ -12,8 +12,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // The language and the engine: no terminal, no process exit.
-        .target(name: "KamCore", dependencies: ["CSQLite"], path: "Sources/KamCore"),
+        // The layers, lowest first; each may use only those below it (Sources/README.md).
+        // None touches the terminal or exits the process.
+        .target(name: "KamSyntax", path: "Sources/KamSyntax"),
+        .target(name: "KamData", dependencies: ["KamSyntax", "CSQLite"], path: "Sources/KamData"),
+        .target(name: "KamEngine", dependencies: ["KamData"], path: "Sources/KamEngine"),
+        .target(name: "KamRuntime", dependencies: ["KamEngine"], path: "Sources/KamRuntime"),
+        .target(name: "KamAnalytics", dependencies: ["KamRuntime"], path: "Sources/KamAnalytics"),
+        // The session that puts them together, and what the executable and tests import.
+        .target(name: "KamCore", dependencies: ["KamAnalytics"], path: "Sources/KamCore"),
         // SQLite datasets are read through the system's libsqlite3.
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",

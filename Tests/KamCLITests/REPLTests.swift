@@ -144,6 +144,9 @@ struct REPLTests {
         pty.send("(1 +")
         pty.send("\r")
         #expect(pty.expect("...> "))
+        // As after every prompt (see start()): a Ctrl-C in the instant before libedit takes
+        // the terminal would reach the kernel's line discipline instead.
+        usleep(300_000)
         pty.send("\u{3}")
         #expect(pty.expect("^C"))
         // A fresh prompt, and the moment a person takes before typing again (see start()).

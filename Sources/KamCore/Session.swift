@@ -1,0 +1,94 @@
+import Foundation
+
+/// A kam session: an interpreter plus how results are written. The command line, the
+/// REPL and the golden tests all run code through this one type.
+public final class Session {
+    public let interpreter: Interpreter
+    public var writer: Writer
+    /// Whether a --param the script never reads is a warning (scripts, not the REPL, whose
+    /// lines each read only some).
+    public var warnsUnusedParameters = true
+
+    public init(options: Interpreter.Options = .init(), writer: Writer = Writer(format: .csv)) {
+        Analytics.register()
+        interpreter = Interpreter(options: options)
+        self.writer = writer
+        #if DEBUG
+        let problems = Stdlib.check()
+        assert(problems.isEmpty, "stdlib does not parse:\n" + problems.map { $0.render() }.joined())
+        #endif
+        // The core module is ours and parses (checked above in debug and by the tests).
+        try? interpreter.importModule("core", isFile: false, range: SourceRange(0, 0), into: interpreter.globals)
+    }
+
+    /// Runs `text`; results go to `out` as they are produced, diagnostics to `err`.
+    /// Returns the exit code: 0, or the code of the first error's kind.
+    @discardableResult
+    public func run(_ text: String, name: String, out: (String) -> Void, err: (String) -> Void) -> Int32 {
+        let source = Source(name: name, text: text)
+        let program: Program
+        do {
+            program = try Parser.parse(source)
+        } catch {
+            err(error.render())
+            return error.exitCode
+        }
+        defer { flushWarnings(err) }
+        // Every name is checked before anything runs, so a mistake on line 9 is reported
+        // before line 1 prints anything.
+        let problems = Checker(interpreter).check(program, warnUnusedParameters: warnsUnusedParameters)
+        let errors = problems.filter { $0.kind != .warning }
+        interpreter.warnings += problems.filter { $0.kind == .warning }
+        if !errors.isEmpty {
+            err(DiagnosticList(errors).render())
+            return DiagnosticList(errors).exitCode
+        }
+        do {
+            try interpreter.run(program) { value in out(writer.render(value)) }
+            return 0
+        } catch let d as Diagnostic {
+            err(d.render())
+            return d.kind.exitCode
+        } catch let list as DiagnosticList {
+            err(list.render())
+            return list.exitCode
+        } catch {
+            err("error: \(error)\n")
+            return 1
+        }
+    }
+
+    func flushWarnings(_ err: (String) -> Void) {
+        for w in interpreter.warnings { err(w.render()) }
+        interpreter.warnings.removeAll()
+    }
+}
+
+/// Runs `body` on a thread with a large stack, so deep (but bounded) recursion in the
+/// parser and interpreter never meets the small default stack of a secondary thread.
+public func withLargeStack<T>(_ body: @escaping () -> T) -> T {
+    var result: T? = nil
+    let box = StackBox { result = body() }
+    var attr = pthread_attr_t()
+    pthread_attr_init(&attr)
+    pthread_attr_setstacksize(&attr, 512 << 20)
+    var thread = pthread_t()
+    let unmanaged = Unmanaged.passRetained(box)
+    let rc = pthread_create(&thread, &attr, { raw in
+        guard let raw else { return nil }
+        Unmanaged<StackBox>.fromOpaque(raw).takeRetainedValue().body()
+        return nil
+    }, unmanaged.toOpaque())
+    pthread_attr_destroy(&attr)
+    if rc != 0 {
+        unmanaged.release()
+        return body()
+    }
+    pthread_join(thread, nil)
+    return result ?? body()
+}
+
+private final class StackBox: @unchecked Sendable {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}

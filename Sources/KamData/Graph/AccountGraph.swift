@@ -1,0 +1,111 @@
+import KamSyntax
+
+/// The account graph: entity tables and the links between them, resolved once at load.
+///
+/// A column `X_id` that refers to entity `Xs` is a forward link (`order.account`), stored
+/// as the target's row index per row; its reverse (`account.orders`) is stored CSR-style:
+/// `offsets[r]..<offsets[r + 1]` indexes `rows`, the source rows that point at row r. So
+/// `sum(orders.amount)` per account is a segment sum with no hashing.
+public final class AccountGraph: @unchecked Sendable {
+    public struct ForwardLink: Sendable {
+        /// The link's name: the column without `_id` (`account` for `account_id`).
+        public let name: String
+        public let column: String
+        public let target: Int
+        /// Target row per source row, -1 where the value is null or dangling.
+        public let rows: [Int32]
+    }
+
+    public struct ReverseLink: Sendable {
+        /// The reverse link's name: usually the source entity's name (`orders`).
+        public let name: String
+        public let source: Int
+        /// Which forward link of the source this reverses.
+        public let via: String
+        public let offsets: [Int32]
+        public let rows: [Int32]
+
+        @inline(__always) public func segment(_ r: Int) -> Range<Int> { Int(offsets[r])..<Int(offsets[r + 1]) }
+    }
+
+    public final class Entity: @unchecked Sendable {
+        public let name: String
+        public internal(set) var table: Table
+        /// Where it was read from, for messages.
+        public let file: String
+        public internal(set) var forward: [ForwardLink] = []
+        public internal(set) var reverse: [ReverseLink] = []
+        /// Row of each id value, for entities with an `id` column.
+        public internal(set) var idIndex: IDIndex = .none
+
+        public init(name: String, table: Table, file: String) {
+            self.name = name
+            self.table = table
+            self.file = file
+        }
+
+        public func forwardLink(_ name: String) -> ForwardLink? { forward.first { $0.name == name } }
+        public func reverseLink(_ name: String) -> ReverseLink? { reverse.first { $0.name == name } }
+        public var linkNames: [String] { forward.map(\.name) + reverse.map(\.name) }
+    }
+
+    public internal(set) var entities: [Entity] = []
+    public var byName: [String: Int] = [:]
+    /// Where the dataset came from ("demo company" or a path), for the banner and schema().
+    public let label: String
+
+    public init(label: String) { self.label = label }
+
+    public func entity(_ name: String) -> Entity? { byName[name].map { entities[$0] } }
+
+    /// The entity's full table, with an origin so its rows navigate.
+    public func table(_ index: Int) -> Table { entities[index].table }
+
+    // MARK: navigation
+
+    /// `row.link`: the linked row for a forward link, the linked rows for a reverse link.
+    public func navigate(_ table: Table, row i: Int, _ name: String) -> Value? {
+        guard let origin = table.origin, origin.graph === self else { return nil }
+        let e = entities[origin.entity]
+        let r = table.entityRow(i)
+        if let f = e.forwardLink(name) {
+            let target = f.rows[r]
+            return target < 0 ? .null : .row(entities[f.target].table, Int(target))
+        }
+        if let rev = e.reverseLink(name) {
+            let seg = rev.segment(r)
+            return .table(entities[rev.source].table.gather(rev.rows[seg].map { Int($0) }))
+        }
+        return nil
+    }
+
+    /// `table.link`: for a forward link the distinct linked rows in first-seen order; for
+    /// a reverse link every linked row, row by row.
+    public func navigate(_ table: Table, _ name: String) -> Table? {
+        guard let origin = table.origin, origin.graph === self else { return nil }
+        let e = entities[origin.entity]
+        if let f = e.forwardLink(name) {
+            var seen = Set<Int32>()
+            var rows: [Int] = []
+            for i in 0..<table.count {
+                let t = f.rows[table.entityRow(i)]
+                if t >= 0 && seen.insert(t).inserted { rows.append(Int(t)) }
+            }
+            return entities[f.target].table.gather(rows)
+        }
+        if let rev = e.reverseLink(name) {
+            var rows: [Int] = []
+            for i in 0..<table.count {
+                for j in rev.segment(table.entityRow(i)) { rows.append(Int(rev.rows[j])) }
+            }
+            return entities[rev.source].table.gather(rows)
+        }
+        return nil
+    }
+
+    /// Link names available from a table's rows (for hints and completion).
+    public func linkNames(_ table: Table) -> [String] {
+        guard let origin = table.origin, origin.graph === self else { return [] }
+        return entities[origin.entity].linkNames
+    }
+}

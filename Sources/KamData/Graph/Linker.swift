@@ -1,0 +1,176 @@
+import KamSyntax
+
+/// Builds the graph's links: ids indexed, `X_id` columns resolved to row indices once,
+/// reverse links laid out CSR-style. Duplicate ids are errors; dangling references are
+/// warnings (errors with --strict) with a count and the first examples.
+public enum Linker {
+    public typealias Loaded = (name: String, table: Table, lines: RowLocator?, file: String)
+
+    /// The entity a `base_id` column points to, by naming: owner/manager -> employees,
+    /// parent/reports_to -> the same entity, else the plural of base.
+    public static func target(of base: String, from entity: String, in names: Set<String>) -> String? {
+        switch base {
+        case "owner", "manager", "employee", "kam": if names.contains("employees") { return "employees" }
+        case "parent", "reports_to": return entity
+        default: break
+        }
+        var candidates = [base + "s", base + "es", base]
+        if base.hasSuffix("y") { candidates.insert(String(base.dropLast()) + "ies", at: 0) }
+        return candidates.first { names.contains($0) }
+    }
+
+    /// The name of a reverse link: children for parent, reports for reports_to and
+    /// manager, else the source entity's name.
+    public static func reverseName(_ link: String, source: String, target: String) -> String {
+        if source == target {
+            switch link {
+            case "parent": return "children"
+            case "reports_to", "manager": return "reports"
+            default: return "\(source)_by_\(link)"
+            }
+        }
+        return source
+    }
+
+    public static func line(_ loaded: Loaded, _ row: Int) -> Int? {
+        loaded.lines?.line(of: row)
+    }
+
+    public static func link(_ graph: AccountGraph, _ loaded: [Loaded], manifest: Manifest?, options: DatasetLoader.Options,
+                     report: inout DatasetLoader.Report) throws {
+        var seenNames = Set<String>()
+        for l in loaded {
+            guard seenNames.insert(l.name).inserted else {
+                throw Diagnostic.data(file: l.file, line: nil, "two files give the entity '\(l.name)'", hints: ["rename one of them, or map them in kam.toml"])
+            }
+        }
+        // Entities first; id indexes for the entities that links point to (and accounts,
+        // for account()), built once the links are known.
+        for (index, l) in loaded.enumerated() {
+            graph.entities.append(AccountGraph.Entity(name: l.name, table: l.table, file: l.file))
+            graph.byName[l.name] = index
+        }
+        func buildIndex(_ index: Int) throws {
+            let l = loaded[index], e = graph.entities[index]
+            guard e.idIndex.isEmpty, let c = l.table.columnIndex("id") else { return }
+            let (built, duplicate, missing) = IDIndex.build(l.table.columns[c])
+            if let r = missing {
+                throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1, "missing id in \(l.name)", hints: ["every row of an entity that others link to needs an id"])
+            }
+            if let (r, first) = duplicate {
+                let v = l.table.columns[c].value(at: r)
+                throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1,
+                    "duplicate id \(Format.literal(v, depth: 1)) in \(l.name)" + (line(l, first).map { " (first at line \($0))" } ?? ""),
+                    hints: ["ids must be unique within an entity"])
+            }
+            e.idIndex = built
+        }
+        let names = Set(loaded.map(\.name))
+        // Which columns link where: declared links first, then links by naming.
+        var specs: [(entity: Int, column: String, target: Int, name: String)] = []
+        for m in manifest?.links ?? [] {
+            guard let s = graph.byName[m.entity] else {
+                throw Diagnostic.data(file: "kam.toml", line: nil, "a link starts at entity '\(m.entity)', which is not in the dataset",
+                    hints: [Suggest.hint(m.entity, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
+            }
+            guard loaded[s].table.columnIndex(m.column) != nil else {
+                throw Diagnostic.data(file: "kam.toml", line: nil, "a link starts at column '\(m.entity).\(m.column)', which does not exist",
+                    hints: [Suggest.hint(m.column, in: loaded[s].table.names) ?? "columns: " + loaded[s].table.names.joined(separator: ", ")])
+            }
+            guard let t = graph.byName[m.target] else {
+                throw Diagnostic.data(file: "kam.toml", line: nil, "a link points to entity '\(m.target)', which is not in the dataset",
+                    hints: [Suggest.hint(m.target, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
+            }
+            let name = m.name ?? (m.column.hasSuffix("_id") ? String(m.column.dropLast(3)) : m.column)
+            specs.append((s, m.column, t, name))
+        }
+        for (s, l) in loaded.enumerated() {
+            for col in l.table.names where col.hasSuffix("_id") && col.count > 3 && !specs.contains(where: { $0.entity == s && $0.column == col }) {
+                let base = String(col.dropLast(3))
+                guard let tname = target(of: base, from: l.name, in: names), let t = graph.byName[tname] else { continue }
+                guard loaded[t].table.columnIndex("id") != nil else {
+                    throw Diagnostic.data(file: loaded[t].file, line: 1, "\(tname) has no id column, but \(l.name).\(col) refers to it",
+                        hints: ["add an id column, or rename the key column to id in kam.toml: columns = { \(tname.dropLast())ID = \"id\" }"])
+                }
+                specs.append((s, col, t, base))
+            }
+        }
+        for t in Set(specs.map(\.target)) { try buildIndex(t) }
+        if let a = graph.byName["accounts"] { try buildIndex(a) }
+        // Resolve forward links and lay out their reverse links, every link on its own core;
+        // then attach them in a fixed order, so names never depend on timing.
+        struct Resolved {
+            var rows: [Int32] = []
+            var offsets: [Int32] = []
+            var back: [Int32] = []
+            var dangling = 0
+            var examples: [Int] = []
+        }
+        var resolved = [Resolved](repeating: Resolved(), count: specs.count)
+        resolved.withUnsafeMutableBufferPointer { out in
+            let outBase = out.baseAddress
+            parallelFor(specs.count) { k in
+                let spec = specs[k]
+                let dst = graph.entities[spec.target]
+                let l = loaded[spec.entity]
+                guard let c = l.table.columnIndex(spec.column) else { return }
+                let col = l.table.columns[c]
+                var r = Resolved()
+                r.rows = dst.idIndex.resolve(col)
+                for i in 0..<l.table.count where r.rows[i] < 0 && col.isValid(i) {
+                    r.dangling += 1
+                    if r.examples.count < 3 { r.examples.append(i) }
+                }
+                let targets = dst.table.count
+                var offsets = [Int32](repeating: 0, count: targets + 1)
+                for t in r.rows where t >= 0 { offsets[Int(t) + 1] += 1 }
+                for i in 0..<targets { offsets[i + 1] += offsets[i] }
+                var fill = offsets
+                var back = [Int32](repeating: 0, count: Int(offsets[targets]))
+                for (i, t) in r.rows.enumerated() where t >= 0 {
+                    back[Int(fill[Int(t)])] = Int32(i)
+                    fill[Int(t)] += 1
+                }
+                r.offsets = offsets
+                r.back = back
+                outBase?[k] = r
+            }
+        }
+        for (k, spec) in specs.enumerated() {
+            let src = graph.entities[spec.entity], dst = graph.entities[spec.target]
+            let l = loaded[spec.entity]
+            let r = resolved[k]
+            guard let c = l.table.columnIndex(spec.column) else { continue }
+            if r.dangling > 0 {
+                let col = l.table.columns[c]
+                let examples = r.examples.map { i in Format.literal(col.value(at: i), depth: 1) + (line(l, i).map { " (line \($0))" } ?? "") }
+                let dangling = r.dangling
+                var d = Diagnostic.data(file: l.file, line: nil,
+                    "\(dangling) value\(dangling == 1 ? "" : "s") of \(l.name).\(spec.column) refer\(dangling == 1 ? "s" : "") to no row of \(dst.name)" + (options.strict ? "" : "; the link is null there"),
+                    hints: ["first: " + examples.joined(separator: ", ")])
+                if options.strict { throw d }
+                d.kind = .warning
+                report.warnings.append(d)
+            }
+            src.forward.append(AccountGraph.ForwardLink(name: spec.name, column: spec.column, target: spec.target, rows: r.rows))
+            var rname = reverseName(spec.name, source: src.name, target: dst.name)
+            if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil { rname = "\(src.name)_by_\(spec.name)" }
+            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: spec.name, offsets: r.offsets, rows: r.back))
+        }
+        resolved = []
+        // Tables that know their graph, so their rows navigate.
+        for (i, e) in graph.entities.enumerated() {
+            e.table = Table(names: e.table.names, columns: e.table.columns, count: e.table.count, name: e.name,
+                origin: Origin(graph: graph, entity: i, rows: nil))
+            let links = e.forward.map { "\($0.name) -> \(graph.entities[$0.target].name)" }
+            // What was inferred: how many columns of each type.
+            var types: [String: Int] = [:]
+            for c in e.table.columns { types[c.type == .value ? "other" : c.type.rawValue, default: 0] += 1 }
+            let typeText = ["int", "float", "date", "bool", "string", "other"].compactMap { t in types[t].map { "\($0) \(t)" } }.joined(separator: ", ")
+            let blank = loaded[i].lines?.blankLines ?? 0
+            report.summary.append("\(e.name): \(e.table.count) row\(e.table.count == 1 ? "" : "s"), \(e.table.names.count) columns (\(typeText))"
+                + (blank > 0 ? ", \(blank) blank line\(blank == 1 ? "" : "s") skipped" : "")
+                + (links.isEmpty ? "" : "; links " + links.joined(separator: ", ")))
+        }
+    }
+}

@@ -1,0 +1,601 @@
+import Dispatch
+import Foundation
+import KamSyntax
+
+/// The CSV engine behind `CSVReader`: one pass over the bytes (memory-mapped, never copied),
+/// parsing each field straight into its column's typed array. A column's type is guessed
+/// from its first value and widened as values demand (int to float); a column that turns
+/// out to hold text is parsed again as strings, so no value is ever reformatted. Large
+/// files are split at row boundaries and parsed on every core, then the parts are joined.
+public struct CSVParser {
+    public enum Kind: Int { case unknown, int, float, date, bool, string }
+
+    public let base: UnsafePointer<UInt8>
+    public let count: Int
+    public let delimiter: UInt8
+    public let nullTokens: Set<[UInt8]>
+    public let name: String
+    /// About how many bytes each parallel chunk gets (smaller in tests).
+    public var chunkTarget = 4 << 20
+    /// Called with each chunk's byte range once parsed, so the caller can drop the pages.
+    public var release: ((Int, Int) -> Void)? = nil
+
+    public init(base: UnsafePointer<UInt8>, count: Int, delimiter: UInt8, nullTokens: Set<[UInt8]>, name: String) {
+        self.base = base
+        self.count = count
+        self.delimiter = delimiter
+        self.nullTokens = nullTokens
+        self.name = name
+        emptyIsNull = nullTokens.contains([])
+        tokenList = nullTokens.filter { !$0.isEmpty }.sorted { $0.lexicographicallyPrecedes($1) }
+        longestToken = tokenList.map(\.count).max() ?? 0
+    }
+
+    public let emptyIsNull: Bool
+    public let tokenList: [[UInt8]]
+    public let longestToken: Int
+
+    /// One column of one chunk.
+    public struct ColumnPart {
+        public var kind: Kind = .unknown
+        public var failed = false
+        public var ints = Growable<Int64>()
+        public var floats = Growable<Double>()
+        public var dates = Growable<Int32>()
+        public var bools = Growable<Bool>()
+        public var strings = ByteDictionary()
+        public var codes = Growable<UInt32>()
+        public var nullRows: [Int32] = []
+        /// Nulls seen before the first value fixed the kind.
+        public var leadingNulls = 0
+        /// Expected rows: arrays are sized once instead of growing by doubling.
+        public var reserve = 0
+
+        public var length: Int {
+            switch kind {
+            case .unknown: leadingNulls
+            case .int: ints.count
+            case .float: floats.count
+            case .date: dates.count
+            case .bool: bools.count
+            case .string: codes.count
+            }
+        }
+    }
+
+    public struct Chunk {
+        public var start: Int
+        public var end: Int
+        public var firstLine: Int
+        public var rows = 0
+        public var columns: [ColumnPart] = []
+        /// Every 4096th row: (row, byte offset, line), to find a row's line later.
+        public var checkpoints: [(Int, Int, Int)] = []
+        /// Lines in the chunk: close to its row count, used to size the column arrays.
+        public var estimatedRows = 0
+        /// Blank lines skipped.
+        public var blank = 0
+    }
+
+    // MARK: entry
+
+    /// Parses the whole buffer: header, then rows (in parallel for large inputs).
+    public func parse() throws -> (Table, RowLocator) {
+        var pos = 0
+        if count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF { pos = 3 }
+        // Skip blank lines before the header.
+        while pos < count && (base[pos] == 10 || base[pos] == 13) { pos += 1 }
+        if pos >= count { return (Table(names: [], columns: [], count: 0), RowLocator(name: name, checkpoints: [], data: nil, delimiter: delimiter)) }
+        var headerFields: [[UInt8]] = []
+        var line = 1
+        pos = try readRecord(from: pos, line: &line) { headerFields.append($0) }
+        var names = headerFields.map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+        for (i, n) in names.enumerated() where n.isEmpty { names[i] = "column\(i + 1)" }
+        var seen = Set<String>()
+        for n in names where !seen.insert(n).inserted {
+            throw Diagnostic.data(file: name, line: 1, "duplicate column name '\(n)' in the header")
+        }
+        if let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base, count: pos)) {
+            throw Diagnostic.data(file: name, line: 1, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
+        }
+        let chunks = try split(from: pos, line: line)
+        var parsed = [Chunk?](repeating: nil, count: chunks.count)
+        var failure: Error? = nil
+        let lock = NSLock()
+        let width = names.count
+        parsed.withUnsafeMutableBufferPointer { out in
+            let outBase = out.baseAddress
+            parallelFor(chunks.count) { k in
+                var c = chunks[k]
+                do {
+                    try parseChunk(&c, width: width, strings: nil)
+                    outBase?[k] = c
+                    release?(c.start, c.end)
+                } catch {
+                    lock.lock()
+                    if failure == nil { failure = error }
+                    lock.unlock()
+                }
+            }
+        }
+        if let failure { throw failure }
+        var parts = parsed.compactMap { $0 }
+        parsed = []  // parts now holds the only reference, so joining can free as it goes
+        // Columns that met text in any chunk are read again as strings in every chunk.
+        var stringColumns = Set<Int>()
+        for c in 0..<width {
+            let kinds = Set(parts.map { $0.columns[c].kind }).subtracting([.unknown])
+            let failed = parts.contains { $0.columns[c].failed }
+            if failed || kinds.count > 1 && kinds != [.int, .float] { stringColumns.insert(c) }
+        }
+        if !stringColumns.isEmpty {
+            parts.withUnsafeMutableBufferPointer { buf in
+                let b = buf.baseAddress
+                parallelFor(buf.count) { k in
+                    guard let b else { return }
+                    var c = Chunk(start: b[k].start, end: b[k].end, firstLine: b[k].firstLine)
+                    c.estimatedRows = b[k].rows
+                    try? parseChunk(&c, width: width, strings: stringColumns)
+                    release?(c.start, c.end)
+                    for s in stringColumns { b[k].columns[s] = c.columns[s] }
+                }
+            }
+        }
+        let total = parts.reduce(0) { $0 + $1.rows }
+        var columns: [Column] = []
+        let rowCounts = parts.map(\.rows)
+        for c in 0..<width {
+            let pieces = parts.map { $0.columns[c] }
+            // Free each column's pieces as soon as it is joined: peak memory stays near
+            // the size of the final table.
+            for k in parts.indices { parts[k].columns[c] = ColumnPart() }
+            columns.append(join(pieces, rows: rowCounts, total: total))
+        }
+        var checkpoints: [(Int, Int, Int)] = []
+        var offset = 0
+        for p in parts {
+            checkpoints += p.checkpoints.map { ($0.0 + offset, $0.1, $0.2) }
+            offset += p.rows
+        }
+        var locator = RowLocator(name: name, checkpoints: checkpoints, data: nil, delimiter: delimiter)
+        locator.blankLines = parts.reduce(0) { $0 + $1.blank }
+        return (Table(names: names, columns: columns, count: total), locator)
+    }
+
+    /// Row-aligned chunks of about `chunkTarget` bytes, cut at a newline outside quotes.
+    /// Quotes and newlines are counted per range in parallel; a prefix sum then tells the
+    /// quote parity at each range start, so no core scans the whole file alone.
+    public func split(from start: Int, line: Int) throws -> [Chunk] {
+        let target = chunkTarget
+        if count - start <= target * 2 {
+            var lines = 0
+            for i in start..<count where base[i] == 10 { lines += 1 }
+            var c = Chunk(start: start, end: count, firstLine: line)
+            c.estimatedRows = lines + 1
+            return [c]
+        }
+        let ranges = stride(from: start, to: count, by: target).map { ($0, min(count, $0 + target)) }
+        var quotes = [Int](repeating: 0, count: ranges.count), newlines = [Int](repeating: 0, count: ranges.count)
+        quotes.withUnsafeMutableBufferPointer { q in
+            newlines.withUnsafeMutableBufferPointer { nl in
+                let qb = q.baseAddress, nb = nl.baseAddress
+                parallelFor(ranges.count) { k in
+                    let (qc, lc) = CSVParser.countQuotesAndNewlines(base + ranges[k].0, ranges[k].1 - ranges[k].0)
+                    qb?[k] = qc
+                    nb?[k] = lc
+                }
+            }
+        }
+        // Cut points: the first newline outside quotes at or after each range start.
+        var cuts: [(pos: Int, line: Int)] = [(start, line)]
+        var parity = 0, lineAt = line
+        for k in 1..<ranges.count {
+            parity = (parity + quotes[k - 1]) & 1
+            lineAt += newlines[k - 1]
+            var i = ranges[k].0, p = parity, l = lineAt
+            while i < count {
+                let b = base[i]
+                i += 1
+                if b == 34 { p ^= 1 } else if b == 10 {
+                    l += 1
+                    if p == 0 { break }
+                }
+            }
+            if i > cuts[cuts.count - 1].pos && i < count { cuts.append((i, l)) }
+        }
+        var chunks: [Chunk] = []
+        for (k, c) in cuts.enumerated() {
+            let end = k + 1 < cuts.count ? cuts[k + 1].pos : count
+            var chunk = Chunk(start: c.pos, end: end, firstLine: c.line)
+            chunk.estimatedRows = (k + 1 < cuts.count ? cuts[k + 1].line : lineAt + newlines[ranges.count - 1] + 1) - c.line + 1
+            chunks.append(chunk)
+        }
+        return chunks
+    }
+
+    /// Counts '"' and '\n' bytes, eight at a time (SWAR: a zero-byte count per 64-bit word).
+    public static func countQuotesAndNewlines(_ p: UnsafePointer<UInt8>, _ n: Int) -> (Int, Int) {
+        var q = 0, l = 0, i = 0
+        let raw = UnsafeRawPointer(p)
+        let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080, sevens: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        @inline(__always) func zeroBytes(_ x: UInt64) -> Int {
+            let t = ((x & sevens) &+ sevens) | x
+            return (~t & highs).nonzeroBitCount
+        }
+        while i + 8 <= n {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            q &+= zeroBytes(w ^ (lows &* 34))
+            l &+= zeroBytes(w ^ (lows &* 10))
+            i += 8
+        }
+        while i < n {
+            if p[i] == 34 { q += 1 } else if p[i] == 10 { l += 1 }
+            i += 1
+        }
+        return (q, l)
+    }
+
+    // MARK: records
+
+    /// Reads one record from `pos`, calling `field` with each field's bytes (unescaped);
+    /// returns the position after the record's line end.
+    public func readRecord(from start: Int, line: inout Int, _ field: ([UInt8]) -> Void) throws -> Int {
+        var pos = start
+        var scratch: [UInt8] = []
+        while true {
+            let f = try scanField(&pos, end: count, line: &line, scratch: &scratch)
+            field(f.escaped ? scratch : Array(UnsafeBufferPointer(start: base + f.start, count: f.end - f.start)))
+            if pos < count && base[pos] == delimiter {
+                pos += 1
+                if pos >= count { field([]) }
+                continue
+            }
+            if pos < count && base[pos] == 13 { pos += 1 }
+            if pos < count && base[pos] == 10 { pos += 1 }
+            line += 1
+            return pos
+        }
+    }
+
+    /// Scans one field at `pos` (up to the delimiter or line end, which it leaves in
+    /// place). The field is bytes start..<end of the file, or, when `escaped` (a quoted
+    /// field with doubled quotes), the unescaped bytes in `scratch`.
+    @inline(__always)
+    public func scanField(_ pos: inout Int, end: Int, line: inout Int, scratch: inout [UInt8]) throws -> (start: Int, end: Int, escaped: Bool) {
+        guard pos < end && base[pos] == UInt8(ascii: "\"") else {
+            let fs = pos
+            while pos < end {
+                let c = base[pos]
+                if c == delimiter || c == 10 || c == 13 { break }
+                pos += 1
+            }
+            return (fs, pos, false)
+        }
+        let quoteLine = line
+        pos += 1
+        let fs = pos
+        var fe = pos
+        var escaped = false
+        var closed = false
+        while pos < end {
+            let c = base[pos]
+            if c == UInt8(ascii: "\"") {
+                if pos + 1 < end && base[pos + 1] == UInt8(ascii: "\"") {
+                    if !escaped {
+                        scratch.removeAll(keepingCapacity: true)
+                        scratch.append(contentsOf: UnsafeBufferPointer(start: base + fs, count: pos - fs))
+                        escaped = true
+                    }
+                    scratch.append(c)
+                    pos += 2
+                    continue
+                }
+                fe = pos
+                pos += 1
+                closed = true
+                break
+            }
+            if c == 10 { line += 1 }
+            if escaped { scratch.append(c) }
+            pos += 1
+        }
+        if !closed { throw Diagnostic.data(file: name, line: quoteLine, "unterminated quoted field", hints: ["a field that starts with \" must end with \"; write \"\" for a quote inside it"]) }
+        if pos < end, base[pos] != delimiter, base[pos] != 10, base[pos] != 13 {
+            throw Diagnostic.data(file: name, line: line, "unexpected text after a closing quote", hints: ["quote the whole field, and write \"\" for a quote inside it"])
+        }
+        return (fs, fe, escaped)
+    }
+
+    /// Parses the rows of one chunk into typed column parts. With `strings`, parses only
+    /// those columns, as strings.
+    public func parseChunk(_ chunk: inout Chunk, width: Int, strings: Set<Int>?) throws {
+        // Chunks end at newlines, so each holds whole UTF-8 sequences: validate in parallel.
+        if strings == nil, let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base + chunk.start, count: chunk.end - chunk.start)) {
+            var l = chunk.firstLine
+            for k in chunk.start..<(chunk.start + bad) where base[k] == 10 { l += 1 }
+            throw Diagnostic.data(file: name, line: l, "invalid UTF-8 at byte offset \(chunk.start + bad)", hints: ["save the file as UTF-8"])
+        }
+        // The column parts live in a raw buffer for the loop: no uniqueness or exclusivity
+        // checks on each field's append.
+        let cols = UnsafeMutablePointer<ColumnPart>.allocate(capacity: max(1, width))
+        // One part per column, each with its own buffers.
+        for c in 0..<width { (cols + c).initialize(to: ColumnPart()) }
+        defer {
+            cols.deinitialize(count: width)
+            cols.deallocate()
+        }
+        for c in 0..<width { cols[c].reserve = chunk.estimatedRows }
+        var pos = chunk.start
+        let end = chunk.end
+        var line = chunk.firstLine
+        var row = 0
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(256)
+        while pos < end {
+            // Blank lines are skipped, as most readers do.
+            if base[pos] == 10 || base[pos] == 13 {
+                if base[pos] == 10 { line += 1; chunk.blank += 1 }
+                pos += 1
+                continue
+            }
+            if row & 4095 == 0 { chunk.checkpoints.append((row, pos, line)) }
+            let rowLine = line
+            var col = 0
+            while true {
+                // One field: [fs, fe) in the file, or unescaped in scratch.
+                let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
+                if col < width && (strings == nil || strings?.contains(col) == true) {
+                    if escaped {
+                        scratch.withUnsafeBufferPointer { buf in
+                            add(&cols[col], buf, row: row, forceString: strings != nil)
+                        }
+                    } else {
+                        add(&cols[col], UnsafeBufferPointer(start: base + fs, count: fe - fs), row: row, forceString: strings != nil)
+                    }
+                }
+                col += 1
+                if pos < end && base[pos] == delimiter {
+                    pos += 1
+                    if pos >= end || base[pos] == 10 || base[pos] == 13 {
+                        // A trailing delimiter: one more empty field.
+                        if col < width && (strings == nil || strings?.contains(col) == true) {
+                            add(&cols[col], UnsafeBufferPointer(start: base + pos, count: 0), row: row, forceString: strings != nil)
+                        }
+                        col += 1
+                    } else {
+                        continue
+                    }
+                }
+                if pos < end && base[pos] == 13 { pos += 1 }
+                if pos < end && base[pos] == 10 { pos += 1 }
+                line += 1
+                break
+            }
+            if col != width {
+                throw Diagnostic.data(file: name, line: rowLine, "row has \(col) field\(col == 1 ? "" : "s"), expected \(width) (as in the header)",
+                    hints: ["quote fields that contain the delimiter: \"a, b\""])
+            }
+            row += 1
+        }
+        chunk.rows = row
+        chunk.columns = Array(UnsafeBufferPointer(start: cols, count: width))
+    }
+
+    // MARK: values
+
+    @inline(__always)
+    public func isNull(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
+        if f.count == 0 { return emptyIsNull }
+        if f.count > longestToken { return false }
+        for t in tokenList where t.count == f.count && t.elementsEqual(f) { return true }
+        return false
+    }
+
+    @inline(__always)
+    public func add(_ c: inout ColumnPart, _ f: UnsafeBufferPointer<UInt8>, row: Int, forceString: Bool) {
+        if isNull(f) {
+            c.nullRows.append(Int32(truncatingIfNeeded: row))
+            switch c.kind {
+            case .unknown: c.leadingNulls += 1
+            case .int: c.ints.append(0)
+            case .float: c.floats.append(0)
+            case .date: c.dates.append(0)
+            case .bool: c.bools.append(false)
+            case .string: c.codes.append(0)
+            }
+            return
+        }
+        if c.failed { return }
+        if forceString { setKind(&c, .string) }
+        switch c.kind {
+        case .unknown:
+            if CSVParser.parseInt(f) != nil { setKind(&c, .int) }
+            else if CSVParser.parseDouble(f) != nil { setKind(&c, .float) }
+            else if Calendar.parse(f) != nil { setKind(&c, .date) }
+            else if CSVParser.parseBool(f) != nil { setKind(&c, .bool) }
+            else { setKind(&c, .string) }
+            add(&c, f, row: row, forceString: forceString)
+        case .int:
+            if let v = CSVParser.parseInt(f) { c.ints.append(v); return }
+            if let d = CSVParser.parseDouble(f) {
+                setKind(&c, .float)
+                c.floats.append(d)
+                return
+            }
+            c.failed = true
+        case .float:
+            if let d = CSVParser.parseDouble(f) { c.floats.append(d) } else { c.failed = true }
+        case .date:
+            if let d = Calendar.parse(f) { c.dates.append(d) } else { c.failed = true }
+        case .bool:
+            if let b = CSVParser.parseBool(f) { c.bools.append(b) } else { c.failed = true }
+        case .string:
+            c.codes.append(c.strings.code(f))
+        }
+    }
+
+    public func setKind(_ c: inout ColumnPart, _ k: Kind) {
+        if c.kind == k { return }
+        let n = c.length
+        switch (c.kind, k) {
+        case (.int, .float):
+            c.floats.reserve(max(c.reserve, n))
+            for x in c.ints.buffer { c.floats.append(Double(x)) }
+            c.ints = Growable()
+        case (.unknown, .int): c.ints.reserve(c.reserve); c.ints.append(0, repeating: n)
+        case (.unknown, .float): c.floats.reserve(c.reserve); c.floats.append(0, repeating: n)
+        case (.unknown, .date): c.dates.reserve(c.reserve); c.dates.append(0, repeating: n)
+        case (.unknown, .bool): c.bools.reserve(c.reserve); c.bools.append(false, repeating: n)
+        case (.unknown, .string): c.codes.reserve(c.reserve); c.codes.append(0, repeating: n)
+        default: c.failed = true
+        }
+        c.kind = k
+    }
+
+    /// Joins the chunks' parts of one column into a typed column.
+    public func join(_ parts: [ColumnPart], rows: [Int], total: Int) -> Column {
+        let kinds = Set(parts.map(\.kind)).subtracting([.unknown])
+        let kind: Kind = kinds.isEmpty ? .unknown : kinds.count == 1 ? kinds.first ?? .string : .float
+        var validity: Bitmap? = nil
+        var offset = 0
+        for (p, n) in zip(parts, rows) {
+            if !p.nullRows.isEmpty {
+                if validity == nil { validity = Bitmap(count: total, allValid: true) }
+                for r in p.nullRows { validity?[offset + Int(r)] = false }
+            }
+            offset += n
+        }
+        func append<T>(_ xs: Growable<T>, _ n: Int, _ zero: T, to out: inout [T]) {
+            out.append(contentsOf: xs.buffer)
+            if xs.count < n { out.append(contentsOf: repeatElement(zero, count: n - xs.count)) }
+        }
+        switch kind {
+        case .unknown:
+            return Column(storage: .values([Value](repeating: .null, count: total)), validity: validity ?? Bitmap(count: total, allValid: false))
+        case .int:
+            var out: [Int64] = []
+            out.reserveCapacity(total)
+            for (p, n) in zip(parts, rows) { if p.kind == .int { append(p.ints, n, 0, to: &out) } else { out += repeatElement(0, count: n) } }
+            return Column(storage: .int(out), validity: validity)
+        case .float:
+            var out: [Double] = []
+            out.reserveCapacity(total)
+            for (p, n) in zip(parts, rows) {
+                switch p.kind {
+                case .float: append(p.floats, n, 0, to: &out)
+                case .int:
+                    out += p.ints.buffer.lazy.map(Double.init)
+                    if p.ints.count < n { out += repeatElement(0, count: n - p.ints.count) }
+                default: out += repeatElement(0, count: n)
+                }
+            }
+            return Column(storage: .float(out), validity: validity)
+        case .date:
+            var out: [Int32] = []
+            out.reserveCapacity(total)
+            for (p, n) in zip(parts, rows) { if p.kind == .date { append(p.dates, n, 0, to: &out) } else { out += repeatElement(0, count: n) } }
+            return Column(storage: .date(out), validity: validity)
+        case .bool:
+            var out: [Bool] = []
+            out.reserveCapacity(total)
+            for (p, n) in zip(parts, rows) { if p.kind == .bool { append(p.bools, n, false, to: &out) } else { out += repeatElement(false, count: n) } }
+            return Column(storage: .bool(out), validity: validity)
+        case .string:
+            if parts.count == 1, let p = parts.first, p.kind == .string {
+                let strings = p.strings.strings()
+                var codes: [UInt32] = []
+                codes.reserveCapacity(total)
+                append(p.codes, total, 0, to: &codes)
+                return Column(storage: .string(StringColumn(codes: codes, dictionary: strings.isEmpty ? [""] : strings)), validity: validity)
+            }
+            // Merge the chunks' dictionaries into one.
+            var dict = ByteDictionary()
+            var codes: [UInt32] = []
+            codes.reserveCapacity(total)
+            for (p, n) in zip(parts, rows) {
+                guard p.kind == .string else { codes += [UInt32](repeating: 0, count: n); continue }
+                let remap = (0..<p.strings.count).map { e in
+                    p.strings.storage.withUnsafeBufferPointer { sb in
+                        dict.code(UnsafeBufferPointer(rebasing: sb[p.strings.offsets[e]..<p.strings.offsets[e + 1]]))
+                    }
+                }
+                for c in p.codes.buffer { codes.append(remap.isEmpty ? 0 : remap[Int(c)]) }
+                if p.codes.count < n { codes += repeatElement(0, count: n - p.codes.count) }
+            }
+            let strings = dict.strings()
+            return Column(storage: .string(StringColumn(codes: codes, dictionary: strings.isEmpty ? [""] : strings)), validity: validity)
+        }
+    }
+
+    // MARK: scalar parsers on bytes
+
+    /// An integer without a leading zero (so zip codes like 08123 stay strings).
+    @inline(__always)
+    public static func parseInt(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
+        let n = s.count
+        var neg = false
+        if i < n && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { neg = s[i] == UInt8(ascii: "-"); i += 1 }
+        guard i < n, n - i <= 19 else { return nil }
+        if s[i] == UInt8(ascii: "0") && n - i > 1 { return nil }
+        var v: Int64 = 0
+        while i < n {
+            let d = s[i] &- 48
+            guard d <= 9 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(d))
+            if o1 || o2 { return nil }
+            v = a
+            i += 1
+        }
+        return neg ? -v : v
+    }
+
+    public static let powersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }
+
+    /// A decimal number. Plain `123.45` with at most 15 digits is computed exactly from its
+    /// digits (one correctly rounded division); anything else goes through strtod.
+    @inline(__always)
+    public static func parseDouble(_ s: UnsafeBufferPointer<UInt8>) -> Double? {
+        let n = s.count
+        guard n > 0, n < 64 else { return nil }
+        var i = 0
+        var neg = false
+        if s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+") { neg = s[i] == UInt8(ascii: "-"); i += 1 }
+        let intStart = i
+        var mantissa: Int64 = 0
+        var digits = 0
+        while i < n, s[i] &- 48 <= 9 { mantissa = mantissa &* 10 &+ Int64(s[i] - 48); digits += 1; i += 1 }
+        if i - intStart > 1 && s[intStart] == UInt8(ascii: "0") { return nil }
+        var fraction = 0
+        if i < n && s[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n, s[i] &- 48 <= 9 { mantissa = mantissa &* 10 &+ Int64(s[i] - 48); digits += 1; fraction += 1; i += 1 }
+        }
+        guard digits > 0 else { return nil }
+        if i == n {
+            if digits <= 15 {
+                let v = Double(mantissa) / powersOfTen[fraction]
+                return neg ? -v : v
+            }
+        } else {
+            guard s[i] == UInt8(ascii: "e") || s[i] == UInt8(ascii: "E") else { return nil }
+            i += 1
+            if i < n && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { i += 1 }
+            var expDigits = 0
+            while i < n, s[i] &- 48 <= 9 { i += 1; expDigits += 1 }
+            guard expDigits > 0, i == n else { return nil }
+        }
+        guard let d = Double(String(decoding: s, as: UTF8.self)), d.isFinite else { return nil }
+        return d
+    }
+
+    @inline(__always)
+    public static func parseBool(_ s: UnsafeBufferPointer<UInt8>) -> Bool? {
+        switch s.count {
+        case 4: return s.elementsEqual("true".utf8) || s.elementsEqual("TRUE".utf8) || s.elementsEqual("True".utf8) ? true : nil
+        case 5: return s.elementsEqual("false".utf8) || s.elementsEqual("FALSE".utf8) || s.elementsEqual("False".utf8) ? false : nil
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import KamSyntax
+
+/// The part of TOML a dataset manifest needs: `[table]` and `[[array.of.tables]]` headers,
+/// `key = value` with strings, integers, floats, booleans, arrays and inline tables, and
+/// comments. Returns a kam record, plus the line each key was set on for messages.
+public struct TOMLReader {
+    public struct Failure: Error {
+        public var message: String
+        public var line: Int
+    }
+
+    public let b: [UInt8]
+    public var i = 0
+    public var line = 1
+    public private(set) var keyLines: [String: Int] = [:]
+
+    public init(_ text: String) { b = Array(text.utf8) }
+
+    public mutating func parse() throws(Failure) -> Record {
+        var root = Record()
+        var path: [String] = []
+        var arrayPath = false
+        while true {
+            skipBlank()
+            guard i < b.count else { break }
+            if b[i] == UInt8(ascii: "[") {
+                i += 1
+                arrayPath = i < b.count && b[i] == UInt8(ascii: "[")
+                if arrayPath { i += 1 }
+                path = try dottedKey(until: UInt8(ascii: "]"))
+                guard i < b.count, b[i] == UInt8(ascii: "]") else { throw Failure(message: "expected ']'", line: line) }
+                i += 1
+                if arrayPath {
+                    guard i < b.count, b[i] == UInt8(ascii: "]") else { throw Failure(message: "expected ']]'", line: line) }
+                    i += 1
+                    root = try appendTable(root, path)
+                } else {
+                    root = try ensureTable(root, path)
+                }
+                for k in 0..<path.count { keyLines[path[0...k].joined(separator: "."), default: line] = line }
+                try endOfLine()
+                continue
+            }
+            let key = try dottedKey(until: UInt8(ascii: "="))
+            guard i < b.count, b[i] == UInt8(ascii: "=") else { throw Failure(message: "expected '=' after the key", line: line) }
+            i += 1
+            skipInline()
+            let value = try parseValue()
+            keyLines[(path + key).joined(separator: "."), default: line] = line
+            root = try set(root, path, arrayPath, key, value)
+            try endOfLine()
+        }
+        return root
+    }
+
+    public mutating func skipInline() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
+    }
+
+    public mutating func skipBlank() {
+        while i < b.count {
+            let c = b[i]
+            if c == 0x20 || c == 0x09 || c == 0x0D { i += 1 } else if c == 0x0A { i += 1; line += 1 } else if c == UInt8(ascii: "#") {
+                while i < b.count && b[i] != 0x0A { i += 1 }
+            } else { break }
+        }
+    }
+
+    public mutating func endOfLine() throws(Failure) {
+        skipInline()
+        if i < b.count && b[i] == UInt8(ascii: "#") { while i < b.count && b[i] != 0x0A { i += 1 } }
+        if i < b.count && b[i] == 0x0D { i += 1 }
+        guard i >= b.count || b[i] == 0x0A else { throw Failure(message: "unexpected text after the value", line: line) }
+    }
+
+    public mutating func dottedKey(until stop: UInt8) throws(Failure) -> [String] {
+        var parts: [String] = []
+        while true {
+            skipInline()
+            guard i < b.count else { throw Failure(message: "unexpected end of file in a key", line: line) }
+            if b[i] == UInt8(ascii: "\"") {
+                parts.append(try basicString())
+            } else {
+                let start = i
+                while i < b.count, isBare(b[i]) { i += 1 }
+                guard i > start else { throw Failure(message: "expected a key", line: line) }
+                parts.append(String(decoding: b[start..<i], as: UTF8.self))
+            }
+            skipInline()
+            if i < b.count && b[i] == UInt8(ascii: ".") { i += 1; continue }
+            return parts
+        }
+    }
+
+    public func isBare(_ c: UInt8) -> Bool {
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+    }
+
+    public mutating func basicString() throws(Failure) -> String {
+        let quote = b[i]
+        i += 1
+        var out: [UInt8] = []
+        while i < b.count && b[i] != quote {
+            if b[i] == 0x0A { throw Failure(message: "unterminated string", line: line) }
+            if quote == UInt8(ascii: "\"") && b[i] == UInt8(ascii: "\\") && i + 1 < b.count {
+                i += 1
+                switch b[i] {
+                case UInt8(ascii: "n"): out.append(10)
+                case UInt8(ascii: "t"): out.append(9)
+                default: out.append(b[i])
+                }
+                i += 1
+                continue
+            }
+            out.append(b[i])
+            i += 1
+        }
+        guard i < b.count else { throw Failure(message: "unterminated string", line: line) }
+        i += 1
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public mutating func parseValue() throws(Failure) -> Value {
+        guard i < b.count else { throw Failure(message: "expected a value", line: line) }
+        let c = b[i]
+        if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { return .string(try basicString()) }
+        if c == UInt8(ascii: "[") {
+            i += 1
+            var items: [Value] = []
+            while true {
+                skipBlank()
+                guard i < b.count else { throw Failure(message: "unterminated array", line: line) }
+                if b[i] == UInt8(ascii: "]") { i += 1; return .list(items) }
+                items.append(try parseValue())
+                skipBlank()
+                if i < b.count && b[i] == UInt8(ascii: ",") { i += 1 }
+            }
+        }
+        if c == UInt8(ascii: "{") {
+            i += 1
+            var r = Record()
+            while true {
+                skipInline()
+                guard i < b.count else { throw Failure(message: "unterminated inline table", line: line) }
+                if b[i] == UInt8(ascii: "}") { i += 1; return .record(r) }
+                let key = try dottedKey(until: UInt8(ascii: "="))
+                guard i < b.count, b[i] == UInt8(ascii: "=") else { throw Failure(message: "expected '=' in an inline table", line: line) }
+                i += 1
+                skipInline()
+                r.set(key.joined(separator: "."), try parseValue())
+                skipInline()
+                if i < b.count && b[i] == UInt8(ascii: ",") { i += 1 }
+            }
+        }
+        let start = i
+        while i < b.count, b[i] != 0x0A, b[i] != UInt8(ascii: ","), b[i] != UInt8(ascii: "]"), b[i] != UInt8(ascii: "}"), b[i] != UInt8(ascii: "#") { i += 1 }
+        let text = String(decoding: b[start..<i], as: UTF8.self).trimmingCharacters(in: [" ", "\t", "\r"])
+        if text == "true" { return .bool(true) }
+        if text == "false" { return .bool(false) }
+        if let v = Int64(text.replacingOccurrences(of: "_", with: "")) { return .int(v) }
+        if let d = Double(text), d.isFinite { return .float(d) }
+        throw Failure(message: "cannot read value '\(text)'", line: line)
+    }
+
+    // MARK: building nested records
+
+    public func ensureTable(_ r: Record, _ path: [String]) throws(Failure) -> Record {
+        guard let first = path.first else { return r }
+        var r = r
+        var inner = Record()
+        if let existing = r[first] {
+            guard case .record(let rec) = existing else { throw Failure(message: "'\(first)' is not a table", line: line) }
+            inner = rec
+        }
+        r.set(first, .record(try ensureTable(inner, Array(path.dropFirst()))))
+        return r
+    }
+
+    public func appendTable(_ r: Record, _ path: [String]) throws(Failure) -> Record {
+        guard let first = path.first else { return r }
+        var r = r
+        if path.count == 1 {
+            var items: [Value] = []
+            if case .list(let xs)? = r[first] { items = xs }
+            items.append(.record(Record()))
+            r.set(first, .list(items))
+            return r
+        }
+        var inner = Record()
+        if case .record(let rec)? = r[first] { inner = rec }
+        r.set(first, .record(try appendTable(inner, Array(path.dropFirst()))))
+        return r
+    }
+
+    public func set(_ r: Record, _ path: [String], _ inArray: Bool, _ key: [String], _ value: Value) throws(Failure) -> Record {
+        var r = r
+        if let first = path.first {
+            if path.count == 1 && inArray {
+                guard case .list(var items)? = r[first], case .record(let last)? = items.last else { throw Failure(message: "bad array of tables", line: line) }
+                items[items.count - 1] = .record(try set(last, [], false, key, value))
+                r.set(first, .list(items))
+                return r
+            }
+            guard case .record(let inner)? = r[first] else { throw Failure(message: "'\(first)' is not a table", line: line) }
+            r.set(first, .record(try set(inner, Array(path.dropFirst()), inArray, key, value)))
+            return r
+        }
+        if key.count == 1 {
+            if r[key[0]] != nil { throw Failure(message: "key '\(key[0])' is set twice", line: line) }
+            r.set(key[0], value)
+            return r
+        }
+        var inner = Record()
+        if case .record(let rec)? = r[key[0]] { inner = rec }
+        r.set(key[0], .record(try set(inner, [], false, Array(key.dropFirst()), value)))
+        return r
+    }
+}

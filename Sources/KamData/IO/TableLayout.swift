@@ -1,0 +1,97 @@
+import KamSyntax
+
+/// Box-drawn tables for the terminal: numbers right-aligned, widths by display width
+/// (wide CJK characters count two cells, combining marks none).
+public struct TableLayout {
+    public let table: Table
+    public let maxWidth: Int?
+    public let maxRows: Int?
+    public let color: Bool
+
+    public static func isNumeric(_ c: Column) -> Bool {
+        switch c.storage {
+        case .int, .float: true
+        default: false
+        }
+    }
+
+    public func cell(_ v: Value) -> String {
+        switch v {
+        case .null: return "null"
+        case .string(let s): return s.replacingOccurrences(of: "\n", with: "↵").replacingOccurrences(of: "\t", with: " ")
+        default: return Format.literal(v, depth: 0)
+        }
+    }
+
+    public func render() -> String {
+        let t = table
+        if t.names.isEmpty { return "(empty table)\n" }
+        var shown = t.count
+        var omitted = 0
+        if let maxRows, t.count > maxRows {
+            shown = max(1, maxRows)
+            omitted = t.count - shown
+        }
+        var cells: [[String]] = []
+        cells.reserveCapacity(shown)
+        for i in 0..<shown { cells.append(t.columns.map { cell($0.value(at: i)) }) }
+        var widths = t.names.map(displayWidth)
+        for row in cells { for (c, s) in row.enumerated() { widths[c] = max(widths[c], displayWidth(s)) } }
+        let numeric = t.columns.map(TableLayout.isNumeric)
+        // Fit the terminal: drop trailing columns that do not fit, noting how many.
+        var visible = t.names.count
+        var hiddenColumns = 0
+        if let maxWidth {
+            var total = 1
+            for (c, w) in widths.enumerated() {
+                if total + w + 3 > maxWidth && c > 0 { visible = c; break }
+                total += w + 3
+            }
+            hiddenColumns = t.names.count - visible
+            if visible == 1 && widths[0] + 4 > maxWidth { widths[0] = max(3, maxWidth - 4) }
+        }
+        func clip(_ s: String, _ w: Int) -> String {
+            if displayWidth(s) <= w { return s }
+            var out = ""
+            var used = 0
+            for ch in s {
+                let cw = displayWidth(String(ch))
+                if used + cw > w - 1 { break }
+                out.append(ch)
+                used += cw
+            }
+            return out + "…"
+        }
+        func pad(_ s: String, _ w: Int, right: Bool) -> String {
+            let s = clip(s, w)
+            let fill = String(repeating: " ", count: max(0, w - displayWidth(s)))
+            return right ? fill + s : s + fill
+        }
+        let cols = 0..<visible
+        func rule(_ l: String, _ m: String, _ r: String) -> String {
+            l + cols.map { String(repeating: "─", count: widths[$0] + 2) }.joined(separator: m) + r + "\n"
+        }
+        var out = rule("┌", "┬", "┐")
+        let bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
+        out += "│" + cols.map { " " + bold + pad(t.names[$0], widths[$0], right: numeric[$0]) + reset + " " }.joined(separator: "│") + "│\n"
+        out += rule("├", "┼", "┤")
+        let dim = color ? "\u{1B}[2m" : ""
+        for (i, row) in cells.enumerated() {
+            out += "│" + cols.map { c in
+                let isNull = !t.columns[c].isValid(i)
+                let text = pad(row[c], widths[c], right: numeric[c])
+                // Health reads at a glance: green, yellow, red in their colours.
+                if color, t.names[c] == "health", let code = ["green": "32", "yellow": "33", "red": "31"][row[c]] {
+                    return " \u{1B}[\(code)m" + text + reset + " "
+                }
+                return " " + (isNull ? dim + text + reset : text) + " "
+            }.joined(separator: "│") + "│\n"
+        }
+        out += rule("└", "┴", "┘")
+        var notes: [String] = []
+        if omitted > 0 { notes.append("\(t.count) rows, \(omitted) not shown (use | take N, or :format csv to see all)") }
+        if hiddenColumns > 0 { notes.append("\(hiddenColumns) column\(hiddenColumns == 1 ? "" : "s") not shown: " + t.names[visible...].joined(separator: ", ")) }
+        for n in notes { out += n + "\n" }
+        return out
+    }
+}

@@ -1,0 +1,150 @@
+import KamSyntax
+
+/// Output formats for results.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case table, csv, tsv, json, jsonl, markdown
+}
+
+/// Renders values for stdout. A table prints as rows; a record or a row as a one-row
+/// table; a list as one column named `value`; a scalar as itself.
+public struct Writer {
+    public var format: OutputFormat
+    /// Terminal width for the table format; nil when not writing to a terminal (no truncation).
+    public var maxWidth: Int?
+    /// Maximum rows shown in the table format (nil: all); the rest are summarised.
+    public var maxRows: Int?
+    public var color: Bool
+
+    public init(format: OutputFormat, maxWidth: Int? = nil, maxRows: Int? = nil, color: Bool = false) {
+        self.format = format
+        self.maxWidth = maxWidth
+        self.maxRows = maxRows
+        self.color = color
+    }
+
+    public func render(_ value: Value) -> String {
+        if format == .json || format == .jsonl {
+            switch value {
+            case .list, .record: return JSON.encode(value) + "\n"
+            default: break
+            }
+        }
+        switch value {
+        case .table(let t): return renderTable(t)
+        case .record(let r): return renderTable(Table.fromRecords([r]))
+        case .row(let t, let i): return renderTable(t.gather([i]))
+        case .list(let items): return renderTable(Table(names: ["value"], columns: [Column.from(items)], count: items.count))
+        default: return renderScalar(value)
+        }
+    }
+
+    public func renderScalar(_ v: Value) -> String {
+        switch format {
+        case .json, .jsonl: return JSON.encode(v) + "\n"
+        default: return Format.plain(v) + "\n"
+        }
+    }
+
+    public func renderTable(_ t: Table) -> String {
+        switch format {
+        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color).render()
+        case .csv: return String(decoding: CSVWriter.bytes(t), as: UTF8.self)
+        case .tsv: return tsv(t)
+        case .json:
+            if t.count == 0 { return "[]\n" }
+            var out = "[\n"
+            for i in 0..<t.count {
+                out += "  " + JSON.object(t, i) + (i + 1 < t.count ? ",\n" : "\n")
+            }
+            return out + "]\n"
+        case .jsonl:
+            var out = ""
+            for i in 0..<t.count { out += JSON.object(t, i) + "\n" }
+            return out
+        case .markdown: return markdown(t)
+        }
+    }
+
+    public func cellText(_ v: Value) -> String {
+        switch v {
+        case .null: return ""
+        case .string(let s): return s
+        default: return Format.literal(v, depth: 0)
+        }
+    }
+
+    /// Tab-separated values: tabs, newlines and backslashes inside fields are escaped.
+    public func tsv(_ t: Table) -> String {
+        func field(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
+                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        }
+        var out = t.names.map(field).joined(separator: "\t") + "\n"
+        for i in 0..<t.count {
+            out += t.columns.map { field(cellText($0.value(at: i))) }.joined(separator: "\t") + "\n"
+        }
+        return out
+    }
+
+    public func markdown(_ t: Table) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: "<br>")
+        }
+        var out = "| " + t.names.map(esc).joined(separator: " | ") + " |\n"
+        out += "|" + t.columns.map { TableLayout.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
+        for i in 0..<t.count {
+            out += "| " + t.columns.map { esc(cellText($0.value(at: i))) }.joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+}
+
+/// JSON text for values: numbers as numbers, null as null, dates as "YYYY-MM-DD".
+public enum JSON {
+    public static func encode(_ v: Value, depth: Int = 0) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .float(let f): return f.isFinite ? Format.float(f) : "null"
+        case .string(let s): return quote(s)
+        case .date(let d): return quote(Calendar.format(d))
+        case .duration(let d): return quote(d.description)
+        case .list(let xs):
+            if depth > 64 { return "null" }
+            return "[" + xs.map { encode($0, depth: depth + 1) }.joined(separator: ", ") + "]"
+        case .record(let r):
+            if depth > 64 { return "null" }
+            return "{" + zip(r.keys, r.values).map { quote($0) + ": " + encode($1, depth: depth + 1) }.joined(separator: ", ") + "}"
+        case .row(let t, let i): return object(t, i)
+        case .table(let t):
+            return "[" + (0..<t.count).map { object(t, $0) }.joined(separator: ", ") + "]"
+        case .function: return quote(Format.literal(v))
+        }
+    }
+
+    public static func object(_ t: Table, _ i: Int) -> String {
+        "{" + zip(t.names, t.columns).map { quote($0) + ": " + encode($1.value(at: i), depth: 1) }.joined(separator: ", ") + "}"
+    }
+
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,93 @@
+import KamSyntax
+
+/// An immutable columnar table. Verbs never modify a table; they build a new one, sharing
+/// the untouched columns (Swift arrays are copy-on-write).
+public final class Table: @unchecked Sendable {
+    public let names: [String]
+    public let columns: [Column]
+    public let count: Int
+    /// The entity or variable name, used to name clashing columns after a join.
+    public let name: String?
+    /// Where the rows come from in the account graph, so links keep working after where,
+    /// sort, derive or select. Nil for tables that are not rows of an entity.
+    public let origin: Origin?
+    private let positions: [String: Int]
+
+    public init(names: [String], columns: [Column], count: Int? = nil, name: String? = nil, origin: Origin? = nil) {
+        self.names = names
+        self.columns = columns
+        self.count = count ?? columns.first?.count ?? 0
+        self.name = name
+        self.origin = origin
+        var p: [String: Int] = [:]
+        for (i, n) in names.enumerated() where p[n] == nil { p[n] = i }
+        positions = p
+    }
+
+    public static let empty = Table(names: [], columns: [], count: 0)
+
+    @inline(__always) public func columnIndex(_ name: String) -> Int? { positions[name] }
+
+    public func column(_ name: String) -> Column? { positions[name].map { columns[$0] } }
+
+    /// Row `i` as a record (for printing a single row and for `it` in records).
+    public func record(at i: Int) -> Record {
+        Record(keys: names, values: columns.map { $0.value(at: i) })
+    }
+
+    public func gather(_ indices: [Int]) -> Table {
+        Table(names: names, columns: columns.map { $0.gather(indices) }, count: indices.count, name: name, origin: origin?.gather(indices))
+    }
+
+    /// The same table under another name (`let big = ...` names its table `big`).
+    public func renamed(_ name: String?) -> Table {
+        Table(names: names, columns: columns, count: count, name: name, origin: origin)
+    }
+
+    /// The same rows with other columns (derive, select): links still work.
+    public func with(names: [String], columns: [Column]) -> Table {
+        Table(names: names, columns: columns, count: count, name: name, origin: origin)
+    }
+
+    /// The entity row behind row `i`, when the table has an origin.
+    @inline(__always) public func entityRow(_ i: Int) -> Int {
+        guard let rows = origin?.rows else { return i }
+        return Int(rows[i])
+    }
+
+    /// Builds a table from records; columns in first-seen order, missing fields null.
+    public static func fromRecords(_ records: [Record]) -> Table {
+        var names: [String] = []
+        var seen: [String: Int] = [:]
+        for r in records {
+            for k in r.keys where seen[k] == nil {
+                seen[k] = names.count
+                names.append(k)
+            }
+        }
+        var cols = [[Value]](repeating: [Value](repeating: .null, count: records.count), count: names.count)
+        for (i, r) in records.enumerated() {
+            for (k, v) in zip(r.keys, r.values) { if let c = seen[k] { cols[c][i] = v } }
+        }
+        return Table(names: names, columns: cols.map { Column.from($0) }, count: records.count)
+    }
+}
+
+/// The rows of an entity that a table holds: the graph, the entity, and the entity row of
+/// each table row (nil: row i is entity row i).
+public struct Origin: @unchecked Sendable {
+    public let graph: AccountGraph
+    public let entity: Int
+    public let rows: [Int32]?
+
+    public init(graph: AccountGraph, entity: Int, rows: [Int32]?) {
+        self.graph = graph
+        self.entity = entity
+        self.rows = rows
+    }
+
+    public func gather(_ indices: [Int]) -> Origin {
+        if let rows { return Origin(graph: graph, entity: entity, rows: indices.map { rows[$0] }) }
+        return Origin(graph: graph, entity: entity, rows: indices.map { Int32(truncatingIfNeeded: $0) })
+    }
+}

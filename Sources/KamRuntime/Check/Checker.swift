@@ -1,0 +1,759 @@
+import Foundation
+import KamEngine
+import KamData
+import KamSyntax
+
+/// Checks a whole program before any of it runs: every name (variables, functions,
+/// columns and links through each stage, group keys, named arguments, parameters) is
+/// resolved against the session's variables and the dataset's schema, with the columns
+/// each verb produces carried from stage to stage. An empty table is checked like a full
+/// one, since nothing here looks at rows. Every problem found is reported, each with its
+/// location, a caret and a hint.
+///
+/// The checker mirrors the interpreter's scoping (a row's columns shadow outer variables;
+/// inside `aggregate` only the keys are in scope, and an aggregate's argument sees the
+/// group's rows). Where it cannot know (a table loaded at run time, a function's
+/// parameters), it assumes nothing and reports nothing: a check error is always an error
+/// the run would hit.
+///
+/// ```
+/// let problems = Checker(interpreter).check(program)   // [] when the program is clean
+/// ```
+public final class Checker {
+    public let interp: Interpreter
+    public var diagnostics: [Diagnostic] = []
+    public var source: Source
+    /// Every `$name` read, and the declarations (`param name = ...`), in order.
+    /// `deferred`: read in a function body, which runs only when called.
+    public var paramReads: [(name: String, range: SourceRange, source: Source, deferred: Bool)] = []
+    public var paramDeclarations: [String: (hasDefault: Bool, range: SourceRange, source: Source)] = [:]
+    public var visitedModules: Set<String> = []
+    public var importStack: [String] = []
+    /// Top-level names defined anywhere in the program: a function body may call a
+    /// function defined after it, since it runs only when called.
+    public var laterGlobals: Set<String> = []
+    public var functionDepth = 0
+    /// Checking a function's argument, where a built-in may be passed as a value
+    /// (`map(names, upper)`).
+    public var functionValueAllowed = false
+    public let globals: Scope
+    /// The dataset could not be loaded (its error is reported once).
+    public var datasetFailed = false
+    /// A `load` of a dataset directory may have replaced the entities: names not found
+    /// from there on may be entities of the new dataset.
+    public var datasetMayChange = false
+
+    public init(_ interpreter: Interpreter) {
+        interp = interpreter
+        source = Source(name: "<none>", text: "")
+        globals = Scope(parent: nil)
+        let graph = interpreter.dataset
+        for (name, value) in interpreter.globals.vars { globals.vars[name] = Shape.of(value, graph: graph) }
+    }
+
+    /// The problems in `program`: errors (exit 3), missing parameters (exit 2) and
+    /// warnings, in source order.
+    /// `requireParameters: false` (kam check) leaves out the parameters the run does not
+    /// give: they are given when the script runs.
+    public func check(_ program: Program, warnUnusedParameters: Bool = true, requireParameters: Bool = true) -> [Diagnostic] {
+        source = program.source
+        for stmt in program.statements {
+            switch stmt.kind {
+            case .letBinding(let name, _), .function(let name, _, _): laterGlobals.insert(name)
+            default: break
+            }
+        }
+        for stmt in program.statements { statement(stmt, globals) }
+        checkParameters(warnUnused: warnUnusedParameters, required: requireParameters)
+        return diagnostics
+    }
+
+    // MARK: reporting
+
+    public func error(_ message: String, _ range: SourceRange, hints: [String] = []) {
+        diagnostics.append(Diagnostic(.syntax, message, at: range, in: source, hints: hints))
+    }
+
+    // MARK: statements
+
+    public func statement(_ stmt: Stmt, _ scope: Scope) {
+        switch stmt.kind {
+        case .letBinding(let name, let value):
+            var shape = expr(value, scope)
+            if case .table(var s) = shape, s.name == nil {
+                s.name = name
+                shape = .table(s)
+            }
+            scope.vars[name] = shape
+        case .function(let name, let params, let body):
+            scope.vars[name] = .function(params: params)
+            let frame = Scope(parent: scope)
+            for p in params { frame.vars[p] = .unknown }
+            functionDepth += 1
+            _ = expr(body, frame)
+            functionDepth -= 1
+        case .importModule(let path, let isFile):
+            importModule(path, isFile: isFile, stmt.range, scope)
+        case .parameter(let name, let defaultValue):
+            if let v = defaultValue { _ = expr(v, scope) }
+            if let text = interp.options.params[name], let model = defaultValue.flatMap(literalValue),
+                case .failure(let m) = Parameters.convert(text, like: model)
+            {
+                diagnostics.append(Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: source,
+                    hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"]))
+            }
+            if let first = paramReads.first(where: { $0.name == name && $0.source === source && !$0.deferred }), first.range.start < stmt.range.start {
+                error("param '\(name)' is declared after its first use", stmt.range,
+                    hints: ["move 'param \(name) ...' above line \(source.location(of: first.range.start).line), where $\(name) is read"])
+            }
+            if paramDeclarations[name] == nil { paramDeclarations[name] = (defaultValue != nil, stmt.range, source) }
+        case .assertion(let condition, let message):
+            _ = expr(condition, scope)
+            if let message { _ = expr(message, scope) }
+        case .expression(let e):
+            _ = expr(e, scope)
+        }
+    }
+
+    public func importModule(_ path: String, isFile: Bool, _ range: SourceRange, _ scope: Scope) {
+        let key: String, text: String, name: String
+        if isFile {
+            key = (TableReader.resolve(path, relativeTo: source.name) as NSString).standardizingPath
+            guard let data = FileManager.default.contents(atPath: key), let s = String(data: data, encoding: .utf8) else {
+                error("cannot read '\(path)'", range, hints: ["paths are relative to the importing script: \(key)"])
+                return
+            }
+            text = s
+            name = key
+        } else {
+            key = "stdlib:" + path
+            guard let s = Stdlib.modules[path] else {
+                error("no module named '\(path)' in the standard library", range,
+                    hints: [Suggest.hint(path, in: Array(Stdlib.modules.keys)) ?? "modules: " + Stdlib.modules.keys.sorted().joined(separator: ", ")])
+                return
+            }
+            text = s
+            name = "stdlib/\(path).kam"
+        }
+        if importStack.contains(key) {
+            error("import cycle: \((importStack + [key]).joined(separator: " -> "))", range)
+            return
+        }
+        guard !visitedModules.contains(key) else { return }
+        visitedModules.insert(key)
+        importStack.append(key)
+        defer { importStack.removeLast() }
+        let module = Source(name: name, text: text)
+        let program: Program
+        do { program = try Parser.parse(module) } catch {
+            diagnostics += error.diagnostics
+            return
+        }
+        let saved = source
+        source = module
+        defer { source = saved }
+        for stmt in program.statements {
+            if case .letBinding(let n, _) = stmt.kind { laterGlobals.insert(n) }
+            if case .function(let n, _, _) = stmt.kind { laterGlobals.insert(n) }
+        }
+        for stmt in program.statements { statement(stmt, scope) }
+    }
+
+    public func checkParameters(warnUnused: Bool, required: Bool) {
+        var reported = Set<String>()
+        if !required { reported = Set(paramReads.map(\.name)).union(paramDeclarations.keys) }
+        for read in paramReads where !reported.contains(read.name) {
+            reported.insert(read.name)
+            if interp.options.params[read.name] != nil { continue }
+            if let d = paramDeclarations[read.name], d.hasDefault { continue }
+            diagnostics.append(Diagnostic(.usage, "missing --param \(read.name)", at: read.range, in: read.source,
+                hints: ["run with --param \(read.name)=VALUE, or give it a default: param \(read.name) = ..."]))
+        }
+        for (name, d) in paramDeclarations where !d.hasDefault && !reported.contains(name) && interp.options.params[name] == nil {
+            diagnostics.append(Diagnostic(.usage, "missing --param \(name)", at: d.range, in: d.source,
+                hints: ["run with --param \(name)=VALUE, or give it a default: param \(name) = ..."]))
+        }
+        guard warnUnused else { return }
+        let known = Set(paramReads.map(\.name)).union(paramDeclarations.keys)
+        for name in interp.options.params.keys.sorted() where !known.contains(name) {
+            var hints = [Suggest.hint(name, in: Array(known)) ?? "the script reads no parameter of that name"]
+            if laterGlobals.contains(name) || hasColumnNamed(name) { hints.append("a parameter is read as $\(name), not \(name)") }
+            diagnostics.append(Diagnostic(.warning, "--param \(name) is given but the script never reads $\(name)", in: source, hints: hints))
+        }
+    }
+
+    public func hasColumnNamed(_ name: String) -> Bool {
+        guard let g = interp.dataset else { return false }
+        return g.entities.contains { $0.table.columnIndex(name) != nil }
+    }
+
+    // MARK: the dataset
+
+    /// The dataset's graph, building a lazy one (the demo) only when a name needs it.
+    public func graph() -> AccountGraph? {
+        if let g = interp.dataset { return g }
+        guard interp.datasetProvider != nil, !datasetFailed else { return nil }
+        do {
+            return try interp.currentDataset()
+        } catch let d as Diagnostic {
+            // The dataset does not load: that is the error to report (exit 4), and its
+            // entities can be checked no further.
+            datasetFailed = true
+            diagnostics.append(d)
+        } catch {
+            datasetFailed = true
+        }
+        return nil
+    }
+
+    public func entitySchema(_ index: Int) -> Schema? {
+        guard let g = interp.dataset, index < g.entities.count else { return nil }
+        return Schema(g.entities[index].table, graph: g)
+    }
+
+    /// A link of an entity's rows: the linked row (forward) or rows (reverse).
+    public func link(_ name: String, from entity: Int?) -> Shape? {
+        guard let entity, let g = interp.dataset, entity < g.entities.count else { return nil }
+        let e = g.entities[entity]
+        if let f = e.forwardLink(name), let s = entitySchema(f.target) { return .row(s) }
+        if let r = e.reverseLink(name), let s = entitySchema(r.source) { return .table(s) }
+        return nil
+    }
+
+    public func linkNames(_ entity: Int?) -> [String] {
+        guard let entity, let g = interp.dataset, entity < g.entities.count else { return [] }
+        return g.entities[entity].linkNames
+    }
+
+    // MARK: names
+
+    public enum Found {
+        case shape(Shape)
+        case notGroupKey
+        case missing
+    }
+
+    /// Looks a name up as the interpreter does: variables of inner scopes, then the row's
+    /// columns, `it` and links, or the group's keys, then outer scopes; then built-ins,
+    /// the dataset's entities and `input`.
+    public func lookup(_ name: String, _ scope: Scope) -> Found {
+        var s: Scope? = scope
+        while let env = s {
+            if let v = env.vars[name] { return .shape(v) }
+            if let row = env.row {
+                if row.has(name) { return .shape(row.type(name)) }
+                if name == "it" { return .shape(.row(row)) }
+                if let l = link(name, from: row.entity) { return .shape(l) }
+                if row.open { return .shape(.unknown) }
+            }
+            if let group = env.group {
+                if let k = group.keys[name] { return .shape(k) }
+                if group.schema.has(name) { return .notGroupKey }
+                if group.schema.open { return .shape(.unknown) }
+            }
+            if env.open { return .shape(.unknown) }
+            s = env.parent
+        }
+        if Builtins.table[name] != nil { return .shape(.function(params: nil)) }
+        if functionDepth > 0 && laterGlobals.contains(name) { return .shape(.unknown) }
+        if name == "input" { return .shape(.table(.unknown)) }
+        if !datasetMayChange, let g = graph(), let i = g.entities.firstIndex(where: { $0.name == name }), let schema = entitySchema(i) {
+            return .shape(.table(schema))
+        }
+        if datasetMayChange || datasetFailed { return .shape(.unknown) }
+        return .missing
+    }
+
+    /// Every name visible from `scope`, for "did you mean".
+    public func visibleNames(_ scope: Scope) -> [String] {
+        var names: [String] = []
+        var s: Scope? = scope
+        while let env = s {
+            names += env.vars.keys
+            if let row = env.row { names += row.columns + linkNames(row.entity) }
+            if let group = env.group { names += group.keys.keys }
+            s = env.parent
+        }
+        if let g = interp.dataset { names += g.entities.map(\.name) }
+        return names
+    }
+
+    /// "did you mean 'account.region'?" when a forward link's entity has the column.
+    public func linkedColumnHint(_ n: String, _ scope: Scope) -> String? {
+        guard let row = innermostRow(scope), let entity = row.entity, let g = interp.dataset, entity < g.entities.count else { return nil }
+        for f in g.entities[entity].forward {
+            if let near = Suggest.near(n, in: g.entities[f.target].table.names).first { return "did you mean '\(f.name).\(near)'?" }
+        }
+        return nil
+    }
+
+    public func innermostRow(_ scope: Scope) -> Schema? {
+        var s: Scope? = scope
+        while let env = s {
+            if let r = env.row { return r }
+            if env.group != nil { return nil }
+            s = env.parent
+        }
+        return nil
+    }
+
+    public func name(_ n: String, _ range: SourceRange, _ scope: Scope) -> Shape {
+        switch lookup(n, scope) {
+        case .shape(let s):
+            if case .function(nil) = s, Builtins.table[n] != nil, variable(n, scope) == nil, let row = innermostRow(scope),
+                !row.open, !functionValueAllowed
+            {
+                // In a stage, a bare name that is no column but a built-in's name is almost
+                // surely a missing column (`where score != null` before `| score ...`).
+                var hints = ["columns here: " + row.columns.prefix(12).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : "")]
+                if Builtins.table[n]?.category == .verb { hints.append("'\(n)' is a stage; run it first: ... | \(n) ...") } else {
+                    hints.append("call it: \(n)(...)")
+                }
+                error("no column '\(n)' here: \(n) is a built-in function", range, hints: hints)
+                return .unknown
+            }
+            return s
+        case .notGroupKey:
+            error("'\(n)' is not a key of the group", range, hints: ["use an aggregate such as sum(\(n)), or add it to 'by'"])
+            return .unknown
+        case .missing:
+            var hints: [String] = []
+            // Names in scope first: a column or variable is the likelier meaning, then a
+            // column one link away (region for orders is account.region).
+            // Built-in functions only outside a stage: in a row a bare name means a value.
+            let functions = innermostRow(scope) == nil ? Suggest.hint(n, in: Array(Builtins.table.keys)) : nil
+            if let h = Suggest.hint(n, in: visibleNames(scope)) ?? linkedColumnHint(n, scope) ?? functions { hints.append(h) }
+            if hints.isEmpty, let row = innermostRow(scope) {
+                hints.append("columns here: " + row.columns.prefix(12).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : ""))
+            }
+            if interp.options.params[n] != nil { hints.append("a parameter is read as $\(n)") }
+            error("unknown name '\(n)'", range, hints: hints)
+            return .unknown
+        }
+    }
+
+    // MARK: expressions
+
+    public func expr(_ e: Expr, _ scope: Scope) -> Shape {
+        switch e.kind {
+        case .null: return .null
+        case .bool: return .bool
+        case .int: return .int
+        case .float: return .float
+        case .string: return .string
+        case .date: return .date
+        case .duration: return .duration
+        case .interpolation(let parts):
+            for case .expr(let x) in parts { _ = expr(x, scope) }
+            return .string
+        case .name(let n):
+            return name(n, e.range, scope)
+        case .param(let n):
+            paramReads.append((n, e.range, source, functionDepth > 0))
+            return .unknown
+        case .list(let items):
+            var elem: Shape? = nil
+            for x in items {
+                let s = expr(x, scope)
+                elem = elem.map { Shape.join($0, s) } ?? s
+            }
+            return .list(elem ?? .unknown)
+        case .record(let fields):
+            var shapes: [String: Shape] = [:]
+            for (k, x) in fields { shapes[k] = expr(x, scope) }
+            return .record(shapes)
+        case .unary(let op, let x):
+            let s = expr(x, scope)
+            return op == .not ? .bool : (s.isNumber || s == .duration ? s : .unknown)
+        case .binary(let op, let a, let b):
+            let x = expr(a, scope), y = expr(b, scope)
+            return binary(op, x, y, e, a, b)
+        case .and(let a, let b), .or(let a, let b):
+            _ = expr(a, scope)
+            _ = expr(b, scope)
+            return .bool
+        case .coalesce(let a, let b):
+            return Shape.join(expr(a, scope), expr(b, scope))
+        case .member(let x, let field):
+            return member(expr(x, scope), field, e.range)
+        case .index(let x, let i):
+            let base = expr(x, scope)
+            _ = expr(i, scope)
+            switch base {
+            case .list(let el): return el
+            case .table(let s): return .row(s)
+            default: return .unknown
+            }
+        case .call(let callee, let args, let piped):
+            return call(e, callee, args, piped: piped, scope)
+        case .lambda(let params, let body):
+            // A lambda's body runs when it is called: it may call a function defined later.
+            let frame = Scope(parent: scope)
+            for p in params { frame.vars[p] = .unknown }
+            functionDepth += 1
+            _ = expr(body, frame)
+            functionDepth -= 1
+            return .function(params: params)
+        case .block(let stmts, let value):
+            let inner = Scope(parent: scope)
+            // A block's functions may call each other whatever their order, as at run time
+            // (each is looked up when it is called).
+            for s in stmts { if case .function(let n, let ps, _) = s.kind { inner.vars[n] = .function(params: ps) } }
+            for s in stmts { statement(s, inner) }
+            return expr(value, inner)
+        }
+    }
+
+    public func binary(_ op: BinaryOp, _ x: Shape, _ y: Shape, _ e: Expr, _ a: Expr, _ b: Expr) -> Shape {
+        switch op {
+        case .add, .sub, .mul, .div, .mod:
+            switch (x, y) {
+            case (.int, .int): return op == .div ? .float : .int
+            case (.date, .duration): return .date
+            case (.date, .date) where op == .sub: return .int
+            case (.string, .string) where op == .add: return .string
+            case _ where x.isNumber && y.isNumber: return op == .div ? .float : .number
+            default: return .unknown
+            }
+        case .eq, .ne, .lt, .le, .gt, .ge:
+            comparison(op, x, y, e, a, b)
+            return .bool
+        case .inList, .notIn, .match:
+            return .bool
+        }
+    }
+
+    /// A comparison whose sides can never compare: a string with a number (== is never
+    /// true, < is an error), a date with a string.
+    public func comparison(_ op: BinaryOp, _ x: Shape, _ y: Shape, _ e: Expr, _ a: Expr, _ b: Expr) {
+        func isString(_ s: Shape) -> Bool { if case .string = s { true } else { false } }
+        func isDate(_ s: Shape) -> Bool { if case .date = s { true } else { false } }
+        func message() -> String {
+            if op == .eq { return "comparing \(x.described) with \(y.described) is never true" }
+            if op == .ne { return "comparing \(x.described) with \(y.described) using '!=' is always true" }
+            return "cannot compare \(x.described.split(separator: " ").last ?? "") with \(y.described.split(separator: " ").last ?? "") using '\(op.rawValue)'"
+        }
+        if (isString(x) && y.isNumber) || (x.isNumber && isString(y)) {
+            let literal = isString(x) ? a : b
+            var hints = ["convert the string with int(...) or float(...)"]
+            if case .string(let s) = literal.kind, Double(s) != nil { hints = ["drop the quotes: \(s) is a number"] }
+            error(message(), e.range, hints: hints)
+        } else if (isDate(x) && isString(y)) || (isString(x) && isDate(y)) {
+            let literal = isString(x) ? a : b
+            var hints = ["convert the string with date(...)"]
+            if case .string(let s) = literal.kind, Calendar.parse(Array(s.utf8)) != nil { hints = ["drop the quotes: \(s) is a date literal"] }
+            error(message(), e.range, hints: hints)
+        }
+    }
+
+    public func member(_ base: Shape, _ field: String, _ range: SourceRange) -> Shape {
+        switch base {
+        case .row(let s):
+            if s.has(field) { return s.type(field) }
+            if let l = link(field, from: s.entity) { return l }
+            if !s.open { unknownField(field, s, range) }
+            return .unknown
+        case .table(let s):
+            if s.has(field) { return .list(s.type(field)) }
+            if let l = link(field, from: s.entity) {
+                if case .row(let target) = l { return .table(target) }
+                return l
+            }
+            if !s.open { unknownField(field, s, range) }
+            return .unknown
+        case .record(let fields?):
+            if let f = fields[field] { return f }
+            error("record has no field '\(field)'", range, hints: [Suggest.hint(field, in: Array(fields.keys)) ?? "fields: " + fields.keys.sorted().joined(separator: ", ")])
+            return .unknown
+        case .list(let el):
+            return .list(member(el, field, range))
+        default:
+            return .unknown
+        }
+    }
+
+    /// "no column or link 'x' in accounts", with the near names (the interpreter's text).
+    public func unknownField(_ name: String, _ s: Schema, _ range: SourceRange) {
+        let links = linkNames(s.entity)
+        var hints: [String] = []
+        if let h = Suggest.hint(name, in: s.columns + links) { hints.append(h) } else {
+            hints.append("columns: " + s.columns.prefix(20).joined(separator: ", ") + (s.columns.count > 20 ? ", ..." : ""))
+            if !links.isEmpty { hints.append("links: " + links.joined(separator: ", ")) }
+        }
+        error("no \(links.isEmpty ? "column" : "column or link") '\(name)' in \(s.name ?? "the table")", range, hints: hints)
+    }
+
+    // MARK: calls
+
+    public func call(_ e: Expr, _ callee: Expr, _ args: [Arg], piped: Bool, _ scope: Scope) -> Shape {
+        guard case .name(let fn) = callee.kind else {
+            let f = expr(callee, scope)
+            for a in args { _ = expr(a.value, scope) }
+            if case .function(let params?) = f { closureArity(params, "the function", args, e.range) }
+            return .unknown
+        }
+        if let v = variable(fn, scope) {
+            for a in args { _ = argument(a.value, scope) }
+            switch v {
+            case .function(let params?): closureArity(params, fn, args, e.range)
+            case .function, .unknown: break
+            default: error("'\(fn)' is \(v.described), not a function", callee.range)
+            }
+            return .unknown
+        }
+        if let b = Builtins.table[fn] { return builtin(b, e, args, scope) }
+        for a in args { _ = expr(a.value, scope) }
+        if functionDepth > 0 && laterGlobals.contains(fn) { return .unknown }
+        var hints: [String] = []
+        if let h = Suggest.hint(fn, in: Array(Builtins.table.keys) + visibleNames(scope)) { hints.append(h) }
+        if case .shape = lookup(fn, scope) { hints.append("'\(fn)' is a column, not a function") }
+        error("unknown function '\(fn)'", callee.range, hints: hints)
+        return .unknown
+    }
+
+    /// An argument of a function: it may be a function value, a built-in's name included.
+    public func argument(_ e: Expr, _ scope: Scope) -> Shape {
+        let saved = functionValueAllowed
+        defer { functionValueAllowed = saved }
+        if case .name = e.kind { functionValueAllowed = true } else { functionValueAllowed = false }
+        return expr(e, scope)
+    }
+
+    /// A variable (not a column): how a call's callee is looked up.
+    public func variable(_ name: String, _ scope: Scope) -> Shape? {
+        var s: Scope? = scope
+        while let env = s {
+            if let v = env.vars[name] { return v }
+            s = env.parent
+        }
+        return nil
+    }
+
+    public func closureArity(_ params: [String], _ name: String, _ args: [Arg], _ range: SourceRange) {
+        let plural = params.count == 1 ? "" : "s"
+        let positional = args.filter { $0.style == .positional }.count
+        if positional > params.count {
+            error("\(name) takes \(params.count) argument\(plural), got \(args.count)", range)
+            return
+        }
+        var given = Set(params.prefix(positional))
+        for a in args where a.style != .positional {
+            guard let n = a.name, params.contains(n) else {
+                error("\(name) has no parameter '\(a.name ?? "")'", a.value.range,
+                    hints: [Suggest.hint(a.name ?? "", in: params) ?? "parameters: " + params.joined(separator: ", ")])
+                return
+            }
+            given.insert(n)
+        }
+        if let missing = params.first(where: { !given.contains($0) }) {
+            error("\(name) takes \(params.count) argument\(plural), got \(args.count)", range, hints: ["missing '\(missing)'"])
+        }
+    }
+
+    /// Positional and named arguments against a built-in's parameters, as `bind` matches them.
+    public func bindEager(_ b: Builtin, _ args: [Arg], _ range: SourceRange) {
+        var given = Set<String>()
+        var next = 0
+        for a in args {
+            if a.style == .positional {
+                if next < b.params.count && !b.params[next].variadic {
+                    given.insert(b.params[next].name)
+                    next += 1
+                } else if b.params.last?.variadic != true {
+                    error("\(b.name) takes at most \(b.params.count) argument\(b.params.count == 1 ? "" : "s"), got \(args.count)", range,
+                        hints: ["usage: \(b.signature)"])
+                    return
+                }
+            } else if let n = a.name, b.params.contains(where: { $0.name == n }) {
+                given.insert(n)
+            } else {
+                error("\(b.name) has no parameter '\(a.name ?? "")'", a.value.range,
+                    hints: [Suggest.hint(a.name ?? "", in: b.params.map(\.name)) ?? "usage: \(b.signature)"])
+            }
+        }
+        for p in b.params where !p.optional && !p.variadic && !given.contains(p.name) {
+            error("\(b.name) needs its '\(p.name)' argument", range, hints: ["usage: \(b.signature)"])
+        }
+    }
+
+    public func builtin(_ b: Builtin, _ e: Expr, _ args: [Arg], _ scope: Scope) -> Shape {
+        switch b.category {
+        case .verb: return stage(b, e, args, scope)
+        case .aggregate: return aggregate(b, e, args, scope)
+        default: break
+        }
+        switch b.name {
+        case "if":
+            let p = args.filter { $0.style == .positional }
+            if !(2...3).contains(p.count) {
+                error("if takes 2 or 3 arguments, got \(p.count)", e.range, hints: ["usage: if(cond, then, else)"])
+            }
+            let shapes = args.map { expr($0.value, scope) }
+            return shapes.count >= 2 ? shapes.dropFirst(2).reduce(shapes[1]) { Shape.join($0, $1) } : .unknown
+        case "table":
+            let shapes = args.map { expr($0.value, scope) }
+            if args.count == 1, case .list(let items) = args[0].value.kind {
+                var schema = Schema(columns: [])
+                var allRecords = true
+                for item in items {
+                    guard case .record(let fields) = item.kind else { allRecords = false; break }
+                    for (k, v) in fields {
+                        // A column whose rows disagree (1 in one, "A" in another) is unknown.
+                        let shape = literalShape(v)
+                        schema.set(k, schema.has(k) ? Shape.join(schema.type(k), shape) : shape)
+                    }
+                }
+                if allRecords && !items.isEmpty { return .table(schema) }
+            }
+            _ = shapes
+            return .table(.unknown)
+        default:
+            if case .eager = b.impl { bindEager(b, args, e.range) }
+            if b.category == .window {
+                for a in args where a.style == .named {
+                    error("\(b.name) has no option '\(a.name ?? "")'", a.value.range, hints: ["pass it by position: \(b.signature)"])
+                }
+            }
+            for a in args { _ = argument(a.value, scope) }
+            if b.name == "load" && !loadsOneFile(args) {
+                // `load "dir"` installs a dataset: its entities are not known before it runs.
+                datasetMayChange = true
+                if let g = interp.dataset {
+                    for e in g.entities { globals.vars[e.name] = .table(.unknown) }
+                }
+            }
+            switch b.name {
+            case "load", "columns", "schema": return .table(.unknown)
+            case "str", "upper", "lower", "trim", "replace", "substr", "pad_left", "join_str", "type": return .string
+            case "len", "year", "month", "day", "quarter", "weekday", "days_since", "days_between", "days", "div": return .int
+            case "date", "make_date", "today": return .date
+            case "sqrt", "ln", "exp", "pow": return .float
+            default: return .unknown
+            }
+        }
+    }
+
+    /// Whether `load`'s argument is a literal path to one data file (not a dataset).
+    public func loadsOneFile(_ args: [Arg]) -> Bool {
+        guard args.count == 1, case .string(let path) = args[0].value.kind else { return false }
+        return [".csv", ".tsv", ".json", ".jsonl", ".txt"].contains { path.lowercased().hasSuffix($0) }
+    }
+
+    /// The value of a literal default (`param since = 2025-01-01`), nil for anything else.
+    public func literalValue(_ e: Expr) -> Value? {
+        switch e.kind {
+        case .int(let i): .int(i)
+        case .float(let f): .float(f)
+        case .string(let s): .string(s)
+        case .date(let d): .date(d)
+        case .bool(let b): .bool(b)
+        case .duration(let m, let d): .duration(Duration(months: m, days: d))
+        case .unary(.negate, let x):
+            switch x.kind {
+            case .int(let i) where i != Int64.min: .int(-i)
+            case .float(let f): .float(-f)
+            default: nil
+            }
+        default: nil
+        }
+    }
+
+    /// A literal's shape without checking it again (for `table([...])` columns).
+    public func literalShape(_ e: Expr) -> Shape {
+        switch e.kind {
+        case .null: .null
+        case .int: .int
+        case .float: .float
+        case .string, .interpolation: .string
+        case .date: .date
+        case .bool: .bool
+        default: .unknown
+        }
+    }
+
+    public func aggregate(_ b: Builtin, _ e: Expr, _ args: [Arg], _ scope: Scope) -> Shape {
+        for a in args where a.style == .named && !b.params.contains(where: { $0.name == a.name }) {
+            error("\(b.name) has no option '\(a.name ?? "")'", a.value.range,
+                hints: [Suggest.hint(a.name ?? "", in: b.params.map(\.name)) ?? "options: " + b.params.map(\.name).joined(separator: ", ")])
+        }
+        let p = args.filter { $0.style == .positional && $0.clause == nil }
+        var result: Shape = .unknown
+        if let group = innermostGroup(scope) {
+            // Inside aggregate: the argument runs over the group's rows.
+            let rows = Scope(parent: scope, row: group.schema)
+            if let first = p.first { result = elementShape(expr(first.value, rows)) }
+            for a in p.dropFirst() { _ = expr(a.value, scope) }
+        } else if p.count >= 2, case .table(let s) = expr(p[0].value, scope) {
+            // `t | sum(amount)`: the column expression runs over the table's rows.
+            result = elementShape(expr(p[1].value, Scope(parent: scope, row: s)))
+            for a in p.dropFirst(2) { _ = expr(a.value, scope) }
+        } else {
+            if p.isEmpty && b.name == "count" {
+                error("count() without an argument counts the rows of a group inside aggregate", e.range,
+                    hints: ["count a table with: table | count"])
+            }
+            let shapes = p.map { expr($0.value, scope) }
+            result = shapes.first.map(elementShape) ?? .unknown
+        }
+        for a in args where a.style == .named { _ = expr(a.value, scope) }
+        switch b.name {
+        case "count", "count_distinct": return .int
+        case "avg", "median", "percentile", "stddev": return .float
+        case "sum": return result.isNumber ? (result == .int ? .int : result) : .number
+        case "min", "max": return result
+        default: return .unknown
+        }
+    }
+
+    /// What an aggregate reads one value of: the items of a list, or the value itself.
+    public func elementShape(_ s: Shape) -> Shape {
+        if case .list(let el) = s { return el }
+        if case .table = s { return .unknown }
+        return s
+    }
+
+    public func innermostGroup(_ scope: Scope) -> GroupScopeShape? {
+        var s: Scope? = scope
+        while let env = s {
+            if env.row != nil { return nil }
+            if let g = env.group { return g }
+            s = env.parent
+        }
+        return nil
+    }
+}
+
+/// A lexical scope of the checker, as `Env` is the interpreter's: variables, or the row
+/// of a stage (its columns and links), or the group of an `aggregate` (its keys).
+public final class Scope {
+    public var vars: [String: Shape] = [:]
+    public let parent: Scope?
+    public let row: Schema?
+    public let group: GroupScopeShape?
+    /// Names here may be anything (the fields of a list's records in `where`).
+    public let open: Bool
+
+    public init(parent: Scope?, row: Schema? = nil, group: GroupScopeShape? = nil, open: Bool = false) {
+        self.parent = parent
+        self.row = row
+        self.group = group
+        self.open = open
+    }
+}
+
+/// The group of an `aggregate`: its keys by name, and the table whose rows it groups.
+public struct GroupScopeShape {
+    public var keys: [String: Shape]
+    public var schema: Schema
+}
+
+extension Shape: Equatable {
+    public static func == (a: Shape, b: Shape) -> Bool {
+        switch (a, b) {
+        case (.unknown, .unknown), (.null, .null), (.bool, .bool), (.int, .int), (.float, .float), (.string, .string),
+            (.date, .date), (.duration, .duration), (.number, .number):
+            return true
+        default: return false
+        }
+    }
+}

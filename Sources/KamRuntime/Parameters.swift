@@ -1,0 +1,78 @@
+import KamEngine
+import KamData
+import KamSyntax
+
+/// Script parameters: `$region` reads the value given with `--param region=EMEA`, and
+/// `param region = "EMEA"` declares it with a default. Parameters have a syntax of their own
+/// so that one can never be mistaken for a column of the same name.
+///
+/// A value from the command line is text. With a declared default it is read as the
+/// default's type (a date default takes `--param since=2025-01-01` as a date); without one
+/// it is read as a CSV cell would be: `42` an int, `4.5` a float, `true` a bool,
+/// `2025-01-31` a date, and anything else, `007` included, a string.
+public enum Parameters {
+    /// The value of `text` as a CSV cell would read it.
+    public static func infer(_ text: String) -> Value {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { b -> Value in
+            if let i = CSVParser.parseInt(b) { return .int(i) }
+            if let d = CSVParser.parseDouble(b), d.isFinite { return .float(d) }
+            if let v = CSVParser.parseBool(b) { return .bool(v) }
+            if bytes.count == 10, let d = Calendar.parse(bytes) { return .date(d) }
+            return .string(text)
+        }
+    }
+
+    /// `text` read as the type of `model` (a declared default); nil when it does not read
+    /// as one, with the type's name for the message.
+    public static func convert(_ text: String, like model: Value) -> Result<Value, Mismatch> {
+        let bytes = Array(text.utf8)
+        switch model {
+        case .int:
+            return bytes.withUnsafeBufferPointer { CSVParser.parseInt($0) }.map { .success(.int($0)) }
+                ?? Int64(text).map { .success(.int($0)) } ?? .failure(Mismatch(expected: "a whole number"))
+        case .float:
+            if let d = Double(text), d.isFinite { return .success(.float(d)) }
+            return .failure(Mismatch(expected: "a number"))
+        case .bool:
+            return bytes.withUnsafeBufferPointer { CSVParser.parseBool($0) }.map { .success(.bool($0)) }
+                ?? .failure(Mismatch(expected: "true or false"))
+        case .date:
+            return Calendar.parse(bytes).map { .success(.date($0)) } ?? .failure(Mismatch(expected: "a date (YYYY-MM-DD)"))
+        case .duration:
+            return duration(text).map { .success(.duration($0)) } ?? .failure(Mismatch(expected: "a duration such as 90d, 12w, 6mo or 1y"))
+        case .null:
+            return .success(infer(text))
+        default:
+            return .success(.string(text))
+        }
+    }
+
+    /// `90d`, `12w`, `6mo`, `1y`, as the language writes durations.
+    public static func duration(_ text: String) -> Duration? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard let n = Int32(digits), n <= 100_000 else { return nil }
+        switch text.dropFirst(digits.count) {
+        case "d": return Duration(days: n)
+        case "w": return Duration(days: n * 7)
+        case "mo": return Duration(months: n)
+        case "y": return Duration(months: n * 12)
+        default: return nil
+        }
+    }
+
+    public struct Mismatch: Error {
+        public let expected: String
+    }
+
+    /// Every parameter a program reads (`$name`) and declares (`param name`), in source order.
+    public static func uses(in program: Program) -> (reads: [(String, SourceRange)], declarations: [(String, SourceRange)]) {
+        var reads: [(String, SourceRange)] = []
+        var declarations: [(String, SourceRange)] = []
+        for stmt in program.statements {
+            if case .parameter(let name, _) = stmt.kind { declarations.append((name, stmt.range)) }
+            stmt.visit { e in if case .param(let n) = e.kind { reads.append((n, e.range)) } }
+        }
+        return (reads, declarations)
+    }
+}

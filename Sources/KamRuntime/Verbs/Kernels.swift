@@ -1,0 +1,577 @@
+import KamEngine
+import KamData
+import KamSyntax
+
+/// Compiles row expressions into whole-column operations, so a stage does no per-row
+/// dispatch through boxed values: column references, literals, `+ - * / %`, comparisons,
+/// `and`/`or`/`not`, `??` and unary minus over typed columns. An expression with anything
+/// else (calls, member access, lambdas...) returns nil and runs through the interpreter
+/// row by row. Results match the interpreter exactly: nulls propagate, integer overflow
+/// and division by zero are errors.
+public enum Kernels {
+    /// A column-at-a-time value: a typed column or one constant for every row.
+    public enum Vec {
+        case column(Column)
+        case constant(Value)
+    }
+
+    public static func compile(_ e: Expr, table: Table, env: Env, interp: Interpreter) throws -> Column? {
+        // No rows, nothing evaluated: the row-at-a-time interpreter runs nothing either.
+        if table.count == 0 { return Column.from([]) }
+        guard supported(e, table, env) else { return nil }
+        switch try eval(e, table, env, interp) {
+        case .column(let c): return c
+        case .constant(let v): return broadcast(v, table.count)
+        }
+    }
+
+    /// Whether every node is one the kernels implement, reading only columns, literals and
+    /// plain variables.
+    public static func supported(_ e: Expr, _ t: Table, _ env: Env) -> Bool {
+        switch e.kind {
+        case .null, .bool, .int, .float, .string, .date: return true
+        case .name(let n):
+            if let c = t.columnIndex(n) {
+                if case .values = t.columns[c].storage { return false }
+                return true
+            }
+            // A variable (not a row of an outer stage): a constant for the whole stage.
+            guard case .value(let v) = env.lookup(n), env.innermostScope.row == nil else { return false }
+            switch v {
+            case .int, .float, .string, .date, .bool, .null: return true
+            default: return false
+            }
+        case .binary(let op, let a, let b):
+            switch op {
+            case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: return supported(a, t, env) && supported(b, t, env)
+            default: return false
+            }
+        // Each side runs through evalColumn on the rows that need it (see Selection).
+        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return !Selection.readsWindow(b)
+        case .unary(_, let a): return supported(a, t, env)
+        case .member: return LinkPath(e, t) != nil
+        case .call(let callee, let args, false):
+            if SegmentAggregate(e, t, env) != nil { return true }
+            guard case .name(let fn) = callee.kind, env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional }) else { return false }
+            switch fn {
+            // Each branch runs only on the rows that take it (see Selection).
+            case "if": return (2...3).contains(args.count) && !args.dropFirst().contains { Selection.readsWindow($0.value) }
+            case "cumsum": return args.count == 1 && supported(args[0].value, t, env)
+            default:
+                // Any eager built-in whose arguments are kernels: the arguments run over
+                // whole columns, the function once per row on their values.
+                guard let b = Builtins.table[fn], case .eager = b.impl, args.count <= b.params.count, !b.params.contains(where: \.variadic) else { return false }
+                return args.allSatisfy { supported($0.value, t, env) }
+            }
+        default: return false
+        }
+    }
+
+    public static func broadcast(_ v: Value, _ n: Int) -> Column {
+        switch v {
+        case .int(let x): return Column(storage: .int([Int64](repeating: x, count: n)))
+        case .float(let x): return Column(storage: .float([Double](repeating: x, count: n)))
+        case .bool(let x): return Column(storage: .bool([Bool](repeating: x, count: n)))
+        case .date(let x): return Column(storage: .date([Int32](repeating: x, count: n)))
+        case .string(let s): return Column(storage: .string(StringColumn(codes: [UInt32](repeating: 0, count: n), dictionary: [s])))
+        default: return Column(storage: .values([Value](repeating: v, count: n)), validity: n > 0 ? Bitmap(count: n, allValid: v.isNull ? false : true) : nil)
+        }
+    }
+
+    public static func eval(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
+        switch e.kind {
+        case .null: return .constant(.null)
+        case .bool(let b): return .constant(.bool(b))
+        case .int(let i): return .constant(.int(i))
+        case .float(let f): return .constant(.float(f))
+        case .string(let s): return .constant(.string(s))
+        case .date(let d): return .constant(.date(d))
+        case .name(let n):
+            if let c = t.columnIndex(n) { return .column(t.columns[c]) }
+            if case .value(let v) = env.lookup(n) { return .constant(v) }
+            return .constant(.null)
+        case .unary(let op, let a):
+            let x = try eval(a, t, env, interp)
+            if case .constant(let v) = x { return .constant(try interp.unary(op, v, e.range)) }
+            guard case .column(let c) = x else { return x }
+            switch (op, c.storage) {
+            case (.negate, .int(let xs)):
+                var out = [Int64](repeating: 0, count: xs.count)
+                for i in 0..<xs.count {
+                    if xs[i] == Int64.min && c.isValid(i) { throw interp.fail("integer overflow in negation", e.range) }
+                    out[i] = xs[i] == Int64.min ? 0 : -xs[i]
+                }
+                return .column(Column(storage: .int(out), validity: c.validity))
+            case (.negate, .float(let xs)): return .column(Column(storage: .float(xs.map { -$0 }), validity: c.validity))
+            case (.not, .bool(let xs)): return .column(Column(storage: .bool(xs.map { !$0 }), validity: c.validity))
+            default: return try rowwise(e, t, env, interp)
+            }
+        case .binary(let op, let a, let b):
+            // `x == null` tests for null.
+            if op == .eq || op == .ne {
+                let aNull = if case .null = a.kind { true } else { false }
+                let bNull = if case .null = b.kind { true } else { false }
+                if aNull || bNull {
+                    let other = try eval(aNull ? b : a, t, env, interp)
+                    switch other {
+                    case .constant(let v): return .constant(.bool(v.isNull == (op == .eq)))
+                    case .column(let c):
+                        return .column(Column(storage: .bool((0..<t.count).map { c.isValid($0) != (op == .eq) })))
+                    }
+                }
+            }
+            let x = try eval(a, t, env, interp), y = try eval(b, t, env, interp)
+            if case .constant(let u) = x, case .constant(let v) = y {
+                return .constant(try interp.binary(op, u, v, e.range, lhs: a.range, rhs: b.range))
+            }
+            if let r = try binary(op, x, y, t.count, e.range, interp) { return .column(r) }
+            return try rowwise(e, t, env, interp)
+        case .and(let a, let b), .or(let a, let b):
+            let isAnd = if case .and = e.kind { true } else { false }
+            return .column(try logical(isAnd, a, b, t, env, interp))
+        case .member:
+            if let path = LinkPath(e, t) { return .column(path.run(t)) }
+            return try rowwise(e, t, env, interp)
+        case .call(let callee, let args, _):
+            if let seg = SegmentAggregate(e, t, env) { return .column(try seg.run(t, interp, e.range)) }
+            if case .name("if") = callee.kind {
+                return .column(try choose(args.map(\.value), t, env, interp))
+            }
+            if case .name("cumsum") = callee.kind, case .column(let c) = try eval(args[0].value, t, env, interp) {
+                if let r = try cumsum(c, e.range, interp) { return .column(r) }
+            }
+            if case .name(let fn) = callee.kind, fn != "cumsum", let b = Builtins.table[fn], case .eager(let impl) = b.impl {
+                let vecs = try args.map { try eval($0.value, t, env, interp) }
+                var ctx = CallContext(interp: interp, range: e.range, args: args)
+                var values = [Value](repeating: .null, count: b.params.count)
+                var out = [Value]()
+                out.reserveCapacity(t.count)
+                for i in 0..<t.count {
+                    for (k, v) in vecs.enumerated() {
+                        switch v {
+                        case .constant(let c): values[k] = c
+                        case .column(let c): values[k] = c.value(at: i)
+                        }
+                    }
+                    out.append(try impl(&ctx, values))
+                }
+                return .column(Column.from(out, widening: false))
+            }
+            return try rowwise(e, t, env, interp)
+        case .coalesce(let a, let b):
+            // The right side runs only where the left is null.
+            let x = try interp.evalColumn(a, over: t, env, final: false)
+            var need: [Int] = [], have: [Int] = []
+            for i in 0..<t.count { if Selection.isNull(x, i) { need.append(i) } else { have.append(i) } }
+            if need.isEmpty { return .column(x) }
+            let y = try Selection.eval(b, t, need, env, interp)
+            return .column(Selection.merge([(have.isEmpty ? nil : x.gather(have), have), (y, need)], count: t.count))
+        default:
+            return try rowwise(e, t, env, interp)
+        }
+    }
+
+    /// `if(cond, a, b)` over whole columns: `a` on the rows where cond is true, `b` on the
+    /// others (false or null), each evaluated on its rows only.
+    public static func choose(_ args: [Expr], _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Column {
+        let cond = try interp.evalColumn(args[0], over: t, env, final: false)
+        let truth: [Selection.Truth]
+        switch Selection.truths(cond) {
+        case .success(let x): truth = x
+        case .failure(let e): throw interp.fail("if needs a bool condition, got \(e.value.aTypeName)", args[0].range)
+        }
+        var yes: [Int] = [], no: [Int] = []
+        for i in 0..<t.count { if truth[i] == .yes { yes.append(i) } else { no.append(i) } }
+        let a = try Selection.eval(args[1], t, yes, env, interp)
+        let b = args.count == 3 ? try Selection.eval(args[2], t, no, env, interp) : nil
+        return Selection.merge([(a, yes), (b, no)], count: t.count)
+    }
+
+    /// `a and b`, `a or b` with the interpreter's short circuit per row: `b` runs only on
+    /// the rows `a` does not decide, and both sides must be bools or null.
+    public static func logical(_ isAnd: Bool, _ a: Expr, _ b: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Column {
+        let op = isAnd ? "and" : "or"
+        func truths(_ c: Column, _ e: Expr) throws -> [Selection.Truth] {
+            switch Selection.truths(c) {
+            case .success(let x): return x
+            case .failure(let f):
+                throw interp.fail("'\(op)' needs bool operands, got \(f.value.aTypeName)", e.range, hints: ["compare explicitly, e.g. x > 0 \(op) ..."])
+            }
+        }
+        let x = try truths(try interp.evalColumn(a, over: t, env, final: false), a)
+        let decided: Selection.Truth = isAnd ? .no : .yes
+        let need = (0..<t.count).filter { x[$0] != decided }
+        var out = [Bool](repeating: !isAnd, count: t.count)
+        var validity: Bitmap? = nil
+        func setNull(_ i: Int) {
+            if validity == nil { validity = Bitmap(count: t.count, allValid: true) }
+            validity?[i] = false
+        }
+        if let yc = try Selection.eval(b, t, need, env, interp) {
+            let y = try truths(yc, b)
+            for (k, i) in need.enumerated() {
+                if y[k] == decided { continue }
+                if x[i] == .unknown || y[k] == .unknown { setNull(i) } else { out[i] = isAnd }
+            }
+        }
+        return Column(storage: .bool(out), validity: validity)
+    }
+
+    /// Running totals in table order: checked for ints, compensated for floats; nulls add nothing.
+    public static func cumsum(_ c: Column, _ range: SourceRange, _ interp: Interpreter) throws -> Column? {
+        switch c.storage {
+        case .int(let xs):
+            var out = [Int64](repeating: 0, count: xs.count)
+            var s: Int64 = 0
+            for i in 0..<xs.count {
+                if c.isValid(i) {
+                    let (r, o) = s.addingReportingOverflow(xs[i])
+                    if o { throw interp.fail("integer overflow in cumsum", range) }
+                    s = r
+                }
+                out[i] = s
+            }
+            return Column(storage: .int(out))
+        case .float(let xs):
+            var out = [Double](repeating: 0, count: xs.count)
+            var s = 0.0, comp = 0.0
+            for i in 0..<xs.count {
+                if c.isValid(i) {
+                    let x = xs[i], t = s + x
+                    comp += abs(s) >= abs(x) ? (s - t) + x : (x - t) + s
+                    s = t
+                }
+                out[i] = s + comp
+            }
+            return Column(storage: .float(out))
+        default:
+            return nil
+        }
+    }
+
+    /// Falls back to the interpreter for one node (its children are cheap to re-evaluate).
+    public static func rowwise(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
+        .column(Column.from(try interp.evalRows(e, over: t, env), widening: false))
+    }
+
+    public static func bools(_ v: Vec, _ n: Int) -> ([Bool], Bitmap?)? {
+        switch v {
+        case .constant(.bool(let b)): return ([Bool](repeating: b, count: n), nil)
+        case .constant(.null): return ([Bool](repeating: false, count: n), Bitmap(count: n, allValid: false))
+        case .column(let c):
+            if case .bool(let xs) = c.storage { return (xs, c.validity) }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// Numeric view of a vector: ints, floats, or nil for anything else.
+    public enum Numeric {
+        case ints([Int64], Bitmap?)
+        case floats([Double], Bitmap?)
+    }
+
+    public static func numeric(_ v: Vec, _ n: Int) -> Numeric? {
+        switch v {
+        case .constant(.int(let x)): return .ints([Int64](repeating: x, count: n), nil)
+        case .constant(.float(let x)): return .floats([Double](repeating: x, count: n), nil)
+        case .column(let c):
+            switch c.storage {
+            case .int(let xs): return .ints(xs, c.validity)
+            case .float(let xs): return .floats(xs, c.validity)
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    public static func merge(_ a: Bitmap?, _ b: Bitmap?, _ n: Int) -> Bitmap? {
+        guard let a else { return b }
+        guard let b else { return a }
+        var out = Bitmap(count: n, allValid: true)
+        for i in 0..<n where !(a[i] && b[i]) { out[i] = false }
+        return out
+    }
+
+    public static func binary(_ op: BinaryOp, _ x: Vec, _ y: Vec, _ n: Int, _ range: SourceRange, _ interp: Interpreter) throws -> Column? {
+        // A null constant on either side makes every row null (== null was handled above).
+        if case .constant(.null) = x { return broadcast(.null, n) }
+        if case .constant(.null) = y { return broadcast(.null, n) }
+        if let nx = numeric(x, n), let ny = numeric(y, n) {
+            switch (nx, ny) {
+            case (.ints(let a, let av), .ints(let b, let bv)):
+                let valid = merge(av, bv, n)
+                return try intOp(op, a, b, valid, n, range, interp)
+            case (.ints, .floats), (.floats, .ints) where op == .eq || op == .ne:
+                // 1 == 1.0, but a huge int equals no float it rounds to: the interpreter's rule.
+                return nil
+            default:
+                let (a, av) = asFloats(nx), (b, bv) = asFloats(ny)
+                let valid = merge(av, bv, n)
+                return try floatOp(op, a, b, valid, n, range, interp)
+            }
+        }
+        // Comparisons of strings and dates.
+        switch op {
+        case .eq, .ne, .lt, .le, .gt, .ge: break
+        default: return nil
+        }
+        if let (a, av) = dates(x, n), let (b, bv) = dates(y, n) {
+            return compare(op, n, merge(av, bv, n)) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
+        }
+        if case .column(let c) = x, case .string(let s) = c.storage, case .constant(.string(let k)) = y {
+            return stringConstant(op, s, c.validity, k, n, flipped: false)
+        }
+        if case .constant(.string(let k)) = x, case .column(let c) = y, case .string(let s) = c.storage {
+            return stringConstant(op, s, c.validity, k, n, flipped: true)
+        }
+        if case .column(let c1) = x, case .string(let s1) = c1.storage, case .column(let c2) = y, case .string(let s2) = c2.storage {
+            return compare(op, n, merge(c1.validity, c2.validity, n)) { i in
+                let l = s1.dictionary[Int(s1.codes[i])], r = s2.dictionary[Int(s2.codes[i])]
+                return l < r ? -1 : l > r ? 1 : 0
+            }
+        }
+        return nil
+    }
+
+    public static func asFloats(_ v: Numeric) -> ([Double], Bitmap?) {
+        switch v {
+        case .ints(let a, let m): return (a.map(Double.init), m)
+        case .floats(let a, let m): return (a, m)
+        }
+    }
+
+    public static func dates(_ v: Vec, _ n: Int) -> ([Int32], Bitmap?)? {
+        switch v {
+        case .constant(.date(let d)): return ([Int32](repeating: d, count: n), nil)
+        case .column(let c):
+            if case .date(let xs) = c.storage { return (xs, c.validity) }
+            return nil
+        default: return nil
+        }
+    }
+
+    public static func compare(_ op: BinaryOp, _ n: Int, _ valid: Bitmap?, _ cmp: (Int) -> Int) -> Column {
+        var out = [Bool](repeating: false, count: n)
+        for i in 0..<n {
+            let c = cmp(i)
+            switch op {
+            case .eq: out[i] = c == 0
+            case .ne: out[i] = c != 0
+            case .lt: out[i] = c < 0
+            case .le: out[i] = c <= 0
+            case .gt: out[i] = c > 0
+            default: out[i] = c >= 0
+            }
+        }
+        return Column(storage: .bool(out), validity: valid)
+    }
+
+    /// A string column against one string: compare each dictionary entry once, then map codes.
+    public static func stringConstant(_ op: BinaryOp, _ s: StringColumn, _ valid: Bitmap?, _ k: String, _ n: Int, flipped: Bool) -> Column {
+        let perCode: [Bool] = s.dictionary.map { d in
+            let (l, r) = flipped ? (k, d) : (d, k)
+            switch op {
+            case .eq: return l == r
+            case .ne: return l != r
+            case .lt: return l < r
+            case .le: return l <= r
+            case .gt: return l > r
+            default: return l >= r
+            }
+        }
+        return Column(storage: .bool(s.codes.map { perCode[Int($0)] }), validity: valid)
+    }
+
+    public static func intOp(_ op: BinaryOp, _ a: [Int64], _ b: [Int64], _ valid: Bitmap?, _ n: Int, _ range: SourceRange, _ interp: Interpreter) throws -> Column {
+        func isValid(_ i: Int) -> Bool { valid?[i] ?? true }
+        switch op {
+        case .add, .sub, .mul, .mod:
+            var out = [Int64](repeating: 0, count: n)
+            for i in 0..<n {
+                let r: (Int64, Bool)
+                switch op {
+                case .add: r = a[i].addingReportingOverflow(b[i])
+                case .sub: r = a[i].subtractingReportingOverflow(b[i])
+                case .mul: r = a[i].multipliedReportingOverflow(by: b[i])
+                default:
+                    if b[i] == 0 {
+                        if isValid(i) { throw interp.fail("division by zero in '%'", range) }
+                        continue
+                    }
+                    r = a[i].remainderReportingOverflow(dividingBy: b[i])
+                }
+                if r.1 {
+                    if isValid(i) {
+                        throw interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
+                    }
+                    continue
+                }
+                out[i] = r.0
+            }
+            return Column(storage: .int(out), validity: valid)
+        case .div:
+            var out = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                if b[i] == 0 {
+                    if isValid(i) { throw interp.fail("division by zero", range) }
+                    continue
+                }
+                out[i] = Double(a[i]) / Double(b[i])
+            }
+            return Column(storage: .float(out), validity: valid)
+        default:
+            return compare(op, n, valid) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
+        }
+    }
+
+    public static func floatOp(_ op: BinaryOp, _ a: [Double], _ b: [Double], _ valid: Bitmap?, _ n: Int, _ range: SourceRange, _ interp: Interpreter) throws -> Column {
+        func isValid(_ i: Int) -> Bool { valid?[i] ?? true }
+        var out = [Double](repeating: 0, count: n)
+        switch op {
+        case .add: for i in 0..<n { out[i] = a[i] + b[i] }
+        case .sub: for i in 0..<n { out[i] = a[i] - b[i] }
+        case .mul: for i in 0..<n { out[i] = a[i] * b[i] }
+        case .div, .mod:
+            for i in 0..<n {
+                if b[i] == 0 {
+                    if isValid(i) { throw interp.fail(op == .div ? "division by zero" : "division by zero in '%'", range) }
+                    continue
+                }
+                out[i] = op == .div ? a[i] / b[i] : a[i].truncatingRemainder(dividingBy: b[i])
+            }
+        default:
+            return compare(op, n, valid) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
+        }
+        return Column(storage: .float(out), validity: valid)
+    }
+}
+
+/// `sum(orders.amount)`, `count(orders)`, `avg`/`min`/`max` over a reverse link, per row of
+/// the table: a segment reduction over the link's CSR layout, reading the typed column
+/// directly. No row tables are built and nothing is hashed.
+public struct SegmentAggregate {
+    public let kind: Reduce.Op
+    public let link: AccountGraph.ReverseLink
+    public let source: Table
+    /// The link's forward direction: the target row of each source row. Sums run over it
+    /// in source order (sequential reads, scattered adds into a small array), which is much
+    /// kinder to the cache than reading each segment's rows.
+    public let forward: [Int32]?
+    /// The source column, nil for count(link).
+    public let column: Column?
+
+    public init?(_ e: Expr, _ t: Table, _ env: Env) {
+        guard case .call(let callee, let args, false) = e.kind, case .name(let fn) = callee.kind, args.count == 1,
+            args[0].style == .positional, env.lookupVariable(fn) == nil, let origin = t.origin
+        else { return nil }
+        guard let op = Reduce.Op(rawValue: fn) else { return nil }
+        kind = op
+        let entity = origin.graph.entities[origin.entity]
+        switch args[0].value.kind {
+        case .name(let l) where kind == .count:
+            guard t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
+            link = rev
+            source = origin.graph.entities[rev.source].table
+            column = nil
+            forward = nil
+        case .member(let base, let col):
+            guard case .name(let l) = base.kind, t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
+            let src = origin.graph.entities[rev.source].table
+            guard let c = src.columnIndex(col) else { return nil }
+            switch src.columns[c].storage {
+            case .int, .float: break
+            case .date where kind == .min || kind == .max || kind == .count || kind == .countDistinct: break
+            case .string where kind == .countDistinct || kind == .count: break
+            default: return nil
+            }
+            link = rev
+            source = src
+            column = src.columns[c]
+            forward = origin.graph.entities[rev.source].forwardLink(rev.via)?.rows
+        default:
+            return nil
+        }
+    }
+
+    public func run(_ t: Table, _ interp: Interpreter, _ range: SourceRange) throws -> Column {
+        let n = t.count
+        guard let column else {
+            return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).count) }))
+        }
+        // One value per target row: the source rows grouped by the row their link points to.
+        let targets = link.offsets.count - 1
+        let perTarget: Column
+        do {
+            perTarget = try Reduce.grouped(kind, column, gid: forward ?? groupIDs(column.count), groups: targets)
+                ?? Column(storage: .values([Value](repeating: .null, count: targets)), validity: Bitmap(count: targets, allValid: false))
+        } catch {
+            throw interp.fail(Reduce.overflowMessage, range, hints: Reduce.overflowHints)
+        }
+        if t.origin?.rows == nil && n == targets { return perTarget }
+        return perTarget.gather((0..<n).map { t.entityRow($0) })
+    }
+
+    /// The target row of each source row, from the link's segments (-1: none).
+    public func groupIDs(_ sources: Int) -> [Int32] {
+        var gid = [Int32](repeating: -1, count: sources)
+        for target in 0..<(link.offsets.count - 1) {
+            for k in link.segment(target) { gid[Int(link.rows[k])] = Int32(target) }
+        }
+        return gid
+    }
+}
+
+/// `account.region`, `order.account.owner.name`: forward links followed for every row at
+/// once (row indices through each link), then one gather of the final column.
+public struct LinkPath {
+    public let links: [AccountGraph.ForwardLink]
+    public let column: Column
+
+    public init?(_ e: Expr, _ t: Table) {
+        // Unwind the member chain: base name, then field names.
+        var names: [String] = []
+        var node = e
+        while case .member(let base, let name) = node.kind {
+            names.insert(name, at: 0)
+            node = base
+        }
+        guard case .name(let first) = node.kind, t.columnIndex(first) == nil, let origin = t.origin else { return nil }
+        names.insert(first, at: 0)
+        let g = origin.graph
+        var entity = origin.entity
+        var links: [AccountGraph.ForwardLink] = []
+        for name in names.dropLast() {
+            guard let f = g.entities[entity].forwardLink(name), g.entities[entity].table.columnIndex(name) == nil else { return nil }
+            links.append(f)
+            entity = f.target
+        }
+        guard let last = names.last, let c = g.entities[entity].table.column(last), !links.isEmpty else { return nil }
+        if case .values = c.storage { return nil }
+        self.links = links
+        self.column = c
+    }
+
+    public func run(_ t: Table) -> Column {
+        var rows = [Int](repeating: 0, count: t.count)
+        var missing = false
+        for i in 0..<t.count {
+            var r = Int32(truncatingIfNeeded: t.entityRow(i))
+            for l in links {
+                if r < 0 { break }
+                r = l.rows[Int(r)]
+            }
+            if r < 0 { missing = true; rows[i] = -1 } else { rows[i] = Int(r) }
+        }
+        guard missing else { return column.gather(rows) }
+        if column.count == 0 {
+            return Column(storage: .values([Value](repeating: .null, count: t.count)), validity: Bitmap(count: t.count, allValid: false))
+        }
+        // Rows whose chain breaks (a null or dangling link) are null.
+        var col = column.gather(rows.map { max(0, $0) })
+        var v = col.validity ?? Bitmap(count: t.count, allValid: true)
+        for (i, r) in rows.enumerated() where r < 0 { v[i] = false }
+        col.validity = v
+        return col
+    }
+}
