@@ -13,10 +13,10 @@ struct StdlibTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dir = root.appendingPathComponent("stdlib")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".kam") }
-        #expect(Set(files.map { String($0.dropLast(4)) }) == Set(Stdlib.sources.keys))
+        #expect(Set(files.map { String($0.dropLast(4)) }) == Set(Stdlib.modules.keys))
         for f in files {
             let text = try String(contentsOfFile: dir.appendingPathComponent(f).path, encoding: .utf8)
-            #expect(Stdlib.sources[String(f.dropLast(4))] == text, "stdlib/\(f) changed: run scripts/gen-stdlib")
+            #expect(Stdlib.modules[String(f.dropLast(4))] == text, "stdlib/\(f) changed: run scripts/gen-stdlib")
         }
     }
 
