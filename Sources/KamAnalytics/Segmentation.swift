@@ -42,13 +42,11 @@ enum Segmentation {
         let total = Reduce.sum(xs.compactMap { $0 })
         var share = [Double](repeating: 0, count: t.count), cum = [Double](repeating: 0, count: t.count)
         var codes = [UInt32](repeating: 0, count: t.count)
-        var running = 0.0, comp = 0.0
+        var running = Reduce.Compensated()
         for i in keyed {
             let x = xs[i] ?? 0
-            let sum = running + x
-            comp += abs(running) >= abs(x) ? (running - sum) + x : (x - sum) + running
-            running = sum
-            let c = total > 0 ? (running + comp) / total : 1
+            running.add(x)
+            let c = total > 0 ? running.value / total : 1
             share[i] = total > 0 ? x / total : 0
             cum[i] = c
             // The account that crosses a cut falls in the next class (cum_share > cut).

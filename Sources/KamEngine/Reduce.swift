@@ -31,6 +31,7 @@ public enum Reduce {
 
     /// Neumaier's compensated sum: the running sum and the low-order bits it lost.
     public struct Compensated {
+        public init() {}
         public var sum = 0.0
         public var compensation = 0.0
         @inline(__always) public mutating func add(_ x: Double) {
@@ -122,6 +123,37 @@ public enum Reduce {
         var seen = Set<T>()
         for i in 0..<xs.count where c.isValid(i) { seen.insert(xs[i]) }
         return Int64(seen.count)
+    }
+
+    // MARK: running totals
+
+    /// Running totals in the column's order (cumsum): checked for ints, compensated for
+    /// floats; a null adds nothing. nil for other columns.
+    public static func running(_ c: Column) throws(Overflow) -> Column? {
+        switch c.storage {
+        case .int(let xs):
+            var out = [Int64](repeating: 0, count: xs.count)
+            var s: Int64 = 0
+            for i in 0..<xs.count {
+                if c.isValid(i) {
+                    let (r, o) = s.addingReportingOverflow(xs[i])
+                    if o { throw Overflow() }
+                    s = r
+                }
+                out[i] = s
+            }
+            return Column(storage: .int(out))
+        case .float(let xs):
+            var out = [Double](repeating: 0, count: xs.count)
+            var acc = Compensated()
+            for i in 0..<xs.count {
+                if c.isValid(i) { acc.add(xs[i]) }
+                out[i] = acc.value
+            }
+            return Column(storage: .float(out))
+        default:
+            return nil
+        }
     }
 
     // MARK: by group

@@ -219,34 +219,7 @@ public enum Kernels {
 
     /// Running totals in table order: checked for ints, compensated for floats; nulls add nothing.
     public static func cumsum(_ c: Column, _ range: SourceRange, _ interp: Interpreter) throws -> Column? {
-        switch c.storage {
-        case .int(let xs):
-            var out = [Int64](repeating: 0, count: xs.count)
-            var s: Int64 = 0
-            for i in 0..<xs.count {
-                if c.isValid(i) {
-                    let (r, o) = s.addingReportingOverflow(xs[i])
-                    if o { throw interp.fail("integer overflow in cumsum", range) }
-                    s = r
-                }
-                out[i] = s
-            }
-            return Column(storage: .int(out))
-        case .float(let xs):
-            var out = [Double](repeating: 0, count: xs.count)
-            var s = 0.0, comp = 0.0
-            for i in 0..<xs.count {
-                if c.isValid(i) {
-                    let x = xs[i], t = s + x
-                    comp += abs(s) >= abs(x) ? (s - t) + x : (x - t) + s
-                    s = t
-                }
-                out[i] = s + comp
-            }
-            return Column(storage: .float(out))
-        default:
-            return nil
-        }
+        do { return try Reduce.running(c) } catch { throw interp.fail("integer overflow in cumsum", range) }
     }
 
     /// Falls back to the interpreter for one node (its children are cheap to re-evaluate).

@@ -28,7 +28,7 @@ public enum Windows {
                 let vs = try site.interp.evalRows(e, over: t, site.env)
                 var out: [Value] = []
                 out.reserveCapacity(vs.count)
-                var i: Int64 = 0, f = 0.0, c = 0.0, isFloat = false
+                var i: Int64 = 0, acc = Reduce.Compensated(), isFloat = false
                 for v in vs {
                     switch v {
                     case .null: break
@@ -36,18 +36,13 @@ public enum Windows {
                         let (r, o) = i.addingReportingOverflow(x)
                         if o { throw site.fail("integer overflow in cumsum") }
                         i = r
-                    case .int(let x): add(Double(x))
+                    case .int(let x): acc.add(Double(x))
                     case .float(let x):
-                        if !isFloat { isFloat = true; f = Double(i) }
-                        add(x)
+                        if !isFloat { isFloat = true; acc.add(Double(i)) }
+                        acc.add(x)
                     default: throw site.fail("cumsum needs numbers, got \(v.aTypeName)")
                     }
-                    out.append(isFloat ? .float(f + c) : .int(i))
-                }
-                func add(_ x: Double) {
-                    let t = f + x
-                    if abs(f) >= abs(x) { c += (f - t) + x } else { c += (x - t) + f }
-                    f = t
+                    out.append(isFloat ? .float(acc.value) : .int(i))
                 }
                 return out
             }
