@@ -29,7 +29,7 @@ public enum Kernels {
     /// plain variables.
     public static func supported(_ e: Expr, _ t: Table, _ env: Env) -> Bool {
         switch e.kind {
-        case .null, .bool, .int, .float, .string, .date: return true
+        case .null, .bool, .int, .float, .string, .date, .duration: return true
         case .name(let n):
             if let c = t.columnIndex(n) {
                 if case .values = t.columns[c].storage { return false }
@@ -86,6 +86,7 @@ public enum Kernels {
         case .float(let f): return .constant(.float(f))
         case .string(let s): return .constant(.string(s))
         case .date(let d): return .constant(.date(d))
+        case .duration(let m, let d): return .constant(.duration(Duration(months: m, days: d)))
         case .name(let n):
             if let c = t.columnIndex(n) { return .column(t.columns[c]) }
             if case .value(let v) = env.lookup(n) { return .constant(v) }
@@ -144,6 +145,14 @@ public enum Kernels {
                 let vecs = try args.map { try eval($0.value, t, env, interp) }
                 var ctx = CallContext(interp: interp, range: e.range, args: args)
                 var values = [Value](repeating: .null, count: b.params.count)
+                // Eager built-ins are deterministic within a run (today() is pinned for it),
+                // so one with constant arguments is called once for the stage, not per row:
+                // `where date > today() - 90d` compares against one date.
+                let constants = vecs.compactMap { if case .constant(let c) = $0 { c } else { nil } }
+                if constants.count == vecs.count {
+                    for (k, c) in constants.enumerated() { values[k] = c }
+                    return .constant(try impl(&ctx, values))
+                }
                 var out = [Value]()
                 out.reserveCapacity(t.count)
                 for i in 0..<t.count {
