@@ -36,6 +36,12 @@ public enum Reduce {
         public var compensation = 0.0
         @inline(__always) public mutating func add(_ x: Double) {
             let t = sum + x
+            guard t.isFinite else {
+                // Past the float range (or an infinity in the data): the sum is that
+                // infinity, not the NaN the compensation would make of it.
+                sum = t
+                return
+            }
             compensation += abs(sum) >= abs(x) ? (sum - t) + x : (x - t) + sum
             sum = t
         }
@@ -43,7 +49,7 @@ public enum Reduce {
             add(other.sum)
             compensation += other.compensation
         }
-        public var value: Double { sum + compensation }
+        public var value: Double { sum.isFinite ? sum + compensation : sum }
     }
 
     /// The compensated sum of `xs`.
@@ -239,7 +245,10 @@ public enum Reduce {
     /// between the cores, each scattering into its own arrays, then merged.
     public static func floatSums(_ c: Column, _ gid: [Int32], _ groups: Int) -> [Double] {
         let n = gid.count
-        let parts = n >= 1 << 20 ? 2 : 1
+        // One pass in row order: a group's sum is then bit for bit the sum the row-at-a-time
+        // path and the other group-by paths compute (two partial sums merged can differ in
+        // the last digit).
+        let parts = 1
         var partials = [[Compensated]](repeating: [], count: parts)
         partials.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress

@@ -51,7 +51,7 @@ public enum Selection {
         var anyNull = false
         for (c, rows) in parts {
             guard let c else { continue }
-            for (k, r) in rows.enumerated() where c.isValid(k) { validity[r] = true }
+            for (k, r) in rows.enumerated() where !isNull(c, k) { validity[r] = true }
         }
         for i in 0..<n where !validity[i] { anyNull = true; break }
         let valid: Bitmap? = anyNull ? validity : nil
@@ -101,7 +101,7 @@ public enum Selection {
     }
 
     /// Whether row `i` of `c` is null.
-    @inline(__always) public static func isNull(_ c: Column, _ i: Int) -> Bool {
+    @inlinable public static func isNull(_ c: Column, _ i: Int) -> Bool {
         guard c.isValid(i) else { return true }
         if case .values(let vs) = c.storage { return vs[i].isNull }
         return false

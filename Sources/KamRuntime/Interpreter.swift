@@ -98,6 +98,15 @@ public final class Interpreter {
         Diagnostic(.runtime, message, at: range, in: currentSource, hints: hints)
     }
 
+    /// The value of `$name`: declared (with its default's type) or given on the command line.
+    public func parameter(_ name: String, _ range: SourceRange) throws -> Value {
+        if let v = parameters[name] { return v }
+        guard let text = options.params[name] else { throw missingParameter(name, range) }
+        let v = Parameters.infer(text)
+        parameters[name] = v
+        return v
+    }
+
     public func missingParameter(_ name: String, _ range: SourceRange) -> Diagnostic {
         Diagnostic(.usage, "missing --param \(name)", at: range, in: currentSource,
             hints: ["run with --param \(name)=VALUE, or give it a default: param \(name) = ..."])
@@ -114,6 +123,7 @@ public final class Interpreter {
         let saved = currentSource
         currentSource = program.source
         defer { currentSource = saved }
+        try declareParameters(program.statements)
         for stmt in program.statements {
             try cancellation.reset()
             let start = Clock.now()
@@ -124,6 +134,12 @@ public final class Interpreter {
             }
             if let v { try emit(v) }
         }
+    }
+
+    /// `param` declarations take effect before the script's first statement, wherever they
+    /// stand (their defaults are literals), so every `$name` sees the declared type.
+    func declareParameters(_ statements: [Stmt]) throws {
+        for stmt in statements { if case .parameter = stmt.kind { _ = try execute(stmt, globals) } }
     }
 
     /// Executes one statement; returns the value of an expression statement.
@@ -210,6 +226,7 @@ public final class Interpreter {
         let saved = currentSource
         currentSource = source
         defer { currentSource = saved }
+        try declareParameters(program.statements)
         for stmt in program.statements { _ = try execute(stmt, env) }
         importedModules.insert(key)
     }
@@ -237,11 +254,7 @@ public final class Interpreter {
         case .name(let n):
             return try lookup(n, e.range, env)
         case .param(let n):
-            if let v = parameters[n] { return v }
-            guard let text = options.params[n] else { throw missingParameter(n, e.range) }
-            let v = Parameters.infer(text)
-            parameters[n] = v
-            return v
+            return try parameter(n, e.range)
         case .list(let items):
             return .list(try items.map { try eval($0, env) })
         case .record(let fields):

@@ -1,3 +1,4 @@
+import Foundation
 import KamEngine
 import KamData
 import KamSyntax
@@ -43,8 +44,21 @@ public enum Parameters {
             return duration(text).map { .success(.duration($0)) } ?? .failure(Mismatch(expected: "a duration such as 90d, 12w, 6mo or 1y"))
         case .null:
             return .success(infer(text))
-        default:
+        case .string:
             return .success(.string(text))
+        case .list(let items):
+            // --param regions=EMEA,APAC: each item read as the default's items are.
+            var out: [Value] = []
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let item = part.trimmingCharacters(in: .whitespaces)
+                switch convert(item, like: items.first ?? .null) {
+                case .success(let v): out.append(v)
+                case .failure(let m): return .failure(Mismatch(expected: "a list of \(m.expected.hasPrefix("a ") ? String(m.expected.dropFirst(2)) + "s" : m.expected), separated by commas"))
+                }
+            }
+            return .success(.list(out))
+        default:
+            return .failure(Mismatch(expected: "nothing: a \(model.typeName) default cannot be given with --param"))
         }
     }
 
@@ -63,16 +77,5 @@ public enum Parameters {
 
     public struct Mismatch: Error {
         public let expected: String
-    }
-
-    /// Every parameter a program reads (`$name`) and declares (`param name`), in source order.
-    public static func uses(in program: Program) -> (reads: [(String, SourceRange)], declarations: [(String, SourceRange)]) {
-        var reads: [(String, SourceRange)] = []
-        var declarations: [(String, SourceRange)] = []
-        for stmt in program.statements {
-            if case .parameter(let name, _) = stmt.kind { declarations.append((name, stmt.range)) }
-            stmt.visit { e in if case .param(let n) = e.kind { reads.append((n, e.range)) } }
-        }
-        return (reads, declarations)
     }
 }

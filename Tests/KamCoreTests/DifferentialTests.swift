@@ -199,10 +199,12 @@ struct DifferentialTests {
             "\(table) | derive k = \(g.string(1)) | aggregate n = count(), a = sum(\(g.number(2))), m = max(\(g.number(1))), v = avg(\(g.number(1))) by k",
             "\(table) | aggregate n = count(), a = sum(\(g.number(2))), lo = min(\(g.date(1))) by g1 = \(g.string(0)), g2 = \(g.string(0))",
             "\(table) | sort \(g.number(2)), \(g.string(1)) | select r = \(g.any(2))",
+            "\(table) | \(g.rng.pick(["sum", "avg", "max", "count"]))(\(g.number(1)))",
+            "\(table) | derive c = cumsum(\(g.number(1))) | select r = str(c)",
         ]
     }
 
-    @Test("10,000 generated expressions on small tables")
+    @Test("14,000 generated expressions on small tables")
     func generatedOnFixtures() {
         let pair = withLargeStack { Pair(prelude: Self.fixture, demo: false) }
         var failures: [String] = []
@@ -216,7 +218,7 @@ struct DifferentialTests {
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n\n"))")
     }
 
-    @Test("2,000 generated expressions over the demo's links")
+    @Test("2,800 generated expressions over the demo's links")
     func generatedOnAccounts() {
         let pair = withLargeStack { Pair(prelude: "", demo: true) }
         var failures: [String] = []

@@ -2,7 +2,7 @@ import KamSyntax
 
 /// A validity bitmap: bit i set means row i holds a value (not null).
 public struct Bitmap: Sendable {
-    public private(set) var words: [UInt64]
+    public var words: [UInt64]
     public let count: Int
 
     public init(count: Int, allValid: Bool) {
@@ -10,7 +10,7 @@ public struct Bitmap: Sendable {
         words = [UInt64](repeating: allValid ? ~0 : 0, count: (count + 63) / 64)
     }
 
-    @inline(__always) public subscript(i: Int) -> Bool {
+    @inlinable public subscript(i: Int) -> Bool {
         get { words[i >> 6] & (1 << UInt64(i & 63)) != 0 }
         set {
             if newValue { words[i >> 6] |= 1 << UInt64(i & 63) } else { words[i >> 6] &= ~(1 << UInt64(i & 63)) }

@@ -57,7 +57,7 @@ public struct Column: Sendable {
         }
     }
 
-    @inline(__always) public func isValid(_ i: Int) -> Bool { validity?[i] ?? true }
+    @inlinable public func isValid(_ i: Int) -> Bool { validity?[i] ?? true }
 
     /// The value of row `i`, boxed. Hot paths read the typed arrays instead.
     public func value(at i: Int) -> Value {

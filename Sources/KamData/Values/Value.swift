@@ -167,7 +167,12 @@ extension Value {
 public struct HashKey: Hashable {
     public let value: Value
     public init(_ value: Value) { self.value = value }
-    public static func == (a: HashKey, b: HashKey) -> Bool { a.value.kamEquals(b.value) }
+    public static func == (a: HashKey, b: HashKey) -> Bool {
+        // Strings group by their bytes, as dictionary codes do: two spellings of one
+        // name (composed and decomposed accents) are two keys on every path.
+        if case .string(let x) = a.value, case .string(let y) = b.value { return x.utf8.elementsEqual(y.utf8) }
+        return a.value.kamEquals(b.value)
+    }
     public func hash(into h: inout Hasher) { HashKey.feed(value, &h) }
     public static func feed(_ v: Value, _ h: inout Hasher) {
         switch v {
@@ -175,7 +180,9 @@ public struct HashKey: Hashable {
         case .bool(let b): h.combine(b)
         case .int(let i): h.combine(Double(i))
         case .float(let d): h.combine(d)
-        case .string(let s): h.combine(s)
+        case .string(let s):
+            var bytes = s
+            bytes.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
         case .date(let d): h.combine(d); h.combine(7)
         case .duration(let d): h.combine(d)
         case .list(let xs): h.combine(xs.count); for x in xs { feed(x, &h) }

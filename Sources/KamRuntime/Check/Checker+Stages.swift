@@ -121,7 +121,7 @@ extension Checker {
             return aggregateStage(e, args, s, scope)
         case "distinct":
             let items = rest.filter { $0.style != .named }
-            var out = Schema(columns: [], open: s.open)
+            var out = Schema(columns: [], open: s.open, name: s.name)
             for item in items { out.set(Verbs.columnName(item, source: source), expr(item.value, rows)) }
             return .table(items.isEmpty ? s : out)
         case "join":
@@ -171,7 +171,8 @@ extension Checker {
         case "first":
             return element
         default:
-            for a in rest { _ = expr(a.value, scope) }
+            // sort(names, lower): a key function may be a built-in.
+            for a in rest { _ = argument(a.value, scope) }
         }
         return ["where", "sort", "take", "skip", "distinct"].contains(b.name) ? .list(element) : .unknown
     }

@@ -24,8 +24,7 @@ public final class Checker {
     public var diagnostics: [Diagnostic] = []
     public var source: Source
     /// Every `$name` read, and the declarations (`param name = ...`), in order.
-    /// `deferred`: read in a function body, which runs only when called.
-    public var paramReads: [(name: String, range: SourceRange, source: Source, deferred: Bool)] = []
+    public var paramReads: [(name: String, range: SourceRange, source: Source)] = []
     public var paramDeclarations: [String: (hasDefault: Bool, range: SourceRange, source: Source)] = [:]
     public var visitedModules: Set<String> = []
     public var importStack: [String] = []
@@ -95,16 +94,18 @@ public final class Checker {
         case .importModule(let path, let isFile):
             importModule(path, isFile: isFile, stmt.range, scope)
         case .parameter(let name, let defaultValue):
-            if let v = defaultValue { _ = expr(v, scope) }
-            if let text = interp.options.params[name], let model = defaultValue.flatMap(literalValue),
-                case .failure(let m) = Parameters.convert(text, like: model)
-            {
-                diagnostics.append(Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: source,
-                    hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"]))
-            }
-            if let first = paramReads.first(where: { $0.name == name && $0.source === source && !$0.deferred }), first.range.start < stmt.range.start {
-                error("param '\(name)' is declared after its first use", stmt.range,
-                    hints: ["move 'param \(name) ...' above line \(source.location(of: first.range.start).line), where $\(name) is read"])
+            // Declarations take effect before the script runs (Interpreter.declareParameters),
+            // so a default is a literal and may stand anywhere.
+            if let v = defaultValue {
+                if let model = literalValue(v) {
+                    if let text = interp.options.params[name], case .failure(let m) = Parameters.convert(text, like: model) {
+                        diagnostics.append(Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: source,
+                            hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"]))
+                    }
+                } else {
+                    error("a parameter's default is a literal", v.range,
+                        hints: ["write a number, a string, a date, a duration, a bool or a list of them: param since = 2025-01-01"])
+                }
             }
             if paramDeclarations[name] == nil { paramDeclarations[name] = (defaultValue != nil, stmt.range, source) }
         case .assertion(let condition, let message):
@@ -349,7 +350,7 @@ public final class Checker {
         case .name(let n):
             return name(n, e.range, scope)
         case .param(let n):
-            paramReads.append((n, e.range, source, functionDepth > 0))
+            paramReads.append((n, e.range, source))
             return .unknown
         case .list(let items):
             var elem: Shape? = nil
@@ -410,7 +411,7 @@ public final class Checker {
             switch (x, y) {
             case (.int, .int): return op == .div ? .float : .int
             case (.date, .duration): return .date
-            case (.date, .date) where op == .sub: return .int
+            case (.date, .date) where op == .sub: return .duration
             case (.string, .string) where op == .add: return .string
             case _ where x.isNumber && y.isNumber: return op == .div ? .float : .number
             default: return .unknown
@@ -627,7 +628,7 @@ public final class Checker {
             case "str", "upper", "lower", "trim", "replace", "substr", "pad_left", "join_str", "type": return .string
             case "len", "year", "month", "day", "quarter", "weekday", "days_since", "days_between", "days", "div": return .int
             case "date", "make_date", "today": return .date
-            case "sqrt", "ln", "exp", "pow": return .float
+            case "sqrt", "ln", "exp": return .float
             default: return .unknown
             }
         }
@@ -648,6 +649,8 @@ public final class Checker {
         case .date(let d): .date(d)
         case .bool(let b): .bool(b)
         case .duration(let m, let d): .duration(Duration(months: m, days: d))
+        case .list(let items):
+            items.allSatisfy { literalValue($0) != nil } ? .list(items.compactMap(literalValue)) : nil
         case .unary(.negate, let x):
             switch x.kind {
             case .int(let i) where i != Int64.min: .int(-i)
@@ -683,17 +686,25 @@ public final class Checker {
             let rows = Scope(parent: scope, row: group.schema)
             if let first = p.first { result = elementShape(expr(first.value, rows)) }
             for a in p.dropFirst() { _ = expr(a.value, scope) }
-        } else if p.count >= 2, case .table(let s) = expr(p[0].value, scope) {
-            // `t | sum(amount)`: the column expression runs over the table's rows.
-            result = elementShape(expr(p[1].value, Scope(parent: scope, row: s)))
-            for a in p.dropFirst(2) { _ = expr(a.value, scope) }
-        } else {
-            if p.isEmpty && b.name == "count" {
-                error("count() without an argument counts the rows of a group inside aggregate", e.range,
-                    hints: ["count a table with: table | count"])
+        } else if let first = p.first {
+            let input = expr(first.value, scope)
+            var rows: Schema? = nil
+            switch input {
+            case .table(let s): rows = s
+            case .unknown, .record(nil): rows = .unknown  // perhaps a table: its columns are not known
+            default: break
             }
-            let shapes = p.map { expr($0.value, scope) }
-            result = shapes.first.map(elementShape) ?? .unknown
+            if p.count >= 2, let rows {
+                // `t | sum(amount)`: the column expression runs over the table's rows.
+                result = elementShape(expr(p[1].value, Scope(parent: scope, row: rows)))
+                for a in p.dropFirst(2) { _ = expr(a.value, scope) }
+            } else {
+                for a in p.dropFirst() { _ = expr(a.value, scope) }
+                result = elementShape(input)
+            }
+        } else if b.name == "count" {
+            error("count() without an argument counts the rows of a group inside aggregate", e.range,
+                hints: ["count a table with: table | count"])
         }
         for a in args where a.style == .named { _ = expr(a.value, scope) }
         switch b.name {

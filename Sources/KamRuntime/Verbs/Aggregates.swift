@@ -117,6 +117,13 @@ public enum Aggregates {
                 if countForm { return .int(Int64(t.count)) }
                 throw site.interp.fail("\(name) of a table needs a column expression", firstExpr.range, hints: ["write: table | \(name)(column)"])
             }
+            // A column of the table reduces as a typed column (an empty float column sums
+            // to 0.0), as it does in aggregate and over a link.
+            if p.count == 2, case .name(let n) = p[1].kind, site.env.lookupVariable(n) == nil, let c = t.column(n),
+                let r = try typedReduce(name, c, site)
+            {
+                return r
+            }
             let col = try site.interp.evalColumn(p[1], over: t, site.env)
             var values = (0..<t.count).map { col.value(at: $0) }
             if case .values = col.storage { values = values.flatMap { if case .list(let xs) = $0 { xs } else { [$0] } } }

@@ -3,11 +3,13 @@ import KamData
 import KamSyntax
 
 /// Compiles row expressions into whole-column operations, so a stage does no per-row
-/// dispatch through boxed values: column references, literals, `+ - * / %`, comparisons,
-/// `and`/`or`/`not`, `??` and unary minus over typed columns. An expression with anything
-/// else (calls, member access, lambdas...) returns nil and runs through the interpreter
-/// row by row. Results match the interpreter exactly: nulls propagate, integer overflow
-/// and division by zero are errors.
+/// dispatch through boxed values: column references, literals and parameters, `+ - * / %`,
+/// comparisons, forward-link paths, aggregates over reverse links, `cumsum`, eager
+/// built-ins over kernel arguments (called once when every argument is constant), and
+/// `if`/`and`/`or`/`??`, whose branches run only on the rows that take them (Selection).
+/// Anything else (lambdas, user functions, member access on values...) runs through the
+/// interpreter row by row. Results match the interpreter exactly; the differential tests
+/// run the golden corpus and generated expressions both ways.
 public enum Kernels {
     /// A column-at-a-time value: a typed column or one constant for every row.
     public enum Vec {
@@ -18,7 +20,7 @@ public enum Kernels {
     public static func compile(_ e: Expr, table: Table, env: Env, interp: Interpreter) throws -> Column? {
         // No rows, nothing evaluated: the row-at-a-time interpreter runs nothing either.
         if table.count == 0 { return Column.from([]) }
-        guard supported(e, table, env) else { return nil }
+        guard supported(e, table, env, interp) else { return nil }
         switch try eval(e, table, env, interp) {
         case .column(let c): return c
         case .constant(let v): return broadcast(v, table.count)
@@ -27,9 +29,16 @@ public enum Kernels {
 
     /// Whether every node is one the kernels implement, reading only columns, literals and
     /// plain variables.
-    public static func supported(_ e: Expr, _ t: Table, _ env: Env) -> Bool {
+    public static func supported(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) -> Bool {
         switch e.kind {
         case .null, .bool, .int, .float, .string, .date, .duration: return true
+        case .param(let n):
+            // A parameter is one value for the whole stage.
+            guard let v = try? interp.parameter(n, e.range) else { return false }
+            switch v {
+            case .int, .float, .string, .date, .bool, .null, .duration: return true
+            default: return false
+            }
         case .name(let n):
             if let c = t.columnIndex(n) {
                 if case .values = t.columns[c].storage { return false }
@@ -43,12 +52,12 @@ public enum Kernels {
             }
         case .binary(let op, let a, let b):
             switch op {
-            case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: return supported(a, t, env) && supported(b, t, env)
+            case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: return supported(a, t, env, interp) && supported(b, t, env, interp)
             default: return false
             }
         // Each side runs through evalColumn on the rows that need it (see Selection).
         case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return !Selection.readsWindow(b)
-        case .unary(_, let a): return supported(a, t, env)
+        case .unary(_, let a): return supported(a, t, env, interp)
         case .member: return LinkPath(e, t) != nil
         case .call(let callee, let args, false):
             if SegmentAggregate(e, t, env) != nil { return true }
@@ -56,12 +65,14 @@ public enum Kernels {
             switch fn {
             // Each branch runs only on the rows that take it (see Selection).
             case "if": return (2...3).contains(args.count) && !args.dropFirst().contains { Selection.readsWindow($0.value) }
-            case "cumsum": return args.count == 1 && supported(args[0].value, t, env)
+            case "cumsum": return args.count == 1 && supported(args[0].value, t, env, interp)
             default:
                 // Any eager built-in whose arguments are kernels: the arguments run over
                 // whole columns, the function once per row on their values.
-                guard let b = Builtins.table[fn], case .eager = b.impl, args.count <= b.params.count, !b.params.contains(where: \.variadic) else { return false }
-                return args.allSatisfy { supported($0.value, t, env) }
+                guard let b = Builtins.table[fn], case .eager = b.impl, args.count <= b.params.count, !b.params.contains(where: \.variadic),
+                    args.count >= b.params.filter({ !$0.optional }).count
+                else { return false }
+                return args.allSatisfy { supported($0.value, t, env, interp) }
             }
         default: return false
         }
@@ -87,6 +98,7 @@ public enum Kernels {
         case .string(let s): return .constant(.string(s))
         case .date(let d): return .constant(.date(d))
         case .duration(let m, let d): return .constant(.duration(Duration(months: m, days: d)))
+        case .param(let n): return .constant(try interp.parameter(n, e.range))
         case .name(let n):
             if let c = t.columnIndex(n) { return .column(t.columns[c]) }
             if case .value(let v) = env.lookup(n) { return .constant(v) }

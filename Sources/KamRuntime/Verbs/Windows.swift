@@ -26,6 +26,12 @@ public enum Windows {
             try window(&site) { site, t, args in
                 guard let e = args.first else { throw site.fail("cumsum needs a value", hints: ["usage: derive running = cumsum(amount)"]) }
                 let vs = try site.interp.evalRows(e, over: t, site.env)
+                // Numbers run through the reduction library, as the column kernel's do.
+                do {
+                    if let running = try Reduce.running(Column.from(vs)) { return (0..<vs.count).map { running.value(at: $0) } }
+                } catch {
+                    throw site.fail("integer overflow in cumsum")
+                }
                 var out: [Value] = []
                 out.reserveCapacity(vs.count)
                 var i: Int64 = 0, acc = Reduce.Compensated(), isFloat = false
