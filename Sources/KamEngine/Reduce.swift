@@ -42,7 +42,10 @@ public enum Reduce {
                 sum = t
                 return
             }
-            compensation += abs(sum) >= abs(x) ? (sum - t) + x : (x - t) + sum
+            // Knuth's TwoSum: the exact rounding error of sum + x without a branch (the
+            // same error Neumaier's |sum| >= |x| test picks, so the same result).
+            let xPart = t - sum
+            compensation += (sum - (t - xPart)) + (x - xPart)
             sum = t
         }
         public mutating func add(_ other: Compensated) {
