@@ -20,61 +20,110 @@ public enum Kernels {
     public static func compile(_ e: Expr, table: Table, env: Env, interp: Interpreter) throws -> Column? {
         // No rows, nothing evaluated: the row-at-a-time interpreter runs nothing either.
         if table.count == 0 { return Column.from([]) }
-        guard supported(e, table, env, interp) else { return nil }
-        switch try eval(e, table, env, interp) {
+        let plan = lower(e, table, env, interp)
+        if case .rows = plan { return nil }
+        switch try run(plan, table, env, interp) {
         case .column(let c): return c
         case .constant(let v): return broadcast(v, table.count)
         }
     }
 
-    /// Whether every node is one the kernels implement, reading only columns, literals and
-    /// plain variables.
-    public static func supported(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) -> Bool {
+    /// A row expression lowered once against a table: each node says what it reads (a
+    /// column, one constant, a link path, an aggregate over a reverse link, a built-in)
+    /// and how it runs: over whole columns, or (`rows`) through the interpreter row by row.
+    /// Lowering decides once; `run` only runs.
+    public indirect enum Plan {
+        case constant(Value)
+        case column(Column)
+        case unary(UnaryOp, Plan, Expr)
+        /// `x == null` (isNull) or `x != null`.
+        case nullTest(Plan, isNull: Bool)
+        case binary(BinaryOp, Plan, Plan, Expr)
+        /// `and`/`or`, `??` and `if`: their branches run on the rows that take them, each
+        /// lowered against those rows (Selection).
+        case logical(isAnd: Bool, Expr, Expr)
+        case coalesce(Expr, Expr)
+        case choose([Expr])
+        case link(LinkPath)
+        case segment(SegmentAggregate, SourceRange)
+        case cumsum(Plan, Expr)
+        /// An eager built-in over its arguments' columns.
+        case call(Builtin, [Plan], Expr)
+        case rows(Expr)
+    }
+
+    /// A value one constant can stand for, for every row of a stage.
+    static func isScalar(_ v: Value) -> Bool {
+        switch v {
+        case .int, .float, .string, .date, .bool, .null, .duration: true
+        default: false
+        }
+    }
+
+    /// Lowers `e` for the rows of `t`: names resolve once to columns or constants, calls to
+    /// the registry; what the kernels do not implement becomes `rows`.
+    public static func lower(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) -> Plan {
         switch e.kind {
-        case .null, .bool, .int, .float, .string, .date, .duration: return true
+        case .null: return .constant(.null)
+        case .bool(let b): return .constant(.bool(b))
+        case .int(let i): return .constant(.int(i))
+        case .float(let f): return .constant(.float(f))
+        case .string(let s): return .constant(.string(s))
+        case .date(let d): return .constant(.date(d))
+        case .duration(let m, let d): return .constant(.duration(Duration(months: m, days: d)))
         case .param(let n):
             // A parameter is one value for the whole stage.
-            guard let v = try? interp.parameter(n, e.range) else { return false }
-            switch v {
-            case .int, .float, .string, .date, .bool, .null, .duration: return true
-            default: return false
-            }
+            guard let v = try? interp.parameter(n, e.range), isScalar(v) else { return .rows(e) }
+            return .constant(v)
         case .name(let n):
             if let c = t.columnIndex(n) {
-                if case .values = t.columns[c].storage { return false }
-                return true
+                if case .values = t.columns[c].storage { return .rows(e) }
+                return .column(t.columns[c])
             }
             // A variable (not a row of an outer stage): a constant for the whole stage.
-            guard case .value(let v) = env.lookup(n), env.innermostScope.row == nil else { return false }
-            switch v {
-            case .int, .float, .string, .date, .bool, .null: return true
-            default: return false
-            }
+            guard case .value(let v) = env.lookup(n), env.innermostScope.row == nil, isScalar(v) else { return .rows(e) }
+            return .constant(v)
+        case .unary(let op, let a):
+            return .unary(op, lower(a, t, env, interp), e)
         case .binary(let op, let a, let b):
             switch op {
-            case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: return supported(a, t, env, interp) && supported(b, t, env, interp)
-            default: return false
+            case .add, .sub, .mul, .div, .mod, .eq, .ne, .lt, .le, .gt, .ge: break
+            default: return .rows(e)
             }
-        // Each side runs through evalColumn on the rows that need it (see Selection).
-        case .and(let a, let b), .or(let a, let b), .coalesce(let a, let b): return !Selection.readsWindow(b)
-        case .unary(_, let a): return supported(a, t, env, interp)
-        case .member: return LinkPath(e, t) != nil
+            if op == .eq || op == .ne {
+                if case .null = b.kind { return .nullTest(lower(a, t, env, interp), isNull: op == .eq) }
+                if case .null = a.kind { return .nullTest(lower(b, t, env, interp), isNull: op == .eq) }
+            }
+            return .binary(op, lower(a, t, env, interp), lower(b, t, env, interp), e)
+        case .and(let a, let b), .or(let a, let b):
+            if Selection.readsWindow(b) { return .rows(e) }
+            if case .and = e.kind { return .logical(isAnd: true, a, b) }
+            return .logical(isAnd: false, a, b)
+        case .coalesce(let a, let b):
+            return Selection.readsWindow(b) ? .rows(e) : .coalesce(a, b)
+        case .member:
+            return LinkPath(e, t).map(Plan.link) ?? .rows(e)
         case .call(let callee, let args, false):
-            if SegmentAggregate(e, t, env) != nil { return true }
-            guard case .name(let fn) = callee.kind, env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional }) else { return false }
+            if let seg = SegmentAggregate(e, t, env) { return .segment(seg, e.range) }
+            guard case .name(let fn) = callee.kind, env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional }) else {
+                return .rows(e)
+            }
             switch fn {
-            // Each branch runs only on the rows that take it (see Selection).
-            case "if": return (2...3).contains(args.count) && !args.dropFirst().contains { Selection.readsWindow($0.value) }
-            case "cumsum": return args.count == 1 && supported(args[0].value, t, env, interp)
+            case "if":
+                guard (2...3).contains(args.count), !args.dropFirst().contains(where: { Selection.readsWindow($0.value) }) else { return .rows(e) }
+                return .choose(args.map(\.value))
+            case "cumsum":
+                return args.count == 1 ? .cumsum(lower(args[0].value, t, env, interp), e) : .rows(e)
             default:
-                // Any eager built-in whose arguments are kernels: the arguments run over
-                // whole columns, the function once per row on their values.
+                // Any eager built-in: the arguments run over whole columns, the function on
+                // their values (once per distinct string, or once when all are constant).
                 guard let b = Builtins.table[fn], case .eager = b.impl, args.count <= b.params.count, !b.params.contains(where: \.variadic),
                     args.count >= b.params.filter({ !$0.optional }).count
-                else { return false }
-                return args.allSatisfy { supported($0.value, t, env, interp) }
+                else { return .rows(e) }
+                return .call(b, args.map { lower($0.value, t, env, interp) }, e)
             }
-        default: return false
+        default:
+            return .rows(e)
         }
     }
 
@@ -89,22 +138,13 @@ public enum Kernels {
         }
     }
 
-    public static func eval(_ e: Expr, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
-        switch e.kind {
-        case .null: return .constant(.null)
-        case .bool(let b): return .constant(.bool(b))
-        case .int(let i): return .constant(.int(i))
-        case .float(let f): return .constant(.float(f))
-        case .string(let s): return .constant(.string(s))
-        case .date(let d): return .constant(.date(d))
-        case .duration(let m, let d): return .constant(.duration(Duration(months: m, days: d)))
-        case .param(let n): return .constant(try interp.parameter(n, e.range))
-        case .name(let n):
-            if let c = t.columnIndex(n) { return .column(t.columns[c]) }
-            if case .value(let v) = env.lookup(n) { return .constant(v) }
-            return .constant(.null)
-        case .unary(let op, let a):
-            let x = try eval(a, t, env, interp)
+    public static func run(_ plan: Plan, _ t: Table, _ env: Env, _ interp: Interpreter) throws -> Vec {
+        switch plan {
+        case .constant(let v): return .constant(v)
+        case .column(let c): return .column(c)
+        case .rows(let e): return try rowwise(e, t, env, interp)
+        case .unary(let op, let inner, let e):
+            let x = try run(inner, t, env, interp)
             if case .constant(let v) = x { return .constant(try interp.unary(op, v, e.range)) }
             guard case .column(let c) = x else { return x }
             switch (op, c.storage) {
@@ -119,66 +159,21 @@ public enum Kernels {
             case (.not, .bool(let xs)): return .column(Column(storage: .bool(xs.map { !$0 }), validity: c.validity))
             default: return try rowwise(e, t, env, interp)
             }
-        case .binary(let op, let a, let b):
-            // `x == null` tests for null.
-            if op == .eq || op == .ne {
-                let aNull = if case .null = a.kind { true } else { false }
-                let bNull = if case .null = b.kind { true } else { false }
-                if aNull || bNull {
-                    let other = try eval(aNull ? b : a, t, env, interp)
-                    switch other {
-                    case .constant(let v): return .constant(.bool(v.isNull == (op == .eq)))
-                    case .column(let c):
-                        return .column(Column(storage: .bool((0..<t.count).map { c.isValid($0) != (op == .eq) })))
-                    }
-                }
+        case .nullTest(let inner, let isNull):
+            switch try run(inner, t, env, interp) {
+            case .constant(let v): return .constant(.bool(v.isNull == isNull))
+            case .column(let c): return .column(Column(storage: .bool((0..<t.count).map { Selection.isNull(c, $0) == isNull })))
             }
-            let x = try eval(a, t, env, interp), y = try eval(b, t, env, interp)
+        case .binary(let op, let pa, let pb, let e):
+            guard case .binary(_, let a, let b) = e.kind else { return try rowwise(e, t, env, interp) }
+            let x = try run(pa, t, env, interp), y = try run(pb, t, env, interp)
             if case .constant(let u) = x, case .constant(let v) = y {
                 return .constant(try interp.binary(op, u, v, e.range, lhs: a.range, rhs: b.range))
             }
             if let r = try binary(op, x, y, t.count, e.range, interp) { return .column(r) }
             return try rowwise(e, t, env, interp)
-        case .and(let a, let b), .or(let a, let b):
-            let isAnd = if case .and = e.kind { true } else { false }
+        case .logical(let isAnd, let a, let b):
             return .column(try logical(isAnd, a, b, t, env, interp))
-        case .member:
-            if let path = LinkPath(e, t) { return .column(path.run(t)) }
-            return try rowwise(e, t, env, interp)
-        case .call(let callee, let args, _):
-            if let seg = SegmentAggregate(e, t, env) { return .column(try seg.run(t, interp, e.range)) }
-            if case .name("if") = callee.kind {
-                return .column(try choose(args.map(\.value), t, env, interp))
-            }
-            if case .name("cumsum") = callee.kind, case .column(let c) = try eval(args[0].value, t, env, interp) {
-                if let r = try cumsum(c, e.range, interp) { return .column(r) }
-            }
-            if case .name(let fn) = callee.kind, fn != "cumsum", let b = Builtins.table[fn], case .eager(let impl) = b.impl {
-                let vecs = try args.map { try eval($0.value, t, env, interp) }
-                var ctx = CallContext(interp: interp, range: e.range, args: args)
-                var values = [Value](repeating: .null, count: b.params.count)
-                // Eager built-ins are deterministic within a run (today() is pinned for it),
-                // so one with constant arguments is called once for the stage, not per row:
-                // `where date > today() - 90d` compares against one date.
-                let constants = vecs.compactMap { if case .constant(let c) = $0 { c } else { nil } }
-                if constants.count == vecs.count {
-                    for (k, c) in constants.enumerated() { values[k] = c }
-                    return .constant(try impl(&ctx, values))
-                }
-                var out = [Value]()
-                out.reserveCapacity(t.count)
-                for i in 0..<t.count {
-                    for (k, v) in vecs.enumerated() {
-                        switch v {
-                        case .constant(let c): values[k] = c
-                        case .column(let c): values[k] = c.value(at: i)
-                        }
-                    }
-                    out.append(try impl(&ctx, values))
-                }
-                return .column(Column.from(out, widening: false))
-            }
-            return try rowwise(e, t, env, interp)
         case .coalesce(let a, let b):
             // The right side runs only where the left is null.
             let x = try interp.evalColumn(a, over: t, env, final: false)
@@ -187,9 +182,68 @@ public enum Kernels {
             if need.isEmpty { return .column(x) }
             let y = try Selection.eval(b, t, need, env, interp)
             return .column(Selection.merge([(have.isEmpty ? nil : x.gather(have), have), (y, need)], count: t.count))
-        default:
+        case .choose(let args):
+            return .column(try choose(args, t, env, interp))
+        case .link(let path):
+            return .column(path.run(t))
+        case .segment(let seg, let range):
+            return .column(try seg.run(t, interp, range))
+        case .cumsum(let inner, let e):
+            if case .column(let c) = try run(inner, t, env, interp), let r = try cumsum(c, e.range, interp) { return .column(r) }
             return try rowwise(e, t, env, interp)
+        case .call(let b, let plans, let e):
+            guard case .eager(let impl) = b.impl, case .call(_, let args, _) = e.kind else { return try rowwise(e, t, env, interp) }
+            let vecs = try plans.map { try run($0, t, env, interp) }
+            return try call(impl, b, vecs, args, e, t.count, interp)
         }
+    }
+
+    /// An eager built-in over its arguments' values: once when every argument is constant
+    /// (built-ins are deterministic within a run; today() is pinned for it), once per
+    /// distinct string when one argument is a dictionary-encoded column, else once per row.
+    static func call(_ impl: (inout CallContext, [Value]) throws -> Value, _ b: Builtin, _ vecs: [Vec], _ args: [Arg], _ e: Expr,
+                     _ n: Int, _ interp: Interpreter) throws -> Vec {
+        var ctx = CallContext(interp: interp, range: e.range, args: args)
+        var values = [Value](repeating: .null, count: b.params.count)
+        var columnArgs: [Int] = []
+        for (k, v) in vecs.enumerated() {
+            switch v {
+            case .constant(let c): values[k] = c
+            case .column: columnArgs.append(k)
+            }
+        }
+        if columnArgs.isEmpty { return .constant(try impl(&ctx, values)) }
+        if columnArgs.count == 1, case .column(let c) = vecs[columnArgs[0]], case .string(let s) = c.storage {
+            // `upper(name)`, `len(region)`: each string the rows use, once.
+            var result = [Value?](repeating: nil, count: s.dictionary.count)
+            var nullResult: Value? = nil
+            var out = [Value]()
+            out.reserveCapacity(n)
+            for i in 0..<n {
+                if !c.isValid(i) {
+                    if nullResult == nil {
+                        values[columnArgs[0]] = .null
+                        nullResult = try impl(&ctx, values)
+                    }
+                    out.append(nullResult ?? .null)
+                    continue
+                }
+                let code = Int(s.codes[i])
+                if let r = result[code] { out.append(r); continue }
+                values[columnArgs[0]] = .string(s.dictionary[code])
+                let r = try impl(&ctx, values)
+                result[code] = r
+                out.append(r)
+            }
+            return .column(Column.from(out, widening: false))
+        }
+        var out = [Value]()
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            for k in columnArgs { if case .column(let c) = vecs[k] { values[k] = c.value(at: i) } }
+            out.append(try impl(&ctx, values))
+        }
+        return .column(Column.from(out, widening: false))
     }
 
     /// `if(cond, a, b)` over whole columns: `a` on the rows where cond is true, `b` on the
