@@ -273,7 +273,35 @@ public enum Kernels {
                 throw interp.fail("'\(op)' needs bool operands, got \(f.value.aTypeName)", e.range, hints: ["compare explicitly, e.g. x > 0 \(op) ..."])
             }
         }
-        let x = try truths(try interp.evalColumn(a, over: t, env, final: false), a)
+        let xc = try interp.evalColumn(a, over: t, env, final: false)
+        let pb = lower(b, t, env, interp)
+        if total(pb), let (xs, xv) = bools(.column(xc), t.count), let (ys, yv) = bools(try run(pb, t, env, interp), t.count) {
+            // Both sides bools and the right one cannot fail: one pass of three-valued logic
+            // (a row the left side decides ignores the right side, as a short circuit would).
+            var out = [Bool](repeating: false, count: t.count)
+            var validity: Bitmap? = nil
+            for i in 0..<t.count {
+                let xn = !(xv?[i] ?? true), yn = !(yv?[i] ?? true)
+                let xb = xs[i], yb = ys[i]
+                if isAnd {
+                    if (!xn && !xb) || (!yn && !yb) { continue }
+                    if xn || yn {
+                        if validity == nil { validity = Bitmap(count: t.count, allValid: true) }
+                        validity?[i] = false
+                        continue
+                    }
+                    out[i] = true
+                } else {
+                    if (!xn && xb) || (!yn && yb) { out[i] = true; continue }
+                    if xn || yn {
+                        if validity == nil { validity = Bitmap(count: t.count, allValid: true) }
+                        validity?[i] = false
+                    }
+                }
+            }
+            return Column(storage: .bool(out), validity: validity)
+        }
+        let x = try truths(xc, a)
         let decided: Selection.Truth = isAnd ? .no : .yes
         let need = (0..<t.count).filter { x[$0] != decided }
         var out = [Bool](repeating: !isAnd, count: t.count)
@@ -281,6 +309,31 @@ public enum Kernels {
         func setNull(_ i: Int) {
             if validity == nil { validity = Bitmap(count: t.count, allValid: true) }
             validity?[i] = false
+        }
+        if need.isEmpty { return Column(storage: .bool(out), validity: validity) }
+        if total(pb) {
+            // A right side that cannot fail (comparisons of columns and constants): run it on
+            // every row and read the rows that need it, as cheap as a mask.
+            let yc: Column
+            switch try run(pb, t, env, interp) {
+            case .column(let c): yc = c
+            case .constant(let v): yc = broadcast(v, t.count)
+            }
+            for i in need {
+                let y: Selection.Truth
+                switch yc.storage {
+                case .bool(let bs): y = yc.isValid(i) ? (bs[i] ? .yes : .no) : .unknown
+                default:
+                    switch yc.value(at: i) {
+                    case .bool(let v): y = v ? .yes : .no
+                    case .null: y = .unknown
+                    case let v: throw interp.fail("'\(op)' needs bool operands, got \(v.aTypeName)", b.range, hints: ["compare explicitly, e.g. x > 0 \(op) ..."])
+                    }
+                }
+                if y == decided { continue }
+                if x[i] == .unknown || y == .unknown { setNull(i) } else { out[i] = isAnd }
+            }
+            return Column(storage: .bool(out), validity: validity)
         }
         if let yc = try Selection.eval(b, t, need, env, interp) {
             let y = try truths(yc, b)
@@ -290,6 +343,53 @@ public enum Kernels {
             }
         }
         return Column(storage: .bool(out), validity: validity)
+    }
+
+    /// Whether running `p` on every row can raise no error: columns, constants, forward
+    /// links, null tests, `==`/`!=`, and `<`-style comparisons of comparable kinds. Such a
+    /// branch may run on all rows and be read where it is needed.
+    static func total(_ p: Plan) -> Bool {
+        switch p {
+        case .constant, .column, .link: return true
+        case .nullTest(let q, _): return total(q)
+        case .binary(let op, let a, let b, _):
+            switch op {
+            case .eq, .ne: return total(a) && total(b)
+            case .lt, .le, .gt, .ge:
+                guard total(a) && total(b), let ka = kind(a), let kb = kind(b) else { return false }
+                return ka == kb || ka == "null" || kb == "null"
+            default: return false
+            }
+        default: return false
+        }
+    }
+
+    /// What a column or constant holds, for comparisons that cannot fail ("number" for ints
+    /// and floats alike); nil when it could be anything.
+    static func kind(_ p: Plan) -> String? {
+        func of(_ c: Column) -> String? {
+            switch c.storage {
+            case .int, .float: "number"
+            case .date: "date"
+            case .string: "string"
+            case .bool: "bool"
+            case .values: nil
+            }
+        }
+        switch p {
+        case .column(let c): return of(c)
+        case .link(let path): return of(path.column)
+        case .constant(let v):
+            switch v {
+            case .int, .float: return "number"
+            case .date: return "date"
+            case .string: return "string"
+            case .bool: return "bool"
+            case .null: return "null"
+            default: return nil
+            }
+        default: return nil
+        }
     }
 
     /// Running totals in table order: checked for ints, compensated for floats; nulls add nothing.
