@@ -36,11 +36,13 @@ struct Kam: ParsableCommand {
             Examples:
               kam                                   start the REPL
               kam -c 'table([{a: 1}, {a: 2}]) | where a > 1'
-              kam run plan.kam --param region=EMEA  run a saved script
+              kam run plan.kam --param region=EMEA  run a saved script (it reads $region)
+              kam check plans/*.kam                 check scripts without running them
               kam run - < report.kam                a script on stdin
               kam -c 'load "orders.csv" | aggregate revenue = sum(amount) by region' --format json
 
-            Exit codes: 0 ok, 1 runtime error or failed assert, 2 usage, 3 syntax error, 4 data error.
+            Exit codes: 0 ok, 1 runtime error or failed assert, 2 usage (a missing --param), \
+            3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
         subcommands: [Run.self, CheckCommand.self, DemoCommand.self],
@@ -118,9 +120,10 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check scripts without running them: every name, call and parameter against the dataset's schema.",
         discussion: """
-            Reports every problem in every file and exits 3, or exits 0 when all are clean.
-            Parameters need no values here (they are given when the script runs); values given
-            with --param are checked against the declared defaults.
+            Reports every problem in every file: exit 0 when all are clean, 3 when any has a \
+            mistake, 2 when a file cannot be read or a --param does not fit its default, 4 when \
+            the dataset does not load. Parameters need no values here (they are given when the \
+            script runs); values given with --param are checked against the declared defaults.
             """)
 
     @OptionGroup var common: CommonOptions
