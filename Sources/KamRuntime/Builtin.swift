@@ -86,6 +86,10 @@ public struct Builtin: @unchecked Sendable {
     public let doc: String
     public let category: Category
     public let impl: Impl
+    /// A column-at-a-time form of a one-argument eager built-in (year over a date column):
+    /// the same values the per-row form gives, nil when it does not apply to the column.
+    public typealias Vector = @Sendable (Column) -> Column?
+    public private(set) var vector: Vector? = nil
     /// For a stage: the table it returns, so names after it are checked before running.
     public private(set) var output: StageOutput = .unknown
 
@@ -99,6 +103,13 @@ public struct Builtin: @unchecked Sendable {
 
     /// The built-in as a function value (`map(names, upper)`).
     public var value: Function { Function(name: name, body: .builtin(name: name, signature: signature, arity: params.count)) }
+
+    /// The same built-in, with its column-at-a-time form.
+    public func vectorized(_ form: @escaping Vector) -> Builtin {
+        var b = self
+        b.vector = form
+        return b
+    }
 
     /// The same built-in, declaring the table it returns.
     public func producing(_ output: StageOutput) -> Builtin {

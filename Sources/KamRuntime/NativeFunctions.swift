@@ -207,23 +207,23 @@ public enum NativeFunctions {
         Builtin("year", ["d"], .date, "The year of a date.", .eager { ctx, a in
             guard let d = try ctx.date(a[0], 0, "year") else { return .null }
             return .int(Int64(Calendar.civil(d).year))
-        }),
+        }).vectorized(dateParts { Int64(Calendar.civil($0).year) }),
         Builtin("quarter", ["d"], .date, "The quarter (1-4) of a date.", .eager { ctx, a in
             guard let d = try ctx.date(a[0], 0, "quarter") else { return .null }
             return .int(Int64((Calendar.civil(d).month - 1) / 3 + 1))
-        }),
+        }).vectorized(dateParts { Int64((Calendar.civil($0).month - 1) / 3 + 1) }),
         Builtin("month", ["d"], .date, "The month (1-12) of a date.", .eager { ctx, a in
             guard let d = try ctx.date(a[0], 0, "month") else { return .null }
             return .int(Int64(Calendar.civil(d).month))
-        }),
+        }).vectorized(dateParts { Int64(Calendar.civil($0).month) }),
         Builtin("day", ["d"], .date, "The day of the month of a date.", .eager { ctx, a in
             guard let d = try ctx.date(a[0], 0, "day") else { return .null }
             return .int(Int64(Calendar.civil(d).day))
-        }),
+        }).vectorized(dateParts { Int64(Calendar.civil($0).day) }),
         Builtin("weekday", ["d"], .date, "ISO weekday: 1 = Monday ... 7 = Sunday.", .eager { ctx, a in
             guard let d = try ctx.date(a[0], 0, "weekday") else { return .null }
             return .int(Int64(Calendar.weekday(d)))
-        }),
+        }).vectorized(dateParts { Int64(Calendar.weekday($0)) }),
         Builtin("days_since", ["d"], .date, "Days from d to today (positive for past dates).", .eager { ctx, a in
             guard let d = try ctx.date(a[0], 0, "days_since") else { return .null }
             return .int(Int64(ctx.interp.options.today) - Int64(d))
@@ -450,4 +450,13 @@ public enum NativeFunctions {
             throw ctx.fail(Format.plain(a[0]))
         }),
     ]
+}
+
+/// The vector form of a date part: an int column from a date column, nulls kept; nil for a
+/// column of anything else (the per-row form then reports it).
+func dateParts(_ part: @escaping @Sendable (Int32) -> Int64) -> Builtin.Vector {
+    { c in
+        guard case .date(let ds) = c.storage else { return nil }
+        return Column(storage: .int(ds.map(part)), validity: c.validity)
+    }
 }

@@ -213,6 +213,7 @@ public enum Kernels {
             }
         }
         if columnArgs.isEmpty { return .constant(try impl(&ctx, values)) }
+        if vecs.count == 1, let vector = b.vector, case .column(let c) = vecs[0], let r = vector(c) { return .column(r) }
         if columnArgs.count == 1, case .column(let c) = vecs[columnArgs[0]], case .string(let s) = c.storage {
             // `upper(name)`, `len(region)`: each string the rows use, once.
             var result = [Value?](repeating: nil, count: s.dictionary.count)
