@@ -24,7 +24,13 @@ public enum Reduce {
     }
 
     /// An int sum left the 64-bit range.
-    public struct Overflow: Error {}
+    /// A sum left the range of its type (64-bit ints, or doubles).
+    public struct Overflow: Error {
+        public var float = false
+        public init(float: Bool = false) { self.float = float }
+        public var message: String { float ? "float overflow in sum" : "integer overflow in sum" }
+        public var hints: [String] { float ? ["the total is beyond ±1.8e308"] : ["sum float(x) for very large totals"] }
+    }
 
     public static let overflowMessage = "integer overflow in sum"
     public static let overflowHints = ["sum float(x) for very large totals"]
@@ -84,6 +90,7 @@ public enum Reduce {
         case (.sum, .float(let xs)):
             var acc = Compensated()
             if c.validity == nil { for x in xs { acc.add(x) } } else { for i in 0..<n where c.isValid(i) { acc.add(xs[i]) } }
+            guard acc.value.isFinite else { throw Overflow(float: true) }
             return .float(acc.value)
         case (.avg, .int(let xs)):
             var acc = Compensated()
@@ -159,6 +166,7 @@ public enum Reduce {
                 if c.isValid(i) { acc.add(xs[i]) }
                 out[i] = acc.value
             }
+            guard acc.value.isFinite else { throw Overflow(float: true) }
             return Column(storage: .float(out))
         default:
             return nil
@@ -223,9 +231,12 @@ public enum Reduce {
             if overflow { throw Overflow() }
             return Column(storage: .int(s))
         case (.sum, .float):
-            return Column(storage: .float(floatSums(c, gid, groups)))
+            let sums = floatSums(c, gid, groups)
+            if sums.contains(where: { !$0.isFinite }) { throw Overflow(float: true) }
+            return Column(storage: .float(sums))
         case (.avg, .float), (.avg, .int):
             let sums = floatSums(c, gid, groups), seen = counts()
+            if sums.contains(where: { !$0.isFinite }) { throw Overflow(float: true) }
             return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : sums[$0] / Double(seen[$0]) }), validity: nullsWhereEmpty(seen))
         case (.min, .int(let xs)), (.max, .int(let xs)):
             let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)

@@ -5,6 +5,12 @@ import KamSyntax
 /// `+ - * / %` on kam values: checked integer math (overflow is an error, never a trap),
 /// `/` always gives a float, dates move by durations.
 public enum Arithmetic {
+    /// A float result past the range of a double: an error, as integer overflow is, not
+    /// an infinity that would print and compare as a number.
+    public static func floatOverflow(_ op: BinaryOp, _ range: SourceRange, _ interp: Interpreter) -> Diagnostic {
+        interp.fail("float overflow in '\(op.rawValue)'", range, hints: ["the result is beyond ±1.8e308"])
+    }
+
     public static func apply(_ op: BinaryOp, _ x: Value, _ y: Value, range: SourceRange, interp: Interpreter) throws -> Value {
         func overflow() -> Diagnostic {
             interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
@@ -28,13 +34,17 @@ public enum Arithmetic {
             }
         case (.int, .float), (.float, .int), (.float, .float):
             let a = x.asDouble ?? 0, b = y.asDouble ?? 0
+            func finite(_ r: Double) throws -> Value {
+                guard r.isFinite else { throw floatOverflow(op, range, interp) }
+                return .float(r)
+            }
             switch op {
-            case .add: return .float(a + b)
-            case .sub: return .float(a - b)
-            case .mul: return .float(a * b)
+            case .add: return try finite(a + b)
+            case .sub: return try finite(a - b)
+            case .mul: return try finite(a * b)
             case .div:
                 if b == 0 { throw interp.fail("division by zero", range) }
-                return .float(a / b)
+                return try finite(a / b)
             case .mod:
                 if b == 0 { throw interp.fail("division by zero in '%'", range) }
                 return .float(a.truncatingRemainder(dividingBy: b))

@@ -19,7 +19,7 @@ public enum Parameters {
             if let i = CSVParser.parseInt(b) { return .int(i) }
             if let d = CSVParser.parseDouble(b), d.isFinite { return .float(d) }
             if let v = CSVParser.parseBool(b) { return .bool(v) }
-            if bytes.count == 10, let d = Calendar.parse(bytes) { return .date(d) }
+            if let d = Calendar.parse(bytes) { return .date(d) }
             return .string(text)
         }
     }
@@ -49,6 +49,7 @@ public enum Parameters {
         case .list(let items):
             // --param regions=EMEA,APAC: each item read as the default's items are.
             var out: [Value] = []
+            if text.trimmingCharacters(in: .whitespaces).isEmpty { return .success(.list([])) }
             for part in text.split(separator: ",", omittingEmptySubsequences: false) {
                 let item = part.trimmingCharacters(in: .whitespaces)
                 switch convert(item, like: items.first ?? .null) {

@@ -6,6 +6,10 @@
 /// so one run reports every syntax error in a file. Nesting is bounded by `maxDepth`.
 public struct Parser {
     public static let maxDepth = 200
+    /// Operators, stages and field accesses one statement may chain: each adds a level to
+    /// the tree the checker and the interpreter walk, so a generated 100,000-term sum is a
+    /// clean error rather than a stack overflow.
+    public static let maxChain = 10_000
 
     public let source: Source
     public var tokens: [Token]
@@ -13,6 +17,7 @@ public struct Parser {
     /// Inside (), [] and record braces newlines are insignificant.
     public var nesting = 0
     public var depth = 0
+    var chainLength = 0
     public private(set) var diagnostics: [Diagnostic] = []
 
     public init(source: Source, range: SourceRange? = nil) {
@@ -154,6 +159,14 @@ public struct Parser {
         return (name, t.range)
     }
 
+    /// Counts one more chained operator in the statement (see maxChain).
+    private mutating func chained(_ at: SourceRange) throws(Diagnostic) {
+        chainLength += 1
+        if chainLength > Parser.maxChain {
+            throw error("statement too long (more than \(Parser.maxChain) chained operators)", at, hint: "split it into smaller parts with let")
+        }
+    }
+
     private mutating func enter(_ at: SourceRange) throws(Diagnostic) {
         depth += 1
         if depth > Parser.maxDepth {
@@ -169,6 +182,7 @@ public struct Parser {
             while rawPeek().kind == .newline || rawPeek().kind == .semicolon { index += 1 }
             if rawPeek().kind == .eof { break }
             do {
+                chainLength = 0
                 let stmt = try parseStatement()
                 statements.append(stmt)
                 try endStatement()
@@ -320,6 +334,7 @@ public struct Parser {
             index = look
             advance()
             skipNewlines()
+            try chained(tokens[max(0, index - 1)].range)
             lhs = try parseStage(lhs)
         }
         return lhs
@@ -423,6 +438,7 @@ public struct Parser {
     private mutating func parseCoalesce() throws(Diagnostic) -> Expr {
         var lhs = try parseOr()
         while match(.coalesce) {
+            try chained(lhs.range)
             let rhs = try parseOr()
             lhs = Expr(.coalesce(lhs, rhs), lhs.range.to(rhs.range))
         }
@@ -433,6 +449,7 @@ public struct Parser {
     private mutating func parseOr() throws(Diagnostic) -> Expr {
         var lhs = try parseAnd()
         while match(.kwOr) {
+            try chained(lhs.range)
             let rhs = try parseAnd()
             lhs = Expr(.or(lhs, rhs), lhs.range.to(rhs.range))
         }
@@ -442,6 +459,7 @@ public struct Parser {
     private mutating func parseAnd() throws(Diagnostic) -> Expr {
         var lhs = try parseNot()
         while match(.kwAnd) {
+            try chained(lhs.range)
             let rhs = try parseNot()
             lhs = Expr(.and(lhs, rhs), lhs.range.to(rhs.range))
         }
@@ -499,6 +517,7 @@ public struct Parser {
             default: return lhs
             }
             advance()
+            try chained(lhs.range)
             let rhs = try parseMultiplicative()
             lhs = Expr(.binary(op, lhs, rhs), lhs.range.to(rhs.range))
         }
@@ -515,6 +534,7 @@ public struct Parser {
             default: return lhs
             }
             advance()
+            try chained(lhs.range)
             let rhs = try parseUnary()
             lhs = Expr(.binary(op, lhs, rhs), lhs.range.to(rhs.range))
         }
@@ -546,6 +566,7 @@ public struct Parser {
             switch t.kind {
             case .dot:
                 advance()
+                try chained(e.range)
                 let n = peek()
                 switch n.kind {
                 case .ident(let name):

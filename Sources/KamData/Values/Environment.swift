@@ -51,7 +51,11 @@ public final class Env {
             }
             if let group = env.group {
                 if let v = group.keys[name] { return .value(v) }
-                if group.table.columnIndex(name) != nil { return .notGroupKey(name) }
+                // A column or a link of the grouped rows is one value per row, not per group:
+                // without this, `orders` would go on to the whole entity of that name.
+                if group.table.columnIndex(name) != nil || group.table.origin?.graph.linkNames(group.table).contains(name) == true {
+                    return .notGroupKey(name)
+                }
             }
             e = env.parent
         }

@@ -229,8 +229,8 @@ extension Checker {
                 collect(a)
                 collect(b)
             case .binary(.eq, let a, let b):
-                _ = expr(a, Scope(parent: scope, row: s))
-                _ = expr(b, Scope(parent: scope, row: other))
+                // The keys must be able to match: an int id never equals a string one.
+                comparison(.eq, expr(a, Scope(parent: scope, row: s)), expr(b, Scope(parent: scope, row: other)), c, a, b)
             default:
                 error("join needs equality conditions: left_key == right_key", c.range,
                     hints: ["the left side of == reads the input table, the right side the joined table"])

@@ -107,7 +107,12 @@ public final class Checker {
                         hints: ["write a number, a string, a date, a duration, a bool or a list of them: param since = 2025-01-01"])
                 }
             }
-            if paramDeclarations[name] == nil { paramDeclarations[name] = (defaultValue != nil, stmt.range, source) }
+            if let first = paramDeclarations[name] {
+                error("param '\(name)' is declared twice", stmt.range,
+                    hints: ["the first declaration is at \(first.source.name):\(first.source.location(of: first.range.start).line)"])
+            } else {
+                paramDeclarations[name] = (defaultValue != nil, stmt.range, source)
+            }
         case .assertion(let condition, let message):
             _ = expr(condition, scope)
             if let message { _ = expr(message, scope) }
@@ -249,7 +254,7 @@ public final class Checker {
             }
             if let group = env.group {
                 if let k = group.keys[name] { return .shape(k) }
-                if group.schema.has(name) { return .notGroupKey }
+                if group.schema.has(name) || link(name, from: group.schema.entity) != nil { return .notGroupKey }
                 if group.schema.open { return .shape(.unknown) }
             }
             if env.open { return .shape(.unknown) }
@@ -315,7 +320,9 @@ public final class Checker {
             }
             return s
         case .notGroupKey:
-            error("'\(n)' is not a key of the group", range, hints: ["use an aggregate such as sum(\(n)), or add it to 'by'"])
+            let isLink = innermostGroup(scope).map { link(n, from: $0.schema.entity) != nil } ?? false
+            error("'\(n)' is not a key of the group", range,
+                hints: [isLink ? "aggregate over the link: count(\(n)), or sum(\(n).COLUMN)" : "use an aggregate such as sum(\(n)), or add it to 'by'"])
             return .unknown
         case .missing:
             var hints: [String] = []
@@ -419,7 +426,10 @@ public final class Checker {
         case .eq, .ne, .lt, .le, .gt, .ge:
             comparison(op, x, y, e, a, b)
             return .bool
-        case .inList, .notIn, .match:
+        case .inList, .notIn:
+            if case .list(let el) = y { comparison(.eq, x, el, e, a, b) }
+            return .bool
+        case .match:
             return .bool
         }
     }
@@ -655,6 +665,7 @@ public final class Checker {
             switch x.kind {
             case .int(let i) where i != Int64.min: .int(-i)
             case .float(let f): .float(-f)
+            case .duration(let m, let d): .duration(Duration(months: -m, days: -d))
             default: nil
             }
         default: nil

@@ -89,7 +89,7 @@ public enum Aggregates {
                 for r in group.rows {
                     scope.index = r
                     let v = try site.interp.eval(valueExpr, env)
-                    if case .list(let xs) = v { values += xs } else { values.append(v) }
+                    values += items(v)
                 }
             }
             let extras = try p.dropFirst().map { try site.eval($0) }
@@ -126,7 +126,7 @@ public enum Aggregates {
             }
             let col = try site.interp.evalColumn(p[1], over: t, site.env)
             var values = (0..<t.count).map { col.value(at: $0) }
-            if case .values = col.storage { values = values.flatMap { if case .list(let xs) = $0 { xs } else { [$0] } } }
+            if case .values = col.storage { values = values.flatMap(items) }
             let extras = try p.dropFirst(2).map { try site.eval($0) }
             return try finish(site, values, extras)
         case .list(let xs):
@@ -151,11 +151,21 @@ public enum Aggregates {
         }
     }
 
+    /// What one row gives an aggregate: the items of a list, the rows of a table (so
+    /// `count(orders)` over accounts counts their orders), else the value itself.
+    static func items(_ v: Value) -> [Value] {
+        switch v {
+        case .list(let xs): return xs
+        case .table(let t): return (0..<t.count).map { .row(t, $0) }
+        default: return [v]
+        }
+    }
+
     /// An aggregate of a typed column, through the reduction library; nil for the ones it
     /// does not define (median, ...) and for boxed columns.
     public static func typedReduce(_ name: String, _ c: Column, _ site: CallSite) throws -> Value? {
         guard let op = Reduce.Op(rawValue: name) else { return nil }
-        do { return try Reduce.whole(op, c) } catch { throw site.fail(Reduce.overflowMessage, hints: Reduce.overflowHints) }
+        do { return try Reduce.whole(op, c) } catch { throw site.fail(error.message, hints: error.hints) }
     }
 
     public static func numbers(_ values: [Value], _ site: CallSite, _ name: String) throws -> [Double] {
@@ -189,7 +199,9 @@ public enum Aggregates {
             }
         }
         if allInt { return .int(intSum) }
-        return .float(Reduce.sum(try numbers(values, site, "sum")))
+        let total = Reduce.sum(try numbers(values, site, "sum"))
+        guard total.isFinite else { throw site.fail(Reduce.Overflow(float: true).message, hints: Reduce.Overflow(float: true).hints) }
+        return .float(total)
     }
 
     public static func extreme(_ values: [Value], _ site: CallSite, wantMax: Bool) throws -> Value {

@@ -395,7 +395,7 @@ public enum Kernels {
 
     /// Running totals in table order: checked for ints, compensated for floats; nulls add nothing.
     public static func cumsum(_ c: Column, _ range: SourceRange, _ interp: Interpreter) throws -> Column? {
-        do { return try Reduce.running(c) } catch { throw interp.fail("integer overflow in cumsum", range) }
+        do { return try Reduce.running(c) } catch { throw interp.fail(error.float ? "float overflow in cumsum" : "integer overflow in cumsum", range) }
     }
 
     /// Falls back to the interpreter for one node (its children are cheap to re-evaluate).
@@ -592,6 +592,7 @@ public enum Kernels {
         default:
             return compare(op, n, valid) { a[$0] < b[$0] ? -1 : a[$0] > b[$0] ? 1 : 0 }
         }
+        for i in 0..<n where !out[i].isFinite && isValid(i) { throw Arithmetic.floatOverflow(op, range, interp) }
         return Column(storage: .float(out), validity: valid)
     }
 }
@@ -655,7 +656,7 @@ public struct SegmentAggregate {
             perTarget = try Reduce.grouped(kind, column, gid: forward ?? groupIDs(column.count), groups: targets)
                 ?? Column(storage: .values([Value](repeating: .null, count: targets)), validity: Bitmap(count: targets, allValid: false))
         } catch {
-            throw interp.fail(Reduce.overflowMessage, range, hints: Reduce.overflowHints)
+            throw interp.fail(error.message, range, hints: error.hints)
         }
         if t.origin?.rows == nil && n == targets { return perTarget }
         return perTarget.gather((0..<n).map { t.entityRow($0) })

@@ -493,13 +493,13 @@ public enum GroupBy {
         if t.count == 0 { return nil }
         // What each aggregate reads.
         // (name, reduction, column); no column: count() of the group's rows.
-        var plan: [(String, Reduce.Op, Column?)] = []
+        var plan: [(String, Reduce.Op, Column?, SourceRange)] = []
         for a in aggs {
             guard case .call(let callee, let args, false) = a.value.kind, case .name(let fn) = callee.kind,
                 site.env.lookupVariable(fn) == nil, args.allSatisfy({ $0.style == .positional })
             else { return nil }
             let name = Verbs.columnName(a, site.interp)
-            if fn == "count" && args.isEmpty { plan.append((name, .count, nil)); continue }
+            if fn == "count" && args.isEmpty { plan.append((name, .count, nil, a.value.range)); continue }
             guard args.count == 1, case .name(let col) = args[0].value.kind, site.env.lookupVariable(col) == nil,
                 let c = t.columnIndex(col)
             else { return nil }
@@ -511,7 +511,7 @@ public enum GroupBy {
             default: return nil
             }
             guard let op = Reduce.Op(rawValue: fn) else { return nil }
-            plan.append((name, op, column))
+            plan.append((name, op, column, a.value.range))
         }
         let allNames = plan.map(\.0) + (keyName.map { [$0] } ?? [])
         if Set(allNames).count != allNames.count { return nil }  // the general path reports it
@@ -577,24 +577,26 @@ public enum GroupBy {
         }
         var counts = [Int64](repeating: 0, count: groups)
         for i in 0..<n { counts[Int(gid[i])] += 1 }
-        for (name, op, column) in plan {
+        for (name, op, column, range) in plan {
             names.append(name)
             guard let column else {
                 columns.append(Column(storage: .int(counts)))
                 continue
             }
-            columns.append(try reduce(op, column, gid, groups, site))
+            columns.append(try reduce(op, column, gid, groups, site, at: range))
         }
         return Table(names: names, columns: columns, count: groups)
     }
 
-    public static func reduce(_ op: Reduce.Op, _ c: Column, _ gid: [Int32], _ groups: Int, _ site: CallSite) throws -> Column {
+    /// `at`: the aggregate's call, where its error points (as the per-group path's does).
+    public static func reduce(_ op: Reduce.Op, _ c: Column, _ gid: [Int32], _ groups: Int, _ site: CallSite, at range: SourceRange) throws -> Column {
         do {
             if let r = try Reduce.grouped(op, c, gid: gid, groups: groups) { return r }
         } catch {
-            throw site.fail(Reduce.overflowMessage, hints: Reduce.overflowHints)
+            throw site.interp.fail(error.message, range, hints: error.hints)
         }
         return Column(storage: .values([Value](repeating: .null, count: groups)), validity: Bitmap(count: groups, allValid: false))
     }
+
 }
 

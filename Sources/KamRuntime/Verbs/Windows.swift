@@ -29,8 +29,8 @@ public enum Windows {
                 // Numbers run through the reduction library, as the column kernel's do.
                 do {
                     if let running = try Reduce.running(Column.from(vs)) { return (0..<vs.count).map { running.value(at: $0) } }
-                } catch {
-                    throw site.fail("integer overflow in cumsum")
+                } catch let e as Reduce.Overflow {
+                    throw site.fail(e.float ? "float overflow in cumsum" : "integer overflow in cumsum")
                 }
                 var out: [Value] = []
                 out.reserveCapacity(vs.count)
