@@ -258,47 +258,38 @@ public enum Reduce {
     /// Compensated sums per group of an int or float column. Large inputs are split
     /// between the cores, each scattering into its own arrays, then merged.
     public static func floatSums(_ c: Column, _ gid: [Int32], _ groups: Int) -> [Double] {
-        let n = gid.count
         // One pass in row order: a group's sum is then bit for bit the sum the row-at-a-time
         // path and the other group-by paths compute (two partial sums merged can differ in
-        // the last digit).
-        let parts = 1
-        var partials = [[Compensated]](repeating: [], count: parts)
-        partials.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress
-            parallelFor(parts) { p in
-                var acc = [Compensated](repeating: Compensated(), count: groups)
-                let lo = n * p / parts, hi = n * (p + 1) / parts
-                let validity = c.validity
+        // the last digit). Sums and compensations in two arrays, TwoSum as in Compensated.
+        var sums = [Double](repeating: 0, count: groups), comps = [Double](repeating: 0, count: groups)
+        let validity = c.validity
+        let floats: [Double]
+        switch c.storage {
+        case .float(let xs): floats = xs
+        case .int(let xs): floats = xs.map(Double.init)
+        default: return sums
+        }
+        sums.withUnsafeMutableBufferPointer { s in
+            comps.withUnsafeMutableBufferPointer { k in
                 gid.withUnsafeBufferPointer { g in
-                    acc.withUnsafeMutableBufferPointer { a in
-                        switch c.storage {
-                        case .float(let xs):
-                            xs.withUnsafeBufferPointer { x in
-                                for i in lo..<hi {
-                                    let t = Int(g[i])
-                                    if t < 0 { continue }
-                                    if let validity, !validity[i] { continue }
-                                    a[t].add(x[i])
-                                }
-                            }
-                        case .int(let xs):
-                            for i in lo..<hi {
-                                let t = Int(g[i])
-                                if t < 0 { continue }
-                                if let validity, !validity[i] { continue }
-                                a[t].add(Double(xs[i]))
-                            }
-                        default: break
+                    floats.withUnsafeBufferPointer { x in
+                        @inline(__always) func add(_ t: Int, _ v: Double) {
+                            let a = s[t], sum = a + v, vPart = sum - a
+                            k[t] += (a - (sum - vPart)) + (v - vPart)
+                            s[t] = sum
+                        }
+                        if let validity {
+                            for i in 0..<g.count where g[i] >= 0 && validity[i] { add(Int(g[i]), x[i]) }
+                        } else {
+                            for i in 0..<g.count where g[i] >= 0 { add(Int(g[i]), x[i]) }
                         }
                     }
                 }
-                base?[p] = acc
             }
         }
-        var total = partials[0]
-        for p in partials.dropFirst() { for g in 0..<groups { total[g].add(p[g]) } }
-        return total.map(\.value)
+        // Past the float range the sum is that infinity (the caller reports it), not the NaN
+        // its compensation would make.
+        return (0..<groups).map { sums[$0].isFinite ? sums[$0] + comps[$0] : sums[$0] }
     }
 
     /// The least or greatest value per group, and how many values each group has.
