@@ -89,18 +89,27 @@ enum Concentration {
         }
         fields.append(("hhi_before", .float(hhi(value))))
         fields.append(("hhi_after", .float(hhi(kept))))
-        // Who owns the lost accounts: the owner link's names, else the owner_id column.
-        var owners: [String] = []
+        // Who owns the lost accounts: one entry per owner (two people who share a name are
+        // two owners, told apart by their id), the owner link's names, else owner_id.
+        var owners: [(key: String, name: String, id: String)] = []
         for i in lost.sorted() {
-            var name: Value = .null
+            var key = "", name = "", id = ""
             if let g = t.origin?.graph, case .row(let et, let r)? = g.navigate(t, row: i, "owner") {
-                name = et.column("name")?.value(at: r) ?? .null
-            } else if let c = t.column("owner_id") {
-                name = c.value(at: i)
+                key = "row \(r)"
+                name = et.column("name").map { Format.plain($0.value(at: r)) } ?? ""
+                id = et.column("id").map { Format.plain($0.value(at: r)) } ?? key
+                if name.isEmpty || name == "null" { name = id }
+            } else if let c = t.column("owner_id"), !c.value(at: i).isNull {
+                key = Format.plain(c.value(at: i))
+                name = key
+                id = key
+            } else {
+                continue
             }
-            if !name.isNull, !owners.contains(Format.plain(name)) { owners.append(Format.plain(name)) }
+            if !owners.contains(where: { $0.key == key }) { owners.append((key, name, id)) }
         }
-        fields.append(("owners_affected", .list(owners.map { .string($0) })))
+        let labels = owners.map { o in owners.filter({ $0.name == o.name }).count > 1 ? "\(o.name) (\(o.id))" : o.name }
+        fields.append(("owners_affected", .list(labels.map { .string($0) })))
         return .record(Record(fields))
     }
 }

@@ -90,7 +90,9 @@ enum Stakeholders {
             for k in m.contacts.segment(m.t.entityRow(i)) {
                 let c = Int(m.contacts.rows[k])
                 let (who, strength, last) = m.strongest(c)
-                let role = Format.plain(m.text(m.contactTable, "role", c))
+                // A missing role is null in the map, not the string "null".
+                let roleValue = m.text(m.contactTable, "role", c)
+                let role = roleValue.isNull ? "" : Format.plain(roleValue)
                 let influence = m.text(m.contactTable, "influence", c).asDouble ?? 0
                 let attitude = m.text(m.contactTable, "attitude", c).asDouble ?? 0
                 var flags: [String] = []
@@ -100,7 +102,7 @@ enum Stakeholders {
                 if who.isNull { flags.append("unknown to us") }
                 rows.append(Record([
                     ("account", m.t.column("name")?.value(at: i) ?? .null), ("contact", m.text(m.contactTable, "name", c)),
-                    ("title", m.text(m.contactTable, "title", c)), ("level", m.text(m.contactTable, "level", c)), ("role", .string(role)),
+                    ("title", m.text(m.contactTable, "title", c)), ("level", m.text(m.contactTable, "level", c)), ("role", roleValue.isNull ? .null : .string(role)),
                     ("influence", m.text(m.contactTable, "influence", c)), ("attitude", m.text(m.contactTable, "attitude", c)),
                     ("our_contact", who), ("strength", strength), ("last_contact", last.map { .date($0) } ?? .null),
                     ("flags", .string(flags.joined(separator: ", "))),
