@@ -39,6 +39,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kam"),
+        // The fuzz targets (libFuzzer with scripts/fuzz --libfuzzer; a replayer otherwise).
+        .executableTarget(name: "kam-fuzz", dependencies: ["KamCore"], path: "Sources/KamFuzz"),
         .testTarget(name: "KamCoreTests", dependencies: ["KamCore"], path: "Tests/KamCoreTests"),
         .testTarget(
             name: "KamGoldenTests", dependencies: ["KamCore"], path: "Tests/KamGoldenTests",

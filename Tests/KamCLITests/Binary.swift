@@ -21,9 +21,10 @@ enum Binary {
     }
 
     /// Runs kam with `args`, feeding `stdin` (or nothing), stdout and stderr as pipes.
-    static func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:], cwd: String? = nil) throws -> Result {
+    static func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:], cwd: String? = nil,
+                    executable: String? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
+        p.executableURL = URL(fileURLWithPath: executable ?? path)
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"

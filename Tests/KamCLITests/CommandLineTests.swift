@@ -132,6 +132,18 @@ struct CommandLineTests {
         #expect(other.stderr.contains("hint: columns here: id, name\n"))
     }
 
+    /// Every input a fuzzer found crashing is kept under Tests/Fuzz/regressions and must now
+    /// end without a crash (kam-fuzz is the fuzz targets' replayer).
+    @Test func fuzzRegressionsReplay() throws {
+        let fuzz = URL(fileURLWithPath: Binary.path).deletingLastPathComponent().appendingPathComponent("kam-fuzz").path
+        for target in ["parser", "csv", "json", "toml"] {
+            let dir = Binary.packageRoot.appendingPathComponent("Tests/Fuzz/regressions/\(target)").path
+            let r = try Binary.run([target, dir], executable: fuzz)
+            #expect(r.status == 0, "\(target): \(r.stderr)")
+            #expect(r.stdout.hasPrefix("\(target): replayed "))
+        }
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bogus = try Binary.run(["--bogus"])
         #expect(bogus.status == 2)

@@ -1,0 +1,93 @@
+import Foundation
+import KamCore
+
+/// The inputs kam reads from outside, each as a fuzz target: the lexer, parser and checker
+/// (`parser`), the CSV reader (`csv`), the JSON reader (`json`) and the TOML reader (`toml`).
+/// Every input must end in a value or a diagnostic, never a trap.
+///
+/// Built with libFuzzer (`scripts/fuzz --libfuzzer TARGET SECONDS`), the target is chosen by
+/// `KAM_FUZZ_TARGET`; built normally, `kam-fuzz TARGET FILE...` replays inputs, which is how
+/// the test suite replays every crash found (Tests/Fuzz/regressions/TARGET/).
+enum FuzzTargets {
+    static let names = ["parser", "csv", "json", "toml"]
+
+    /// One session for the checker, made once: the fuzzer calls the target millions of times.
+    nonisolated(unsafe) static let session = Session()
+
+    static func run(_ target: String, _ bytes: [UInt8]) {
+        switch target {
+        case "parser":
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let program = try? Parser.parse(Source(name: "<fuzz>", text: text)) {
+                _ = Checker(session.interpreter).check(program, warnUnusedParameters: false, requireParameters: false)
+            }
+        case "csv":
+            _ = try? CSVReader().read(bytes, name: "fuzz.csv")
+        case "json":
+            _ = try? JSONReader.readTable(bytes, name: "fuzz.json")
+        case "toml":
+            var reader = TOMLReader(String(decoding: bytes, as: UTF8.self))
+            _ = try? reader.parse()
+        default:
+            break
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func kamFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let target = ProcessInfo.processInfo.environment["KAM_FUZZ_TARGET"] ?? "parser"
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    FuzzTargets.run(target, bytes)
+    return 0
+}
+
+#if FUZZING
+// SwiftPM links an executable's entry point as kam_fuzz_main; with libFuzzer it hands over
+// to libFuzzer's driver, which then calls the target above.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32
+
+@_cdecl("kam_fuzz_main")
+func kamFuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    var count = argc
+    var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return withUnsafeMutablePointer(to: &vector) { v in
+        LLVMFuzzerRunDriver(&count, UnsafeMutableRawPointer(v).assumingMemoryBound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self)) { data, size in
+            kamFuzzTestOneInput(data, size)
+        }
+    }
+}
+#else
+/// `kam-fuzz TARGET PATH...`: runs each file (or each file in a directory) through the
+/// target, as the fuzzer would.
+@main
+struct Replay {
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        guard let target = args.first, FuzzTargets.names.contains(target) else {
+            FileHandle.standardError.write(Data("usage: kam-fuzz \(FuzzTargets.names.joined(separator: "|")) FILE_OR_DIR...\n".utf8))
+            exit(2)
+        }
+        var files: [String] = []
+        for path in args.dropFirst() {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
+            if isDir.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                files += names.filter { !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
+            } else {
+                files.append(path)
+            }
+        }
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            FuzzTargets.run(target, Array(data))
+        }
+        print("\(target): replayed \(files.count) inputs")
+    }
+}
+#endif
