@@ -27,6 +27,17 @@ extension CallSite {
         }
     }
 
+    /// Shares of a total need values of 0 or more (abc, concentration, lose): one rule for
+    /// all three, an error naming the first account below zero and how many there are.
+    func requireNonNegative(_ xs: [Double?], in t: Table, name: String, at range: SourceRange, role: String) throws {
+        let negative = xs.indices.filter { (xs[$0] ?? 0) < 0 }
+        guard let first = negative.first, let x = xs[first] else { return }
+        let label = ["name", "id"].lazy.compactMap { t.column($0) }.first.map { Format.plain($0.value(at: first)) } ?? "row \(first + 1)"
+        let others = negative.count > 1 ? " (and \(negative.count - 1) more)" : ""
+        throw interp.fail("\(role) needs values of 0 or more: \(label) has \(name) \(Format.float(x))\(others)", range,
+            hints: ["a refund or credit: net it into the account's value, or leave it out first: where \(name) >= 0"])
+    }
+
     /// The value of a named option, or nil.
     func option(_ name: String) throws -> Value? {
         guard let a = named(name) else { return nil }

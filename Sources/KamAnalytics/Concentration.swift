@@ -30,7 +30,7 @@ enum Concentration {
         let col = try site.interp.evalColumn(arg.value, over: t, site.env)
         let name = Verbs.naturalName(arg.value, site.interp)
         let xs = try site.numbers(col, name: name, at: arg.value.range, role: what)
-        for x in xs { if let x, x < 0 { throw site.interp.fail("\(what) needs values of 0 or more; '\(name)' has \(Format.float(x))", arg.value.range) } }
+        try site.requireNonNegative(xs, in: t, name: name, at: arg.value.range, role: what)
         return (xs, name, arg.value.range)
     }
 

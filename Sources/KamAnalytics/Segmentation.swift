@@ -34,7 +34,7 @@ enum Segmentation {
             cuts = [a, b]
         }
         let xs = try site.numbers(col, name: name, at: range, role: "abc")
-        for x in xs { if let x, x < 0 { throw site.interp.fail("abc needs values of 0 or more; '\(name)' has \(Format.float(x))", range, hints: ["filter out negative values first: where \(name) >= 0"]) } }
+        try site.requireNonNegative(xs, in: t, name: name, at: range, role: "abc")
         // Largest first, ties in input order, nulls last (a stable radix sort on the value).
         let present = xs.indices.filter { xs[$0] != nil }
         let keyed = RadixSort.order(present.map { RadixSort.key(xs[$0] ?? 0) }, descending: true).map { present[$0] }
