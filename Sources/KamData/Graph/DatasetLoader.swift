@@ -122,18 +122,22 @@ public enum DatasetLoader {
     public static func apply(_ spec: Manifest.EntitySpec, to t: Table, lines: RowLocator?, file: String) throws -> Table {
         var names = t.names
         var columns = t.columns
-        for (old, new) in spec.columns {
-            guard let i = names.firstIndex(of: old) else {
-                throw Diagnostic.data(file: file, line: 1, "the manifest renames column '\(old)', which \(file) does not have",
-                    hints: [Suggest.hint(old, in: names) ?? "columns: " + names.joined(separator: ", ")])
+        // The column a manifest names: the exact name, else the one name that differs only
+        // in case (exports spell CategoryID and categoryId alike); several such is an error.
+        func index(of wanted: String, _ what: String) throws -> Int {
+            if let i = names.firstIndex(of: wanted) { return i }
+            let folded = names.indices.filter { names[$0].lowercased() == wanted.lowercased() }
+            if folded.count == 1, let i = folded.first { return i }
+            if folded.count > 1 {
+                throw Diagnostic.data(file: file, line: 1, "the manifest \(what) column '\(wanted)', which matches \(folded.map { "'\(names[$0])'" }.joined(separator: " and ")) but none exactly",
+                    hints: ["write the name exactly as the file spells it"])
             }
-            names[i] = new
+            throw Diagnostic.data(file: file, line: 1, "the manifest \(what) column '\(wanted)', which \(file) does not have",
+                hints: [Suggest.hint(wanted, in: names) ?? "columns: " + names.joined(separator: ", ")])
         }
+        for (old, new) in spec.columns { names[try index(of: old, "renames")] = new }
         for (col, type) in spec.types {
-            guard let c = names.firstIndex(of: col) else {
-                throw Diagnostic.data(file: file, line: 1, "the manifest types column '\(col)', which \(file) does not have",
-                    hints: [Suggest.hint(col, in: names) ?? "columns: " + names.joined(separator: ", ")])
-            }
+            let c = try index(of: col, "types")
             columns[c] = try convert(columns[c], to: type) { row, text in
                 Diagnostic.data(file: file, line: lines?.line(of: row), column: c + 1,
                     "value '\(text)' in column '\(col)' is not \(type == .int ? "an" : "a") \(type.rawValue)",
