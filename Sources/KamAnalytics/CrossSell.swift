@@ -10,7 +10,7 @@ import KamSyntax
 ///     score(c) = Σ_{b ∈ S} co(b, c) / sup(b)
 /// where co(b, c) counts the accounts that buy both b and c and sup(b) those that buy b:
 /// the sum of the confidences of the rules b -> c. `confidence` is the largest single
-/// rule, `because` names its b, and `expected_value` = confidence x the mean spend on c of
+/// rule, `because` names its b (ties: the first b by name), and `expected_value` = confidence x the mean spend on c of
 /// the accounts that buy it. Statistics come from every account of the entity; the
 /// recommendations are for the rows of the input.
 enum CrossSell {
@@ -197,8 +197,16 @@ enum CrossSell {
             let set = sets[t.entityRow(i)]
             if set.isEmpty { continue }
             for (rank, c) in model.recommend(set, top: top).enumerated() {
+                // `because`: the item with the strongest rule; a tie goes to the first name in
+                // alphabetical order, whatever order the data came in.
                 var best = 0.0, from: Int32 = -1
-                for b in set where conf[Int(b) * k + c] > best { best = conf[Int(b) * k + c]; from = b }
+                for b in set {
+                    let x = conf[Int(b) * k + c]
+                    if x > best || (x == best && x > 0 && from >= 0 && Format.plain(itemNames[Int(b)]) < Format.plain(itemNames[Int(from)])) {
+                        best = x
+                        from = b
+                    }
+                }
                 outAccount.append(i)
                 outItem.append(itemNames[c])
                 outRank.append(.int(Int64(rank + 1)))
