@@ -12,12 +12,14 @@ import KamSyntax
 /// our last contact with anyone there (over 180: 2, over 90: 1); single-threaded (we know
 /// at most one person: 1); a contract ending within 90 days (1); discount creep (mean
 /// discount up by more than 3 points: 1); margin erosion (gross margin down by more than
-/// 5 points: 1). Red at 4 points or more, yellow at 2 or 3, green below.
+/// 5 points: 1). Red at 4 points or more, yellow at 2 or 3, green below. A signal with no
+/// data (no surveys in the dataset, none for this account in the last year) is listed in
+/// `not_assessed`: green means no risk found in what could be assessed.
 enum Health {
     static let list: [Builtin] = [
         Builtin("health", ["table"], .verb,
             "Colour-coded account health (green, yellow, red) from revenue trend, NPS, overdue invoices, engagement, single-threading, renewals, discount creep and margin erosion; adds health, risk_points and reasons.",
-            .special(health)).producing(.adds(["health", "risk_points", "reasons"])),
+            .special(health)).producing(.adds(["health", "risk_points", "reasons", "not_assessed"])),
     ]
 
     static func health(_ site: inout CallSite) throws -> Value {
@@ -31,11 +33,31 @@ enum Health {
         func date(_ t: Table, _ c: String, _ r: Int) -> Int? { if case .date(let d)? = t.column(c)?.value(at: r) { Int(d) } else { nil } }
         let orders = link("orders"), surveys = link("surveys"), invoices = link("invoices"), contracts = link("contracts"), contacts = link("contacts")
         let relationships = contacts.flatMap { c in g.entities[c.0.source].reverseLink("relationships").map { ($0, g.entities[$0.source].table) } }
-        var colour: [Value] = [], points: [Value] = [], reasons: [Value] = []
+        // A signal the dataset cannot give is said so in `not_assessed`, never scored as
+        // healthy; orders without their amount or date are an error, since every revenue
+        // signal reads them.
+        var absent: [String] = []
+        if let (_, o) = orders {
+            let missing = ["amount", "date"].filter { o.column($0) == nil }
+            if !missing.isEmpty {
+                throw site.fail("health needs orders.\(missing.joined(separator: " and orders.")) for the revenue trend",
+                    hints: ["if another column holds it, rename it in kam.toml: [entities.orders] columns = { total = \"\(missing[0])\" }"])
+            }
+            if o.column("discount") == nil { absent.append("discount: orders have no discount") }
+            if o.column("cost") == nil { absent.append("margin: orders have no cost") }
+        } else {
+            absent.append("revenue: no orders")
+        }
+        if surveys == nil { absent.append("NPS: no surveys") }
+        if invoices == nil { absent.append("receivables: no invoices") }
+        if relationships == nil { absent.append("engagement: no relationships") }
+        if contracts == nil { absent.append("renewals: no contracts") }
+        var colour: [Value] = [], points: [Value] = [], reasons: [Value] = [], unassessed: [Value] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
             var p = 0
             var why: [String] = []
+            var none = absent
             func add(_ n: Int, _ text: String) { p += n; why.append(text) }
             if let (l, o) = orders {
                 var rev = [0.0, 0.0], cost = [0.0, 0.0], disc = [0.0, 0.0], discN = [0.0, 0.0], hasCost = o.column("cost") != nil
@@ -48,6 +70,7 @@ enum Health {
                     if let x = number(o, "discount", row) { disc[y] += x; discN[y] += 1 }
                 }
                 hasCost = hasCost && rev[0] > 0 && rev[1] > 0
+                if rev[1] <= 0 { none.append("revenue trend: no orders in the year before") }
                 if rev[1] > 0 {
                     let change = (rev[0] - rev[1]) / rev[1]
                     if change < -0.2 { add(2, "revenue \(Int((change * 100).rounded()))%") } else if change < -0.05 { add(1, "revenue \(Int((change * 100).rounded()))%") }
@@ -69,6 +92,7 @@ enum Health {
                     n += 1
                     if score >= 9 { promoters += 1 } else if score <= 6 { detractors += 1 }
                 }
+                if n == 0 { none.append("NPS: no survey in the last 365 days") }
                 if n > 0 {
                     let nps = Int((Double(promoters - detractors) * 100 / Double(n)).rounded())
                     if nps < 0 { add(2, "NPS \(nps)") } else if nps < 30 { add(1, "NPS \(nps)") }
@@ -116,7 +140,9 @@ enum Health {
             colour.append(.string(p >= 4 ? "red" : p >= 2 ? "yellow" : "green"))
             points.append(.int(Int64(p)))
             reasons.append(.string(why.joined(separator: "; ")))
+            unassessed.append(.string(none.joined(separator: "; ")))
         }
-        return .table(adding(t, [("health", Column.from(colour)), ("risk_points", Column.from(points)), ("reasons", Column.from(reasons))]))
+        return .table(adding(t, [("health", Column.from(colour)), ("risk_points", Column.from(points)), ("reasons", Column.from(reasons)),
+                                 ("not_assessed", Column.from(unassessed))]))
     }
 }
