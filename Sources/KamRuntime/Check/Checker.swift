@@ -675,13 +675,9 @@ public final class Checker {
     /// A literal's shape without checking it again (for `table([...])` columns).
     public func literalShape(_ e: Expr) -> Shape {
         switch e.kind {
-        case .null: .null
-        case .int: .int
-        case .float: .float
-        case .string, .interpolation: .string
-        case .date: .date
-        case .bool: .bool
-        default: .unknown
+        case .null: return .null
+        case .interpolation: return .string
+        default: return literalValue(e).map { Shape.of($0, graph: nil) } ?? .unknown
         }
     }
 
