@@ -157,6 +157,23 @@ struct REPLTests {
         #expect(pty.expect("42"))
     }
 
+    /// Each line is checked before it runs, against what earlier lines defined; a mistake
+    /// prints its error and the session goes on.
+    @Test func linesAreCheckedAgainstTheSession() throws {
+        let pty = try start()
+        pty.send("accounts | where teir == \"key\" | count\r")
+        #expect(pty.expect("unknown name 'teir'"))
+        #expect(pty.expect("did you mean 'tier'?"))
+        pty.send("param region = \"EMEA\"\r")
+        pty.send("\"{$region}!\"\r")
+        #expect(pty.expect("EMEA!"))
+        pty.send("let big = accounts | where employees > 10000\r")
+        pty.send("big | select name, employes\r")
+        #expect(pty.expect("unknown name 'employes'"))
+        pty.send("big | count\r")
+        #expect(pty.expect("3"))
+    }
+
     @Test func metaCommands() throws {
         let pty = try start()
         pty.send(":help round\r")

@@ -171,6 +171,8 @@ public final class Checker {
         for read in paramReads where !reported.contains(read.name) {
             reported.insert(read.name)
             if interp.options.params[read.name] != nil { continue }
+            // Declared earlier in the session (a REPL line before this one).
+            if interp.parameters[read.name] != nil { continue }
             if let d = paramDeclarations[read.name], d.hasDefault { continue }
             diagnostics.append(Diagnostic(.usage, "missing --param \(read.name)", at: read.range, in: read.source,
                 hints: ["run with --param \(read.name)=VALUE, or give it a default: param \(read.name) = ..."]))
