@@ -108,8 +108,7 @@ public final class Interpreter {
     }
 
     public func missingParameter(_ name: String, _ range: SourceRange) -> Diagnostic {
-        Diagnostic(.usage, "missing --param \(name)", at: range, in: currentSource,
-            hints: ["run with --param \(name)=VALUE, or give it a default: param \(name) = ..."])
+        Parameters.missing(name, at: range, in: currentSource)
     }
 
     public func checkCancelled(_ range: SourceRange) throws {
@@ -167,8 +166,7 @@ public final class Interpreter {
                 switch Parameters.convert(text, like: model) {
                 case .success(let v): parameters[name] = v
                 case .failure(let m):
-                    throw Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: currentSource,
-                        hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"])
+                    throw Parameters.mismatch(name, text, model, m, at: stmt.range, in: currentSource)
                 }
             } else if let defaultValue {
                 parameters[name] = try eval(defaultValue, env)

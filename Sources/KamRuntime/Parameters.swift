@@ -76,6 +76,18 @@ public enum Parameters {
         }
     }
 
+    /// `missing --param NAME`: the one text for the checker and the interpreter.
+    public static func missing(_ name: String, at range: SourceRange, in source: Source) -> Diagnostic {
+        Diagnostic(.usage, "missing --param \(name)", at: range, in: source,
+            hints: ["run with --param \(name)=VALUE, or give it a default: param \(name) = ..."])
+    }
+
+    /// A given value its declared default's type cannot read.
+    public static func mismatch(_ name: String, _ text: String, _ model: Value, _ m: Mismatch, at range: SourceRange, in source: Source) -> Diagnostic {
+        Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: range, in: source,
+            hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"])
+    }
+
     public struct Mismatch: Error {
         public let expected: String
     }

@@ -9,15 +9,9 @@ extension Checker {
     /// The verbs that work on a list as a list.
     public static let listVerbs: Set<String> = ["where", "sort", "take", "skip", "distinct", "first"]
 
-    /// The options each core verb takes, as the verbs check them at run time.
-    public static let verbOptions: [String: [String]] = [
-        "where": [], "select": [], "derive": [], "sort": [], "take": [], "skip": [], "top": ["by"],
-        "aggregate": ["by"], "distinct": [], "join": ["side", "on"], "first": [],
-    ]
-
     public func stage(_ b: Builtin, _ e: Expr, _ args: [Arg], _ scope: Scope) -> Shape {
         let positional = args.filter { $0.style == .positional && $0.clause == nil }
-        let allowed = Checker.verbOptions[b.name] ?? b.params.dropFirst().map(\.name)
+        let allowed = Verbs.options[b.name] ?? b.params.dropFirst().map(\.name)
         for a in args where a.style == .named {
             if let n = a.name, !allowed.contains(n) {
                 error("\(b.name) has no option '\(n)'", a.value.range,

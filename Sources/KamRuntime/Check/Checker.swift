@@ -99,8 +99,7 @@ public final class Checker {
             if let v = defaultValue {
                 if let model = literalValue(v) {
                     if let text = interp.options.params[name], case .failure(let m) = Parameters.convert(text, like: model) {
-                        diagnostics.append(Diagnostic(.usage, "--param \(name)=\(text): expected \(m.expected)", at: stmt.range, in: source,
-                            hints: ["the default \(Format.plain(model)) is \(model.aTypeName), so the value must be one too"]))
+                        diagnostics.append(Parameters.mismatch(name, text, model, m, at: stmt.range, in: source))
                     }
                 } else {
                     error("a parameter's default is a literal", v.range,
@@ -174,12 +173,10 @@ public final class Checker {
             // Declared earlier in the session (a REPL line before this one).
             if interp.parameters[read.name] != nil { continue }
             if let d = paramDeclarations[read.name], d.hasDefault { continue }
-            diagnostics.append(Diagnostic(.usage, "missing --param \(read.name)", at: read.range, in: read.source,
-                hints: ["run with --param \(read.name)=VALUE, or give it a default: param \(read.name) = ..."]))
+            diagnostics.append(Parameters.missing(read.name, at: read.range, in: read.source))
         }
         for (name, d) in paramDeclarations where !d.hasDefault && !reported.contains(name) && interp.options.params[name] == nil {
-            diagnostics.append(Diagnostic(.usage, "missing --param \(name)", at: d.range, in: d.source,
-                hints: ["run with --param \(name)=VALUE, or give it a default: param \(name) = ..."]))
+            diagnostics.append(Parameters.missing(name, at: d.range, in: d.source))
         }
         guard warnUnused else { return }
         let known = Set(paramReads.map(\.name)).union(paramDeclarations.keys)

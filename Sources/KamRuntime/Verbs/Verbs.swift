@@ -20,6 +20,12 @@ public enum Verbs {
         Builtin("first", ["table"], .verb, "The first row of a table or item of a list, null when empty.", .special(firstVerb)),
     ]
 
+    /// The options each verb takes: the verbs check them at run time, the checker before.
+    public static let options: [String: [String]] = [
+        "where": [], "select": [], "derive": [], "sort": [], "take": [], "skip": [], "top": ["by"],
+        "aggregate": ["by"], "distinct": [], "join": ["side", "on"], "first": [],
+    ]
+
     // MARK: naming
 
     /// The column name an argument produces: its alias or assigned name, else the column or
@@ -54,7 +60,7 @@ public enum Verbs {
     // MARK: verbs
 
     public static func whereVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         if let a = site.args.first(where: { $0.style == .assign }) {
             throw site.interp.fail("'=' in a condition", a.value.range, hints: ["use '==' to compare: where \(a.name ?? "x") == ..."])
         }
@@ -82,7 +88,7 @@ public enum Verbs {
     }
 
     public static func selectVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let t = try site.inputTable()
         let items = Array(site.args.dropFirst())
         guard !items.isEmpty else { throw site.fail("select needs at least one column", hints: ["usage: table | select a, b, c as d"]) }
@@ -102,7 +108,7 @@ public enum Verbs {
     }
 
     public static func deriveVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         var t = try site.inputTable()
         let items = Array(site.args.dropFirst())
         guard !items.isEmpty else { throw site.fail("derive needs at least one column", hints: ["usage: table | derive name = expression"]) }
@@ -187,7 +193,7 @@ public enum Verbs {
     }
 
     public static func sortVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let input = try site.eval(site.positional.first?.value ?? Expr(.null, site.range))
         if case .list(let xs) = input {
             // sort on a list: by the items, or by a key function.
@@ -222,7 +228,7 @@ public enum Verbs {
     }
 
     public static func takeVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let n = try count(site, "take")
         let input = try site.eval(site.positional[0].value)
         if case .list(let xs) = input { return .list(Array(xs.prefix(n))) }
@@ -232,7 +238,7 @@ public enum Verbs {
     }
 
     public static func skipVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let n = try count(site, "skip")
         let input = try site.eval(site.positional[0].value)
         if case .list(let xs) = input { return .list(Array(xs.dropFirst(n))) }
@@ -242,7 +248,7 @@ public enum Verbs {
     }
 
     public static func topVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed(["by"])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let n = try count(site, "top")
         let t = try site.inputTable()
         var by = site.clause("by")
@@ -311,7 +317,7 @@ public enum Verbs {
     }
 
     public static func firstVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         guard site.positional.count == 1 else { throw site.fail("first takes one table or list", hints: ["usage: table | first"]) }
         let v = try site.eval(site.positional[0].value)
         switch v {
@@ -323,7 +329,7 @@ public enum Verbs {
     }
 
     public static func distinctVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let input = try site.eval(site.positional.first?.value ?? Expr(.null, site.range))
         if case .list(let xs) = input, site.args.count < 2 {
             var seen = Set<HashKey>()
@@ -349,7 +355,7 @@ public enum Verbs {
     }
 
     public static func aggregateVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed(["by"])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let t = try site.inputTable()
         var byArgs = site.clause("by")
         if let named = site.named("by") {
@@ -418,7 +424,7 @@ public enum Verbs {
     }
 
     public static func joinVerb(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed(["side", "on"])
+        try site.checkNamed(options[site.builtin.name] ?? [])
         let left = try site.inputTable()
         let p = site.positional
         guard p.count >= 2 else { throw site.fail("join needs a table to join with", hints: ["usage: orders | join products on product_id == id"]) }
