@@ -32,25 +32,10 @@ public enum Windows {
                 } catch let e as Reduce.Overflow {
                     throw site.fail(e.float ? "float overflow in cumsum" : "integer overflow in cumsum")
                 }
-                var out: [Value] = []
-                out.reserveCapacity(vs.count)
-                var i: Int64 = 0, acc = Reduce.Compensated(), isFloat = false
-                for v in vs {
-                    switch v {
-                    case .null: break
-                    case .int(let x) where !isFloat:
-                        let (r, o) = i.addingReportingOverflow(x)
-                        if o { throw site.fail("integer overflow in cumsum") }
-                        i = r
-                    case .int(let x): acc.add(Double(x))
-                    case .float(let x):
-                        if !isFloat { isFloat = true; acc.add(Double(i)) }
-                        acc.add(x)
-                    default: throw site.fail("cumsum needs numbers, got \(v.aTypeName)")
-                    }
-                    out.append(isFloat ? .float(acc.value) : .int(i))
-                }
-                return out
+                // Not a number column: nothing but nulls (a running total of 0), or something
+                // that is not a number.
+                if let v = vs.first(where: { !$0.isNull && $0.asDouble == nil }) { throw site.fail("cumsum needs numbers, got \(v.aTypeName)") }
+                return vs.map { _ in .int(0) }
             }
         }),
         Builtin("lag", ["value", "n?", "default?"], .window, "The value n rows earlier (default 1) in the current order; default (null) before the first.", .special { site in
