@@ -32,8 +32,6 @@ public enum Reduce {
         public var hints: [String] { float ? ["the total is beyond ±1.8e308"] : ["sum float(x) for very large totals"] }
     }
 
-    public static let overflowMessage = "integer overflow in sum"
-    public static let overflowHints = ["sum float(x) for very large totals"]
 
     /// Neumaier's compensated sum: the running sum and the low-order bits it lost.
     public struct Compensated {

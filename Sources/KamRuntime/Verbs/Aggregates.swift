@@ -191,7 +191,7 @@ public enum Aggregates {
             case .int(let i):
                 if allInt {
                     let (r, o) = intSum.addingReportingOverflow(i)
-                    if o { throw site.fail(Reduce.overflowMessage, hints: Reduce.overflowHints) }
+                    if o { throw site.fail(Reduce.Overflow().message, hints: Reduce.Overflow().hints) }
                     intSum = r
                 }
             case .float: allInt = false
