@@ -16,42 +16,39 @@ import KamSyntax
 /// data (no surveys in the dataset, none for this account in the last year) is listed in
 /// `not_assessed`: green means no risk found in what could be assessed.
 enum Health {
+    /// What health reads, and the options that point it elsewhere.
+    static let inputs = [
+        StageInput("revenue", "orders.amount", for: "the revenue trend", signal: "revenue", group: "orders"),
+        StageInput("date", "orders.date", for: "the revenue trend", signal: "revenue", group: "orders"),
+        StageInput("discount", "orders.discount", for: "discount creep", signal: "discount", optionalColumn: true, group: "orders"),
+        StageInput("cost", "orders.cost", for: "margin erosion", signal: "margin", optionalColumn: true, group: "orders"),
+        StageInput("nps", "surveys.score", for: "NPS", signal: "NPS", group: "surveys"),
+        StageInput("survey_date", "surveys.date", for: "NPS", signal: "NPS", group: "surveys"),
+        StageInput("invoice_amount", "invoices.amount", for: "overdue receivables", signal: "receivables", group: "invoices"),
+        StageInput("due", "invoices.due", for: "overdue receivables", signal: "receivables", group: "invoices"),
+        StageInput("paid", "invoices.paid", for: "overdue receivables (null: unpaid)", signal: "receivables", group: "invoices"),
+        StageInput("last_contact", "contacts.relationships.last_contact", for: "engagement", signal: "engagement"),
+        StageInput("renewal", "contracts.end", for: "renewals", signal: "renewals"),
+    ]
+
     static let list: [Builtin] = [
         Builtin("health", ["table"], .verb,
-            "Colour-coded account health (green, yellow, red) from revenue trend, NPS, overdue invoices, engagement, single-threading, renewals, discount creep and margin erosion; adds health, risk_points and reasons.",
-            .special(health)).producing(.adds(["health", "risk_points", "reasons", "not_assessed"])),
+            "Colour-coded account health (green, yellow, red) from revenue trend, NPS, overdue invoices, engagement, single-threading, renewals, discount creep and margin erosion; adds health, risk_points, reasons and not_assessed.",
+            .special(health)).producing(.adds(["health", "risk_points", "reasons", "not_assessed"])).needing(inputs),
     ]
 
     static func health(_ site: inout CallSite) throws -> Value {
         try site.checkNamed([])
         let t = try site.inputTable()
-        guard let origin = t.origin else { throw site.fail("health works on accounts of a dataset", hints: ["usage: accounts | health"]) }
-        let g = origin.graph, e = g.entities[origin.entity]
+        let inputs = try site.stageInputs(t)
         let today = Int(site.interp.options.today)
-        func link(_ name: String) -> (AccountGraph.ReverseLink, Table)? { e.reverseLink(name).map { ($0, g.entities[$0.source].table) } }
-        func number(_ t: Table, _ c: String, _ r: Int) -> Double? { t.column(c)?.value(at: r).asDouble }
-        func date(_ t: Table, _ c: String, _ r: Int) -> Int? { if case .date(let d)? = t.column(c)?.value(at: r) { Int(d) } else { nil } }
-        let orders = link("orders"), surveys = link("surveys"), invoices = link("invoices"), contracts = link("contracts"), contacts = link("contacts")
-        let relationships = contacts.flatMap { c in g.entities[c.0.source].reverseLink("relationships").map { ($0, g.entities[$0.source].table) } }
         // A signal the dataset cannot give is said so in `not_assessed`, never scored as
-        // healthy; orders without their amount or date are an error, since every revenue
-        // signal reads them.
-        var absent: [String] = []
-        if let (_, o) = orders {
-            let missing = ["amount", "date"].filter { o.column($0) == nil }
-            if !missing.isEmpty {
-                throw site.fail("health needs orders.\(missing.joined(separator: " and orders.")) for the revenue trend",
-                    hints: ["if another column holds it, rename it in kam.toml: [entities.orders] columns = { total = \"\(missing[0])\" }"])
-            }
-            if o.column("discount") == nil { absent.append("discount: orders have no discount") }
-            if o.column("cost") == nil { absent.append("margin: orders have no cost") }
-        } else {
-            absent.append("revenue: no orders")
-        }
-        if surveys == nil { absent.append("NPS: no surveys") }
-        if invoices == nil { absent.append("receivables: no invoices") }
-        if relationships == nil { absent.append("engagement: no relationships") }
-        if contracts == nil { absent.append("renewals: no contracts") }
+        // healthy; an input that is there but incomplete is an error (StageInputs).
+        let absent = inputs.absent
+        let amount = inputs["revenue"], orderDate = inputs["date"], cost = inputs["cost"], discount = inputs["discount"]
+        let score = inputs["nps"], surveyDate = inputs["survey_date"]
+        let invoiceAmount = inputs["invoice_amount"], due = inputs["due"], paid = inputs["paid"]
+        let lastContact = inputs["last_contact"], renewal = inputs["renewal"]
         var colour: [Value] = [], points: [Value] = [], reasons: [Value] = [], unassessed: [Value] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
@@ -59,17 +56,14 @@ enum Health {
             var why: [String] = []
             var none = absent
             func add(_ n: Int, _ text: String) { p += n; why.append(text) }
-            if let (l, o) = orders {
-                var rev = [0.0, 0.0], cost = [0.0, 0.0], disc = [0.0, 0.0], discN = [0.0, 0.0], hasCost = o.column("cost") != nil
-                for k in l.segment(r) {
-                    let row = Int(l.rows[k])
-                    guard let d = date(o, "date", row) else { continue }
-                    guard let y = yearWindow(d, today: today) else { continue }
-                    rev[y] += number(o, "amount", row) ?? 0
-                    if hasCost { cost[y] += number(o, "cost", row) ?? 0 }
-                    if let x = number(o, "discount", row) { disc[y] += x; discN[y] += 1 }
+            if let amount, let orderDate {
+                var rev = [0.0, 0.0], costs = [0.0, 0.0], disc = [0.0, 0.0], discN = [0.0, 0.0]
+                for row in amount.rows(from: r) {
+                    guard let d = orderDate.date(row), let y = yearWindow(d, today: today) else { continue }
+                    rev[y] += amount.number(row) ?? 0
+                    if let cost { costs[y] += cost.number(row) ?? 0 }
+                    if let x = discount?.number(row) { disc[y] += x; discN[y] += 1 }
                 }
-                hasCost = hasCost && rev[0] > 0 && rev[1] > 0
                 if rev[1] <= 0 { none.append("revenue trend: no orders in the year before") }
                 if rev[1] > 0 {
                     let change = (rev[0] - rev[1]) / rev[1]
@@ -79,18 +73,17 @@ enum Health {
                     let creep = disc[0] / discN[0] - disc[1] / discN[1]
                     if creep > 0.03 { add(1, "discount +\(Int((creep * 100).rounded())) points") }
                 }
-                if hasCost {
-                    let erosion = (rev[1] - cost[1]) / rev[1] - (rev[0] - cost[0]) / rev[0]
+                if cost != nil && rev[0] > 0 && rev[1] > 0 {
+                    let erosion = (rev[1] - costs[1]) / rev[1] - (rev[0] - costs[0]) / rev[0]
                     if erosion > 0.05 { add(1, "margin -\(Int((erosion * 100).rounded())) points") }
                 }
             }
-            if let (l, s) = surveys {
+            if let score, let surveyDate {
                 var promoters = 0, detractors = 0, n = 0
-                for k in l.segment(r) {
-                    let row = Int(l.rows[k])
-                    guard let d = date(s, "date", row), today - d >= 0, today - d < 365, let score = number(s, "score", row) else { continue }
+                for row in score.rows(from: r) {
+                    guard let d = surveyDate.date(row), today - d >= 0, today - d < 365, let s = score.number(row) else { continue }
                     n += 1
-                    if score >= 9 { promoters += 1 } else if score <= 6 { detractors += 1 }
+                    if s >= 9 { promoters += 1 } else if s <= 6 { detractors += 1 }
                 }
                 if n == 0 { none.append("NPS: no survey in the last 365 days") }
                 if n > 0 {
@@ -98,41 +91,33 @@ enum Health {
                     if nps < 0 { add(2, "NPS \(nps)") } else if nps < 30 { add(1, "NPS \(nps)") }
                 }
             }
-            if let (l, inv) = invoices {
+            if let invoiceAmount, let due, let paid {
                 var overdue = 0.0, late = 0
-                for k in l.segment(r) {
-                    let row = Int(l.rows[k])
-                    guard inv.column("paid")?.isValid(row) == false, let due = date(inv, "due", row), due < today else { continue }
-                    overdue += number(inv, "amount", row) ?? 0
-                    late = max(late, today - due)
+                for row in invoiceAmount.rows(from: r) {
+                    guard !paid.column.isValid(row), let d = due.date(row), d < today else { continue }
+                    overdue += invoiceAmount.number(row) ?? 0
+                    late = max(late, today - d)
                 }
                 if overdue > 0 { add(late > 30 ? 2 : 1, "\(Format.float((overdue * 100).rounded() / 100)) overdue (\(late) days)") }
             }
-            if let (cl, _) = contacts {
+            if let lastContact {
+                // Each person we could know there (a contact), and our relationships with them.
                 var last: Int? = nil, known = 0
-                for k in cl.segment(r) {
-                    let c = Int(cl.rows[k])
-                    guard let (rl, rel) = relationships else { break }
-                    var knows = false
-                    for j in rl.segment(c) {
-                        knows = true
-                        if let d = date(rel, "last_contact", Int(rl.rows[j])) { last = max(last ?? d, d) }
-                    }
-                    if knows { known += 1 }
+                for person in lastContact.rowsByParent(from: r) where !person.isEmpty {
+                    known += 1
+                    for row in person { if let d = lastContact.date(row) { last = max(last ?? d, d) } }
                 }
-                if relationships != nil {
-                    if let last {
-                        let days = today - last
-                        if days > 180 { add(2, "no contact for \(days) days") } else if days > 90 { add(1, "no contact for \(days) days") }
-                    } else {
-                        add(2, "nobody known")
-                    }
-                    if known == 1 { add(1, "single-threaded") }
+                if let last {
+                    let days = today - last
+                    if days > 180 { add(2, "no contact for \(days) days") } else if days > 90 { add(1, "no contact for \(days) days") }
+                } else {
+                    add(2, "nobody known")
                 }
+                if known == 1 { add(1, "single-threaded") }
             }
-            if let (l, ct) = contracts {
-                for k in l.segment(r) {
-                    guard let end = date(ct, "end", Int(l.rows[k])), end >= today, end - today <= 90 else { continue }
+            if let renewal {
+                for row in renewal.rows(from: r) {
+                    guard let end = renewal.date(row), end >= today, end - today <= 90 else { continue }
                     add(1, "renewal in \(end - today) days")
                     break
                 }

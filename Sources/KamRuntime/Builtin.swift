@@ -41,6 +41,25 @@ public struct CallSite {
 
     public func eval(_ e: Expr) throws -> Value { try interp.eval(e, env) }
 
+    /// The stage's declared inputs resolved on the table's graph: the first problem (with
+    /// the others as notes) is thrown; signals the dataset does not have are in `absent`.
+    public func stageInputs(_ t: Table) throws -> StageInputs {
+        guard let origin = t.origin else {
+            throw fail("\(builtin.name) works on the rows of a dataset's entity", hints: ["usage: accounts | \(builtin.name)"])
+        }
+        var given: [String: (path: [String]?, range: SourceRange)] = [:]
+        for input in builtin.inputs {
+            if let a = named(input.option) { given[input.option] = (StageInputs.path(of: a.value), a.value.range) }
+        }
+        let r = StageInputs.resolve(builtin.inputs, stage: builtin.name, from: origin.entity, in: origin.graph, given: given)
+        if let first = r.problems.first {
+            var d = interp.fail(first.message, first.at ?? range, hints: first.hints)
+            d.notes += r.problems.dropFirst().map { "also: " + $0.message }
+            throw d
+        }
+        return r
+    }
+
     /// The input table (first positional argument), or an error naming the verb.
     public func inputTable() throws -> Table {
         guard let first = positional.first else { throw fail("\(builtin.name) needs a table", hints: ["usage: \(builtin.signature)"]) }
@@ -62,6 +81,7 @@ public struct CallSite {
 
     /// Rejects named arguments the built-in does not know.
     public func checkNamed(_ allowed: [String]) throws {
+        let allowed = allowed + builtin.inputs.map(\.option)
         for a in args where a.style == .named {
             if let n = a.name, !allowed.contains(n) {
                 throw interp.fail("\(builtin.name) has no option '\(n)'", a.value.range,
@@ -92,6 +112,9 @@ public struct Builtin: @unchecked Sendable {
     public private(set) var vector: Vector? = nil
     /// For a stage: the table it returns, so names after it are checked before running.
     public private(set) var output: StageOutput = .unknown
+    /// For a stage: the columns it reads through links, each with the option that points
+    /// it elsewhere; checked by `StageInputs.resolve` before running and when it runs.
+    public private(set) var inputs: [StageInput] = []
 
     public init(_ name: String, _ params: [String], _ category: Category, _ doc: String, _ impl: Impl) {
         self.name = name
@@ -115,6 +138,13 @@ public struct Builtin: @unchecked Sendable {
     public func producing(_ output: StageOutput) -> Builtin {
         var b = self
         b.output = output
+        return b
+    }
+
+    /// The same stage, declaring the inputs it reads.
+    public func needing(_ inputs: [StageInput]) -> Builtin {
+        var b = self
+        b.inputs = inputs
         return b
     }
 

@@ -414,7 +414,7 @@ public enum NativeFunctions {
                 let full = TableReader.resolve(path, relativeTo: ctx.interp.currentSource.name)
                 var isDir: ObjCBool = false
                 if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue || SQLiteReader.isDatabase(full) {
-                    let (g, report) = try DatasetLoader.load(full)
+                    let (g, report) = try DerivedColumns.load(full, options: ctx.interp.options)
                     ctx.interp.install(g)
                     ctx.interp.warnings += report.warnings
                     return .record(Record(g.entities.map { ($0.name, Value.table($0.table)) }))

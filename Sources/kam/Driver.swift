@@ -48,7 +48,7 @@ final class Driver {
         if let data = options.data {
             do {
                 let started = Clock.now()
-                let (graph, report) = try DatasetLoader.load(data, options: .init(strict: options.strict))
+                let (graph, report) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
                 session.interpreter.install(graph)
                 if options.timing {
                     for (entity, seconds) in report.timings { Output.error("timing: load \(entity) \(Clock.format(seconds))\n") }
@@ -62,6 +62,9 @@ final class Driver {
                 Output.error(d.render())
                 throw ExitCode(d.kind.exitCode)
             }
+        }
+        if options.manifest != nil && options.data == nil {
+            throw ValidationError("--manifest goes with --data: kam --data crm.db --manifest crm.toml")
         }
         if options.timing {
             session.interpreter.timing = { Output.error("timing: \($0)\n") }

@@ -8,6 +8,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "A dataset: a directory, a CSV/JSON file or a SQLite database (default: the demo company).")
     var data: String?
 
+    @Option(name: .long, help: "A manifest (kam.toml or kam.json) for --data, instead of the one beside it.")
+    var manifest: String?
+
     @Option(name: .long, help: "Output format: table, csv, tsv, json, jsonl or markdown (default: table on a terminal, csv otherwise).")
     var format: String?
 

@@ -118,7 +118,7 @@ final class REPL {
         case ":load":
             guard !arg.isEmpty else { Output.error("error: :load needs a path\nhint: :load crm/\n"); break }
             do {
-                let (g, report) = try DatasetLoader.load(arg)
+                let (g, report) = try DerivedColumns.load(arg, options: session.interpreter.options)
                 session.interpreter.install(g)
                 driver.dataLabel = arg
                 Output.error("loaded \(arg)\n" + report.summary.map { "  \($0)\n" }.joined())

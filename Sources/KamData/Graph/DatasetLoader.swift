@@ -5,9 +5,21 @@ import KamSyntax
 /// file name is the entity name, a manifest may rename), or a single file (one entity).
 /// Then links the entities into an account graph.
 public enum DatasetLoader {
+    /// Computes a column a manifest derives, from the graph as loaded so far: the entity,
+    /// the column's spec and the manifest (for messages that point into it). The loader
+    /// has no evaluator of its own; the runtime gives one.
+    public typealias Deriver = (AccountGraph, String, Manifest.Derived, Manifest) throws -> Column
+
     public struct Options {
         public var strict = false
-        public init(strict: Bool = false) { self.strict = strict }
+        /// A manifest given with --manifest, instead of the one beside the data.
+        public var manifest: String?
+        public var deriver: Deriver?
+        public init(strict: Bool = false, manifest: String? = nil, deriver: Deriver? = nil) {
+            self.strict = strict
+            self.manifest = manifest
+            self.deriver = deriver
+        }
     }
 
     /// What a load produced besides the graph: a summary to print and warnings.
@@ -26,16 +38,22 @@ public enum DatasetLoader {
             throw Diagnostic(.data, "no such file or directory: \(path)")
         }
         var report = Report()
-        let graph = AccountGraph(label: path)
-        var tables: [(name: String, table: Table, lines: RowLocator?, file: String)] = []
+        var tables: [Linker.Loaded] = []
+        var hints = Linker.Hints()
+        var notes: [String] = []
+        let manifest: Manifest?
         if isDir.boolValue {
-            let manifest = try Manifest.load(dir: path)
+            manifest = try options.manifest.map { try Manifest.load(file: $0) } ?? Manifest.load(dir: path)
             let files = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
             var byFile: [String: (String, Manifest.EntitySpec)] = [:]
             for (name, spec) in manifest?.entities ?? [] {
+                if spec.table != nil || spec.sql != nil {
+                    throw Diagnostic.data(file: manifest?.file ?? path, line: nil, "entity '\(name)' reads a \(spec.sql != nil ? "query" : "table"), but \(path) is a directory",
+                        hints: ["table = and sql = are for a SQLite database; in a directory an entity reads file = \"NAME.csv\""])
+                }
                 let file = spec.file ?? files.first { base($0) == name && extensions.contains(ext($0)) } ?? name + ".csv"
                 guard files.contains(file) else {
-                    throw Diagnostic.data(file: path + "/kam.toml", line: nil, "entity '\(name)' names file '\(file)', which is not in \(path)",
+                    throw Diagnostic.data(file: manifest?.file ?? path + "/kam.toml", line: nil, "entity '\(name)' names file '\(file)', which is not in \(path)",
                         hints: [Suggest.hint(file, in: files) ?? "files: " + files.joined(separator: ", ")])
                 }
                 byFile[file] = (name, spec)
@@ -54,29 +72,162 @@ public enum DatasetLoader {
             if tables.isEmpty {
                 throw Diagnostic(.data, "no data files in \(path)", hints: ["a dataset directory holds .csv, .tsv, .json or .jsonl files, one per entity"])
             }
-            let linking = Clock.now()
-            try Linker.link(graph, tables, manifest: manifest, options: options, report: &report)
-            report.timings.append(("(links)", Clock.now() - linking))
-            memTrace("after link")
         } else if SQLiteReader.isDatabase(path) {
-            for (name, table) in try SQLiteReader.load(path) { tables.append((name, table, nil, path)) }
-            try Linker.link(graph, tables, manifest: nil, options: options, report: &report)
+            manifest = try (options.manifest ?? Manifest.besides(path)).map { try Manifest.load(file: $0) }
+            try loadSQLite(path, manifest: manifest, into: &tables, hints: &hints, notes: &notes, report: &report)
         } else {
+            if let m = options.manifest {
+                throw Diagnostic(.data, "--manifest \(m) is for a dataset directory or a SQLite database, and \(path) is one file",
+                    hints: ["put the file in a directory with the manifest, or rename its columns in the query"])
+            }
+            manifest = nil
             let (table, lines) = try readFile(path, nulls: nil)
             tables.append((entityName(base((path as NSString).lastPathComponent)), table, lines, path))
-            try Linker.link(graph, tables, manifest: nil, options: options, report: &report)
         }
+        let linking = Clock.now()
+        let graph = try link(path, &tables, manifest: manifest, hints: hints, options: options, report: &report)
+        report.timings.append(("(links)", Clock.now() - linking))
+        report.summary += notes
+        memTrace("after link")
         return (graph, report)
+    }
+
+    /// Links the tables, then computes the manifest's derived columns in the order it
+    /// gives them; each sees the columns and links before it. A derived column that can
+    /// be a link (its name ends in id, or a declared link starts at it) links the graph
+    /// again, so the next ones can follow it.
+    static func link(_ path: String, _ tables: inout [Linker.Loaded], manifest: Manifest?, hints: Linker.Hints, options: Options,
+                     report: inout Report) throws -> AccountGraph {
+        var hints = hints
+        let derived = (manifest?.entities ?? []).flatMap { e in e.1.derived.map { (entity: e.0, spec: $0) } }
+        hints.pending = Set(derived.map { $0.entity + "." + $0.spec.column })
+        var graph = AccountGraph(label: path)
+        var linked = Report()
+        try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
+        if let manifest, !derived.isEmpty {
+            guard let deriver = options.deriver else {
+                throw Diagnostic.data(file: manifest.file, line: derived[0].spec.line, "derived columns need kam's evaluator, which this load has none of")
+            }
+            let declared = Set(manifest.links.map { $0.entity + "." + $0.column })
+            for (entity, spec) in derived {
+                guard let k = tables.firstIndex(where: { $0.name == entity }), let e = graph.entities.first(where: { $0.name == entity }) else { continue }
+                let column = try deriver(graph, entity, spec, manifest)
+                guard column.count == tables[k].table.count else {
+                    throw Diagnostic.data(file: manifest.file, line: spec.line, "the derived column \(entity).\(spec.column) has \(column.count) values for \(tables[k].table.count) rows")
+                }
+                var names = tables[k].table.names, columns = tables[k].table.columns
+                if let i = names.firstIndex(of: spec.column) { columns[i] = column } else { names.append(spec.column); columns.append(column) }
+                tables[k].table = Table(names: names, columns: columns, count: tables[k].table.count, name: tables[k].table.name)
+                let key = entity + "." + spec.column
+                hints.pending.remove(key)
+                if spec.column.lowercased().hasSuffix("id") || declared.contains(key) {
+                    graph = AccountGraph(label: path)
+                    linked = Report()
+                    try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
+                } else {
+                    e.table = Table(names: names, columns: columns, count: e.table.count, name: e.name, origin: e.table.origin)
+                    graph.entities[graph.byName[entity] ?? 0].table = e.table
+                }
+            }
+            // The summary and warnings of the last linking, whose graph is the one used.
+            graph = AccountGraph(label: path)
+            linked = Report()
+            try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
+        }
+        report.summary += linked.summary
+        report.warnings += linked.warnings
+        return graph
+    }
+
+    /// A SQLite database: the manifest's entities (a table or a query each), then every
+    /// other table; primary keys are the entities' keys and declared foreign keys links.
+    static func loadSQLite(_ path: String, manifest: Manifest?, into tables: inout [Linker.Loaded], hints: inout Linker.Hints,
+                           notes: inout [String], report: inout Report) throws {
+        let db = try SQLiteReader(path)
+        let tableNames = try db.tables()
+        var entityOf: [String: String] = [:]
+        var specOf: [String: Manifest.EntitySpec] = [:]
+        let manifestFile = manifest?.file ?? path
+        func renamed(_ column: String, _ entity: String) -> String {
+            guard let spec = specOf[entity] else { return column }
+            return spec.columns.first { $0.0 == column }?.1 ?? spec.columns.first { $0.0.lowercased() == column.lowercased() }?.1 ?? column
+        }
+        for (name, spec) in manifest?.entities ?? [] {
+            let started = Clock.now()
+            specOf[name] = spec
+            if spec.file != nil {
+                throw Diagnostic.data(file: manifestFile, line: nil, "entity '\(name)' names a file, but \(path) is a SQLite database",
+                    hints: ["in a database an entity reads table = \"Customers\" or sql = \"SELECT ...\""])
+            }
+            var table: Table
+            if let sql = spec.sql {
+                do { table = try db.read(sql: sql) } catch let d as Diagnostic {
+                    throw Diagnostic.data(file: manifestFile, line: nil, "the query of entity '\(name)' fails: " + d.message.replacingOccurrences(of: "SQLite: ", with: ""),
+                        hints: ["try it in the sqlite3 shell: sqlite3 \(path)"])
+                }
+            } else {
+                let wanted = spec.table ?? name
+                guard let t = tableNames.first(where: { $0 == wanted }) ?? tableNames.first(where: { $0.lowercased() == wanted.lowercased() })
+                        ?? (spec.table == nil ? tableNames.first(where: { entityName($0) == name }) : nil) else {
+                    throw Diagnostic.data(file: manifestFile, line: nil, "entity '\(name)' reads table '\(wanted)', which \(path) does not have",
+                        hints: [Suggest.hint(wanted, in: tableNames) ?? "tables: " + tableNames.joined(separator: ", ")])
+                }
+                entityOf[t] = name
+                table = try db.read(table: t)
+                if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
+            }
+            table = try apply(spec, to: table, lines: nil, file: path)
+            if let pk = hints.keys[name] {
+                hints.sourceKeys[name] = pk
+                hints.keys[name] = renamed(pk, name)
+            }
+            tables.append((name, table, nil, path))
+            report.timings.append((name, Clock.now() - started))
+        }
+        let taken = Set(tables.map(\.name))
+        for t in tableNames where entityOf[t] == nil {
+            let name = entityName(t)
+            if taken.contains(name) {
+                notes.append("table \(t) not loaded: the manifest's entity \(name) has its name")
+                continue
+            }
+            let started = Clock.now()
+            entityOf[t] = name
+            tables.append((name, try db.read(table: t), nil, path))
+            if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
+            report.timings.append((name, Clock.now() - started))
+        }
+        // Foreign keys, with the names the manifest gives the columns.
+        let byLower = Dictionary(entityOf.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        for (t, entity) in entityOf.sorted(by: { $0.key < $1.key }) {
+            for f in try db.foreignKeys(t) {
+                guard let target = entityOf[f.target] ?? byLower[f.target.lowercased()] else { continue }
+                hints.foreign.append((entity, renamed(f.column, entity), target, f.key.map { renamed($0, target) }))
+            }
+        }
+        hints.camelCase = true
     }
 
     public static func ext(_ f: String) -> String { (f as NSString).pathExtension.lowercased() }
     public static func base(_ f: String) -> String { (f as NSString).deletingPathExtension }
 
-    /// "Order Details" -> "order_details": entity names are identifiers.
+    /// "Order Details" and "OrderDetails" -> "order_details": entity names are identifiers.
     public static func entityName(_ s: String) -> String {
         var out = ""
-        for ch in s.lowercased() {
-            if ch.isLetter || ch.isNumber { out.append(ch) } else if !out.hasSuffix("_") { out.append("_") }
+        let chars = Array(s)
+        for (k, ch) in chars.enumerated() {
+            if ch.isLetter || ch.isNumber {
+                // A word starts at an upper-case letter after a lower-case one or a digit
+                // (OrderDetails), or before a lower-case one after capitals (XMLFile).
+                if ch.isUppercase, k > 0, !out.isEmpty, !out.hasSuffix("_") {
+                    let prev = chars[k - 1]
+                    let nextLower = k + 1 < chars.count && chars[k + 1].isLowercase
+                    if prev.isLowercase || prev.isNumber || (prev.isUppercase && nextLower) { out.append("_") }
+                }
+                out.append(contentsOf: ch.lowercased())
+            } else if !out.hasSuffix("_") {
+                out.append("_")
+            }
         }
         return out.trimmingCharacters(in: ["_"])
     }

@@ -6,6 +6,34 @@ import KamSyntax
 public enum Linker {
     public typealias Loaded = (name: String, table: Table, lines: RowLocator?, file: String)
 
+    /// What a source other than files tells the linker: each entity's key column when it
+    /// is not `id` (a SQLite primary key), the foreign keys a schema declares, whether
+    /// `CustomerID`-style names are links too, and the columns a manifest derives later
+    /// (a declared link on one waits for it).
+    public struct Hints {
+        public var keys: [String: String] = [:]
+        public var foreign: [(entity: String, column: String, target: String, key: String?)] = []
+        public var camelCase = false
+        public var pending: Set<String> = []
+        /// Each entity's key as the database names it (CustomerID), when a manifest renamed it.
+        public var sourceKeys: [String: String] = [:]
+        public init() {}
+    }
+
+    /// The link a `CustomerID`, `customer_id` or `Customer_ID` column gives: its base
+    /// (`customer`), or nil for a column that does not end in an id.
+    public static func camelBase(_ column: String) -> String? {
+        guard column.count > 2 else { return nil }
+        let tail = column.suffix(2)
+        guard tail == "ID" || tail == "Id" || tail == "id" else { return nil }
+        var head = String(column.dropLast(2))
+        // "Customerid" is not CustomerID: the lower-case suffix needs an underscore.
+        if tail == "id" && !head.hasSuffix("_") { return nil }
+        while head.hasSuffix("_") { head.removeLast() }
+        let base = DatasetLoader.entityName(head)
+        return base.isEmpty ? nil : base
+    }
+
     /// The entity a `base_id` column points to, by naming: owner/manager -> employees,
     /// parent/reports_to -> the same entity, else the plural of base.
     public static func target(of base: String, from entity: String, in names: Set<String>) -> String? {
@@ -37,7 +65,13 @@ public enum Linker {
     }
 
     public static func link(_ graph: AccountGraph, _ loaded: [Loaded], manifest: Manifest?, options: DatasetLoader.Options,
-                     report: inout DatasetLoader.Report) throws {
+                     report: inout DatasetLoader.Report, hints: Hints = Hints()) throws {
+        let manifestFile = manifest?.file ?? "kam.toml"
+        func keyColumn(_ index: Int) -> String? {
+            let l = loaded[index]
+            if let k = hints.keys[l.name], l.table.columnIndex(k) != nil { return k }
+            return l.table.columnIndex("id") != nil ? "id" : nil
+        }
         var seenNames = Set<String>()
         for l in loaded {
             guard seenNames.insert(l.name).inserted else {
@@ -52,7 +86,7 @@ public enum Linker {
         }
         func buildIndex(_ index: Int) throws {
             let l = loaded[index], e = graph.entities[index]
-            guard e.idIndex.isEmpty, let c = l.table.columnIndex("id") else { return }
+            guard e.idIndex.isEmpty, let key = keyColumn(index), let c = l.table.columnIndex(key) else { return }
             let (built, duplicate, missing) = IDIndex.build(l.table.columns[c])
             if let r = missing {
                 throw Diagnostic.data(file: l.file, line: line(l, r), column: c + 1, "missing id in \(l.name)", hints: ["every row of an entity that others link to needs an id"])
@@ -67,35 +101,76 @@ public enum Linker {
         }
         let names = Set(loaded.map(\.name))
         // Which columns link where: declared links first, then links by naming.
-        var specs: [(entity: Int, column: String, target: Int, name: String)] = []
-        for m in manifest?.links ?? [] {
+        var specs: [(entity: Int, column: String, target: Int, name: String, key: String?)] = []
+        for m in manifest?.links ?? [] where !hints.pending.contains(m.entity + "." + m.column) {
             guard let s = graph.byName[m.entity] else {
-                throw Diagnostic.data(file: "kam.toml", line: nil, "a link starts at entity '\(m.entity)', which is not in the dataset",
+                throw Diagnostic.data(file: manifestFile, line: nil, "a link starts at entity '\(m.entity)', which is not in the dataset",
                     hints: [Suggest.hint(m.entity, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
             }
             guard loaded[s].table.columnIndex(m.column) != nil else {
-                throw Diagnostic.data(file: "kam.toml", line: nil, "a link starts at column '\(m.entity).\(m.column)', which does not exist",
+                throw Diagnostic.data(file: manifestFile, line: nil, "a link starts at column '\(m.entity).\(m.column)', which does not exist",
                     hints: [Suggest.hint(m.column, in: loaded[s].table.names) ?? "columns: " + loaded[s].table.names.joined(separator: ", ")])
             }
             guard let t = graph.byName[m.target] else {
-                throw Diagnostic.data(file: "kam.toml", line: nil, "a link points to entity '\(m.target)', which is not in the dataset",
+                throw Diagnostic.data(file: manifestFile, line: nil, "a link points to entity '\(m.target)', which is not in the dataset",
                     hints: [Suggest.hint(m.target, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
             }
+            if let key = m.key, loaded[t].table.columnIndex(key) == nil {
+                throw Diagnostic.data(file: manifestFile, line: nil, "a link matches column '\(m.target).\(key)', which does not exist",
+                    hints: [Suggest.hint(key, in: loaded[t].table.names) ?? "columns: " + loaded[t].table.names.joined(separator: ", ")])
+            }
             let name = m.name ?? (m.column.hasSuffix("_id") ? String(m.column.dropLast(3)) : m.column)
-            specs.append((s, m.column, t, name))
+            specs.append((s, m.column, t, name, m.key))
+        }
+        // Foreign keys the schema declares.
+        for f in hints.foreign {
+            guard let s = graph.byName[f.entity], let t = graph.byName[f.target], loaded[s].table.columnIndex(f.column) != nil,
+                  !specs.contains(where: { $0.entity == s && $0.column == f.column }) else { continue }
+            let key = f.key ?? keyColumn(t)
+            guard let key, loaded[t].table.columnIndex(key) != nil else { continue }
+            let name = camelBase(f.column) ?? DatasetLoader.entityName(f.column)
+            specs.append((s, f.column, t, name, key))
         }
         for (s, l) in loaded.enumerated() {
             for col in l.table.names where col.hasSuffix("_id") && col.count > 3 && !specs.contains(where: { $0.entity == s && $0.column == col }) {
                 let base = String(col.dropLast(3))
                 guard let tname = target(of: base, from: l.name, in: names), let t = graph.byName[tname] else { continue }
-                guard loaded[t].table.columnIndex("id") != nil else {
+                guard keyColumn(t) != nil else {
                     throw Diagnostic.data(file: loaded[t].file, line: 1, "\(tname) has no id column, but \(l.name).\(col) refers to it",
                         hints: ["add an id column, or rename the key column to id in kam.toml: columns = { \(tname.dropLast())ID = \"id\" }"])
                 }
-                specs.append((s, col, t, base))
+                specs.append((s, col, t, base, nil))
+            }
+            // CustomerID refers to the entity whose key is CustomerID (in the database, before
+            // a manifest renamed it), where the schema declares no foreign key; ParentID and
+            // ManagerID to their usual targets.
+            guard hints.camelCase else { continue }
+            for col in l.table.names where !col.hasSuffix("_id") && !specs.contains(where: { $0.entity == s && $0.column == col }) {
+                guard let base = camelBase(col) else { continue }
+                let byKey = loaded.indices.first { t in t != s && (hints.sourceKeys[loaded[t].name] ?? keyColumn(t))?.lowercased() == col.lowercased() }
+                var target = byKey
+                if target == nil, ["parent", "reports_to", "manager", "owner"].contains(base), let n = Linker.target(of: base, from: l.name, in: names) {
+                    target = graph.byName[n]
+                }
+                guard let t = target, let key = keyColumn(t), !(t == s && key == col) else { continue }
+                specs.append((s, col, t, base, key))
             }
         }
         for t in Set(specs.map(\.target)) { try buildIndex(t) }
+        // A link that matches another column than the target's key gets its own index.
+        var otherIndexes: [Int: IDIndex] = [:]
+        for (k, spec) in specs.enumerated() {
+            guard let key = spec.key, key != keyColumn(spec.target), let c = loaded[spec.target].table.columnIndex(key) else { continue }
+            let (built, duplicate, _) = IDIndex.build(loaded[spec.target].table.columns[c])
+            if let (r, _) = duplicate {
+                let v = loaded[spec.target].table.columns[c].value(at: r)
+                throw Diagnostic.data(file: loaded[spec.target].file, line: line(loaded[spec.target], r), column: c + 1,
+                    "duplicate \(key) \(Format.literal(v, depth: 1)) in \(loaded[spec.target].name), which \(loaded[spec.entity].name).\(spec.column) refers to",
+                    hints: ["a link needs a unique key on the side it points to"])
+            }
+            otherIndexes[k] = built
+        }
+        let indexes = otherIndexes
         if let a = graph.byName["accounts"] { try buildIndex(a) }
         // Resolve forward links and lay out their reverse links, every link on its own core;
         // then attach them in a fixed order, so names never depend on timing.
@@ -116,7 +191,7 @@ public enum Linker {
                 guard let c = l.table.columnIndex(spec.column) else { return }
                 let col = l.table.columns[c]
                 var r = Resolved()
-                r.rows = dst.idIndex.resolve(col)
+                r.rows = (indexes[k] ?? dst.idIndex).resolve(col)
                 for i in 0..<l.table.count where r.rows[i] < 0 && col.isValid(i) {
                     r.dangling += 1
                     if r.examples.count < 3 { r.examples.append(i) }

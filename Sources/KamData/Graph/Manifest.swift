@@ -17,9 +17,23 @@ import KamSyntax
 public struct Manifest {
     public struct EntitySpec {
         public var file: String?
+        /// A SQLite dataset: the table this entity reads, or the query whose rows it is.
+        public var table: String?
+        public var sql: String?
         public var columns: [(String, String)] = []
         public var types: [String: ColumnType] = [:]
         public var nulls: [String]?
+        public var derived: [Derived] = []
+    }
+
+    /// A column computed after loading, from a kam expression over the entity's row and
+    /// its links (`amount = "unit_price * quantity * (1 - discount)"`).
+    public struct Derived {
+        public var column: String
+        public var expression: String
+        public var line: Int?
+        /// Where the expression starts in the manifest's text, when it is written as is.
+        public var offset: Int?
     }
 
     public struct LinkSpec {
@@ -27,47 +41,75 @@ public struct Manifest {
         public var column: String
         public var target: String
         public var name: String?
+        /// The target's column the values match (default: its id).
+        public var key: String?
     }
 
     public var entities: [(String, EntitySpec)] = []
     public var links: [LinkSpec] = []
     public var nulls: [String]?
+    /// The manifest's path and text, for messages that point into it.
+    public var file: String = "kam.toml"
+    public var text: String = ""
 
     public static let topKeys = ["entities", "links", "null"]
-    public static let entityKeys = ["file", "columns", "types", "null"]
-    public static let linkKeys = ["from", "to", "name"]
+    public static let entityKeys = ["file", "table", "sql", "columns", "types", "null", "derive"]
+    public static let linkKeys = ["from", "to", "name", "key"]
     public static let typeNames = ["int", "float", "string", "date", "bool"]
+    public static let names = ["kam.toml", "kam.json"]
 
     /// Reads the manifest in `dir`, if there is one.
     public static func load(dir: String) throws -> Manifest? {
-        for name in ["kam.toml", "kam.json"] {
-            let path = dir + "/" + name
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            let text = String(decoding: data, as: UTF8.self)
-            let root: Record
-            var lines: [String: Int] = [:]
-            if name.hasSuffix(".toml") {
-                var reader = TOMLReader(text)
-                do { root = try reader.parse() } catch { throw Diagnostic.data(file: path, line: error.line, error.message) }
-                lines = reader.keyLines
-            } else {
-                var reader = JSONReader(Array(data))
-                do {
-                    guard case .record(let r) = try reader.parseValue() else {
-                        throw Diagnostic.data(file: path, line: 1, "the manifest must be a JSON object")
-                    }
-                    root = r
-                } catch let f as JSONReader.Failure {
-                    let (l, c) = JSONReader.location(Array(data), f.offset)
-                    throw Diagnostic.data(file: path, line: l, column: c, f.message)
-                }
-            }
-            return try Manifest(root, file: path, text: text, lines: lines)
+        for name in names where FileManager.default.fileExists(atPath: dir + "/" + name) {
+            return try load(file: dir + "/" + name)
         }
         return nil
     }
 
-    public init(_ root: Record, file: String, text: String, lines: [String: Int]) throws {
+    /// The manifest of a database file: `crm.toml` or `crm.json` beside `crm.db`, else a
+    /// `kam.toml` or `kam.json` in its directory.
+    public static func besides(_ database: String) -> String? {
+        let dir = (database as NSString).deletingLastPathComponent
+        let base = ((database as NSString).lastPathComponent as NSString).deletingPathExtension
+        let prefix = dir.isEmpty ? "" : dir + "/"
+        return ([base + ".toml", base + ".json"] + names).map { prefix + $0 }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Reads one manifest file: TOML, or JSON when it ends in .json.
+    public static func load(file path: String) throws -> Manifest {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Diagnostic(.data, "no such manifest: \(path)", hints: ["--manifest names a kam.toml or kam.json file"])
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let root: Record
+        var lines: [String: Int] = [:]
+        var offsets: [String: Int] = [:]
+        if !path.lowercased().hasSuffix(".json") {
+            var reader = TOMLReader(text)
+            do { root = try reader.parse() } catch { throw Diagnostic.data(file: path, line: error.line, error.message) }
+            lines = reader.keyLines
+            offsets = reader.stringOffsets
+        } else {
+            var reader = JSONReader(Array(data))
+            do {
+                guard case .record(let r) = try reader.parseValue() else {
+                    throw Diagnostic.data(file: path, line: 1, "the manifest must be a JSON object")
+                }
+                root = r
+            } catch let f as JSONReader.Failure {
+                let (l, c) = JSONReader.location(Array(data), f.offset)
+                throw Diagnostic.data(file: path, line: l, column: c, f.message)
+            }
+        }
+        var m = try Manifest(root, file: path, text: text, lines: lines, offsets: offsets)
+        m.file = path
+        m.text = text
+        return m
+    }
+
+    public init(_ root: Record, file: String, text: String, lines: [String: Int], offsets: [String: Int] = [:]) throws {
+        self.file = file
+        self.text = text
         func lineOf(_ key: String, _ dotted: String) -> Int? {
             if let l = lines[dotted] { return l }
             // JSON: the first line that mentions the key in quotes.
@@ -85,6 +127,10 @@ public struct Manifest {
                 return s
             }
         }
+        func string(_ v: Value, _ key: String, _ dotted: String) throws -> String {
+            guard case .string(let s) = v else { throw Diagnostic.data(file: file, line: lineOf(key, dotted), "'\(dotted)' must be a string") }
+            return s
+        }
         for (k, v) in zip(root.keys, root.values) {
             switch k {
             case "null": nulls = try strings(v, k)
@@ -96,9 +142,9 @@ public struct Manifest {
                     for (fk, fv) in zip(fields.keys, fields.values) {
                         let dotted = "entities.\(name).\(fk)"
                         switch fk {
-                        case "file":
-                            guard case .string(let s) = fv else { throw Diagnostic.data(file: file, line: lineOf(fk, dotted), "'\(dotted)' must be a string") }
-                            e.file = s
+                        case "file": e.file = try string(fv, fk, dotted)
+                        case "table": e.table = try string(fv, fk, dotted)
+                        case "sql": e.sql = try string(fv, fk, dotted)
                         case "columns":
                             guard case .record(let m) = fv else { throw Diagnostic.data(file: file, line: lineOf(fk, dotted), "'\(dotted)' must map old names to new ones") }
                             for (old, new) in zip(m.keys, m.values) {
@@ -115,8 +161,25 @@ public struct Manifest {
                                 e.types[col] = type
                             }
                         case "null": e.nulls = try strings(fv, dotted)
+                        case "derive":
+                            guard case .record(let m) = fv else {
+                                throw Diagnostic.data(file: file, line: lineOf(fk, dotted), "'\(dotted)' must map new columns to kam expressions",
+                                    hints: ["write: derive = { amount = \"unit_price * quantity\" }"])
+                            }
+                            for (col, x) in zip(m.keys, m.values) {
+                                guard case .string(let expr) = x else {
+                                    throw Diagnostic.data(file: file, line: lineOf(col, dotted + "." + col), "'\(dotted).\(col)' must be a kam expression in a string",
+                                        hints: ["write: \(col) = \"unit_price * quantity\""])
+                                }
+                                let key = dotted + "." + col
+                                e.derived.append(Derived(column: col, expression: expr, line: lineOf(col, key) ?? lineOf(fk, dotted), offset: offsets[key]))
+                            }
                         default: throw unknown(fk, dotted, Manifest.entityKeys)
                         }
+                    }
+                    if [e.file, e.table, e.sql].compactMap({ $0 }).count > 1 {
+                        throw Diagnostic.data(file: file, line: lineOf(name, "entities.\(name)"), "entity '\(name)' gives more than one of file, table and sql",
+                            hints: ["an entity reads one source: a file (a directory dataset), a table or a query (a SQLite database)"])
                     }
                     entities.append((name, e))
                 }
@@ -128,9 +191,10 @@ public struct Manifest {
                     guard case .string(let from)? = r["from"], case .string(let to)? = r["to"], let dot = from.firstIndex(of: ".") else {
                         throw Diagnostic.data(file: file, line: lineOf("from", "links.from"), "a link needs from = \"entity.column\" and to = \"entity\"")
                     }
-                    var name: String? = nil
+                    var name: String? = nil, key: String? = nil
                     if case .string(let n)? = r["name"] { name = n }
-                    links.append(LinkSpec(entity: String(from[..<dot]), column: String(from[from.index(after: dot)...]), target: to, name: name))
+                    if case .string(let n)? = r["key"] { key = n }
+                    links.append(LinkSpec(entity: String(from[..<dot]), column: String(from[from.index(after: dot)...]), target: to, name: name, key: key))
                 }
             default:
                 throw unknown(k, k, Manifest.topKeys)

@@ -13,6 +13,12 @@ public struct TOMLReader {
     public var i = 0
     public var line = 1
     public private(set) var keyLines: [String: Int] = [:]
+    /// The byte offset where each key's string value starts in the text, for a string
+    /// written as is (no escapes, one line): kam expressions in a manifest point their
+    /// errors there.
+    public private(set) var stringOffsets: [String: Int] = [:]
+    var lastStringStart = 0
+    var lastStringEscaped = false
 
     public init(_ text: String) { b = Array(text.utf8) }
 
@@ -45,8 +51,10 @@ public struct TOMLReader {
             guard i < b.count, b[i] == UInt8(ascii: "=") else { throw Failure(message: "expected '=' after the key", line: line) }
             i += 1
             skipInline()
+            let valueLine = line
             let value = try parseValue()
-            keyLines[(path + key).joined(separator: "."), default: line] = line
+            keyLines[(path + key).joined(separator: "."), default: valueLine] = valueLine
+            if case .string = value, !lastStringEscaped { stringOffsets[(path + key).joined(separator: ".")] = lastStringStart }
             root = try set(root, path, arrayPath, key, value)
             try endOfLine()
         }
@@ -78,7 +86,7 @@ public struct TOMLReader {
         while true {
             skipInline()
             guard i < b.count else { throw Failure(message: "unexpected end of file in a key", line: line) }
-            if b[i] == UInt8(ascii: "\"") {
+            if b[i] == UInt8(ascii: "\"") || b[i] == UInt8(ascii: "'") {
                 parts.append(try basicString())
             } else {
                 let start = i
@@ -96,27 +104,85 @@ public struct TOMLReader {
         (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
     }
 
+    /// A string: basic ("..." with escapes), literal ('...'), or their multi-line forms
+    /// (triple quotes; a newline right after the opening quotes is dropped, and in a basic
+    /// one a backslash at the end of a line joins it to the next).
     public mutating func basicString() throws(Failure) -> String {
         let quote = b[i]
-        i += 1
+        let basic = quote == UInt8(ascii: "\"")
+        let multi = i + 2 < b.count && b[i + 1] == quote && b[i + 2] == quote
+        let opened = line
+        i += multi ? 3 : 1
+        if multi {
+            if i < b.count && b[i] == 0x0D && i + 1 < b.count && b[i + 1] == 0x0A { i += 2; line += 1 } else if i < b.count && b[i] == 0x0A { i += 1; line += 1 }
+        }
+        lastStringStart = i
         var out: [UInt8] = []
-        while i < b.count && b[i] != quote {
-            if b[i] == 0x0A { throw Failure(message: "unterminated string", line: line) }
-            if quote == UInt8(ascii: "\"") && b[i] == UInt8(ascii: "\\") && i + 1 < b.count {
+        var escaped = false
+        while true {
+            guard i < b.count else { throw Failure(message: "unterminated string (opened on line \(opened))", line: line) }
+            let c = b[i]
+            if c == quote {
+                if !multi { break }
+                if i + 2 < b.count && b[i + 1] == quote && b[i + 2] == quote {
+                    // Up to two quotes right before the closing three belong to the string.
+                    var extra = 0
+                    while extra < 2 && i + 3 + extra < b.count && b[i + 3 + extra] == quote { extra += 1 }
+                    out.append(contentsOf: [UInt8](repeating: quote, count: extra))
+                    i += extra
+                    break
+                }
+            }
+            if c == 0x0A {
+                guard multi else { throw Failure(message: "unterminated string", line: line) }
+                line += 1
+            }
+            if basic && c == UInt8(ascii: "\\") {
+                escaped = true
+                guard i + 1 < b.count else { throw Failure(message: "unterminated string", line: line) }
                 i += 1
-                switch b[i] {
+                let e = b[i]
+                switch e {
                 case UInt8(ascii: "n"): out.append(10)
                 case UInt8(ascii: "t"): out.append(9)
-                default: out.append(b[i])
+                case UInt8(ascii: "r"): out.append(13)
+                case UInt8(ascii: "b"): out.append(8)
+                case UInt8(ascii: "f"): out.append(12)
+                case UInt8(ascii: "e"): out.append(27)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(e)
+                case UInt8(ascii: "u"), UInt8(ascii: "U"):
+                    let n = e == UInt8(ascii: "u") ? 4 : 8
+                    guard i + n < b.count, let code = UInt32(String(decoding: b[(i + 1)...(i + n)], as: UTF8.self), radix: 16),
+                          let scalar = Unicode.Scalar(code) else {
+                        throw Failure(message: "invalid \\\(e == UInt8(ascii: "u") ? "u" : "U") escape: it needs \(n) hex digits of a Unicode scalar", line: line)
+                    }
+                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    i += n
+                case 0x20, 0x09, 0x0D, 0x0A where multi:
+                    // A line-ending backslash: drop the newline and the whitespace after it.
+                    var j = i
+                    while j < b.count && (b[j] == 0x20 || b[j] == 0x09) { j += 1 }
+                    guard j < b.count, b[j] == 0x0A || b[j] == 0x0D else {
+                        throw Failure(message: "invalid escape '\\ ' in a string", line: line)
+                    }
+                    while j < b.count && (b[j] == 0x20 || b[j] == 0x09 || b[j] == 0x0A || b[j] == 0x0D) {
+                        if b[j] == 0x0A { line += 1 }
+                        j += 1
+                    }
+                    i = j
+                    continue
+                default:
+                    throw Failure(message: "invalid escape '\\\(String(decoding: [e], as: UTF8.self))' in a string",
+                        line: line)
                 }
                 i += 1
                 continue
             }
-            out.append(b[i])
+            out.append(c)
             i += 1
         }
-        guard i < b.count else { throw Failure(message: "unterminated string", line: line) }
-        i += 1
+        i += multi ? 3 : 1
+        lastStringEscaped = escaped || multi
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -11,7 +11,7 @@ extension Checker {
 
     public func stage(_ b: Builtin, _ e: Expr, _ args: [Arg], _ scope: Scope) -> Shape {
         let positional = args.filter { $0.style == .positional && $0.clause == nil }
-        let allowed = Verbs.options[b.name] ?? b.params.dropFirst().map(\.name)
+        let allowed = (Verbs.options[b.name] ?? b.params.dropFirst().map(\.name)) + b.inputs.map(\.option)
         for a in args where a.style == .named {
             if let n = a.name, !allowed.contains(n) {
                 error("\(b.name) has no option '\(n)'", a.value.range,
@@ -260,7 +260,19 @@ extension Checker {
         {
             itemRows = Scope(parent: scope, row: sourceRows(of: items, s) ?? .unknown)
         }
+        // The inputs it reads through links: one check, the stage's own (StageInputs).
+        let inputOptions = Set(b.inputs.map(\.option))
+        if !b.inputs.isEmpty, known, let entity = s.entity, let g = graph() {
+            var given: [String: (path: [String]?, range: SourceRange)] = [:]
+            for a in rest where a.style == .named {
+                if let n = a.name, inputOptions.contains(n) { given[n] = (StageInputs.path(of: a.value), a.value.range) }
+            }
+            for p in StageInputs.resolve(b.inputs, stage: b.name, from: entity, in: g, given: given).problems {
+                error(p.message, p.at ?? e.range, hints: p.hints)
+            }
+        }
         for a in rest {
+            if a.style == .named, let n = a.name, inputOptions.contains(n) { continue }
             if let itemRows, a.style == .named, a.name == "value" || a.name == "date" {
                 _ = expr(a.value, itemRows)
             } else {

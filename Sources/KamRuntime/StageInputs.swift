@@ -1,0 +1,171 @@
+import KamData
+import KamEngine
+import KamSyntax
+
+/// A column a stage reads beyond its input's own: reached from the input's rows through
+/// links (`orders.amount` from accounts), with a default path that fits the standard
+/// entities and a named option that points it elsewhere (`health revenue: lines.total`).
+///
+/// One check resolves them, for the checker before anything runs and for the stage when
+/// it runs: a missing input is an error that says what is missing and how to supply it;
+/// a signal the dataset legitimately lacks (no surveys at all) is reported as absent.
+public struct StageInput: Sendable {
+    /// The named option that points the input elsewhere.
+    public var option: String
+    /// Links from the stage's rows, then a column.
+    public var path: [String]
+    /// What the stage uses it for, for messages ("the revenue trend").
+    public var purpose: String
+    /// The signal that goes unassessed when a link on the default path is not in the
+    /// dataset; nil when the stage cannot run without it.
+    public var signal: String?
+    /// Whether a missing column (the link is there) also leaves the signal unassessed,
+    /// instead of being an error (orders without cost: no margin signal).
+    public var optionalColumn: Bool
+    /// Inputs of one group are read from the same rows (an order's amount with its date).
+    public var group: String?
+
+    public init(_ option: String, _ path: String, for purpose: String, signal: String? = nil, optionalColumn: Bool = false,
+                group: String? = nil) {
+        self.option = option
+        self.path = path.split(separator: ".").map(String.init)
+        self.purpose = purpose
+        self.signal = signal
+        self.optionalColumn = optionalColumn
+        self.group = group
+    }
+}
+
+/// An input resolved on a graph: the links to follow and the column at their end.
+public struct ResolvedInput {
+    public enum Step {
+        case forward(AccountGraph.ForwardLink)
+        case reverse(AccountGraph.ReverseLink)
+    }
+    public var steps: [Step]
+    public var entity: Int
+    public var column: Column
+    public var path: [String]
+
+    /// The rows of the input's entity that row `r` of the stage's entity reaches.
+    public func rows(from r: Int) -> [Int] {
+        var current = [r]
+        for step in steps {
+            var next: [Int] = []
+            switch step {
+            case .forward(let l):
+                for x in current where l.rows[x] >= 0 { next.append(Int(l.rows[x])) }
+            case .reverse(let l):
+                for x in current { for k in l.segment(x) { next.append(Int(l.rows[k])) } }
+            }
+            current = next
+        }
+        return current
+    }
+
+    /// The rows the last link reaches, one list per row before it (for each contact of an
+    /// account, our relationships with them).
+    public func rowsByParent(from r: Int) -> [[Int]] {
+        guard let last = steps.last else { return [[r]] }
+        let parents = ResolvedInput(steps: Array(steps.dropLast()), entity: entity, column: column, path: path).rows(from: r)
+        return parents.map { x in
+            switch last {
+            case .forward(let l): return l.rows[x] >= 0 ? [Int(l.rows[x])] : []
+            case .reverse(let l): return l.segment(x).map { Int(l.rows[$0]) }
+            }
+        }
+    }
+
+    /// The value at the input's row `row` as a number, nil for null or a non-number.
+    public func number(_ row: Int) -> Double? { column.isValid(row) ? column.value(at: row).asDouble : nil }
+
+    /// The value as a day number, nil unless a date.
+    public func date(_ row: Int) -> Int? { if case .date(let d) = column.value(at: row) { Int(d) } else { nil } }
+}
+
+/// What resolving a stage's inputs gave: the inputs found, the signals the dataset does not
+/// have, and the problems (each with where to point: the option's range, or nil for the
+/// stage's own call).
+public struct StageInputs {
+    public var found: [String: ResolvedInput] = [:]
+    /// "NPS: no surveys" for each signal not assessed, in the order the stage lists them.
+    public var absent: [String] = []
+    public var problems: [(message: String, hints: [String], at: SourceRange?)] = []
+
+    public subscript(_ option: String) -> ResolvedInput? { found[option] }
+
+    /// `a.b.c` as its names, or nil for any other expression.
+    public static func path(of e: Expr) -> [String]? {
+        switch e.kind {
+        case .name(let n): return [n]
+        case .member(let base, let field): return path(of: base).map { $0 + [field] }
+        default: return nil
+        }
+    }
+
+    /// The one requirement check. `given` maps options to the paths written for them.
+    public static func resolve(_ inputs: [StageInput], stage: String, from entity: Int, in graph: AccountGraph,
+                               given: [String: (path: [String]?, range: SourceRange)]) -> StageInputs {
+        var out = StageInputs()
+        let root = graph.entities[entity]
+        for input in inputs {
+            let explicit = given[input.option]
+            if let e = explicit, e.path == nil {
+                out.problems.append(("\(stage)'s \(input.option): needs a path of links and a column, such as \(input.path.joined(separator: "."))",
+                    ["\(input.option) is read through links from each row of \(root.name): \(stage) \(input.option): \(input.path.joined(separator: "."))"], e.range))
+                continue
+            }
+            let path = explicit?.path ?? input.path
+            var steps: [ResolvedInput.Step] = []
+            var current = root
+            var failed = false
+            let usage = "point \(stage) elsewhere with \(input.option): LINK.COLUMN"
+            for name in path.dropLast() {
+                if let l = current.reverseLink(name) {
+                    steps.append(.reverse(l))
+                    current = graph.entities[l.source]
+                } else if let l = current.forwardLink(name) {
+                    steps.append(.forward(l))
+                    current = graph.entities[l.target]
+                } else {
+                    failed = true
+                    if explicit == nil, let signal = input.signal {
+                        if !out.absent.contains(where: { $0.hasPrefix(signal + ":") }) { out.absent.append("\(signal): no \(name)") }
+                    } else {
+                        let links = current.linkNames
+                        out.problems.append(("\(stage) needs \(path.joined(separator: ".")) for \(input.purpose), but \(current.name) has no link '\(name)'",
+                            [Suggest.hint(name, in: links) ?? (links.isEmpty ? "\(current.name) has no links" : "links of \(current.name): " + links.joined(separator: ", ")),
+                             explicit == nil ? "load \(name) with a column linking it to \(current.name) (\(current.name.hasSuffix("s") ? String(current.name.dropLast()) : current.name)_id), or \(usage)"
+                                : "write a path of links from \(root.name), then a column"], explicit?.range))
+                    }
+                    break
+                }
+            }
+            if failed { continue }
+            guard let columnName = path.last, let column = current.table.column(columnName) else {
+                let c = path.last ?? ""
+                if explicit == nil, input.optionalColumn, let signal = input.signal {
+                    out.absent.append("\(signal): \(current.name) have no \(c)")
+                } else {
+                    out.problems.append(("\(stage) needs \(path.joined(separator: ".")) for \(input.purpose), but \(current.name) has no column '\(c)'",
+                        [Suggest.hint(c, in: current.table.names) ?? "columns of \(current.name): " + current.table.names.prefix(20).joined(separator: ", "),
+                         explicit == nil ? "rename the column that holds it in the manifest (columns = { Total = \"\(c)\" }), or \(usage)" : "name a column of \(current.name)"],
+                        explicit?.range))
+                }
+                continue
+            }
+            out.found[input.option] = ResolvedInput(steps: steps, entity: graph.byName[current.name] ?? 0, column: column, path: path)
+        }
+        // One group's inputs come from the same rows.
+        for input in inputs {
+            guard let group = input.group, let r = out.found[input.option] else { continue }
+            guard let first = inputs.first(where: { $0.group == group && out.found[$0.option] != nil }), first.option != input.option,
+                  let f = out.found[first.option] else { continue }
+            if f.path.dropLast() != r.path.dropLast() {
+                out.problems.append(("\(stage) reads \(first.option) and \(input.option) from the same rows, but \(first.option) is \(f.path.joined(separator: ".")) and \(input.option) is \(r.path.joined(separator: "."))",
+                    ["point both through the same links: \(input.option): \(f.path.dropLast().joined(separator: ".")).\(r.path.last ?? "")"], given[input.option]?.range ?? given[first.option]?.range))
+            }
+        }
+        return out
+    }
+}
