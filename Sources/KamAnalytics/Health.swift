@@ -18,17 +18,17 @@ import KamSyntax
 enum Health {
     /// What health reads, and the options that point it elsewhere.
     static let inputs = [
-        StageInput("revenue", "orders.amount", for: "the revenue trend", signal: "revenue", group: "orders"),
-        StageInput("date", "orders.date", for: "the revenue trend", signal: "revenue", group: "orders"),
-        StageInput("discount", "orders.discount", for: "discount creep", signal: "discount", optionalColumn: true, group: "orders"),
-        StageInput("cost", "orders.cost", for: "margin erosion", signal: "margin", optionalColumn: true, group: "orders"),
-        StageInput("nps", "surveys.score", for: "NPS", signal: "NPS", group: "surveys"),
-        StageInput("survey_date", "surveys.date", for: "NPS", signal: "NPS", group: "surveys"),
-        StageInput("invoice_amount", "invoices.amount", for: "overdue receivables", signal: "receivables", group: "invoices"),
-        StageInput("due", "invoices.due", for: "overdue receivables", signal: "receivables", group: "invoices"),
+        StageInput("revenue", "orders.amount", for: "the revenue trend", expects: .number, signal: "revenue", group: "orders"),
+        StageInput("date", "orders.date", for: "the revenue trend", expects: .date, signal: "revenue", group: "orders"),
+        StageInput("discount", "orders.discount", for: "discount creep", expects: .number, signal: "discount", optionalColumn: true, group: "orders"),
+        StageInput("cost", "orders.cost", for: "margin erosion", expects: .number, signal: "margin", optionalColumn: true, group: "orders"),
+        StageInput("nps", "surveys.score", for: "NPS", expects: .number, signal: "NPS", group: "surveys"),
+        StageInput("survey_date", "surveys.date", for: "NPS", expects: .date, signal: "NPS", group: "surveys"),
+        StageInput("invoice_amount", "invoices.amount", for: "overdue receivables", expects: .number, signal: "receivables", group: "invoices"),
+        StageInput("due", "invoices.due", for: "overdue receivables", expects: .date, signal: "receivables", group: "invoices"),
         StageInput("paid", "invoices.paid", for: "overdue receivables (null: unpaid)", signal: "receivables", group: "invoices"),
-        StageInput("last_contact", "contacts.relationships.last_contact", for: "engagement", signal: "engagement"),
-        StageInput("renewal", "contracts.end", for: "renewals", signal: "renewals"),
+        StageInput("last_contact", "contacts.relationships.last_contact", for: "engagement", expects: .date, signal: "engagement"),
+        StageInput("renewal", "contracts.end", for: "renewals", expects: .date, signal: "renewals"),
     ]
 
     static let list: [Builtin] = [

@@ -18,47 +18,42 @@ import KamSyntax
 enum Lifecycle {
     static let stages = ["got what they need", "supply", "do we still like you", "relationships grow", "source and support", "maintenance"]
 
+    /// What lifecycle reads, and the options that point it elsewhere.
+    static let inputs = [
+        StageInput("revenue", "orders.amount", for: "the revenue trend", expects: .number, group: "orders"),
+        StageInput("date", "orders.date", for: "first and last orders", expects: .date, group: "orders"),
+        StageInput("category", "orders.product.category", for: "the breadth of what it buys", signal: "breadth", optionalColumn: true),
+        StageInput("last_contact", "contacts.relationships.last_contact", for: "the people we know", signal: "people known"),
+        StageInput("nps", "surveys.score", for: "the survey score", expects: .number, signal: "NPS"),
+    ]
+
     static let list: [Builtin] = [
         Builtin("lifecycle", ["table"], .verb,
             "The key account life-cycle stage of each account from its orders, relationships and surveys, with a reason: accounts | lifecycle.",
-            .special(lifecycle)).producing(.adds(["stage", "stage_reason"])),
+            .special(lifecycle)).producing(.adds(["stage", "stage_reason", "not_assessed"])).needing(inputs),
     ]
 
     static func lifecycle(_ site: inout CallSite) throws -> Value {
         try site.checkNamed([])
         let t = try site.inputTable()
-        guard let origin = t.origin else { throw site.fail("lifecycle works on accounts of a dataset (it reads their history)", hints: ["accounts | lifecycle"]) }
-        let g = origin.graph, e = g.entities[origin.entity]
-        guard let ordersLink = e.reverseLink("orders") else { throw site.fail("lifecycle needs orders linked to \(e.name)") }
-        let orders = g.entities[ordersLink.source].table
-        guard case .date(let dates)? = orders.column("date")?.storage, let amountColumn = orders.column("amount") else {
-            throw site.fail("lifecycle needs orders.date (dates) and orders.amount")
-        }
-        let amounts = try site.numbers(amountColumn, name: "amount", at: site.range, role: "lifecycle")
-        let products = g.entities[ordersLink.source].forwardLink("product")
-        let categories = products.flatMap { g.entities[$0.target].table.column("category") }
-        let contacts = e.reverseLink("contacts")
-        let relationships = contacts.flatMap { g.entities[$0.source].reverseLink("relationships") }
-        let surveys = e.reverseLink("surveys")
-        let scores = try surveys.flatMap { s in try g.entities[s.source].table.column("score").map { try site.numbers($0, name: "score", at: site.range, role: "lifecycle") } }
+        let inputs = try site.stageInputs(t)
+        guard let amount = inputs["revenue"], let date = inputs["date"] else { throw site.fail("lifecycle needs orders with amount and date") }
+        let category = inputs["category"], people = inputs["last_contact"]
+        let notAssessed = Value.string(inputs.absent.joined(separator: "; "))
         let today = site.interp.options.today
-        var stage: [Value] = [], reason: [Value] = []
+        var stage: [Value] = [], reason: [Value] = [], unassessed: [Value] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
-            var first: Int32 = .max, last: Int32 = .min, recent = 0.0, prior = 0.0
-            var cats = Set<UInt32>()
-            for k in ordersLink.segment(r) {
-                let o = Int(ordersLink.rows[k])
-                let d = dates[o]
+            unassessed.append(notAssessed)
+            var first: Int = .max, last: Int = .min, recent = 0.0, prior = 0.0
+            for o in amount.rows(from: r) {
+                guard let d = date.date(o) else { continue }
                 first = min(first, d)
                 last = max(last, d)
-                switch yearWindow(Int(d), today: Int(today)) {
-                case 0: recent += amounts[o] ?? 0
-                case 1: prior += amounts[o] ?? 0
+                switch yearWindow(d, today: Int(today)) {
+                case 0: recent += amount.number(o) ?? 0
+                case 1: prior += amount.number(o) ?? 0
                 default: break
-                }
-                if let products, let categories, case .string(let sc) = categories.storage, products.rows[o] >= 0 {
-                    cats.insert(sc.codes[Int(products.rows[o])])
                 }
             }
             if first == .max {
@@ -66,22 +61,24 @@ enum Lifecycle {
                 reason.append(.string("no orders"))
                 continue
             }
-            var known = 0
-            if let contacts, let relationships {
-                for k in contacts.segment(r) { known += relationships.segment(Int(contacts.rows[k])).isEmpty ? 0 : 1 }
+            // Distinct categories among the account's orders (nulls are no category).
+            var cats = Set<String>()
+            if let category {
+                for row in category.rows(from: r) where category.column.isValid(row) { cats.insert(Format.plain(category.column.value(at: row))) }
             }
+            let known = people?.rowsByParent(from: r).filter { !$0.isEmpty }.count ?? 0
             var nps: Double? = nil
-            if let surveys, let scores {
-                let xs = surveys.segment(r).compactMap { scores[Int(surveys.rows[$0])] }
+            if let input = inputs["nps"] {
+                let xs = input.rows(from: r).compactMap { input.number($0) }
                 if !xs.isEmpty { nps = xs.reduce(0, +) / Double(xs.count) }
             }
             let growth: Double? = prior > 0 ? (recent - prior) / prior : nil
             let pct = { (x: Double) in "\(Int((x * 100).rounded()))%" }
             let (s, why): (Int, String)
-            if Int(today) - Int(last) >= 365 {
-                (s, why) = (0, "no orders in the last 365 days (last \(Calendar.format(last)))")
-            } else if Int(today) - Int(first) < 365 {
-                (s, why) = (1, "first order \(Calendar.format(first)), less than a year ago")
+            if Int(today) - last >= 365 {
+                (s, why) = (0, "no orders in the last 365 days (last \(Calendar.format(Int32(last))))")
+            } else if Int(today) - first < 365 {
+                (s, why) = (1, "first order \(Calendar.format(Int32(first))), less than a year ago")
             } else if let gr = growth, gr < -0.2 {
                 (s, why) = (2, "revenue \(pct(gr)) against the year before")
             } else if let n = nps, n <= 6 {
@@ -96,6 +93,6 @@ enum Lifecycle {
             stage.append(.string(stages[s]))
             reason.append(.string(why))
         }
-        return .table(adding(t, [("stage", Column.from(stage)), ("stage_reason", Column.from(reason))]))
+        return .table(adding(t, [("stage", Column.from(stage)), ("stage_reason", Column.from(reason)), ("not_assessed", Column.from(unassessed))]))
     }
 }

@@ -16,7 +16,67 @@ enum Scoring {
         Builtin("key_accounts", ["table", "per_manager?", "limit?", "by?", "manager?"], .verb,
             "Pick key accounts by score within capacity: each manager (owner_id) serves at most per_manager (default 5), at most limit in all; adds key, key_rank, key_manager and left_out.",
             .special(keyAccounts)).producing(.adds(["key", "key_rank", "key_manager", "left_out"])),
+        Builtin("kam_metrics", ["table"], .verb,
+            "What each account looks like from its orders, the criteria the scoring presets use: revenue, lines, breadth (distinct products), recency (days since the last order) and, where orders have a cost, margin.",
+            .special(metrics)).producing(.adds(["revenue", "lines", "breadth", "recency", "margin"])).needing(metricInputs),
     ]
+
+    /// What kam_metrics reads. Without orders.cost there is no margin column (not a margin
+    /// of 0): `score selection_weights` then says so, and `revenue_weights` needs none.
+    static let metricInputs = [
+        StageInput("revenue", "orders.amount", for: "revenue", expects: .number, group: "orders"),
+        StageInput("date", "orders.date", for: "recency", expects: .date, group: "orders"),
+        StageInput("product", "orders.product_id", for: "breadth", group: "orders"),
+        StageInput("cost", "orders.cost", for: "margin", expects: .number, signal: "margin", optionalColumn: true, group: "orders"),
+    ]
+
+    static func metrics(_ site: inout CallSite) throws -> Value {
+        try site.checkNamed([])
+        let t = try site.inputTable()
+        let inputs = try site.stageInputs(t)
+        guard let amount = inputs["revenue"], let date = inputs["date"], let product = inputs["product"] else {
+            throw site.fail("kam_metrics needs orders with amount, date and product_id")
+        }
+        // Every order of every account, with the account's position: one grouped reduction
+        // per metric, the same library `aggregate` uses.
+        var rows: [Int] = [], gid: [Int32] = []
+        for i in 0..<t.count {
+            for o in amount.rows(from: t.entityRow(i)) {
+                rows.append(o)
+                gid.append(Int32(i))
+            }
+        }
+        func reduce(_ op: Reduce.Op, _ input: ResolvedInput) throws -> Column {
+            do {
+                guard let c = try Reduce.grouped(op, input.column.gather(rows), gid: gid, groups: t.count) else {
+                    throw site.fail("kam_metrics cannot \(op.rawValue) \(input.path.joined(separator: "."))")
+                }
+                return c
+            } catch let o as Reduce.Overflow {
+                throw site.fail(o.message, hints: o.hints)
+            }
+        }
+        let revenue = try reduce(.sum, amount)
+        var counts = [Int64](repeating: 0, count: t.count)
+        for g in gid { counts[Int(g)] += 1 }
+        let breadth = try reduce(.countDistinct, product)
+        let last = try reduce(.max, date)
+        let today = Int64(site.interp.options.today)
+        let recency = Column.from((0..<t.count).map { i in
+            if case .date(let d) = last.value(at: i) { return .int(today - Int64(d)) }
+            return .null
+        })
+        var extra: [(String, Column)] = [("revenue", revenue), ("lines", Column.from(counts.map { .int($0) })), ("breadth", breadth),
+                                         ("recency", recency)]
+        if let cost = inputs["cost"] {
+            let costs = try reduce(.sum, cost)
+            let margin = try (0..<t.count).map { i -> Value in
+                try Arithmetic.apply(.sub, revenue.value(at: i), costs.value(at: i), range: site.range, interp: site.interp)
+            }
+            extra.append(("margin", Column.from(margin)))
+        }
+        return .table(adding(t, extra))
+    }
 
     static func score(_ site: inout CallSite) throws -> Value {
         try site.checkNamed(["scale", "as_is"])

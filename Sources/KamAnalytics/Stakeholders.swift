@@ -9,107 +9,141 @@ enum Stakeholders {
     static let list: [Builtin] = [
         Builtin("stakeholders", ["table", "stale_after?"], .verb,
             "The governance map: one row per contact of the accounts with role, level, influence, attitude, our strongest relationship, last contact and flags (uncovered decision maker, hostile and powerful, stale, unknown).",
-            .special(stakeholders)).producing(.table(["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags"])),
+            .special(stakeholders)).producing(.table(["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags", "not_assessed"]))
+            .needing(inputs),
         Builtin("coverage", ["table", "stale_after?"], .verb,
             "Relationship coverage per account: contacts, known, coverage, decision makers covered, single-threaded, executive coverage, hostile-and-powerful and stale contacts.",
-            .special(coverage)).producing(.adds(["contacts", "known", "coverage", "decision_makers", "decision_makers_covered", "exec_covered", "single_threaded", "hostile_powerful", "stale", "their_top_known", "our_top", "exec_alignment"])),
+            .special(coverage)).producing(.adds(["contacts", "known", "coverage", "decision_makers", "decision_makers_covered", "exec_covered", "single_threaded", "hostile_powerful", "stale", "their_top_known", "our_top", "exec_alignment", "not_assessed"]))
+            .needing(inputs),
     ]
 
     static let deciders: Set<String> = ["economic_buyer", "decision_maker"]
 
+    /// What the map reads, and the options that point it elsewhere. A column the contacts
+    /// do not have leaves its signal unassessed (said in not_assessed), never scored.
+    static let inputs = [
+        StageInput("contact", "contacts.name", for: "the people at each account", group: "contacts"),
+        StageInput("title", "contacts.title", for: "titles", signal: "titles", optionalColumn: true, group: "contacts"),
+        StageInput("role", "contacts.role", for: "buying roles (uncovered decision makers)", signal: "decision makers", optionalColumn: true, group: "contacts"),
+        StageInput("level", "contacts.level", for: "their levels (executive coverage)", signal: "levels", optionalColumn: true, group: "contacts"),
+        StageInput("influence", "contacts.influence", for: "hostile and powerful contacts", expects: .number, signal: "hostile and powerful",
+                   optionalColumn: true, group: "contacts"),
+        StageInput("attitude", "contacts.attitude", for: "hostile and powerful contacts", expects: .number, signal: "hostile and powerful",
+                   optionalColumn: true, group: "contacts"),
+        StageInput("strength", "contacts.relationships.strength", for: "our strongest relationship", expects: .number, signal: "relationships",
+                   optionalColumn: true, group: "relationships"),
+        StageInput("last_contact", "contacts.relationships.last_contact", for: "stale relationships", expects: .date, signal: "stale",
+                   optionalColumn: true, group: "relationships"),
+        StageInput("our_contact", "contacts.relationships.employee.name", for: "who of ours knows them", signal: "our people",
+                   optionalColumn: true, group: "employees"),
+        StageInput("our_level", "contacts.relationships.employee.level", for: "our levels (executive alignment)", signal: "our levels",
+                   optionalColumn: true, group: "employees"),
+    ]
+
     /// What the map needs, resolved once.
     struct Map {
         let t: Table
-        let contacts: AccountGraph.ReverseLink
-        let contactTable: Table
-        let relationships: AccountGraph.ReverseLink?
-        let relationshipTable: Table?
-        let employee: AccountGraph.ForwardLink?
-        let employeeTable: Table?
+        let inputs: StageInputs
+        let contact: ResolvedInput
         let staleAfter: Int
         let today: Int32
+        let notAssessed: Value
 
-        func text(_ table: Table?, _ column: String, _ row: Int) -> Value { table?.column(column)?.value(at: row) ?? .null }
+        /// The contacts of row `i` of the input.
+        func contacts(_ i: Int) -> [Int] { contact.rows(from: t.entityRow(i)) }
+
+        /// A contact's column (title, role, ...): null when the dataset has none.
+        func text(_ option: String, _ c: Int) -> Value { inputs[option]?.value(c) ?? .null }
+
+        /// Our relationships with a contact (rows of the relationships entity).
+        func relationships(_ c: Int) -> [Int] {
+            if let r = inputs["strength"] ?? inputs["last_contact"] { return r.rows(from: c, depth: 1) }
+            if let r = inputs["our_contact"] ?? inputs["our_level"] { return relationshipRows(r, c) }
+            return []
+        }
+
+        /// For a path through employees, the relationship rows come one link before its end.
+        func relationshipRows(_ r: ResolvedInput, _ c: Int) -> [Int] {
+            r.droppingLastStep().rows(from: c, depth: 1)
+        }
+
+        /// Our employee's value (name, level) on a relationship row.
+        func ours(_ option: String, _ relationship: Int) -> Value {
+            guard let input = inputs[option], let row = input.rows(from: relationship, depth: 2).first else { return .null }
+            return input.value(row)
+        }
+
+        /// Whether we have any way to know a contact: relationships in the dataset.
+        var hasRelationships: Bool { inputs["strength"] != nil || inputs["last_contact"] != nil || inputs["our_contact"] != nil }
 
         /// The highest level among our people who know a contact.
         func ourLevel(_ contact: Int) -> String? {
-            guard let relationships, let employee, let et = employeeTable else { return nil }
             let order = ["staff", "manager", "director", "vp", "exec"]
             var best: String? = nil
-            for k in relationships.segment(contact) {
-                let r = Int(relationships.rows[k])
-                guard employee.rows[r] >= 0 else { continue }
-                let level = Format.plain(text(et, "level", Int(employee.rows[r])))
+            for r in relationships(contact) {
+                let level = Format.plain(ours("our_level", r))
                 if let l = order.firstIndex(of: level), l > (best.flatMap { order.firstIndex(of: $0) } ?? -1) { best = level }
             }
             return best
         }
 
-        /// Our strongest relationship with a contact: (employee name, strength, last contact).
-        func strongest(_ contact: Int) -> (Value, Value, Int32?) {
-            guard let relationships, let rt = relationshipTable else { return (.null, .null, nil) }
-            var best: (Int, Double) = (-1, -1)
+        /// Our strongest relationship with a contact: (employee name, strength, last contact);
+        /// the name is null when nobody of ours knows them.
+        func strongest(_ contact: Int) -> (Value, Value, Int32?, Bool) {
+            var best: (Int, Double) = (-1, -Double.infinity)
             var last: Int32? = nil
-            for k in relationships.segment(contact) {
-                let r = Int(relationships.rows[k])
-                let s = rt.column("strength")?.value(at: r).asDouble ?? 0
+            for r in relationships(contact) {
+                let s = inputs["strength"]?.number(r) ?? 0
                 if s > best.1 { best = (r, s) }
-                if case .date(let d)? = rt.column("last_contact")?.value(at: r) { last = max(last ?? d, d) }
+                if let d = inputs["last_contact"]?.date(r) { last = max(last ?? Int32(d), Int32(d)) }
             }
-            guard best.0 >= 0 else { return (.null, .null, nil) }
-            var name: Value = .null
-            if let employee, let et = employeeTable, employee.rows[best.0] >= 0 { name = text(et, "name", Int(employee.rows[best.0])) }
-            return (name, text(rt, "strength", best.0), last)
+            guard best.0 >= 0 else { return (.null, .null, nil, false) }
+            return (ours("our_contact", best.0), inputs["strength"]?.value(best.0) ?? .null, last, true)
         }
     }
 
     static func map(_ site: inout CallSite, _ verb: String) throws -> Map {
         try site.checkNamed(["stale_after"])
         let t = try site.inputTable()
-        guard let origin = t.origin, let contacts = origin.graph.entities[origin.entity].reverseLink("contacts") else {
+        let inputs = try site.stageInputs(t)
+        guard let contact = inputs["contact"] else {
             throw site.fail("\(verb) needs accounts with contacts linked to them", hints: ["usage: accounts | \(verb)"])
         }
-        let g = origin.graph
-        let contactEntity = g.entities[contacts.source]
-        let rel = contactEntity.reverseLink("relationships")
-        let relEntity = rel.map { g.entities[$0.source] }
-        let employee = relEntity?.forwardLink("employee")
         var staleAfter = 90
         if let v = try site.option("stale_after") {
             guard case .int(let d) = v, d >= 1, d <= 100_000 else { throw site.interp.fail("stale_after must be a number of days", site.optionRange("stale_after")) }
             staleAfter = Int(d)
         }
-        return Map(t: t, contacts: contacts, contactTable: contactEntity.table, relationships: rel, relationshipTable: relEntity?.table,
-                   employee: employee, employeeTable: employee.map { g.entities[$0.target].table }, staleAfter: staleAfter, today: site.interp.options.today)
+        return Map(t: t, inputs: inputs, contact: contact, staleAfter: staleAfter, today: site.interp.options.today,
+                   notAssessed: .string(inputs.absent.joined(separator: "; ")))
     }
 
     static func stakeholders(_ site: inout CallSite) throws -> Value {
         let m = try map(&site, "stakeholders")
         var rows: [Record] = []
         for i in 0..<m.t.count {
-            for k in m.contacts.segment(m.t.entityRow(i)) {
-                let c = Int(m.contacts.rows[k])
-                let (who, strength, last) = m.strongest(c)
+            for c in m.contacts(i) {
+                let (who, strength, last, known) = m.strongest(c)
                 // A missing role is null in the map, not the string "null".
-                let roleValue = m.text(m.contactTable, "role", c)
+                let roleValue = m.text("role", c)
                 let role = roleValue.isNull ? "" : Format.plain(roleValue)
-                let influence = m.text(m.contactTable, "influence", c).asDouble ?? 0
-                let attitude = m.text(m.contactTable, "attitude", c).asDouble ?? 0
+                let influence = m.text("influence", c).asDouble ?? 0
+                let attitude = m.text("attitude", c).asDouble ?? 0
                 var flags: [String] = []
-                if who.isNull && deciders.contains(role) { flags.append("uncovered decision maker") }
+                if !known && deciders.contains(role) { flags.append("uncovered decision maker") }
                 if attitude <= -1 && influence >= 4 { flags.append("hostile and powerful") }
                 if let last, Int(m.today) - Int(last) > m.staleAfter { flags.append("stale") }
-                if who.isNull { flags.append("unknown to us") }
+                if !known { flags.append("unknown to us") }
                 rows.append(Record([
-                    ("account", m.t.column("name")?.value(at: i) ?? .null), ("contact", m.text(m.contactTable, "name", c)),
-                    ("title", m.text(m.contactTable, "title", c)), ("level", m.text(m.contactTable, "level", c)), ("role", roleValue.isNull ? .null : .string(role)),
-                    ("influence", m.text(m.contactTable, "influence", c)), ("attitude", m.text(m.contactTable, "attitude", c)),
+                    ("account", m.t.column("name")?.value(at: i) ?? .null), ("contact", m.contact.value(c)),
+                    ("title", m.text("title", c)), ("level", m.text("level", c)), ("role", roleValue.isNull ? .null : .string(role)),
+                    ("influence", m.text("influence", c)), ("attitude", m.text("attitude", c)),
                     ("our_contact", who), ("strength", strength), ("last_contact", last.map { .date($0) } ?? .null),
-                    ("flags", .string(flags.joined(separator: ", "))),
+                    ("flags", .string(flags.joined(separator: ", "))), ("not_assessed", m.notAssessed),
                 ]))
             }
         }
-        let names = ["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags"]
+        let names = ["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags", "not_assessed"]
         if rows.isEmpty { return .table(Table(names: names, columns: names.map { _ in Column.from([]) }, count: 0)) }
         return .table(Table.fromRecords(rows))
     }
@@ -125,21 +159,20 @@ enum Stakeholders {
             var n: Int64 = 0, kn: Int64 = 0, d: Int64 = 0, dc: Int64 = 0, h: Int64 = 0, st: Int64 = 0
             var execKnown = false
             var theirs = 0, ours = 0
-            for k in m.contacts.segment(m.t.entityRow(i)) {
-                let c = Int(m.contacts.rows[k])
+            for c in m.contacts(i) {
                 n += 1
-                let (who, _, last) = m.strongest(c)
-                let role = Format.plain(m.text(m.contactTable, "role", c))
-                let level = Format.plain(m.text(m.contactTable, "level", c))
-                if !who.isNull {
+                let (_, _, last, isKnown) = m.strongest(c)
+                let role = Format.plain(m.text("role", c))
+                let level = Format.plain(m.text("level", c))
+                if isKnown {
                     kn += 1
                     if level == "exec" || level == "vp" { execKnown = true }
                     theirs = max(theirs, levels[level] ?? 0)
                     ours = max(ours, m.ourLevel(c).flatMap { levels[$0] } ?? 0)
                     if let last, Int(m.today) - Int(last) > m.staleAfter { st += 1 }
                 }
-                if Stakeholders.deciders.contains(role) { d += 1; if !who.isNull { dc += 1 } }
-                if (m.text(m.contactTable, "attitude", c).asDouble ?? 0) <= -1 && (m.text(m.contactTable, "influence", c).asDouble ?? 0) >= 4 { h += 1 }
+                if Stakeholders.deciders.contains(role) { d += 1; if isKnown { dc += 1 } }
+                if (m.text("attitude", c).asDouble ?? 0) <= -1 && (m.text("influence", c).asDouble ?? 0) >= 4 { h += 1 }
             }
             contacts.append(n); known.append(kn); deciders.append(d); decidersCovered.append(dc)
             exec.append(execKnown); single.append(kn <= 1); hostile.append(h); stale.append(st)
@@ -154,6 +187,7 @@ enum Stakeholders {
             ("exec_covered", Column(storage: .bool(exec))), ("single_threaded", Column(storage: .bool(single))),
             ("hostile_powerful", Column(storage: .int(hostile))), ("stale", Column(storage: .int(stale))),
             ("their_top_known", Column.from(theirTop)), ("our_top", Column.from(ourTop)), ("exec_alignment", Column.from(alignment)),
+            ("not_assessed", Column(storage: .string(StringColumn(codes: [UInt32](repeating: 0, count: m.t.count), dictionary: [Format.plain(m.notAssessed)])))),
         ]))
     }
 }

@@ -24,9 +24,16 @@ public struct StageInput: Sendable {
     public var optionalColumn: Bool
     /// Inputs of one group are read from the same rows (an order's amount with its date).
     public var group: String?
+    /// The values it must hold.
+    public var expects: Expect
 
-    public init(_ option: String, _ path: String, for purpose: String, signal: String? = nil, optionalColumn: Bool = false,
-                group: String? = nil) {
+    public enum Expect: Sendable {
+        case any, number, date
+    }
+
+    public init(_ option: String, _ path: String, for purpose: String, expects: Expect = .any, signal: String? = nil,
+                optionalColumn: Bool = false, group: String? = nil) {
+        self.expects = expects
         self.option = option
         self.path = path.split(separator: ".").map(String.init)
         self.purpose = purpose
@@ -47,10 +54,12 @@ public struct ResolvedInput {
     public var column: Column
     public var path: [String]
 
-    /// The rows of the input's entity that row `r` of the stage's entity reaches.
-    public func rows(from r: Int) -> [Int] {
+    /// The rows of the input's entity that row `r` of the stage's entity reaches; with
+    /// `depth`, `r` is a row of the entity that many links along (a contact, for
+    /// contacts.relationships.strength at depth 1).
+    public func rows(from r: Int, depth: Int = 0) -> [Int] {
         var current = [r]
-        for step in steps {
+        for step in steps.dropFirst(depth) {
             var next: [Int] = []
             switch step {
             case .forward(let l):
@@ -75,6 +84,14 @@ public struct ResolvedInput {
             }
         }
     }
+
+    /// The same path one link shorter: its rows are those the last link starts from.
+    public func droppingLastStep() -> ResolvedInput {
+        ResolvedInput(steps: Array(steps.dropLast()), entity: entity, column: column, path: path)
+    }
+
+    /// The value at row `row`, null past the end.
+    public func value(_ row: Int) -> Value { row >= 0 && row < column.count ? column.value(at: row) : .null }
 
     /// The value at the input's row `row` as a number, nil for null or a non-number.
     public func number(_ row: Int) -> Double? { column.isValid(row) ? column.value(at: row).asDouble : nil }
@@ -149,9 +166,24 @@ public struct StageInputs {
                 } else {
                     out.problems.append(("\(stage) needs \(path.joined(separator: ".")) for \(input.purpose), but \(current.name) has no column '\(c)'",
                         [Suggest.hint(c, in: current.table.names) ?? "columns of \(current.name): " + current.table.names.prefix(20).joined(separator: ", "),
-                         explicit == nil ? "rename the column that holds it in the manifest (columns = { Total = \"\(c)\" }), or \(usage)" : "name a column of \(current.name)"],
+                         explicit == nil ? "rename the column that holds it in the manifest (columns = { TheirName = \"\(c)\" }), or \(usage)" : "name a column of \(current.name)"],
                         explicit?.range))
                 }
+                continue
+            }
+            // A column of nulls only (or none) holds anything.
+            let values = (0..<column.count).lazy.map { column.value(at: $0) }
+            let holds: Bool
+            switch input.expects {
+            case .any: holds = true
+            case .number: holds = column.type == .int || column.type == .float || values.allSatisfy { $0.isNull || $0.asDouble != nil }
+            case .date: holds = column.type == .date || values.allSatisfy { v in if case .date = v { true } else { v.isNull } }
+            }
+            if !holds {
+                let what = input.expects == .number ? "numbers" : "dates"
+                out.problems.append(("\(stage) needs \(path.joined(separator: ".")) to hold \(what) for \(input.purpose), but it holds \(column.type.rawValue) values",
+                    ["declare its type in the manifest: [entities.\(current.name)] types = { \(path.last ?? "") = \"\(input.expects == .number ? "float" : "date")\" }"],
+                    explicit?.range))
                 continue
             }
             out.found[input.option] = ResolvedInput(steps: steps, entity: graph.byName[current.name] ?? 0, column: column, path: path)

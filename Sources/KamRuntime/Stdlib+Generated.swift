@@ -36,13 +36,8 @@ fn positive(x) = max(x, 0)
 #   import scoring
 #   accounts | kam_metrics | score selection_weights | key_accounts per_manager: 4
 
-# What each account looks like from its history: the criteria the presets use.
-fn kam_metrics(t) = t
-  | derive revenue = sum(orders.amount),
-      lines = count(orders),
-      breadth = count_distinct(orders.product_id),
-      recency = days_since(max(orders.date)),
-      margin = sum(orders.amount) - sum(orders.cost)
+# kam_metrics (a stage of the analytics library) gives the criteria the presets use:
+# revenue, lines, breadth, recency and, where orders have a cost, margin.
 
 # Selection criteria the seeds list, as weights: size of the prize (revenue), depth of
 # the relationship (breadth of what they buy), profitability (margin), and how recently

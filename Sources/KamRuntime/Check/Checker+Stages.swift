@@ -143,13 +143,6 @@ extension Checker {
     }
 
     /// Whether the accounts' contacts have interactions (profitability's cost to serve).
-    public func hasInteractions(_ entity: Int?) -> Bool {
-        guard let entity, let g = interp.dataset, entity < g.entities.count,
-            let contacts = g.entities[entity].reverseLink("contacts")
-        else { return false }
-        return g.entities[contacts.source].reverseLink("interactions") != nil
-    }
-
     public func unnegated(_ e: Expr) -> Expr {
         if case .unary(.negate, let inner) = e.kind { return inner }
         return e
@@ -262,14 +255,15 @@ extension Checker {
         }
         // The inputs it reads through links: one check, the stage's own (StageInputs).
         let inputOptions = Set(b.inputs.map(\.option))
+        var resolved: StageInputs? = nil
         if !b.inputs.isEmpty, known, let entity = s.entity, let g = graph() {
             var given: [String: (path: [String]?, range: SourceRange)] = [:]
             for a in rest where a.style == .named {
                 if let n = a.name, inputOptions.contains(n) { given[n] = (StageInputs.path(of: a.value), a.value.range) }
             }
-            for p in StageInputs.resolve(b.inputs, stage: b.name, from: entity, in: g, given: given).problems {
-                error(p.message, p.at ?? e.range, hints: p.hints)
-            }
+            let r = StageInputs.resolve(b.inputs, stage: b.name, from: entity, in: g, given: given)
+            for p in r.problems { error(p.message, p.at ?? e.range, hints: p.hints) }
+            resolved = r
         }
         for a in rest {
             if a.style == .named, let n = a.name, inputOptions.contains(n) { continue }
@@ -286,7 +280,8 @@ extension Checker {
             }
             for c in criteria ?? [] where !s.has(c) && !s.open {
                 error("no column '\(c)' for a score criterion", w.value.range,
-                    hints: [Suggest.hint(c, in: s.columns) ?? "columns: " + s.columns.prefix(20).joined(separator: ", ")])
+                    hints: [Suggest.hint(c, in: s.columns) ?? "columns: " + s.columns.prefix(20).joined(separator: ", ")]
+                        + (c == "margin" ? ["kam_metrics gives a margin only where orders have a cost; revenue_weights scores without one"] : []))
             }
         }
         let required = b.params.dropFirst().filter { !$0.optional && !$0.variadic }
@@ -332,7 +327,10 @@ extension Checker {
                 }
             case "profitability":
                 // Interactions, cost to serve and net margin only where contacts have interactions.
-                if !hasInteractions(s.entity) { columns.removeAll { ["interactions", "cost_to_serve", "net_margin"].contains($0) } }
+                if resolved?["interactions"] == nil { columns.removeAll { ["interactions", "cost_to_serve", "net_margin"].contains($0) } }
+            case "kam_metrics":
+                // A margin only where orders have a cost.
+                if resolved != nil && resolved?["cost"] == nil { columns.removeAll { $0 == "margin" } }
             case "quantile":
                 if let n = rest.first(where: { $0.style == .named && $0.name == "name" }) {
                     if case .string(let name) = n.value.kind { columns = [name] } else { out.open = true }
