@@ -40,12 +40,12 @@ enum Profitability {
         var touches: [Value] = [], serve: [Double?] = [], net: [Double?] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
-            var rev = 0.0, c = 0.0, d = 0.0, dn = 0
-            for o in amount.rows(from: r) {
-                rev += amount.number(o) ?? 0
-                c += costInput?.number(o) ?? 0
-                if let x = discountInput?.number(o) { d += x; dn += 1 }
-            }
+            // Sums as the reduction library adds (sum(orders.amount) gives the same figure).
+            let rows = amount.rows(from: r)
+            let rev = Reduce.sum(rows.map { amount.number($0) ?? 0 })
+            let c = Reduce.sum(rows.map { costInput?.number($0) ?? 0 })
+            let ds = rows.compactMap { discountInput?.number($0) }
+            let d = Reduce.sum(ds), dn = ds.count
             revenue.append(rev)
             cost.append(costInput == nil ? nil : c)
             let gm: Double? = costInput == nil ? nil : rev - c

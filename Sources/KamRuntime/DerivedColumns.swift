@@ -19,36 +19,34 @@ public enum DerivedColumns {
         try DatasetLoader.load(path, options: .init(strict: strict, manifest: manifest, deriver: deriver(options: options)))
     }
 
+    /// The source the expression is parsed from: where the manifest writes it as is, the
+    /// manifest's own text with everything else blanked (so every position, in messages and
+    /// hints alike, is the manifest's); otherwise the expression alone, named after it.
+    static func source(_ entity: String, _ spec: Manifest.Derived, _ manifest: Manifest) -> (parse: Source, shown: Source, located: Bool) {
+        let bytes = Array(manifest.text.utf8)
+        let expression = Array(spec.expression.utf8)
+        if let offset = spec.offset, offset >= 0, offset + expression.count <= bytes.count,
+           Array(bytes[offset..<(offset + expression.count)]) == expression {
+            var blank = bytes.map { $0 == 0x0A ? $0 : 0x20 }
+            blank.replaceSubrange(offset..<(offset + expression.count), with: expression)
+            return (Source(name: manifest.file, text: String(decoding: blank, as: UTF8.self)), Source(name: manifest.file, text: manifest.text), true)
+        }
+        let alone = Source(name: "\(manifest.file) (\(entity).\(spec.column))", text: spec.expression)
+        return (alone, alone, false)
+    }
+
     public static func derive(_ graph: AccountGraph, entity: String, _ spec: Manifest.Derived, manifest: Manifest,
                               options: Interpreter.Options) throws -> Column {
-        let prefix = "\(entity) | derive \(spec.column) = "
-        let source = Source(name: manifest.file, text: prefix + spec.expression)
-        let interp = Interpreter(options: options)
-        try? interp.importModule("core", isFile: false, range: SourceRange(0, 0), into: interp.globals)
-        interp.install(graph)
-        // Positions in the expression become positions in the manifest, where it is
-        // written as is; otherwise the message names the line and shows the expression.
-        let where_ = "in the derived column \(entity).\(spec.column)" + (spec.line.map { " (\(manifest.file):\($0))" } ?? "")
+        let (parseSource, shown, located) = source(entity, spec, manifest)
+        let whereText = "in the derived column \(entity).\(spec.column)" + (spec.line.map { " (\(manifest.file):\($0))" } ?? "")
         func relocate(_ d: Diagnostic) -> Diagnostic {
             var d = d
             d.kind = d.kind == .warning ? .warning : .data
-            if let r = d.range, r.start >= prefix.utf8.count {
-                let shift = -prefix.utf8.count
-                if let offset = spec.offset {
-                    d.range = SourceRange(r.start + shift + offset, r.end + shift + offset)
-                    d.source = Source(name: manifest.file, text: manifest.text)
-                } else {
-                    d.range = SourceRange(r.start + shift, r.end + shift)
-                    d.source = Source(name: "\(manifest.file) (\(entity).\(spec.column))", text: spec.expression)
-                    d.notes.append("note: " + where_)
-                }
+            if d.range != nil {
+                d.source = shown
+                if !located { d.notes.append("note: " + whereText) }
             } else {
-                d.range = nil
-                d.source = nil
-                d.message += " " + where_
-            }
-            if d.message.contains("unknown") {
-                d.hints.append("derived columns are computed in the order the manifest lists them; each sees the columns before it")
+                d.message += " " + whereText
             }
             return d
         }
@@ -59,12 +57,20 @@ public enum DerivedColumns {
             first.notes += ds.dropFirst().map { $0.render().trimmingCharacters(in: .newlines) }
             return first
         }
-        let program: Program
-        do { program = try Parser.parse(source) } catch { throw relocate(error) }
-        guard program.statements.count == 1 else {
+        let parsed: Program
+        do { parsed = try Parser.parse(parseSource) } catch { throw relocate(error) }
+        guard parsed.statements.count == 1, case .expression(let expr) = parsed.statements[0].kind else {
             throw Diagnostic.data(file: manifest.file, line: spec.line, "the derived column \(entity).\(spec.column) must be one expression",
                 hints: ["write: \(spec.column) = \"unit_price * quantity\""])
         }
+        // ENTITY | derive COLUMN = EXPRESSION, around the expression where it stands.
+        let at = expr.range
+        let call = Expr(.call(callee: Expr(.name("derive"), at), args: [Arg(Expr(.name(entity), at)), Arg(expr, style: .assign, name: spec.column)],
+                              piped: true), at)
+        let program = Program(statements: [Stmt(.expression(call), at)], source: parseSource)
+        let interp = Interpreter(options: options)
+        try? interp.importModule("core", isFile: false, range: SourceRange(0, 0), into: interp.globals)
+        interp.install(graph)
         let problems = Checker(interp).check(program, warnUnusedParameters: false, requireParameters: false).filter { $0.kind != .warning }
         if !problems.isEmpty { throw relocate(DiagnosticList(problems)) }
         var result: Value = .null

@@ -182,7 +182,8 @@ public struct StageInputs {
             if !holds {
                 let what = input.expects == .number ? "numbers" : "dates"
                 out.problems.append(("\(stage) needs \(path.joined(separator: ".")) to hold \(what) for \(input.purpose), but it holds \(column.type.rawValue) values",
-                    ["declare its type in the manifest: [entities.\(current.name)] types = { \(path.last ?? "") = \"\(input.expects == .number ? "float" : "date")\" }"],
+                    [explicit == nil ? "declare its type in the manifest: [entities.\(current.name)] types = { \(path.last ?? "") = \"\(input.expects == .number ? "float" : "date")\" }"
+                        : "point \(input.option): at a column of \(what)"],
                     explicit?.range))
                 continue
             }

@@ -86,4 +86,8 @@ public struct Stmt: Sendable {
 public struct Program: Sendable {
     public var statements: [Stmt]
     public var source: Source
+    public init(statements: [Stmt], source: Source) {
+        self.statements = statements
+        self.source = source
+    }
 }

@@ -59,7 +59,8 @@ struct DocExamplesTests {
                 session.interpreter.datasetProvider = { Demo.build() }
             } else if line.hasPrefix("# data: ") {
                 let path = DocExamplesTests.root.appendingPathComponent(String(line.dropFirst(8))).path
-                session.interpreter.datasetProvider = { try DatasetLoader.load(path) }
+                #expect(Fixtures.built, "the SQLite fixtures could not be built")
+                session.interpreter.datasetProvider = { [session] in try DerivedColumns.load(path, options: session.interpreter.options) }
             } else if line.hasPrefix("# today: "), let d = KamCore.Calendar.parse(Array(line.dropFirst(9).utf8)) {
                 session.interpreter.options.today = d
             } else if line.hasPrefix("# param: "), let eq = line.firstIndex(of: "=") {
@@ -83,4 +84,30 @@ struct DocExamplesTests {
     @Test func docsHaveExamples() {
         #expect(DocExamplesTests.examples.count >= 10)
     }
+}
+
+/// The SQLite fixtures the docs load, built from the .sql files beside them (as the golden
+/// tests build them).
+enum Fixtures {
+    static let databases = [
+        ("graph/sqlite_crm/crm.sql", ["graph/sqlite_crm/crm.db", "graph/sqlite_plain/crm.db"]),
+    ]
+
+    static let built: Bool = {
+        let root = DocExamplesTests.root.appendingPathComponent("Tests/KamGoldenTests/Golden")
+        for (sql, outputs) in databases {
+            guard let text = try? String(contentsOf: root.appendingPathComponent(sql), encoding: .utf8) else { return false }
+            for out in outputs {
+                let path = root.appendingPathComponent(out)
+                try? FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+                // Another test target may be writing the same file: build aside, then move.
+                let temp = path.path + ".\(getpid()).tmp"
+                do {
+                    try SQLiteReader.create(temp, fromSQL: text)
+                    _ = rename(temp, path.path)
+                } catch { return false }
+            }
+        }
+        return true
+    }()
 }

@@ -11,8 +11,36 @@ import Testing
 ///     --- exit N            (when not 0)
 ///
 /// A script may start with directives in comments: `# format: csv`, `# today: 2025-01-31`,
-/// `# param: name=value`. Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
+/// `# param: name=value`, `# data: DIR` (a dataset, relative to Golden/) and
+/// `# manifest: FILE` (as --manifest). Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
 /// read the diff before committing it).
+
+/// The SQLite fixtures, built from the .sql files beside them before any test reads them
+/// (a database is a binary; the repository keeps its SQL text).
+enum Fixtures {
+    static let databases = [
+        ("graph/sqlite_crm/crm.sql", ["graph/sqlite_crm/crm.db", "graph/sqlite_plain/crm.db"]),
+    ]
+
+    static let built: Bool = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+        for (sql, outputs) in databases {
+            guard let text = try? String(contentsOf: root.appendingPathComponent(sql), encoding: .utf8) else { return false }
+            for out in outputs {
+                let path = root.appendingPathComponent(out)
+                try? FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+                // Another test target may be writing the same file: build aside, then move.
+                let temp = path.path + ".\(getpid()).tmp"
+                do {
+                    try SQLiteReader.create(temp, fromSQL: text)
+                    _ = rename(temp, path.path)
+                } catch { return false }
+            }
+        }
+        return true
+    }()
+}
+
 enum Corpus {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
@@ -22,6 +50,7 @@ enum Corpus {
     }
 
     static func run(_ relative: String, evaluation: Interpreter.Evaluation = .columnar) -> String {
+        precondition(Fixtures.built, "the SQLite fixtures could not be built")
         let path = root.appendingPathComponent(relative).path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         var options = Interpreter.Options(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0, evaluation: evaluation)
@@ -38,6 +67,8 @@ enum Corpus {
             }
         }
         let session = Session(options: options, writer: Writer(format: format))
+        // --manifest: a manifest for the data that is not beside it.
+        let manifest = text.split(separator: "\n").prefix { $0.hasPrefix("# ") }.first { $0.hasPrefix("# manifest: ") }.map { String($0.dropFirst(12)) }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             guard line.hasPrefix("# ") else { break }
             if line == "# data: demo" { session.interpreter.datasetProvider = { Demo.build() } }
@@ -45,7 +76,8 @@ enum Corpus {
                 // Relative to the corpus (the working directory of the run), so paths in
                 // messages are the same on every machine.
                 let dir = String(line.dropFirst(8))
-                session.interpreter.datasetProvider = { try DatasetLoader.load(dir) }
+                let opts = options
+                session.interpreter.datasetProvider = { try DerivedColumns.load(dir, manifest: manifest, options: opts) }
             }
         }
         var out = "", err = ""

@@ -48,12 +48,12 @@ public enum DatasetLoader {
             var byFile: [String: (String, Manifest.EntitySpec)] = [:]
             for (name, spec) in manifest?.entities ?? [] {
                 if spec.table != nil || spec.sql != nil {
-                    throw Diagnostic.data(file: manifest?.file ?? path, line: nil, "entity '\(name)' reads a \(spec.sql != nil ? "query" : "table"), but \(path) is a directory",
+                    throw Diagnostic.data(file: manifest?.file ?? path, line: spec.line, "entity '\(name)' reads a \(spec.sql != nil ? "query" : "table"), but \(path) is a directory",
                         hints: ["table = and sql = are for a SQLite database; in a directory an entity reads file = \"NAME.csv\""])
                 }
                 let file = spec.file ?? files.first { base($0) == name && extensions.contains(ext($0)) } ?? name + ".csv"
                 guard files.contains(file) else {
-                    throw Diagnostic.data(file: manifest?.file ?? path + "/kam.toml", line: nil, "entity '\(name)' names file '\(file)', which is not in \(path)",
+                    throw Diagnostic.data(file: manifest?.file ?? path + "/kam.toml", line: spec.line, "entity '\(name)' names file '\(file)', which is not in \(path)",
                         hints: [Suggest.hint(file, in: files) ?? "files: " + files.joined(separator: ", ")])
                 }
                 byFile[file] = (name, spec)
@@ -109,25 +109,49 @@ public enum DatasetLoader {
                 throw Diagnostic.data(file: manifest.file, line: derived[0].spec.line, "derived columns need kam's evaluator, which this load has none of")
             }
             let declared = Set(manifest.links.map { $0.entity + "." + $0.column })
-            for (entity, spec) in derived {
-                guard let k = tables.firstIndex(where: { $0.name == entity }), let e = graph.entities.first(where: { $0.name == entity }) else { continue }
-                let column = try deriver(graph, entity, spec, manifest)
-                guard column.count == tables[k].table.count else {
-                    throw Diagnostic.data(file: manifest.file, line: spec.line, "the derived column \(entity).\(spec.column) has \(column.count) values for \(tables[k].table.count) rows")
+            // In the manifest's order; one that fails waits until the others are done (it
+            // may read a column derived after it), and fails for good only when a whole
+            // round makes no progress.
+            var waiting = derived
+            while !waiting.isEmpty {
+                var failed: [(entity: String, spec: Manifest.Derived)] = []
+                var firstError: Error? = nil
+                for (entity, spec) in waiting {
+                    guard let k = tables.firstIndex(where: { $0.name == entity }), let e = graph.entities.first(where: { $0.name == entity }) else { continue }
+                    let column: Column
+                    do {
+                        column = try deriver(graph, entity, spec, manifest)
+                    } catch {
+                        failed.append((entity, spec))
+                        firstError = firstError ?? error
+                        continue
+                    }
+                    guard column.count == tables[k].table.count else {
+                        throw Diagnostic.data(file: manifest.file, line: spec.line, "the derived column \(entity).\(spec.column) has \(column.count) values for \(tables[k].table.count) rows")
+                    }
+                    var names = tables[k].table.names, columns = tables[k].table.columns
+                    if let i = names.firstIndex(of: spec.column) { columns[i] = column } else { names.append(spec.column); columns.append(column) }
+                    tables[k].table = Table(names: names, columns: columns, count: tables[k].table.count, name: tables[k].table.name)
+                    let key = entity + "." + spec.column
+                    hints.pending.remove(key)
+                    if spec.column.lowercased().hasSuffix("id") || declared.contains(key) {
+                        graph = AccountGraph(label: path)
+                        linked = Report()
+                        try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
+                    } else {
+                        e.table = Table(names: names, columns: columns, count: e.table.count, name: e.name, origin: e.table.origin)
+                    }
                 }
-                var names = tables[k].table.names, columns = tables[k].table.columns
-                if let i = names.firstIndex(of: spec.column) { columns[i] = column } else { names.append(spec.column); columns.append(column) }
-                tables[k].table = Table(names: names, columns: columns, count: tables[k].table.count, name: tables[k].table.name)
-                let key = entity + "." + spec.column
-                hints.pending.remove(key)
-                if spec.column.lowercased().hasSuffix("id") || declared.contains(key) {
-                    graph = AccountGraph(label: path)
-                    linked = Report()
-                    try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
-                } else {
-                    e.table = Table(names: names, columns: columns, count: e.table.count, name: e.name, origin: e.table.origin)
-                    graph.entities[graph.byName[entity] ?? 0].table = e.table
+                if failed.count == waiting.count, var firstError {
+                    // Nothing more could be computed: the first error, and which others wait.
+                    if failed.count > 1, var d = firstError as? Diagnostic {
+                        d.notes.append("note: not computed either: " + failed.dropFirst().map { "\($0.entity).\($0.spec.column)" }.joined(separator: ", ")
+                            + " (a derived column may read another; none of these can be read first)")
+                        firstError = d
+                    }
+                    throw firstError
                 }
+                waiting = failed
             }
             // The summary and warnings of the last linking, whose graph is the one used.
             graph = AccountGraph(label: path)
@@ -156,20 +180,20 @@ public enum DatasetLoader {
             let started = Clock.now()
             specOf[name] = spec
             if spec.file != nil {
-                throw Diagnostic.data(file: manifestFile, line: nil, "entity '\(name)' names a file, but \(path) is a SQLite database",
+                throw Diagnostic.data(file: manifestFile, line: spec.line, "entity '\(name)' names a file, but \(path) is a SQLite database",
                     hints: ["in a database an entity reads table = \"Customers\" or sql = \"SELECT ...\""])
             }
             var table: Table
             if let sql = spec.sql {
                 do { table = try db.read(sql: sql) } catch let d as Diagnostic {
-                    throw Diagnostic.data(file: manifestFile, line: nil, "the query of entity '\(name)' fails: " + d.message.replacingOccurrences(of: "SQLite: ", with: ""),
-                        hints: ["try it in the sqlite3 shell: sqlite3 \(path)"])
+                    throw Diagnostic.data(file: manifestFile, line: spec.line, "the query of entity '\(name)' fails: " + d.message.replacingOccurrences(of: "SQLite: ", with: ""),
+                        hints: d.hints + ["try it in the sqlite3 shell: sqlite3 \(path)"])
                 }
             } else {
                 let wanted = spec.table ?? name
                 guard let t = tableNames.first(where: { $0 == wanted }) ?? tableNames.first(where: { $0.lowercased() == wanted.lowercased() })
                         ?? (spec.table == nil ? tableNames.first(where: { entityName($0) == name }) : nil) else {
-                    throw Diagnostic.data(file: manifestFile, line: nil, "entity '\(name)' reads table '\(wanted)', which \(path) does not have",
+                    throw Diagnostic.data(file: manifestFile, line: spec.line, "entity '\(name)' reads table '\(wanted)', which \(path) does not have",
                         hints: [Suggest.hint(wanted, in: tableNames) ?? "tables: " + tableNames.joined(separator: ", ")])
                 }
                 entityOf[t] = name

@@ -24,6 +24,8 @@ public struct Manifest {
         public var types: [String: ColumnType] = [:]
         public var nulls: [String]?
         public var derived: [Derived] = []
+        /// The line that declares it, for messages.
+        public var line: Int?
     }
 
     /// A column computed after loading, from a kam expression over the entity's row and
@@ -139,6 +141,7 @@ public struct Manifest {
                 for (name, spec) in zip(ents.keys, ents.values) {
                     guard case .record(let fields) = spec else { throw Diagnostic.data(file: file, line: lineOf(name, "entities.\(name)"), "'entities.\(name)' must be a table") }
                     var e = EntitySpec()
+                    e.line = lineOf(name, "entities.\(name)")
                     for (fk, fv) in zip(fields.keys, fields.values) {
                         let dotted = "entities.\(name).\(fk)"
                         switch fk {

@@ -144,6 +144,24 @@ public final class SQLiteReader {
         return Table(names: columnNames, columns: built, count: built.first?.count ?? 0)
     }
 
+    /// Writes a database from SQL text, replacing the file (the tests build their fixture
+    /// databases from .sql files this way).
+    public static func create(_ path: String, fromSQL sql: String) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        var db: OpaquePointer? = nil
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK, let db else {
+            sqlite3_close(db)
+            throw Diagnostic.data(file: path, line: nil, "cannot create the SQLite database")
+        }
+        defer { sqlite3_close(db) }
+        var message: UnsafeMutablePointer<CChar>? = nil
+        guard sqlite3_exec(db, "BEGIN;\n" + sql + "\nCOMMIT;", nil, nil, &message) == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(message)
+            throw Diagnostic.data(file: path, line: nil, "SQLite: \(text)")
+        }
+    }
+
     /// Every table as an entity (the old one-call form).
     public static func load(_ path: String) throws -> [(String, Table)] {
         let db = try SQLiteReader(path)

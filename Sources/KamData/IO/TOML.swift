@@ -18,6 +18,8 @@ public struct TOMLReader {
     /// errors there.
     public private(set) var stringOffsets: [String: Int] = [:]
     var lastStringStart = 0
+    /// The dotted key of the value being read, so keys of inline tables are recorded too.
+    var valuePath: [String] = []
     var lastStringEscaped = false
 
     public init(_ text: String) { b = Array(text.utf8) }
@@ -52,6 +54,7 @@ public struct TOMLReader {
             i += 1
             skipInline()
             let valueLine = line
+            valuePath = path + key
             let value = try parseValue()
             keyLines[(path + key).joined(separator: "."), default: valueLine] = valueLine
             if case .string = value, !lastStringEscaped { stringOffsets[(path + key).joined(separator: ".")] = lastStringStart }
@@ -213,7 +216,14 @@ public struct TOMLReader {
                 guard i < b.count, b[i] == UInt8(ascii: "=") else { throw Failure(message: "expected '=' in an inline table", line: line) }
                 i += 1
                 skipInline()
-                r.set(key.joined(separator: "."), try parseValue())
+                let outer = valuePath
+                valuePath = outer + key
+                let keyLine = line
+                let v = try parseValue()
+                keyLines[valuePath.joined(separator: "."), default: keyLine] = keyLine
+                if case .string = v, !lastStringEscaped { stringOffsets[valuePath.joined(separator: ".")] = lastStringStart }
+                valuePath = outer
+                r.set(key.joined(separator: "."), v)
                 skipInline()
                 if i < b.count && b[i] == UInt8(ascii: ",") { i += 1 }
             }

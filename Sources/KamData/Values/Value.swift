@@ -125,8 +125,18 @@ extension Value {
         case (.list(let a), .list(let b)): return a.count == b.count && zip(a, b).allSatisfy { $0.kamEquals($1) }
         case (.record(let a), .record(let b)):
             return a.keys == b.keys && zip(a.values, b.values).allSatisfy { $0.kamEquals($1) }
-        case (.row(let t1, let i1), .row(let t2, let i2)): return t1 === t2 && i1 == i2
-        case (.table(let a), .table(let b)): return a === b
+        case (.row(let t1, let i1), .row(let t2, let i2)):
+            // Rows of one entity are equal when they are the same entity row, whichever
+            // filtered or sorted table they were read from; other rows by their values.
+            if let o1 = t1.origin, let o2 = t2.origin, o1.graph === o2.graph, o1.entity == o2.entity {
+                return t1.entityRow(i1) == t2.entityRow(i2)
+            }
+            return t1.names == t2.names && t1.columns.indices.allSatisfy { t1.columns[$0].value(at: i1).kamEquals(t2.columns[$0].value(at: i2)) }
+        case (.table(let a), .table(let b)):
+            // The same columns, in order, holding equal values row by row.
+            if a === b { return true }
+            guard a.names == b.names, a.count == b.count else { return false }
+            return a.columns.indices.allSatisfy { c in (0..<a.count).allSatisfy { a.columns[c].value(at: $0).kamEquals(b.columns[c].value(at: $0)) } }
         case (.function(let a), .function(let b)): return a === b
         default: return false
         }
