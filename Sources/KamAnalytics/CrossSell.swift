@@ -84,11 +84,11 @@ enum CrossSell {
             var seen = Set<Int32>()
             for j in it.link.segment(t.entityRow(i)) {
                 let row = Int(it.link.rows[j])
-                let c = it.codes[row]
-                if c < 0 { continue }
-                matrix[Int(c)][i] += it.spend.isEmpty ? 0 : (it.spend[row] ?? 0)
-                if seen.insert(c).inserted { bought[i] += 1; has[Int(c)][i] = true }
-                if it.spend.isEmpty { matrix[Int(c)][i] = 1 }
+                it.forEach(row) { c, share in
+                    matrix[Int(c)][i] += it.spend.isEmpty ? 0 : (it.spend[row] ?? 0) * share
+                    if seen.insert(c).inserted { bought[i] += 1; has[Int(c)][i] = true }
+                    if it.spend.isEmpty { matrix[Int(c)][i] = 1 }
+                }
             }
         }
         var names: [String] = [], columns: [Column] = []
@@ -115,6 +115,20 @@ enum CrossSell {
         var codes: [Int32]
         var names: [Value]
         var spend: [Double?]
+        /// When a path passes a second reverse link (contacts.interests.topic), a source row
+        /// gives several items: all of them, here, instead of `codes`.
+        var multi: [[Int32]]? = nil
+
+        /// Each item of source row `row`, with its share of the row's value (a row of
+        /// several items splits its value evenly among them).
+        @inline(__always) func forEach(_ row: Int, _ body: (Int32, Double) -> Void) {
+            if let multi {
+                let items = multi[row]
+                for c in items { body(c, 1 / Double(items.count)) }
+            } else if codes[row] >= 0 {
+                body(codes[row], 1)
+            }
+        }
     }
 
     static func items(_ site: CallSite, _ verb: String) throws -> Items {
@@ -148,7 +162,39 @@ enum CrossSell {
         }
         var codes = [Int32](repeating: -1, count: source.count)
         var itemNames: [Value] = []
+        var multi: [[Int32]]? = nil
+        let holdsLists: Bool = {
+            guard case .values(let vs) = itemColumn.storage else { return false }
+            return vs.contains { if case .list = $0 { true } else { false } }
+        }()
         switch itemColumn.storage {
+        case .values(let vs) where holdsLists:
+            // Several items per row: each distinct one counts.
+            var index: [HashKey: Int32] = [:]
+            var all = [[Int32]](repeating: [], count: source.count)
+            for i in 0..<source.count where itemColumn.isValid(i) {
+                let elements: [Value]
+                switch vs[i] {
+                case .list(let xs): elements = xs
+                case .null: elements = []
+                default: elements = [vs[i]]
+                }
+                var seen = Set<Int32>()
+                for v in elements where !v.isNull {
+                    if case .table = v {
+                        throw site.interp.fail("\(verb)'s items must be values, but the path gives tables", itemsExpr.range,
+                            hints: ["end the path at a column: orders.product.category"])
+                    }
+                    let c: Int32
+                    if let known = index[HashKey(v)] { c = known } else {
+                        c = Int32(itemNames.count)
+                        index[HashKey(v)] = c
+                        itemNames.append(v)
+                    }
+                    if seen.insert(c).inserted { all[i].append(c) }
+                }
+            }
+            multi = all
         case .string(let s):
             for i in 0..<source.count where itemColumn.isValid(i) { codes[i] = Int32(s.codes[i]) }
             itemNames = s.dictionary.map { .string($0) }
@@ -164,13 +210,13 @@ enum CrossSell {
                 }
             }
         }
-        return Items(table: t, entity: entity, link: link, source: source, codes: codes, names: itemNames, spend: spend)
+        return Items(table: t, entity: entity, link: link, source: source, codes: codes, names: itemNames, spend: spend, multi: multi)
     }
 
     static func crossSell(_ site: inout CallSite) throws -> Value {
         try site.checkNamed(["top", "value"])
         let it = try items(site, "cross_sell")
-        let t = it.table, entity = it.entity, link = it.link, codes = it.codes, itemNames = it.names, spend = it.spend
+        let t = it.table, entity = it.entity, link = it.link, itemNames = it.names, spend = it.spend
         var top = 3
         if let v = try site.option("top") {
             guard case .int(let k) = v, k >= 1, k <= 1000 else { throw site.interp.fail("top must be a whole number from 1 to 1000", site.optionRange("top")) }
@@ -183,7 +229,7 @@ enum CrossSell {
             for a in 0..<entity.table.count {
                 for j in link.segment(a) {
                     let row = Int(link.rows[j])
-                    if codes[row] >= 0 { itemSpend[Int(codes[row])] += spend[row] ?? 0 }
+                    it.forEach(row) { c, share in itemSpend[Int(c)] += (spend[row] ?? 0) * share }
                 }
             }
         }
@@ -240,9 +286,8 @@ extension CrossSell {
             buffer.removeAll(keepingCapacity: true)
             for j in it.link.segment(a) {
                 let row = Int(it.link.rows[j])
-                let c = it.codes[row]
-                if c < 0 || !(include?(row) ?? true) { continue }
-                buffer.append(c)
+                if !(include?(row) ?? true) { continue }
+                it.forEach(row) { c, _ in buffer.append(c) }
             }
             if buffer.isEmpty { continue }
             buffer.sort()
