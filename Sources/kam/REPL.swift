@@ -184,7 +184,16 @@ final class REPL {
         guard let b = Builtins.table[topic] else {
             return "no function '\(topic)'" + (Suggest.hint(topic, in: Array(Builtins.table.keys)).map { "; \($0)" } ?? "") + "\n"
         }
-        return "\(b.signature)  [\(b.category.rawValue)]\n  \(b.doc)\n"
+        var text = "\(b.signature)  [\(b.category.rawValue)]\n  \(b.doc)\n"
+        if !b.inputs.isEmpty {
+            // What the stage reads, and the option that points each input elsewhere.
+            text += "  reads (option: default path):\n"
+            for i in b.inputs {
+                let absent = i.signal.map { i.optionalColumn ? " (optional: \($0))" : " (without \(i.path[0]): \($0) not assessed)" } ?? ""
+                text += "    \(i.option): \(i.path.joined(separator: "."))  \(i.purpose)\(absent)\n"
+            }
+        }
+        return text
     }
 
     // The completion callback is a C function: it reaches the session through this.

@@ -178,6 +178,10 @@ struct REPLTests {
         let pty = try start()
         pty.send(":help round\r")
         #expect(pty.expect("round(x, digits?)"))
+        // A stage's help lists what it reads and the option that points it elsewhere.
+        pty.send(":help health\r")
+        #expect(pty.expect("revenue: orders.amount  the revenue trend (without orders: revenue not assessed)"))
+        #expect(pty.expect("cost: orders.cost  margin erosion (optional: margin)"))
         pty.send(":format csv\r")
         pty.send("table([{a: 1}])\r")
         #expect(pty.expect("a\r\n1"))

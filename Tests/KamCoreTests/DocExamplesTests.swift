@@ -81,6 +81,36 @@ struct DocExamplesTests {
         }
     }
 
+    /// A block after `<!-- file: PATH -->` is that file as it is; a text block after
+    /// `<!-- golden: NAME -->` is part of that golden test's expected output.
+    @Test func quotedFilesAndOutputsAreCurrent() throws {
+        var checked = 0
+        for doc in ["README.md", "docs/LANGUAGE.md", "docs/DATA.md", "docs/ANALYTICS.md"] {
+            guard let text = try? String(contentsOfFile: DocExamplesTests.root.appendingPathComponent(doc).path, encoding: .utf8) else { continue }
+            let lines = text.components(separatedBy: "\n")
+            for (n, line) in lines.enumerated() where line.hasPrefix("<!-- file: ") || line.hasPrefix("<!-- golden: ") {
+                let target = line.split(separator: " ").dropFirst(2).first.map(String.init) ?? ""
+                guard n + 1 < lines.count, lines[n + 1].hasPrefix("```") else {
+                    Issue.record("\(doc):\(n + 1): the marker must stand right before a fenced block")
+                    continue
+                }
+                var end = n + 2
+                while end < lines.count && lines[end] != "```" { end += 1 }
+                let block = lines[(n + 2)..<min(end, lines.count)].map { $0 + "\n" }.joined()
+                if line.hasPrefix("<!-- file: ") {
+                    let actual = try String(contentsOfFile: DocExamplesTests.root.appendingPathComponent(target).path, encoding: .utf8)
+                    #expect(block == actual, "\(doc):\(n + 1): the block differs from \(target)")
+                } else {
+                    let out = DocExamplesTests.root.appendingPathComponent("Tests/KamGoldenTests/Golden/\(target).out").path
+                    let actual = try String(contentsOfFile: out, encoding: .utf8)
+                    #expect(actual.contains(block), "\(doc):\(n + 1): the block is not in \(target).out")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked >= 2)
+    }
+
     @Test func docsHaveExamples() {
         #expect(DocExamplesTests.examples.count >= 10)
     }
