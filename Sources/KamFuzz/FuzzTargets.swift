@@ -2,14 +2,31 @@ import Foundation
 import KamCore
 
 /// The inputs kam reads from outside, each as a fuzz target: the lexer, parser and checker
-/// (`parser`), the CSV reader (`csv`), the JSON reader (`json`) and the TOML reader (`toml`).
+/// (`parser`), the CSV reader (`csv`), the JSON reader (`json`), the TOML reader (`toml`)
+/// and the manifest (`manifest`: a kam.toml, or kam.json, applied to a small dataset, so
+/// renames, types, links and derived columns all run).
 /// Every input must end in a value or a diagnostic, never a trap.
 ///
 /// Built with libFuzzer (`scripts/fuzz --libfuzzer TARGET SECONDS`), the target is chosen by
 /// `KAM_FUZZ_TARGET`; built normally, `kam-fuzz TARGET FILE...` replays inputs, which is how
 /// the test suite replays every crash found (Tests/Fuzz/regressions/TARGET/).
 enum FuzzTargets {
-    static let names = ["parser", "csv", "json", "toml"]
+    static let names = ["parser", "csv", "json", "toml", "manifest"]
+
+    /// The dataset the manifest target loads: written once, beside the manifest it is given.
+    nonisolated(unsafe) static let dataset: String = {
+        let dir = NSTemporaryDirectory() + "kam-fuzz-manifest-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let files = [
+            "customers.csv": "CustomerID,CompanyName,Country\nALP,Alpine,AT\nBAL,Baltic,LV\n",
+            "employees.csv": "id,name,manager_id\nE1,Ada,\nE2,Bruno,E1\n",
+            "products.csv": "id,name,category\nP1,Tea,Drinks\nP2,Cheese,Dairy\n",
+            "headers.csv": "OrderID,CustomerID,EmployeeID,OrderDate\n1,ALP,E1,2025-01-15\n2,BAL,E2,2025-03-02\n",
+            "lines.csv": "HeaderID,product_id,UnitPrice,Quantity,Discount\n1,P1,18.0,10,0\n1,P2,32.0,5,0.1\n2,P2,32.0,20,0.05\n",
+        ]
+        for (name, text) in files { try? text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        return dir
+    }()
 
     /// One session for the checker, made once: the fuzzer calls the target millions of times.
     nonisolated(unsafe) static let session = Session()
@@ -28,6 +45,12 @@ enum FuzzTargets {
         case "toml":
             var reader = TOMLReader(String(decoding: bytes, as: UTF8.self))
             _ = try? reader.parse()
+        case "manifest":
+            let json = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D }) == UInt8(ascii: "{")
+            let path = dataset + (json ? "/kam.json" : "/kam.toml")
+            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
+            _ = try? DerivedColumns.load(dataset, manifest: path)
+            try? FileManager.default.removeItem(atPath: path)
         default:
             break
         }
@@ -87,6 +110,7 @@ struct Replay {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             FuzzTargets.run(target, Array(data))
         }
+        if target == "manifest" { try? FileManager.default.removeItem(atPath: FuzzTargets.dataset) }
         print("\(target): replayed \(files.count) inputs")
     }
 }

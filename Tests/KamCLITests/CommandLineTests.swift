@@ -136,7 +136,7 @@ struct CommandLineTests {
     /// end without a crash (kam-fuzz is the fuzz targets' replayer).
     @Test func fuzzRegressionsReplay() throws {
         let fuzz = URL(fileURLWithPath: Binary.path).deletingLastPathComponent().appendingPathComponent("kam-fuzz").path
-        for target in ["parser", "csv", "json", "toml"] {
+        for target in ["parser", "csv", "json", "toml", "manifest"] {
             let dir = Binary.packageRoot.appendingPathComponent("Tests/Fuzz/regressions/\(target)").path
             let r = try Binary.run([target, dir], executable: fuzz)
             #expect(r.status == 0, "\(target): \(r.stderr)")
