@@ -43,7 +43,7 @@ enum FuzzTargets {
         case "json":
             _ = try? JSONReader.readTable(bytes, name: "fuzz.json")
         case "toml":
-            var reader = TOMLReader(String(decoding: bytes, as: UTF8.self))
+            var reader = TOMLReader(bytes: bytes)
             _ = try? reader.parse()
         case "manifest":
             let json = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D }) == UInt8(ascii: "{")

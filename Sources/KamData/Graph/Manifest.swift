@@ -87,7 +87,7 @@ public struct Manifest {
         var lines: [String: Int] = [:]
         var offsets: [String: Int] = [:]
         if !path.lowercased().hasSuffix(".json") {
-            var reader = TOMLReader(text)
+            var reader = TOMLReader(bytes: Array(data))
             do { root = try reader.parse() } catch { throw Diagnostic.data(file: path, line: error.line, error.message) }
             lines = reader.keyLines
             offsets = reader.stringOffsets
