@@ -41,9 +41,11 @@ let package = Package(
             path: "Sources/kam"),
         // The fuzz targets (libFuzzer with scripts/fuzz --libfuzzer; a replayer otherwise).
         .executableTarget(name: "kam-fuzz", dependencies: ["KamCore"], path: "Sources/KamFuzz"),
-        .testTarget(name: "KamCoreTests", dependencies: ["KamCore"], path: "Tests/KamCoreTests"),
+        // What the test targets share: the SQLite fixtures they build.
+        .target(name: "KamTestSupport", dependencies: ["KamCore"], path: "Tests/KamTestSupport"),
+        .testTarget(name: "KamCoreTests", dependencies: ["KamCore", "KamTestSupport"], path: "Tests/KamCoreTests"),
         .testTarget(
-            name: "KamGoldenTests", dependencies: ["KamCore"], path: "Tests/KamGoldenTests",
+            name: "KamGoldenTests", dependencies: ["KamCore", "KamTestSupport"], path: "Tests/KamGoldenTests",
             exclude: ["Golden"]),
         .testTarget(name: "KamCLITests", dependencies: [], path: "Tests/KamCLITests"),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import KamTestSupport
 import Testing
 @testable import KamCore
 
@@ -116,28 +117,3 @@ struct DocExamplesTests {
     }
 }
 
-/// The SQLite fixtures the docs load, built from the .sql files beside them (as the golden
-/// tests build them).
-enum Fixtures {
-    static let databases = [
-        ("graph/sqlite_crm/crm.sql", ["graph/sqlite_crm/crm.db", "graph/sqlite_plain/crm.db"]),
-    ]
-
-    static let built: Bool = {
-        let root = DocExamplesTests.root.appendingPathComponent("Tests/KamGoldenTests/Golden")
-        for (sql, outputs) in databases {
-            guard let text = try? String(contentsOf: root.appendingPathComponent(sql), encoding: .utf8) else { return false }
-            for out in outputs {
-                let path = root.appendingPathComponent(out)
-                try? FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-                // Another test target may be writing the same file: build aside, then move.
-                let temp = path.path + ".\(getpid()).tmp"
-                do {
-                    try SQLiteReader.create(temp, fromSQL: text)
-                    _ = rename(temp, path.path)
-                } catch { return false }
-            }
-        }
-        return true
-    }()
-}

@@ -1,5 +1,6 @@
 import Foundation
 import KamCore
+import KamTestSupport
 import Testing
 
 /// The language is specified by a corpus of .kam scripts under Golden/, each with the
@@ -15,31 +16,6 @@ import Testing
 /// `# manifest: FILE` (as --manifest). Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
 /// read the diff before committing it).
 
-/// The SQLite fixtures, built from the .sql files beside them before any test reads them
-/// (a database is a binary; the repository keeps its SQL text).
-enum Fixtures {
-    static let databases = [
-        ("graph/sqlite_crm/crm.sql", ["graph/sqlite_crm/crm.db", "graph/sqlite_plain/crm.db"]),
-    ]
-
-    static let built: Bool = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-        for (sql, outputs) in databases {
-            guard let text = try? String(contentsOf: root.appendingPathComponent(sql), encoding: .utf8) else { return false }
-            for out in outputs {
-                let path = root.appendingPathComponent(out)
-                try? FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-                // Another test target may be writing the same file: build aside, then move.
-                let temp = path.path + ".\(getpid()).tmp"
-                do {
-                    try SQLiteReader.create(temp, fromSQL: text)
-                    _ = rename(temp, path.path)
-                } catch { return false }
-            }
-        }
-        return true
-    }()
-}
 
 enum Corpus {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
