@@ -15,8 +15,6 @@ import Testing
 /// `# param: name=value`, `# data: DIR` (a dataset, relative to Golden/) and
 /// `# manifest: FILE` (as --manifest). Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
 /// read the diff before committing it).
-
-
 enum Corpus {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
