@@ -43,14 +43,18 @@ enum Segmentation {
         var share = [Double](repeating: 0, count: t.count), cum = [Double](repeating: 0, count: t.count)
         var codes = [UInt32](repeating: 0, count: t.count)
         var running = Reduce.Compensated()
+        var before = 0.0
         for i in keyed {
             let x = xs[i] ?? 0
             running.add(x)
             let c = total > 0 ? running.value / total : 1
             share[i] = total > 0 ? x / total : 0
             cum[i] = c
-            // The account that crosses a cut falls in the next class (cum_share > cut).
-            codes[i] = c <= cuts[0] + 1e-12 ? 0 : c <= cuts[1] + 1e-12 ? 1 : 2
+            // An account's class is where its share starts: the one that crosses a cut is
+            // in the class it crosses from, so the largest account is always A, and with a
+            // total of 0 nothing is.
+            codes[i] = total <= 0 ? 2 : before < cuts[0] - 1e-12 ? 0 : before < cuts[1] - 1e-12 ? 1 : 2
+            before = c
         }
         var validity: Bitmap? = nil
         if keyed.count < t.count {
