@@ -32,7 +32,11 @@ extension CallSite {
     func requireNonNegative(_ xs: [Double?], in t: Table, name: String, at range: SourceRange, role: String) throws {
         let negative = xs.indices.filter { (xs[$0] ?? 0) < 0 }
         guard let first = negative.first, let x = xs[first] else { return }
-        let label = ["name", "id"].lazy.compactMap { t.column($0) }.first.map { Format.plain($0.value(at: first)) } ?? "row \(first + 1)"
+        // The account by name; a row with only an id by its entity and id ("order 4").
+        let entity = t.origin.map { $0.graph.entities[$0.entity].name }
+        let singular = entity.map { $0.hasSuffix("s") ? String($0.dropLast()) + " " : $0 + " " } ?? ""
+        let label = t.column("name").map { Format.plain($0.value(at: first)) }
+            ?? t.column("id").map { singular + Format.plain($0.value(at: first)) } ?? "row \(first + 1)"
         let others = negative.count > 1 ? " (and \(negative.count - 1) more)" : ""
         throw interp.fail("\(role) needs values of 0 or more: \(label) has \(name) \(Format.float(x))\(others)", range,
             hints: ["a refund or credit: net it into the account's value, or leave it out first: where \(name) >= 0"])

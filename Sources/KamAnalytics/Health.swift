@@ -20,7 +20,7 @@ enum Health {
     static let inputs = [
         StageInput("revenue", "orders.amount", for: "the revenue trend", expects: .number, signal: "revenue", group: "orders"),
         StageInput("date", "orders.date", for: "the revenue trend", expects: .date, signal: "revenue", group: "orders"),
-        StageInput("discount", "orders.discount", for: "discount creep", expects: .number, signal: "discount", optionalColumn: true, group: "orders"),
+        StageInput("discount", "orders.discount", for: "discount creep", expects: .fraction, signal: "discount", optionalColumn: true, group: "orders"),
         StageInput("cost", "orders.cost", for: "margin erosion", expects: .number, signal: "margin", optionalColumn: true, group: "orders"),
         StageInput("nps", "surveys.score", for: "NPS", expects: .number, signal: "NPS", group: "surveys"),
         StageInput("survey_date", "surveys.date", for: "NPS", expects: .date, signal: "NPS", group: "surveys"),
@@ -94,8 +94,9 @@ enum Health {
             if let invoiceAmount, let due, let paid {
                 var overdue = 0.0, late = 0
                 for row in invoiceAmount.rows(from: r) {
-                    guard !paid.column.isValid(row), let d = due.date(row), d < today else { continue }
-                    overdue += invoiceAmount.number(row) ?? 0
+                    // Unpaid and past due; a credit note (a negative amount) is not owed.
+                    guard !paid.column.isValid(row), let d = due.date(row), d < today, let owed = invoiceAmount.number(row), owed > 0 else { continue }
+                    overdue += owed
                     late = max(late, today - d)
                 }
                 if overdue > 0 { add(late > 30 ? 2 : 1, "\(Format.float((overdue * 100).rounded() / 100)) overdue (\(late) days)") }

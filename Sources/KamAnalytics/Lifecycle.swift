@@ -10,7 +10,7 @@ import KamSyntax
 /// 1. got what they need: it bought before, but nothing in the last 365 days.
 /// 2. supply: its first order is less than 365 days old.
 /// 3. do we still like you: revenue in the last 365 days fell by more than 20% against the
-///    365 days before, or its mean NPS answer is 6 or less.
+///    365 days before, or its mean NPS answer of the last 365 days is 6 or less.
 /// 4. relationships grow: revenue grew by more than 20% and we know three or more of its
 ///    people (relationships with its contacts).
 /// 5. source and support: it buys from two or more product categories.
@@ -24,7 +24,8 @@ enum Lifecycle {
         StageInput("date", "orders.date", for: "first and last orders", expects: .date, group: "orders"),
         StageInput("category", "orders.product.category", for: "the breadth of what it buys", signal: "breadth", optionalColumn: true),
         StageInput("last_contact", "contacts.relationships.last_contact", for: "the people we know", signal: "people known"),
-        StageInput("nps", "surveys.score", for: "the survey score", expects: .number, signal: "NPS"),
+        StageInput("nps", "surveys.score", for: "the survey score", expects: .number, signal: "NPS", group: "surveys"),
+        StageInput("survey_date", "surveys.date", for: "the survey score of the last 365 days", expects: .date, signal: "NPS", group: "surveys"),
     ]
 
     static let list: [Builtin] = [
@@ -68,9 +69,13 @@ enum Lifecycle {
             }
             let known = people?.rowsByParent(from: r).filter { !$0.isEmpty }.count ?? 0
             var nps: Double? = nil
-            if let input = inputs["nps"] {
-                let xs = input.rows(from: r).compactMap { input.number($0) }
-                if !xs.isEmpty { nps = xs.reduce(0, +) / Double(xs.count) }
+            // The surveys of the last 365 days, as health reads them.
+            if let input = inputs["nps"], let when = inputs["survey_date"] {
+                let xs = input.rows(from: r).compactMap { row -> Double? in
+                    guard let d = when.date(row), yearWindow(d, today: Int(today)) == 0 else { return nil }
+                    return input.number(row)
+                }
+                if !xs.isEmpty { nps = Reduce.sum(xs) / Double(xs.count) }
             }
             let growth: Double? = prior > 0 ? (recent - prior) / prior : nil
             let pct = { (x: Double) in "\(Int((x * 100).rounded()))%" }
@@ -88,7 +93,12 @@ enum Lifecycle {
             } else if cats.count >= 2 {
                 (s, why) = (4, "buys from \(cats.count) categories")
             } else {
-                (s, why) = (5, "steady" + (growth.map { ", revenue \($0 >= 0 ? "+" : "")\(pct($0))" } ?? ""))
+                // Established: say why no other stage took it.
+                if let gr = growth, gr > 0.2 {
+                    (s, why) = (5, "revenue +\(pct(gr)), but \(known) \(known == 1 ? "person" : "people") known (relationships grow needs 3)")
+                } else {
+                    (s, why) = (5, "steady" + (growth.map { ", revenue \($0 >= 0 ? "+" : "")\(pct($0))" } ?? ""))
+                }
             }
             stage.append(.string(stages[s]))
             reason.append(.string(why))

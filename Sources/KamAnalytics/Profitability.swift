@@ -11,7 +11,7 @@ enum Profitability {
     static let inputs = [
         StageInput("revenue", "orders.amount", for: "revenue", expects: .number, group: "orders"),
         StageInput("cost", "orders.cost", for: "the gross margin", expects: .number, signal: "margin", optionalColumn: true, group: "orders"),
-        StageInput("discount", "orders.discount", for: "the average discount", expects: .number, signal: "discount", optionalColumn: true, group: "orders"),
+        StageInput("discount", "orders.discount", for: "the average discount", expects: .fraction, signal: "discount", optionalColumn: true, group: "orders"),
         StageInput("interactions", "contacts.interactions.date", for: "the cost to serve", signal: "cost to serve", optionalColumn: true),
     ]
 

@@ -28,7 +28,8 @@ public struct StageInput: Sendable {
     public var expects: Expect
 
     public enum Expect: Sendable {
-        case any, number, date
+        /// `fraction`: numbers from 0 to 1 (a discount of 5% is 0.05).
+        case any, number, date, fraction
     }
 
     public init(_ option: String, _ path: String, for purpose: String, expects: Expect = .any, signal: String? = nil,
@@ -178,9 +179,18 @@ public struct StageInputs {
             case .any: holds = true
             case .number: holds = column.type == .int || column.type == .float || values.allSatisfy { $0.isNull || $0.asDouble != nil }
             case .date: holds = column.type == .date || values.allSatisfy { v in if case .date = v { true } else { v.isNull } }
+            case .fraction: holds = column.type == .int || column.type == .float || values.allSatisfy { $0.isNull || $0.asDouble != nil }
+            }
+            if holds, input.expects == .fraction, let bad = values.firstIndex(where: { v in v.asDouble.map { $0 < 0 || $0 > 1 } ?? false }) {
+                let row = bad
+                let label = current.table.column("id").map { "\(current.name) \(Format.literal($0.value(at: row), depth: 1))" } ?? "row \(row + 1) of \(current.name)"
+                out.problems.append(("\(stage) needs \(path.joined(separator: ".")) as a fraction from 0 to 1 for \(input.purpose) (0.05 for 5%), but \(label) has \(Format.plain(column.value(at: row)))",
+                    [explicit == nil ? "a percentage? derive the fraction in the manifest: [entities.\(current.name).derive] \(path.last ?? "") = \"\(path.last ?? "")_pct / 100\""
+                        : "point \(input.option): at a column of fractions"], explicit?.range))
+                continue
             }
             if !holds {
-                let what = input.expects == .number ? "numbers" : "dates"
+                let what = input.expects == .date ? "dates" : "numbers"
                 out.problems.append(("\(stage) needs \(path.joined(separator: ".")) to hold \(what) for \(input.purpose), but it holds \(column.type.rawValue) values",
                     [explicit == nil ? "declare its type in the manifest: [entities.\(current.name)] types = { \(path.last ?? "") = \"\(input.expects == .number ? "float" : "date")\" }"
                         : "point \(input.option): at a column of \(what)"],

@@ -18,7 +18,8 @@ public enum Suggest {
 
     /// The candidates close to `name`, nearest first (at most three).
     public static func near(_ name: String, in candidates: [String]) -> [String] {
-        let limit = max(1, min(3, name.count / 3 + 1))
+        // One edit in four letters at the most: 'revenu' finds 'revenue', not 'level'.
+        let limit = max(1, min(3, name.count / 4 + 1))
         let scored = Set(candidates).compactMap { c -> (Int, String)? in
             let d = distance(name, c)
             let prefix = c.lowercased().hasPrefix(name.lowercased()) && name.count >= 2

@@ -11,6 +11,7 @@ public enum Fixtures {
     /// Each .sql file under Tests/KamGoldenTests/Golden, and the databases built from it.
     public static let databases = [
         ("graph/sqlite_crm/crm.sql", ["graph/sqlite_crm/crm.db", "graph/sqlite_plain/crm.db"]),
+        ("graph/sqlite_company/company.sql", ["graph/sqlite_company/company.db"]),
     ]
 
     /// Builds them once per process; false if one could not be built.

@@ -64,7 +64,7 @@ public enum DatasetLoader {
                 let nulls = spec?.1.nulls ?? manifest?.nulls
                 let started = Clock.now()
                 var (table, lines) = try readFile(path + "/" + f, nulls: nulls)
-                if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f) }
+                if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f, entity: name, manifest: manifest) }
                 tables.append((name, table, lines, path + "/" + f))
                 report.timings.append((name, Clock.now() - started))
                 memTrace("after \(f)")
@@ -83,6 +83,15 @@ public enum DatasetLoader {
             manifest = nil
             let (table, lines) = try readFile(path, nulls: nil)
             tables.append((entityName(base((path as NSString).lastPathComponent)), table, lines, path))
+        }
+        // An entity the manifest names almost like a standard one is likely meant to be it.
+        for (name, spec) in manifest?.entities ?? [] where !Manifest.standardEntities.contains(name) {
+            guard let near = Suggest.near(name, in: Manifest.standardEntities).first else { continue }
+            var w = Diagnostic.data(file: manifest?.file ?? path, line: spec.line,
+                "entity '\(name)' is not one of kam's standard entities, which the analytics read by name",
+                hints: ["did you mean '\(near)'?"])
+            w.kind = .warning
+            report.warnings.append(w)
         }
         let linking = Clock.now()
         let graph = try link(path, &tables, manifest: manifest, hints: hints, options: options, report: &report)
@@ -115,7 +124,7 @@ public enum DatasetLoader {
             var waiting = derived
             while !waiting.isEmpty {
                 var failed: [(entity: String, spec: Manifest.Derived)] = []
-                var firstError: Error? = nil
+                var errors: [Error] = []
                 for (entity, spec) in waiting {
                     guard let k = tables.firstIndex(where: { $0.name == entity }), let e = graph.entities.first(where: { $0.name == entity }) else { continue }
                     let column: Column
@@ -123,7 +132,7 @@ public enum DatasetLoader {
                         column = try deriver(graph, entity, spec, manifest)
                     } catch {
                         failed.append((entity, spec))
-                        firstError = firstError ?? error
+                        errors.append(error)
                         continue
                     }
                     guard column.count == tables[k].table.count else {
@@ -142,14 +151,8 @@ public enum DatasetLoader {
                         e.table = Table(names: names, columns: columns, count: e.table.count, name: e.name, origin: e.table.origin)
                     }
                 }
-                if failed.count == waiting.count, var firstError {
-                    // Nothing more could be computed: the first error, and which others wait.
-                    if failed.count > 1, var d = firstError as? Diagnostic {
-                        d.notes.append("note: not computed either: " + failed.dropFirst().map { "\($0.entity).\($0.spec.column)" }.joined(separator: ", ")
-                            + " (a derived column may read another; none of these can be read first)")
-                        firstError = d
-                    }
-                    throw firstError
+                if failed.count == waiting.count {
+                    throw stuck(failed.map { ($0.entity, $0.spec) }, errors)
                 }
                 waiting = failed
             }
@@ -161,6 +164,23 @@ public enum DatasetLoader {
         report.summary += linked.summary
         report.warnings += linked.warnings
         return graph
+    }
+
+    /// The error when no derived column that is left can be computed: the first one whose
+    /// error is its own (it reads no column still to be derived: a typo, a wrong type),
+    /// else the columns read each other.
+    static func stuck(_ failed: [(String, Manifest.Derived)], _ errors: [Error]) -> Error {
+        let pending = Set(failed.map { $0.1.column })
+        func waits(_ e: Error) -> Bool {
+            guard let d = e as? Diagnostic else { return false }
+            return pending.contains { d.message.contains("'\($0)'") }
+        }
+        if let own = errors.firstIndex(where: { !waits($0) }) { return errors[own] }
+        guard var d = errors.first as? Diagnostic else { return errors.first ?? Diagnostic(.data, "derived columns fail") }
+        let names = failed.map { "\($0.0).\($0.1.column)" }
+        d.message = "the derived columns \(names.joined(separator: ", ")) read each other, so none can be computed first"
+        d.hints = ["derive one of them from the file's columns alone"]
+        return d
     }
 
     /// A SQLite database: the manifest's entities (a table or a query each), then every
@@ -184,6 +204,7 @@ public enum DatasetLoader {
                     hints: ["in a database an entity reads table = \"Customers\" or sql = \"SELECT ...\""])
             }
             var table: Table
+            var sourceTable: String? = nil
             if let sql = spec.sql {
                 do { table = try db.read(sql: sql) } catch let d as Diagnostic {
                     throw Diagnostic.data(file: manifestFile, line: spec.line, "the query of entity '\(name)' fails: " + d.message.replacingOccurrences(of: "SQLite: ", with: ""),
@@ -197,10 +218,12 @@ public enum DatasetLoader {
                         hints: [Suggest.hint(wanted, in: tableNames) ?? "tables: " + tableNames.joined(separator: ", ")])
                 }
                 entityOf[t] = name
+                sourceTable = t
                 table = try db.read(table: t)
                 if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
             }
-            table = try apply(spec, to: table, lines: nil, file: path)
+            table = try apply(spec, to: table, lines: nil, file: path, entity: name, manifest: manifest,
+                              source: spec.sql != nil ? "its query" : "table \(sourceTable ?? name)")
             if let pk = hints.keys[name] {
                 hints.sourceKeys[name] = pk
                 hints.keys[name] = renamed(pk, name)
@@ -294,20 +317,26 @@ public enum DatasetLoader {
     }
 
     /// Renames columns and converts the types a manifest declares.
-    public static func apply(_ spec: Manifest.EntitySpec, to t: Table, lines: RowLocator?, file: String) throws -> Table {
+    /// `entity`, `manifest` and `source` ("customers.csv", "table Customers") say where a
+    /// name the manifest gives is missing: the message points at the manifest's line.
+    public static func apply(_ spec: Manifest.EntitySpec, to t: Table, lines: RowLocator?, file: String, entity: String = "",
+                             manifest: Manifest? = nil, source: String? = nil) throws -> Table {
         var names = t.names
         var columns = t.columns
+        let source = source ?? (file as NSString).lastPathComponent
         // The column a manifest names: the exact name, else the one name that differs only
         // in case (exports spell CategoryID and categoryId alike); several such is an error.
         func index(of wanted: String, _ what: String) throws -> Int {
             if let i = names.firstIndex(of: wanted) { return i }
             let folded = names.indices.filter { names[$0].lowercased() == wanted.lowercased() }
             if folded.count == 1, let i = folded.first { return i }
+            let at = manifest.map { m in (m.file, (what == "renames" ? spec.columnsLine : spec.typesLine) ?? spec.line) } ?? (file, 1)
+            let who = entity.isEmpty ? "the manifest" : "entity '\(entity)'"
             if folded.count > 1 {
-                throw Diagnostic.data(file: file, line: 1, "the manifest \(what) column '\(wanted)', which matches \(folded.map { "'\(names[$0])'" }.joined(separator: " and ")) but none exactly",
-                    hints: ["write the name exactly as the file spells it"])
+                throw Diagnostic.data(file: at.0, line: at.1, "\(who) \(what) column '\(wanted)', which matches \(folded.map { "'\(names[$0])'" }.joined(separator: " and ")) in \(source) but none exactly",
+                    hints: ["write the name exactly as \(source) spells it"])
             }
-            throw Diagnostic.data(file: file, line: 1, "the manifest \(what) column '\(wanted)', which \(file) does not have",
+            throw Diagnostic.data(file: at.0, line: at.1, "\(who) \(what) column '\(wanted)', which \(source) does not have",
                 hints: [Suggest.hint(wanted, in: names) ?? "columns: " + names.joined(separator: ", ")])
         }
         for (old, new) in spec.columns { names[try index(of: old, "renames")] = new }

@@ -104,19 +104,19 @@ public enum Linker {
         var specs: [(entity: Int, column: String, target: Int, name: String, key: String?)] = []
         for m in manifest?.links ?? [] where !hints.pending.contains(m.entity + "." + m.column) {
             guard let s = graph.byName[m.entity] else {
-                throw Diagnostic.data(file: manifestFile, line: nil, "a link starts at entity '\(m.entity)', which is not in the dataset",
+                throw Diagnostic.data(file: manifestFile, line: m.line, "a link starts at entity '\(m.entity)', which is not in the dataset",
                     hints: [Suggest.hint(m.entity, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
             }
             guard loaded[s].table.columnIndex(m.column) != nil else {
-                throw Diagnostic.data(file: manifestFile, line: nil, "a link starts at column '\(m.entity).\(m.column)', which does not exist",
+                throw Diagnostic.data(file: manifestFile, line: m.line, "a link starts at column '\(m.entity).\(m.column)', which does not exist",
                     hints: [Suggest.hint(m.column, in: loaded[s].table.names) ?? "columns: " + loaded[s].table.names.joined(separator: ", ")])
             }
             guard let t = graph.byName[m.target] else {
-                throw Diagnostic.data(file: manifestFile, line: nil, "a link points to entity '\(m.target)', which is not in the dataset",
+                throw Diagnostic.data(file: manifestFile, line: m.line, "a link points to entity '\(m.target)', which is not in the dataset",
                     hints: [Suggest.hint(m.target, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
             }
             if let key = m.key, loaded[t].table.columnIndex(key) == nil {
-                throw Diagnostic.data(file: manifestFile, line: nil, "a link matches column '\(m.target).\(key)', which does not exist",
+                throw Diagnostic.data(file: manifestFile, line: m.line, "a link matches column '\(m.target).\(key)', which does not exist",
                     hints: [Suggest.hint(key, in: loaded[t].table.names) ?? "columns: " + loaded[t].table.names.joined(separator: ", ")])
             }
             let name = m.name ?? (m.column.hasSuffix("_id") ? String(m.column.dropLast(3)) : m.column)
@@ -145,9 +145,13 @@ public enum Linker {
             // a manifest renamed it), where the schema declares no foreign key; ParentID and
             // ManagerID to their usual targets.
             guard hints.camelCase else { continue }
-            for col in l.table.names where !col.hasSuffix("_id") && !specs.contains(where: { $0.entity == s && $0.column == col }) {
+            for col in l.table.names where !specs.contains(where: { $0.entity == s && $0.column == col }) {
                 guard let base = camelBase(col) else { continue }
-                let byKey = loaded.indices.first { t in t != s && (hints.sourceKeys[loaded[t].name] ?? keyColumn(t))?.lowercased() == col.lowercased() }
+                // CompanyId, company_id and Company_ID all name the key CompanyId.
+                let wanted = DatasetLoader.entityName(col)
+                let byKey = loaded.indices.first { t in
+                    t != s && (hints.sourceKeys[loaded[t].name] ?? keyColumn(t)).map(DatasetLoader.entityName) == wanted
+                }
                 var target = byKey
                 if target == nil, ["parent", "reports_to", "manager", "owner"].contains(base), let n = Linker.target(of: base, from: l.name, in: names) {
                     target = graph.byName[n]

@@ -24,8 +24,10 @@ public struct Manifest {
         public var types: [String: ColumnType] = [:]
         public var nulls: [String]?
         public var derived: [Derived] = []
-        /// The line that declares it, for messages.
+        /// The lines that declare it, its renames and its types, for messages.
         public var line: Int?
+        public var columnsLine: Int?
+        public var typesLine: Int?
     }
 
     /// A column computed after loading, from a kam expression over the entity's row and
@@ -45,6 +47,8 @@ public struct Manifest {
         public var name: String?
         /// The target's column the values match (default: its id).
         public var key: String?
+        /// The line of its `from`, for messages.
+        public var line: Int? = nil
     }
 
     public var entities: [(String, EntitySpec)] = []
@@ -59,6 +63,9 @@ public struct Manifest {
     public static let linkKeys = ["from", "to", "name", "key"]
     public static let typeNames = ["int", "float", "string", "date", "bool"]
     public static let names = ["kam.toml", "kam.json"]
+    /// The entities the analytics read by name (docs/DATA.md, the standard entities).
+    public static let standardEntities = ["accounts", "contacts", "employees", "relationships", "products", "orders", "opportunities",
+                                          "surveys", "invoices", "contracts", "interactions"]
 
     /// Reads the manifest in `dir`, if there is one.
     public static func load(dir: String) throws -> Manifest? {
@@ -133,6 +140,10 @@ public struct Manifest {
             guard case .string(let s) = v else { throw Diagnostic.data(file: file, line: lineOf(key, dotted), "'\(dotted)' must be a string") }
             return s
         }
+        func suggestion(_ t: Value) -> String? {
+            guard case .string(let tn) = t else { return nil }
+            return Suggest.hint(tn, in: Manifest.typeNames) ?? (tn.lowercased().hasPrefix("int") ? "did you mean 'int'?" : nil)
+        }
         for (k, v) in zip(root.keys, root.values) {
             switch k {
             case "null": nulls = try strings(v, k)
@@ -149,17 +160,20 @@ public struct Manifest {
                         case "table": e.table = try string(fv, fk, dotted)
                         case "sql": e.sql = try string(fv, fk, dotted)
                         case "columns":
+                            e.columnsLine = lineOf(fk, dotted)
                             guard case .record(let m) = fv else { throw Diagnostic.data(file: file, line: lineOf(fk, dotted), "'\(dotted)' must map old names to new ones") }
                             for (old, new) in zip(m.keys, m.values) {
                                 guard case .string(let n) = new else { throw Diagnostic.data(file: file, line: lineOf(old, dotted + "." + old), "'\(dotted).\(old)' must be a string") }
                                 e.columns.append((old, n))
                             }
                         case "types":
+                            e.typesLine = lineOf(fk, dotted)
                             guard case .record(let m) = fv else { throw Diagnostic.data(file: file, line: lineOf(fk, dotted), "'\(dotted)' must map columns to types") }
                             for (col, t) in zip(m.keys, m.values) {
                                 guard case .string(let tn) = t, let type = ColumnType(rawValue: tn), Manifest.typeNames.contains(tn) else {
-                                    throw Diagnostic.data(file: file, line: lineOf(col, dotted + "." + col), "unknown type for '\(dotted).\(col)'",
-                                        hints: ["types: " + Manifest.typeNames.joined(separator: ", ")])
+                                    let given = if case .string(let tn) = t { "'\(tn)'" } else { Format.literal(t, depth: 1) }
+                                    throw Diagnostic.data(file: file, line: lineOf(col, dotted + "." + col), "unknown type \(given) for '\(dotted).\(col)'",
+                                        hints: [suggestion(t) ?? "types: " + Manifest.typeNames.joined(separator: ", ")])
                                 }
                                 e.types[col] = type
                             }
@@ -197,7 +211,10 @@ public struct Manifest {
                     var name: String? = nil, key: String? = nil
                     if case .string(let n)? = r["name"] { name = n }
                     if case .string(let n)? = r["key"] { key = n }
-                    links.append(LinkSpec(entity: String(from[..<dot]), column: String(from[from.index(after: dot)...]), target: to, name: name, key: key))
+                    // Its line: the one that gives this from.
+                    let line = text.components(separatedBy: "\n").firstIndex { $0.contains("from") && $0.contains("\"\(from)\"") }.map { $0 + 1 }
+                    links.append(LinkSpec(entity: String(from[..<dot]), column: String(from[from.index(after: dot)...]), target: to, name: name, key: key,
+                                          line: line))
                 }
             default:
                 throw unknown(k, k, Manifest.topKeys)

@@ -284,6 +284,15 @@ public final class Checker {
     }
 
     /// "did you mean 'account.region'?" when a forward link's entity has the column.
+    /// The columns the analytics stages add, and which stages add each.
+    public static var stageColumns: [String: [String]] {
+        var out: [String: [String]] = [:]
+        for b in Builtins.all.sorted(by: { $0.name < $1.name }) {
+            if case .adds(let columns) = b.output { for c in columns { out[c, default: []].append(b.name) } }
+        }
+        return out
+    }
+
     public func linkedColumnHint(_ n: String, _ scope: Scope) -> String? {
         guard let row = innermostRow(scope), let entity = row.entity, let g = interp.dataset, entity < g.entities.count else { return nil }
         for f in g.entities[entity].forward {
@@ -334,6 +343,19 @@ public final class Checker {
                 hints.append("columns here: " + row.columns.prefix(12).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : ""))
             }
             if interp.options.params[n] != nil { hints.append("a parameter is read as $\(n)") }
+            // A column a stage adds (revenue from kam_metrics), asked for before the stage.
+            if let row = innermostRow(scope), !hints.contains(where: { $0.hasPrefix("did you mean") }) {
+                let near = Set([n] + Suggest.near(n, in: Checker.stageColumns.keys.sorted()))
+                if let (column, stages) = Checker.stageColumns.sorted(by: { $0.key < $1.key }).first(where: { near.contains($0.key) }) {
+                    // A stage that ran (its other columns are here) left it out for want of data.
+                    let ran = stages.first { st in Checker.stageColumns.contains { $0.value.contains(st) && $0.key != column && row.columns.contains($0.key) } }
+                    if let ran {
+                        hints.append("\(ran) gives '\(column)' only when the data has what it reads: :help \(ran)")
+                    } else {
+                        hints.append("'\(column)' is a column \(stages.prefix(3).joined(separator: " and ")) add\(stages.count == 1 ? "s" : ""): run it first, as in accounts | \(stages[0]) | ...")
+                    }
+                }
+            }
             error("unknown name '\(n)'", range, hints: hints)
             return .unknown
         }
