@@ -144,6 +144,20 @@ struct CommandLineTests {
         }
     }
 
+    /// --manifest gives a manifest from elsewhere: its derived columns are computed, and a
+    /// mistake in it is a data error (exit 4) that points into it.
+    @Test func manifestOption() throws {
+        let golden = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph").path
+        let ok = try Binary.run(["--quiet", "--data", golden + "/derive_csv", "--manifest", golden + "/derive_bad/../derive_csv/kam.toml",
+                                 "-c", "orders | aggregate revenue = sum(amount) by account.name as account | sort account"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout == "account,revenue\nAlpine Foods,566.0\nBaltic Provisions,608.0\n")
+        let bad = try Binary.run(["--quiet", "--data", golden + "/derive_csv", "--manifest", golden + "/derive_bad/unknown_column.toml", "-c", "1"])
+        #expect(bad.status == 4)
+        #expect(bad.stderr.contains("unknown_column.toml:3:22: error: unknown name 'UnitPrise'"))
+        #expect(bad.stderr.contains("hint: did you mean 'UnitPrice'?"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bogus = try Binary.run(["--bogus"])
         #expect(bogus.status == 2)
@@ -154,6 +168,9 @@ struct CommandLineTests {
         let today = try Binary.run(["-c", "1", "--today", "tomorrow"])
         #expect(today.status == 2)
         #expect(today.stderr.contains("--today needs a date as YYYY-MM-DD, got 'tomorrow'"))
+        let manifest = try Binary.run(["--manifest", "crm.toml", "-c", "1"])
+        #expect(manifest.status == 2)
+        #expect(manifest.stderr.contains("--manifest goes with --data: kam --data crm.db --manifest crm.toml"))
         let missing = try Binary.run(["run", "/nonexistent/plan.kam"])
         #expect(missing.status == 2)
         #expect(missing.stderr == "error: cannot read script '/nonexistent/plan.kam'\n")
