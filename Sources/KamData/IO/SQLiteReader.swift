@@ -96,19 +96,131 @@ public final class SQLiteReader {
         })
     }
 
-    /// The rows of a query. SQLite keeps dates as text: a text column whose every value
-    /// is a date is a date column.
+    /// One result column as it is read: typed while its values agree (ints, floats, text),
+    /// boxed once they do not; the same column `Column.from` would give, without boxing
+    /// every value of a large table. (A struct of arrays, not an enum with payloads: an
+    /// append must not copy what was read.)
+    struct Accumulator {
+        enum Kind { case nulls, ints, floats, strings, mixed }
+        var kind = Kind.nulls
+        var count = 0
+        var nulls: [Int] = []
+        var ints: [Int64] = []
+        var floats: [Double] = []
+        var strings = StringBuilder()
+        var mixed: [Value] = []
+
+        mutating func appendNull() {
+            nulls.append(count)
+            switch kind {
+            case .nulls: break
+            case .ints: ints.append(0)
+            case .floats: floats.append(0)
+            case .strings: strings.appendNull()
+            case .mixed: mixed.append(.null)
+            }
+            count += 1
+        }
+
+        /// The values so far, boxed (when the column turns out mixed).
+        func boxed() -> [Value] {
+            let nullSet = Set(nulls)
+            let c: Column
+            switch kind {
+            case .nulls: return [Value](repeating: .null, count: count)
+            case .ints: c = Column(storage: .int(ints))
+            case .floats: c = Column(storage: .float(floats))
+            case .strings: c = strings.column()
+            case .mixed: return mixed
+            }
+            return (0..<count).map { nullSet.contains($0) ? .null : c.value(at: $0) }
+        }
+
+        mutating func box(_ v: Value) {
+            if kind != .mixed {
+                mixed = boxed()
+                kind = .mixed
+                ints = []; floats = []; strings = StringBuilder()
+            }
+            mixed.append(v)
+            count += 1
+        }
+
+        mutating func append(_ x: Int64) {
+            switch kind {
+            case .nulls:
+                kind = .ints
+                ints = [Int64](repeating: 0, count: count)
+                fallthrough
+            case .ints: ints.append(x); count += 1
+            case .floats: floats.append(Double(x)); count += 1
+            default: box(.int(x))
+            }
+        }
+
+        mutating func append(_ x: Double) {
+            switch kind {
+            case .nulls:
+                kind = .floats
+                floats = [Double](repeating: 0, count: count)
+            case .ints:
+                // Ints with a float: a float column, as in a CSV.
+                kind = .floats
+                floats = ints.map(Double.init)
+                ints = []
+            case .floats: break
+            default:
+                box(.float(x))
+                return
+            }
+            floats.append(x)
+            count += 1
+        }
+
+        mutating func append(_ x: String) {
+            switch kind {
+            case .nulls:
+                kind = .strings
+                for _ in 0..<count { strings.appendNull() }
+                fallthrough
+            case .strings: strings.append(x); count += 1
+            default: box(.string(x))
+            }
+        }
+
+        /// The column. SQLite keeps dates as text: a text column whose every value is a
+        /// date is a date column.
+        func column() -> Column {
+            var validity: Bitmap? = nil
+            if !nulls.isEmpty {
+                var b = Bitmap(count: count, allValid: true)
+                for i in nulls { b[i] = false }
+                validity = b
+            }
+            switch kind {
+            case .nulls: return Column.from([Value](repeating: .null, count: count))
+            case .ints: return Column(storage: .int(ints), validity: validity)
+            case .floats: return Column(storage: .float(floats), validity: validity)
+            case .mixed: return Column.from(mixed)
+            case .strings:
+                // Every string seen is in the dictionary, so checking it is checking them all.
+                let days = strings.dictionary.map { Calendar.parse(Array($0.utf8)) }
+                guard !strings.dictionary.isEmpty, days.allSatisfy({ $0 != nil }) else { return strings.column() }
+                return Column(storage: .date(strings.codes.map { days[Int($0)] ?? 0 }), validity: validity)
+            }
+        }
+    }
+
+    /// The rows of a query, typed column by column.
     public func read(sql: String, emptyColumns: (() throws -> [String])? = nil) throws -> Table {
-        var columnNames: [String] = []
-        var columns: [[Value]] = []
         var stmt: OpaquePointer? = nil
         guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
             throw Diagnostic.data(file: path, line: nil, "SQLite: \(String(cString: sqlite3_errmsg(db)))")
         }
         defer { sqlite3_finalize(stmt) }
         let n = Int(sqlite3_column_count(stmt))
-        columnNames = (0..<n).map { sqlite3_column_name(stmt, Int32($0)).map { String(cString: $0) } ?? "column\($0 + 1)" }
-        columns = Array(repeating: [], count: n)
+        var columnNames = (0..<n).map { sqlite3_column_name(stmt, Int32($0)).map { String(cString: $0) } ?? "column\($0 + 1)" }
+        var columns = [Accumulator](repeating: Accumulator(), count: n)
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
@@ -116,31 +228,25 @@ public final class SQLiteReader {
             for c in 0..<n {
                 let i = Int32(c)
                 switch sqlite3_column_type(stmt, i) {
-                case SQLITE_INTEGER: columns[c].append(.int(sqlite3_column_int64(stmt, i)))
-                case SQLITE_FLOAT: columns[c].append(.float(sqlite3_column_double(stmt, i)))
-                case SQLITE_TEXT: columns[c].append(SQLiteReader.text(stmt, i).map(Value.string) ?? .null)
-                case SQLITE_BLOB: columns[c].append(.string("<blob \(sqlite3_column_bytes(stmt, i)) bytes>"))
-                default: columns[c].append(.null)
+                case SQLITE_INTEGER: columns[c].append(sqlite3_column_int64(stmt, i))
+                case SQLITE_FLOAT: columns[c].append(sqlite3_column_double(stmt, i))
+                case SQLITE_TEXT:
+                    if let t = SQLiteReader.text(stmt, i) { columns[c].append(t) } else { columns[c].appendNull() }
+                case SQLITE_BLOB: columns[c].append("<blob \(sqlite3_column_bytes(stmt, i)) bytes>")
+                default: columns[c].appendNull()
                 }
             }
         }
         if n == 0, let emptyColumns {
             columnNames = try emptyColumns()
-            columns = Array(repeating: [], count: columnNames.count)
+            columns = [Accumulator](repeating: Accumulator(), count: columnNames.count)
         }
         var seen = Set<String>()
         for name in columnNames where !seen.insert(name).inserted {
             throw Diagnostic.data(file: path, line: nil, "SQLite: two columns are named '\(name)'",
                 hints: ["give each column its own name: SELECT a.id AS account_id, ..."])
         }
-        let built: [Column] = columns.map { values in
-            let strings = values.compactMap { if case .string(let s) = $0 { s } else { nil } }
-            let nonNull = values.filter { !$0.isNull }.count
-            if !strings.isEmpty, strings.count == nonNull, strings.allSatisfy({ Calendar.parse(Array($0.utf8)) != nil }) {
-                return Column.from(values.map { if case .string(let s) = $0 { .date(Calendar.parse(Array(s.utf8)) ?? 0) } else { .null } })
-            }
-            return Column.from(values)
-        }
+        let built = columns.map { $0.column() }
         return Table(names: columnNames, columns: built, count: built.first?.count ?? 0)
     }
 
