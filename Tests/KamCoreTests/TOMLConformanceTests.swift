@@ -102,4 +102,18 @@ struct TOMLConformanceTests {
         #expect(failures.isEmpty, "\(failures.count) of \(files.count) invalid documents read:\n\(failures.joined(separator: "\n"))")
         #expect(files.count >= 200)
     }
+
+    /// What the reviewers and the fuzzer found: each an error with its line, not a trap.
+    @Test func edgeCasesAreErrorsWithTheirLine() {
+        func failure(_ text: String) -> (String, Int)? {
+            var r = TOMLReader(text)
+            do { _ = try r.parse(); return nil } catch { return (error.message, error.line) }
+        }
+        #expect(failure("a = " + String(repeating: "[", count: 3000))?.0 == "values nest deeper than 128 levels")
+        #expect(failure("a = " + String(repeating: "{a=", count: 3000))?.0 == "values nest deeper than 128 levels")
+        #expect(failure(String(repeating: "a.", count: 500) + "b = 1")?.0 == "a key of more than 128 parts")
+        #expect(failure("x = \"a\\\n b\"\n")?.0.hasPrefix("a backslash before the end of a line joins lines only in a multi-line string") == true)
+        #expect(failure("[a]\nx=1\n\n[a]\ny=2\n").map { "\($0.1): \($0.0)" } == "4: table 'a' is defined twice")
+        #expect(failure("a = inf")?.0 == "'inf' is not a number kam can hold")
+    }
 }

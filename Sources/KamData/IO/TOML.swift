@@ -26,6 +26,10 @@ public struct TOMLReader {
     public private(set) var stringOffsets: [String: Int] = [:]
     var lastStringStart = 0
     var lastStringEscaped = false
+    /// Arrays and inline tables nest at most this deep, and keys have at most this many
+    /// parts: the reader, and what reads its result, recurse.
+    public static let maxDepth = 128
+    var depth = 0
 
     public init(_ text: String) { b = Array(text.utf8) }
     public init(bytes: [UInt8]) { b = bytes }
@@ -84,8 +88,8 @@ public struct TOMLReader {
                     guard i < b.count, b[i] == UInt8(ascii: "]") else { throw fail("expected ']]' after the table name") }
                     i += 1
                 }
-                try endOfLine()
                 current = array ? try arrayTable(root, key) : try headerTable(root, key)
+                try endOfLine()
                 path = key
                 for k in 0..<key.count { keyLines[key[0...k].joined(separator: "."), default: headerLine] = headerLine }
                 continue
@@ -279,7 +283,11 @@ public struct TOMLReader {
                 parts.append(String(decoding: b[start..<i], as: UTF8.self))
             }
             skipWhitespace()
-            if i < b.count && b[i] == UInt8(ascii: ".") { i += 1; continue }
+            if i < b.count && b[i] == UInt8(ascii: ".") {
+                guard parts.count < TOMLReader.maxDepth else { throw fail("a key of more than \(TOMLReader.maxDepth) parts") }
+                i += 1
+                continue
+            }
             return parts
         }
     }
@@ -343,8 +351,10 @@ public struct TOMLReader {
                     }
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
                     i += n
-                case 0x20, 0x09, 0x0D, 0x0A where multi:
-                    // A line-ending backslash: drop the newline and the whitespace after it.
+                case 0x20, 0x09, 0x0D, 0x0A:
+                    // A line-ending backslash (multi-line strings only): drop the newline
+                    // and the whitespace after it.
+                    guard multi else { throw fail("a backslash before the end of a line joins lines only in a multi-line string (\"\"\"...\"\"\")") }
                     skipWhitespace()
                     guard try newline() else { throw fail("invalid escape '\\ ' in a string") }
                     while i < b.count {
@@ -374,6 +384,11 @@ public struct TOMLReader {
 
     mutating func parseValue(_ dotted: [String]) throws(Failure) -> Node {
         guard i < b.count else { throw fail("expected a value") }
+        guard depth < TOMLReader.maxDepth, dotted.count < TOMLReader.maxDepth else {
+            throw fail("values nest deeper than \(TOMLReader.maxDepth) levels")
+        }
+        depth += 1
+        defer { depth -= 1 }
         let c = b[i]
         if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
             let s = try basicString()
