@@ -95,24 +95,30 @@ enum Health {
                 var overdue = 0.0, late = 0
                 for row in invoiceAmount.rows(from: r) {
                     // Unpaid and past due; a credit note (a negative amount) is not owed.
-                    guard !paid.column.isValid(row), let d = due.date(row), d < today, let owed = invoiceAmount.number(row), owed > 0 else { continue }
+                    // Paid is a date or a flag: null or false is unpaid.
+                    let unpaid: Bool = { if case .bool(false) = paid.value(row) { return true }; return paid.value(row).isNull }()
+                    guard unpaid, let d = due.date(row), d < today, let owed = invoiceAmount.number(row), owed > 0 else { continue }
                     overdue += owed
                     late = max(late, today - d)
                 }
                 if overdue > 0 { add(late > 30 ? 2 : 1, "\(Format.float((overdue * 100).rounded() / 100)) overdue (\(late) days)") }
             }
             if let lastContact {
-                // Each person we could know there (a contact), and our relationships with them.
+                // Each person we could know there (a contact) and our relationships with them;
+                // read straight from the contacts (contacts.last_contact), a person is known
+                // when the date is there.
                 var last: Int? = nil, known = 0
-                for person in lastContact.rowsByParent(from: r) where !person.isEmpty {
+                for person in lastContact.people(from: r) {
                     known += 1
                     for row in person { if let d = lastContact.date(row) { last = max(last ?? d, d) } }
                 }
-                if let last {
+                if known == 0 {
+                    add(2, "nobody known")
+                } else if let last {
                     let days = today - last
                     if days > 180 { add(2, "no contact for \(days) days") } else if days > 90 { add(1, "no contact for \(days) days") }
                 } else {
-                    add(2, "nobody known")
+                    none.append("engagement: no dates of our last contact")
                 }
                 if known == 1 { add(1, "single-threaded") }
             }

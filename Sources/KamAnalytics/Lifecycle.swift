@@ -67,7 +67,7 @@ enum Lifecycle {
             if let category {
                 for row in category.rows(from: r) where category.column.isValid(row) { cats.insert(Format.plain(category.column.value(at: row))) }
             }
-            let known = people?.rowsByParent(from: r).filter { !$0.isEmpty }.count ?? 0
+            let known = people?.people(from: r).count ?? 0
             var nps: Double? = nil
             // The surveys of the last 365 days, as health reads them.
             if let input = inputs["nps"], let when = inputs["survey_date"] {

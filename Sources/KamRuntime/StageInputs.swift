@@ -86,6 +86,14 @@ public struct ResolvedInput {
         }
     }
 
+    /// The people an account has, each with the rows that say we know them: through two
+    /// links (contacts.relationships.x) a contact with at least one relationship; through
+    /// one (contacts.x) a contact whose value is there.
+    public func people(from r: Int) -> [[Int]] {
+        if steps.count <= 1 { return rows(from: r).filter { column.isValid($0) && !value($0).isNull }.map { [$0] } }
+        return rowsByParent(from: r).filter { !$0.isEmpty }
+    }
+
     /// The same path one link shorter: its rows are those the last link starts from.
     public func droppingLastStep() -> ResolvedInput {
         ResolvedInput(steps: Array(steps.dropLast()), entity: entity, column: column, path: path)
@@ -112,6 +120,17 @@ public struct StageInputs {
 
     public subscript(_ option: String) -> ResolvedInput? { found[option] }
 
+    /// A signal not assessed, and why; signals missing for one reason are told together
+    /// ("revenue, discount, margin: no orders").
+    mutating func addAbsent(_ signal: String, _ reason: String) {
+        if absent.contains(where: { $0.hasPrefix(signal + ":") || $0.hasPrefix(signal + ", ") || $0.contains(", \(signal),") || $0.contains(", \(signal):") }) { return }
+        if let k = absent.firstIndex(where: { $0.hasSuffix(": " + reason) }) {
+            absent[k] = String(absent[k].dropLast(reason.count + 2)) + ", \(signal): " + reason
+        } else {
+            absent.append("\(signal): \(reason)")
+        }
+    }
+
     /// `a.b.c` as its names, or nil for any other expression.
     public static func path(of e: Expr) -> [String]? {
         switch e.kind {
@@ -122,18 +141,45 @@ public struct StageInputs {
     }
 
     /// The one requirement check. `given` maps options to the paths written for them.
+    /// (An input moved with its group reports at the option that moved it.)
     public static func resolve(_ inputs: [StageInput], stage: String, from entity: Int, in graph: AccountGraph,
                                given: [String: (path: [String]?, range: SourceRange)]) -> StageInputs {
         var out = StageInputs()
         let root = graph.entities[entity]
-        for input in inputs {
+        // An option that points one input of a group elsewhere moves the whole group: with
+        // revenue: lines.net, the date is lines.date unless date: says otherwise.
+        var bases: [String: [String]] = [:]
+        // (Only an input the group cannot do without moves it: cost: alone is checked
+        // against where the revenue is read.)
+        for input in inputs where !input.optionalColumn {
+            guard let g = input.group, bases[g] == nil, let p = given[input.option]?.path, p.count > 1 else { continue }
+            bases[g] = Array(p.dropLast())
+        }
+        func groupRange(_ input: StageInput) -> SourceRange? {
+            inputs.first { $0.group == input.group && given[$0.option]?.path != nil }.flatMap { given[$0.option]?.range }
+        }
+        // The options written first: an input moved with its group is only told about when
+        // the option that moved it resolved (one mistake, one error).
+        var failedOptions = Set<String>()
+        let ordered = inputs.filter { given[$0.option] != nil } + inputs.filter { given[$0.option] == nil }
+        for input in ordered {
+            let problemsBefore = out.problems.count
+            defer { if out.problems.count > problemsBefore { failedOptions.insert(input.option) } }
+            if given[input.option] == nil, let g = input.group,
+               inputs.contains(where: { $0.group == g && given[$0.option] != nil && failedOptions.contains($0.option) }) {
+                continue
+            }
             let explicit = given[input.option]
+            let moved = explicit == nil ? input.group.flatMap { bases[$0] }.map { $0 + [input.path[input.path.count - 1]] } : nil
             if let e = explicit, e.path == nil {
                 out.problems.append(("\(stage)'s \(input.option): needs a path of links and a column, such as \(input.path.joined(separator: "."))",
                     ["\(input.option) is read through links from each row of \(root.name): \(stage) \(input.option): \(input.path.joined(separator: "."))"], e.range))
                 continue
             }
-            let path = explicit?.path ?? input.path
+            let path = explicit?.path ?? moved ?? input.path
+            // Pointed by the user (this option, or another of its group): what is missing is
+            // an error, not an absent signal, except a column that is optional.
+            let pointed = explicit != nil || moved != nil
             var steps: [ResolvedInput.Step] = []
             var current = root
             var failed = false
@@ -147,14 +193,14 @@ public struct StageInputs {
                     current = graph.entities[l.target]
                 } else {
                     failed = true
-                    if explicit == nil, let signal = input.signal {
-                        if !out.absent.contains(where: { $0.hasPrefix(signal + ":") }) { out.absent.append("\(signal): no \(name)") }
+                    if !pointed, let signal = input.signal {
+                        out.addAbsent(signal, "no \(name)")
                     } else {
                         let links = current.linkNames
                         out.problems.append(("\(stage) needs \(path.joined(separator: ".")) for \(input.purpose), but \(current.name) has no link '\(name)'",
                             [Suggest.hint(name, in: links) ?? (links.isEmpty ? "\(current.name) has no links" : "links of \(current.name): " + links.joined(separator: ", ")),
-                             explicit == nil ? "load \(name) with a column linking it to \(current.name) (\(current.name.hasSuffix("s") ? String(current.name.dropLast()) : current.name)_id), or \(usage)"
-                                : "write a path of links from \(root.name), then a column"], explicit?.range))
+                             !pointed ? "load \(name) with a column linking it to \(current.name) (\(current.name.hasSuffix("s") ? String(current.name.dropLast()) : current.name)_id), or \(usage)"
+                                : "write a path of links from \(root.name), then a column"], explicit?.range ?? groupRange(input)))
                     }
                     break
                 }
@@ -163,12 +209,13 @@ public struct StageInputs {
             guard let columnName = path.last, let column = current.table.column(columnName) else {
                 let c = path.last ?? ""
                 if explicit == nil, input.optionalColumn, let signal = input.signal {
-                    out.absent.append("\(signal): \(current.name) have no \(c)")
+                    out.addAbsent(signal, "\(current.name) have no \(c)")
                 } else {
                     out.problems.append(("\(stage) needs \(path.joined(separator: ".")) for \(input.purpose), but \(current.name) has no column '\(c)'",
                         [Suggest.hint(c, in: current.table.names) ?? "columns of \(current.name): " + current.table.names.prefix(20).joined(separator: ", "),
-                         explicit == nil ? "rename the column that holds it in the manifest (columns = { TheirName = \"\(c)\" }), or \(usage)" : "name a column of \(current.name)"],
-                        explicit?.range))
+                         !pointed ? "rename the column that holds it in the manifest (columns = { TheirName = \"\(c)\" }), or \(usage)"
+                            : explicit == nil ? "\(input.option) follows the other options of its group; point \(input.option): at a column of \(current.name)" : "name a column of \(current.name)"],
+                        explicit?.range ?? groupRange(input)))
                 }
                 continue
             }

@@ -51,7 +51,9 @@ public enum DatasetLoader {
                     throw Diagnostic.data(file: manifest?.file ?? path, line: spec.line, "entity '\(name)' reads a \(spec.sql != nil ? "query" : "table"), but \(path) is a directory",
                         hints: ["table = and sql = are for a SQLite database; in a directory an entity reads file = \"NAME.csv\""])
                 }
-                let file = spec.file ?? files.first { base($0) == name && extensions.contains(ext($0)) } ?? name + ".csv"
+                // The file named after the entity, in any case (Accounts.csv for accounts).
+                let file = spec.file ?? files.first { base($0) == name && extensions.contains(ext($0)) }
+                    ?? files.first { entityName(base($0)) == name && extensions.contains(ext($0)) } ?? name + ".csv"
                 guard files.contains(file) else {
                     throw Diagnostic.data(file: manifest?.file ?? path + "/kam.toml", line: spec.line, "entity '\(name)' names file '\(file)', which is not in \(path)",
                         hints: [Suggest.hint(file, in: files) ?? "files: " + files.joined(separator: ", ")])
@@ -63,7 +65,11 @@ public enum DatasetLoader {
                 let name = spec?.0 ?? entityName(base(f))
                 let nulls = spec?.1.nulls ?? manifest?.nulls
                 let started = Clock.now()
-                var (table, lines) = try readFile(path + "/" + f, nulls: nulls)
+                // Columns typed string are read as text, never through a number.
+                let text = Set((spec?.1.types ?? [:]).filter { $0.value == .string }.keys.map { key in
+                    (spec?.1.columns.first { $0.1 == key }?.0 ?? key).lowercased()
+                })
+                var (table, lines) = try readFile(path + "/" + f, nulls: nulls, text: text)
                 if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f, entity: name, manifest: manifest) }
                 tables.append((name, table, lines, path + "/" + f))
                 report.timings.append((name, Clock.now() - started))
@@ -102,9 +108,8 @@ public enum DatasetLoader {
     }
 
     /// Links the tables, then computes the manifest's derived columns in the order it
-    /// gives them; each sees the columns and links before it. A derived column that can
-    /// be a link (its name ends in id, or a declared link starts at it) links the graph
-    /// again, so the next ones can follow it.
+    /// gives them (one that reads a column derived later waits for it); each sees the
+    /// columns and links before it, the graph being linked again after each.
     static func link(_ path: String, _ tables: inout [Linker.Loaded], manifest: Manifest?, hints: Linker.Hints, options: Options,
                      report: inout Report) throws -> AccountGraph {
         var hints = hints
@@ -117,7 +122,6 @@ public enum DatasetLoader {
             guard let deriver = options.deriver else {
                 throw Diagnostic.data(file: manifest.file, line: derived[0].spec.line, "derived columns need kam's evaluator, which this load has none of")
             }
-            let declared = Set(manifest.links.map { $0.entity + "." + $0.column })
             // In the manifest's order; one that fails waits until the others are done (it
             // may read a column derived after it), and fails for good only when a whole
             // round makes no progress.
@@ -126,7 +130,7 @@ public enum DatasetLoader {
                 var failed: [(entity: String, spec: Manifest.Derived)] = []
                 var errors: [Error] = []
                 for (entity, spec) in waiting {
-                    guard let k = tables.firstIndex(where: { $0.name == entity }), let e = graph.entities.first(where: { $0.name == entity }) else { continue }
+                    guard let k = tables.firstIndex(where: { $0.name == entity }) else { continue }
                     let column: Column
                     do {
                         column = try deriver(graph, entity, spec, manifest)
@@ -141,26 +145,21 @@ public enum DatasetLoader {
                     var names = tables[k].table.names, columns = tables[k].table.columns
                     if let i = names.firstIndex(of: spec.column) { columns[i] = column } else { names.append(spec.column); columns.append(column) }
                     tables[k].table = Table(names: names, columns: columns, count: tables[k].table.count, name: tables[k].table.name)
-                    let key = entity + "." + spec.column
-                    hints.pending.remove(key)
-                    if spec.column.lowercased().hasSuffix("id") || declared.contains(key) {
-                        graph = AccountGraph(label: path)
-                        linked = Report()
-                        try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
-                    } else {
-                        e.table = Table(names: names, columns: columns, count: e.table.count, name: e.name, origin: e.table.origin)
-                    }
+                    hints.pending.remove(entity + "." + spec.column)
+                    // Linked again after every derived column: a new column may be a link,
+                    // the key a link matches, or hide a link's name; no derivation after it
+                    // may see the graph as it was.
+                    graph = AccountGraph(label: path)
+                    linked = Report()
+                    try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
                 }
                 if failed.count == waiting.count {
                     throw stuck(failed.map { ($0.entity, $0.spec) }, errors)
                 }
                 waiting = failed
             }
-            // The summary and warnings of the last linking, whose graph is the one used.
-            graph = AccountGraph(label: path)
-            linked = Report()
-            try Linker.link(graph, tables, manifest: manifest, options: options, report: &linked, hints: hints)
         }
+        // The summary and warnings of the last linking, whose graph is the one used.
         report.summary += linked.summary
         report.warnings += linked.warnings
         return graph
@@ -170,12 +169,12 @@ public enum DatasetLoader {
     /// error is its own (it reads no column still to be derived: a typo, a wrong type),
     /// else the columns read each other.
     static func stuck(_ failed: [(String, Manifest.Derived)], _ errors: [Error]) -> Error {
-        let pending = Set(failed.map { $0.1.column })
-        func waits(_ e: Error) -> Bool {
-            guard let d = e as? Diagnostic else { return false }
-            return pending.contains { d.message.contains("'\($0)'") }
+        // An error waits when it quotes a column another derivation still has to give.
+        func waits(_ k: Int) -> Bool {
+            guard let d = errors[k] as? Diagnostic else { return false }
+            return failed.indices.contains { j in j != k && d.message.contains("'\(failed[j].1.column)'") }
         }
-        if let own = errors.firstIndex(where: { !waits($0) }) { return errors[own] }
+        if let own = errors.indices.first(where: { !waits($0) }) { return errors[own] }
         guard var d = errors.first as? Diagnostic else { return errors.first ?? Diagnostic(.data, "derived columns fail") }
         let names = failed.map { "\($0.0).\($0.1.column)" }
         d.message = "the derived columns \(names.joined(separator: ", ")) read each other, so none can be computed first"
@@ -188,7 +187,9 @@ public enum DatasetLoader {
     static func loadSQLite(_ path: String, manifest: Manifest?, into tables: inout [Linker.Loaded], hints: inout Linker.Hints,
                            notes: inout [String], report: inout Report) throws {
         let db = try SQLiteReader(path)
-        let tableNames = try db.tables()
+        let all = try db.tablesAndViews()
+        let tableNames = all.map(\.name)
+        let views = Set(all.filter(\.view).map(\.name))
         var entityOf: [String: String] = [:]
         var specOf: [String: Manifest.EntitySpec] = [:]
         let manifestFile = manifest?.file ?? path
@@ -239,8 +240,19 @@ public enum DatasetLoader {
                 continue
             }
             let started = Clock.now()
+            let table: Table
+            do {
+                table = try db.read(table: t)
+            } catch let d as Diagnostic {
+                // A view that no longer works is left out, with a warning; a table is an error.
+                guard views.contains(t) else { throw Diagnostic.data(file: path, line: nil, "cannot read table \(t): " + d.message) }
+                var w = Diagnostic.data(file: path, line: nil, "view \(t) not loaded: " + d.message.replacingOccurrences(of: "SQLite: ", with: ""))
+                w.kind = .warning
+                report.warnings.append(w)
+                continue
+            }
             entityOf[t] = name
-            tables.append((name, try db.read(table: t), nil, path))
+            tables.append((name, table, nil, path))
             if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
             report.timings.append((name, Clock.now() - started))
         }
@@ -290,7 +302,7 @@ public enum DatasetLoader {
     }
 
     /// Reads one file by its extension; CSV also returns the line of each row.
-    public static func readFile(_ path: String, nulls: [String]?) throws -> (Table, RowLocator?) {
+    public static func readFile(_ path: String, nulls: [String]?, text: Set<String> = []) throws -> (Table, RowLocator?) {
         guard let file = MappedFile(path: path) else {
             if !FileManager.default.fileExists(atPath: path) {
                 throw Diagnostic(.data, "no such file: \(path)", hints: ["a relative path in a script is relative to the script's directory"])
@@ -302,6 +314,7 @@ public enum DatasetLoader {
             var r = CSVReader()
             if ext(path) == "tsv" { r.delimiter = UInt8(ascii: "\t") }
             if let nulls { r.nullTokens = Set(nulls) }
+            r.textColumns = text
             let (t, lines) = try r.read(file, name: path)
             return (t, lines)
         case "json", "jsonl", "ndjson":
@@ -321,7 +334,7 @@ public enum DatasetLoader {
     /// name the manifest gives is missing: the message points at the manifest's line.
     public static func apply(_ spec: Manifest.EntitySpec, to t: Table, lines: RowLocator?, file: String, entity: String = "",
                              manifest: Manifest? = nil, source: String? = nil) throws -> Table {
-        var names = t.names
+        let names = t.names
         var columns = t.columns
         let source = source ?? (file as NSString).lastPathComponent
         // The column a manifest names: the exact name, else the one name that differs only
@@ -339,16 +352,31 @@ public enum DatasetLoader {
             throw Diagnostic.data(file: at.0, line: at.1, "\(who) \(what) column '\(wanted)', which \(source) does not have",
                 hints: [Suggest.hint(wanted, in: names) ?? "columns: " + names.joined(separator: ", ")])
         }
-        for (old, new) in spec.columns { names[try index(of: old, "renames")] = new }
+        // Renames resolve against the file's names, then apply at once ({a = "b", b = "a"}
+        // swaps); two columns may not end with one name.
+        let original = names
+        var renamed = names
+        for (old, new) in spec.columns { renamed[try index(of: old, "renames")] = new }
+        var seenNames: [String: String] = [:]
+        for (k, n) in renamed.enumerated() {
+            if let other = seenNames[n] {
+                let at = manifest.map { ($0.file, spec.columnsLine ?? spec.line) } ?? (file, 1)
+                throw Diagnostic.data(file: at.0, line: at.1, "\(entity.isEmpty ? "the manifest" : "entity '\(entity)'") gives two columns the name '\(n)' ('\(other)' and '\(original[k])')",
+                    hints: ["rename one of them to another name"])
+            }
+            seenNames[n] = original[k]
+        }
         for (col, type) in spec.types {
-            let c = try index(of: col, "types")
+            // A type names the column as the file does, or as the manifest renames it.
+            let c: Int
+            if let i = try? index(of: col, "types") { c = i } else if let i = renamed.firstIndex(of: col) { c = i } else { c = try index(of: col, "types") }
             columns[c] = try convert(columns[c], to: type) { row, text in
                 Diagnostic.data(file: file, line: lines?.line(of: row), column: c + 1,
                     "value '\(text)' in column '\(col)' is not \(type == .int ? "an" : "a") \(type.rawValue)",
                     hints: ["the manifest declares \(col) as \(type.rawValue)"])
             }
         }
-        return Table(names: names, columns: columns, count: t.count, name: t.name)
+        return Table(names: renamed, columns: columns, count: t.count, name: t.name)
     }
 
     public static func convert(_ c: Column, to type: ColumnType, error: (Int, String) -> Diagnostic) throws -> Column {

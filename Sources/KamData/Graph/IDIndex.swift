@@ -13,9 +13,19 @@ public enum IDIndex: @unchecked Sendable {
     public var isEmpty: Bool { if case .none = self { true } else { false } }
 
     /// Builds the index; reports the first duplicate as (row, first row with that id).
-    public static func build(_ c: Column) -> (IDIndex, duplicate: (Int, Int)?, missing: Int?) {
+    /// With `skippingNulls` (a link that matches another column than the key), a null is
+    /// no key and matches nothing; otherwise it is reported as missing.
+    public static func build(_ c: Column, skippingNulls: Bool = false) -> (IDIndex, duplicate: (Int, Int)?, missing: Int?) {
         let n = c.count
-        for r in 0..<n where !c.isValid(r) { return (.none, nil, r) }
+        if let r = (0..<n).first(where: { !c.isValid($0) }) {
+            guard skippingNulls else { return (.none, nil, r) }
+            var map: [HashKey: Int32] = [:]
+            for r in 0..<n where c.isValid(r) {
+                let k = HashKey(c.value(at: r))
+                if let first = map.updateValue(Int32(r), forKey: k) { return (.none, (r, Int(first)), nil) }
+            }
+            return (.values(map), nil, nil)
+        }
         switch c.storage {
         case .int(let ids):
             guard let lo = ids.min(), let hi = ids.max() else { return (.dense(min: 0, rows: []), nil, nil) }

@@ -102,7 +102,8 @@ public enum Linker {
         let names = Set(loaded.map(\.name))
         // Which columns link where: declared links first, then links by naming.
         var specs: [(entity: Int, column: String, target: Int, name: String, key: String?)] = []
-        for m in manifest?.links ?? [] where !hints.pending.contains(m.entity + "." + m.column) {
+        for m in manifest?.links ?? [] where !hints.pending.contains(m.entity + "." + m.column)
+            && !(m.key.map { hints.pending.contains(m.target + "." + $0) } ?? false) {
             guard let s = graph.byName[m.entity] else {
                 throw Diagnostic.data(file: manifestFile, line: m.line, "a link starts at entity '\(m.entity)', which is not in the dataset",
                     hints: [Suggest.hint(m.entity, in: Array(names)) ?? "entities: " + names.sorted().joined(separator: ", ")])
@@ -145,13 +146,20 @@ public enum Linker {
             // a manifest renamed it), where the schema declares no foreign key; ParentID and
             // ManagerID to their usual targets.
             guard hints.camelCase else { continue }
+            let ownKey = (hints.sourceKeys[l.name] ?? keyColumn(s)).map(DatasetLoader.entityName)
             for col in l.table.names where !specs.contains(where: { $0.entity == s && $0.column == col }) {
                 guard let base = camelBase(col) else { continue }
-                // CompanyId, company_id and Company_ID all name the key CompanyId.
+                // CompanyId, company_id and Company_ID all name the key CompanyId; a table's
+                // own key is no link (nor, in a table keyed by it, a link to its twin).
                 let wanted = DatasetLoader.entityName(col)
-                let byKey = loaded.indices.first { t in
+                if wanted == ownKey || col == keyColumn(s) { continue }
+                let keyed = loaded.indices.filter { t in
                     t != s && (hints.sourceKeys[loaded[t].name] ?? keyColumn(t)).map(DatasetLoader.entityName) == wanted
                 }
+                // Several tables keyed alike (Customers, CustomerNotes): the one the name
+                // says, else none (a guess would be a wrong link).
+                let byKey = keyed.count == 1 ? keyed.first : keyed.first { t in Linker.target(of: base, from: l.name, in: names) == loaded[t].name }
+                if keyed.count > 1 && byKey == nil { continue }
                 var target = byKey
                 if target == nil, ["parent", "reports_to", "manager", "owner"].contains(base), let n = Linker.target(of: base, from: l.name, in: names) {
                     target = graph.byName[n]
@@ -165,7 +173,7 @@ public enum Linker {
         var otherIndexes: [Int: IDIndex] = [:]
         for (k, spec) in specs.enumerated() {
             guard let key = spec.key, key != keyColumn(spec.target), let c = loaded[spec.target].table.columnIndex(key) else { continue }
-            let (built, duplicate, _) = IDIndex.build(loaded[spec.target].table.columns[c])
+            let (built, duplicate, _) = IDIndex.build(loaded[spec.target].table.columns[c], skippingNulls: true)
             if let (r, _) = duplicate {
                 let v = loaded[spec.target].table.columns[c].value(at: r)
                 throw Diagnostic.data(file: loaded[spec.target].file, line: line(loaded[spec.target], r), column: c + 1,
@@ -215,7 +223,20 @@ public enum Linker {
                 outBase?[k] = r
             }
         }
-        for (k, spec) in specs.enumerated() {
+        // When one entity links to another in several ways, the conventional link (orders'
+        // account_id to accounts) takes the plain reverse name (account.orders), whatever
+        // the order they were declared in; the others are SOURCE_by_LINK.
+        func conventional(_ spec: (entity: Int, column: String, target: Int, name: String, key: String?)) -> Bool {
+            let t = graph.entities[spec.target].name
+            let singular = t.hasSuffix("ies") ? String(t.dropLast(3)) + "y" : t.hasSuffix("s") ? String(t.dropLast()) : t
+            return spec.name == singular || DatasetLoader.entityName(spec.column) == singular + "_id"
+        }
+        var plainOwner: [String: Int] = [:]
+        for (k, spec) in specs.enumerated() where conventional(spec) {
+            plainOwner["\(spec.entity)>\(spec.target)", default: k] = k
+        }
+        for k in specs.indices {
+            let spec = specs[k]
             let src = graph.entities[spec.entity], dst = graph.entities[spec.target]
             let l = loaded[spec.entity]
             let r = resolved[k]
@@ -231,10 +252,15 @@ public enum Linker {
                 d.kind = .warning
                 report.warnings.append(d)
             }
-            src.forward.append(AccountGraph.ForwardLink(name: spec.name, column: spec.column, target: spec.target, rows: r.rows))
-            var rname = reverseName(spec.name, source: src.name, target: dst.name)
-            if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil { rname = "\(src.name)_by_\(spec.name)" }
-            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: spec.name, offsets: r.offsets, rows: r.back))
+            // A link named like a column would be hidden by it: it is NAME_ref.
+            let name = src.table.columnIndex(spec.name) != nil ? spec.name + "_ref" : spec.name
+            src.forward.append(AccountGraph.ForwardLink(name: name, column: spec.column, target: spec.target, rows: r.rows))
+            var rname = reverseName(name, source: src.name, target: dst.name)
+            let owner = plainOwner["\(spec.entity)>\(spec.target)"]
+            if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil || (owner != nil && owner != k && rname == src.name) {
+                rname = "\(src.name)_by_\(name)"
+            }
+            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: name, offsets: r.offsets, rows: r.back))
         }
         resolved = []
         // Tables that know their graph, so their rows navigate.

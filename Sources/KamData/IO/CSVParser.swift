@@ -19,6 +19,9 @@ public struct CSVParser {
     public var chunkTarget = 4 << 20
     /// Called with each chunk's byte range once parsed, so the caller can drop the pages.
     public var release: ((Int, Int) -> Void)? = nil
+    /// Columns read as text whatever they hold (lower-cased names): a manifest's
+    /// `types = { zip = "string" }` keeps 08123 and 12345678901234567890 as written.
+    public var textColumns: Set<String> = []
 
     public init(base: UnsafePointer<UInt8>, count: Int, delimiter: UInt8, nullTokens: Set<[UInt8]>, name: String) {
         self.base = base
@@ -126,7 +129,7 @@ public struct CSVParser {
         for c in 0..<width {
             let kinds = Set(parts.map { $0.columns[c].kind }).subtracting([.unknown])
             let failed = parts.contains { $0.columns[c].failed }
-            if failed || kinds.count > 1 && kinds != [.int, .float] { stringColumns.insert(c) }
+            if failed || kinds.count > 1 && kinds != [.int, .float] || textColumns.contains(names[c].lowercased()) { stringColumns.insert(c) }
         }
         if !stringColumns.isEmpty {
             parts.withUnsafeMutableBufferPointer { buf in

@@ -6,6 +6,8 @@ import KamSyntax
 public struct CSVReader {
     public var delimiter: UInt8 = UInt8(ascii: ",")
     public var nullTokens: Set<String> = ["", "NULL"]
+    /// Columns read as text (lower-cased names).
+    public var textColumns: Set<String> = []
     public init() {}
 
     /// Parses `bytes` into a table; `name` is used in error messages (file:line).
@@ -27,6 +29,7 @@ public struct CSVReader {
             }
             var parser = CSVParser(base: base, count: raw.count, delimiter: delimiter, nullTokens: tokens, name: name)
             parser.release = { file.release($0, $1) }
+            parser.textColumns = textColumns
             return try parser.parse()
         }
         var result = RowLocator(name: name, checkpoints: locator.checkpoints, data: nil, file: file, delimiter: delimiter)
@@ -41,7 +44,9 @@ public struct CSVReader {
             guard let base = raw.bindMemory(to: UInt8.self).baseAddress else {
                 return (Table(names: [], columns: [], count: 0), RowLocator(name: name, checkpoints: [], data: nil, delimiter: delimiter))
             }
-            return try CSVParser(base: base, count: raw.count, delimiter: delimiter, nullTokens: tokens, name: name).parse()
+            var parser = CSVParser(base: base, count: raw.count, delimiter: delimiter, nullTokens: tokens, name: name)
+            parser.textColumns = textColumns
+            return try parser.parse()
         }
         var result = RowLocator(name: name, checkpoints: locator.checkpoints, data: data, delimiter: delimiter)
         result.blankLines = locator.blankLines

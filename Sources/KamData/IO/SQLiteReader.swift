@@ -58,9 +58,14 @@ public final class SQLiteReader {
 
     /// The tables and views, by name.
     public func tables() throws -> [String] {
-        var names: [String] = []
-        try query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name") { s in
-            if let n = SQLiteReader.text(s, 0) { names.append(n) }
+        try tablesAndViews().map(\.name)
+    }
+
+    /// The tables and views, by name, each with whether it is a view.
+    public func tablesAndViews() throws -> [(name: String, view: Bool)] {
+        var names: [(String, Bool)] = []
+        try query("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name") { s in
+            if let n = SQLiteReader.text(s, 0) { names.append((n, SQLiteReader.text(s, 1) == "view")) }
         }
         return names
     }
@@ -214,8 +219,23 @@ public final class SQLiteReader {
     /// The rows of a query, typed column by column.
     public func read(sql: String, emptyColumns: (() throws -> [String])? = nil) throws -> Table {
         var stmt: OpaquePointer? = nil
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
+        var tail: UnsafePointer<CChar>? = nil
+        let utf8 = Array(sql.utf8CString)
+        let rc = utf8.withUnsafeBufferPointer { buf in sqlite3_prepare_v2(db, buf.baseAddress, -1, &stmt, &tail) }
+        guard rc == SQLITE_OK else {
             throw Diagnostic.data(file: path, line: nil, "SQLite: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        guard let stmt else { throw Diagnostic.data(file: path, line: nil, "SQLite: the query is empty") }
+        // One statement: what follows a ';' would be silently left out.
+        let rest = utf8.withUnsafeBufferPointer { buf -> String in
+            guard let base = buf.baseAddress, let tail else { return "" }
+            let offset = base.distance(to: tail)
+            return offset < buf.count ? String(cString: base + offset) : ""
+        }
+        if !rest.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";"))).isEmpty {
+            sqlite3_finalize(stmt)
+            throw Diagnostic.data(file: path, line: nil, "SQLite: the query has more than one statement",
+                hints: ["an entity is one SELECT; join or union what it needs in it"])
         }
         defer { sqlite3_finalize(stmt) }
         let n = Int(sqlite3_column_count(stmt))
