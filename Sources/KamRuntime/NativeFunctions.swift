@@ -408,16 +408,22 @@ public enum NativeFunctions {
             default: throw ctx.failArg(0, "columns needs a table, got \(a[0].aTypeName)")
             }
         }),
-        Builtin("load", ["path"], .table, "Read a file as a table (CSV, TSV, JSON, JSONL), or a dataset directory as the session's dataset.", .eager { ctx, a in
+        Builtin("load", ["path", "manifest?"], .table,
+                "Read a file as a table (CSV, TSV, JSON, JSONL), or a dataset directory or SQLite database as the session's dataset (with a manifest from elsewhere: load(\"crm.db\", \"crm.toml\")).", .eager { ctx, a in
             guard let path = try ctx.string(a[0], 0, "load") else { return .null }
             do {
                 let full = TableReader.resolve(path, relativeTo: ctx.interp.currentSource.name)
+                let manifest = try ctx.string(a[1], 1, "load").map { TableReader.resolve($0, relativeTo: ctx.interp.currentSource.name) }
                 var isDir: ObjCBool = false
                 if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue || SQLiteReader.isDatabase(full) {
-                    let (g, report) = try DerivedColumns.load(full, options: ctx.interp.options)
+                    let (g, report) = try DerivedColumns.load(full, manifest: manifest, options: ctx.interp.options)
                     ctx.interp.install(g)
                     ctx.interp.warnings += report.warnings
                     return .record(Record(g.entities.map { ($0.name, Value.table($0.table)) }))
+                }
+                if manifest != nil {
+                    throw ctx.failArg(1, "a manifest is for a dataset directory or a SQLite database, and \(path) is one file",
+                        hints: ["put the file in a directory with the manifest: load(\"crm/\")"])
                 }
                 return .table(try TableReader.readFile(path, relativeTo: ctx.interp.currentSource.name))
             } catch let d as Diagnostic {
