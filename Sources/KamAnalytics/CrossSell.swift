@@ -99,7 +99,8 @@ enum CrossSell {
             var name = Format.plain(it.names[c])
             while names.contains(name) { name += "_" }
             names.append(name)
-            columns.append(it.spend.isEmpty ? Column(storage: .int(matrix[c].map { Int64($0) })) : Column(storage: .float(matrix[c]), validity: has[c]))
+            // Null where the account does not buy the item (the whitespace), with or without values.
+            columns.append(it.spend.isEmpty ? Column(storage: .int(matrix[c].map { Int64($0) }), validity: has[c]) : Column(storage: .float(matrix[c]), validity: has[c]))
         }
         names += ["bought", "open"]
         columns += [Column(storage: .int(bought)), Column(storage: .int(bought.map { Int64(k) - $0 }))]
@@ -156,7 +157,14 @@ enum CrossSell {
         let itemColumn = try site.interp.evalColumn(path, over: source, site.env)
         var spend: [Double?] = []
         if let v = site.named("value") {
-            spend = try site.numbers(try site.interp.evalColumn(v.value, over: source, site.env), name: "value", at: v.value.range, role: verb)
+            let column = try site.interp.evalColumn(v.value, over: source, site.env)
+            // value: is read on each row the items come from (an order line), not per account.
+            if case .values(let vs) = column.storage, vs.contains(where: { if case .list = $0 { true } else { false } }) {
+                let source = g.entities[link.source].name
+                throw site.interp.fail("\(verb)'s value: is read on each row of \(source), and this gives a list per row", v.value.range,
+                    hints: ["name a column of \(source): value: amount"])
+            }
+            spend = try site.numbers(column, name: "value", at: v.value.range, role: verb)
         } else if let amount = source.column("amount") {
             spend = try site.numbers(amount, name: "amount", at: site.range, role: verb)
         }

@@ -22,12 +22,12 @@ enum Health {
         StageInput("date", "orders.date", for: "the revenue trend", expects: .date, signal: "revenue", group: "orders"),
         StageInput("discount", "orders.discount", for: "discount creep", expects: .fraction, signal: "discount", optionalColumn: true, group: "orders"),
         StageInput("cost", "orders.cost", for: "margin erosion", expects: .number, signal: "margin", optionalColumn: true, group: "orders"),
-        StageInput("nps", "surveys.score", for: "NPS", expects: .number, signal: "NPS", group: "surveys"),
-        StageInput("survey_date", "surveys.date", for: "NPS", expects: .date, signal: "NPS", group: "surveys"),
+        StageInput("nps", "surveys.score", for: "NPS", expects: .number, signal: "NPS", group: "surveys").or("contacts.surveys.score"),
+        StageInput("survey_date", "surveys.date", for: "NPS", expects: .date, signal: "NPS", group: "surveys").or("contacts.surveys.date"),
         StageInput("invoice_amount", "invoices.amount", for: "overdue receivables", expects: .number, signal: "receivables", group: "invoices"),
         StageInput("due", "invoices.due", for: "overdue receivables", expects: .date, signal: "receivables", group: "invoices"),
-        StageInput("paid", "invoices.paid", for: "overdue receivables (null: unpaid)", signal: "receivables", group: "invoices"),
-        StageInput("last_contact", "contacts.relationships.last_contact", for: "engagement", expects: .date, signal: "engagement"),
+        StageInput("paid", "invoices.paid", for: "overdue receivables (null or false: unpaid)", expects: .dateOrFlag, signal: "receivables", group: "invoices"),
+        StageInput("last_contact", "contacts.relationships.last_contact", for: "engagement", expects: .date, signal: "engagement").perPersonInput(),
         StageInput("renewal", "contracts.end", for: "renewals", expects: .date, signal: "renewals"),
     ]
 
@@ -96,7 +96,12 @@ enum Health {
                 for row in invoiceAmount.rows(from: r) {
                     // Unpaid and past due; a credit note (a negative amount) is not owed.
                     // Paid is a date or a flag: null or false is unpaid.
-                    let unpaid: Bool = { if case .bool(false) = paid.value(row) { return true }; return paid.value(row).isNull }()
+                    let unpaid: Bool = {
+                        switch paid.value(row) {
+                        case .null, .bool(false), .int(0): return true
+                        default: return false
+                        }
+                    }()
                     guard unpaid, let d = due.date(row), d < today, let owed = invoiceAmount.number(row), owed > 0 else { continue }
                     overdue += owed
                     late = max(late, today - d)

@@ -23,9 +23,10 @@ enum Lifecycle {
         StageInput("revenue", "orders.amount", for: "the revenue trend", expects: .number, group: "orders"),
         StageInput("date", "orders.date", for: "first and last orders", expects: .date, group: "orders"),
         StageInput("category", "orders.product.category", for: "the breadth of what it buys", signal: "breadth", optionalColumn: true),
-        StageInput("last_contact", "contacts.relationships.last_contact", for: "the people we know", signal: "people known"),
-        StageInput("nps", "surveys.score", for: "the survey score", expects: .number, signal: "NPS", group: "surveys"),
-        StageInput("survey_date", "surveys.date", for: "the survey score of the last 365 days", expects: .date, signal: "NPS", group: "surveys"),
+        StageInput("last_contact", "contacts.relationships.last_contact", for: "the people we know", signal: "people known").perPersonInput(),
+        StageInput("nps", "surveys.score", for: "the survey score", expects: .number, signal: "NPS", group: "surveys").or("contacts.surveys.score"),
+        StageInput("survey_date", "surveys.date", for: "the survey score of the last 365 days", expects: .date, signal: "NPS", group: "surveys")
+            .or("contacts.surveys.date"),
     ]
 
     static let list: [Builtin] = [

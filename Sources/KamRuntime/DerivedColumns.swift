@@ -71,6 +71,10 @@ public enum DerivedColumns {
         let interp = Interpreter(options: options)
         try? interp.importModule("core", isFile: false, range: SourceRange(0, 0), into: interp.globals)
         interp.install(graph)
+        // Only the entity's own rows and links: another entity's name that is no link yet
+        // (the link may come from a column derived later) is unknown, so the column waits,
+        // instead of reading that whole table.
+        for e in graph.entities where e.name != entity { interp.globals.vars[e.name] = nil }
         let problems = Checker(interp).check(program, warnUnusedParameters: false, requireParameters: false).filter { $0.kind != .warning }
         if !problems.isEmpty { throw relocate(DiagnosticList(problems)) }
         var result: Value = .null

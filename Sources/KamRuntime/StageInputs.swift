@@ -26,10 +26,30 @@ public struct StageInput: Sendable {
     public var group: String?
     /// The values it must hold.
     public var expects: Expect
+    /// Read per person at the account: the path starts with a reverse link (contacts).
+    public var perPerson = false
+    /// Other default paths, tried in turn when a link of the first is not in the dataset
+    /// (surveys of the account, else of its contacts).
+    public var alternatives: [[String]] = []
 
     public enum Expect: Sendable {
-        /// `fraction`: numbers from 0 to 1 (a discount of 5% is 0.05).
-        case any, number, date, fraction
+        /// `fraction`: numbers from 0 to 1 (a discount of 5% is 0.05); `dateOrFlag`: a
+        /// date (when it happened) or true/false, null meaning not (yet).
+        case any, number, date, fraction, dateOrFlag
+    }
+
+    /// The same input, read per person.
+    public func perPersonInput() -> StageInput {
+        var i = self
+        i.perPerson = true
+        return i
+    }
+
+    /// The same input, with other default paths.
+    public func or(_ paths: String...) -> StageInput {
+        var i = self
+        i.alternatives = paths.map { $0.split(separator: ".").map(String.init) }
+        return i
     }
 
     public init(_ option: String, _ path: String, for purpose: String, expects: Expect = .any, signal: String? = nil,
@@ -176,7 +196,16 @@ public struct StageInputs {
                     ["\(input.option) is read through links from each row of \(root.name): \(stage) \(input.option): \(input.path.joined(separator: "."))"], e.range))
                 continue
             }
-            let path = explicit?.path ?? moved ?? input.path
+            // The first default path whose links are all there (else the first, to say so).
+            func linksThere(_ p: [String]) -> Bool {
+                var e = root
+                for name in p.dropLast() {
+                    if let l = e.reverseLink(name) { e = graph.entities[l.source] } else if let l = e.forwardLink(name) { e = graph.entities[l.target] } else { return false }
+                }
+                return true
+            }
+            let fallback = ([input.path] + input.alternatives).first(where: linksThere) ?? input.path
+            let path = explicit?.path ?? moved ?? fallback
             // Pointed by the user (this option, or another of its group): what is missing is
             // an error, not an absent signal, except a column that is optional.
             let pointed = explicit != nil || moved != nil
@@ -219,6 +248,11 @@ public struct StageInputs {
                 }
                 continue
             }
+            if input.perPerson, let first = steps.first, case .forward = first {
+                out.problems.append(("\(stage) reads \(input.option) per person at each \(root.name.hasSuffix("s") ? String(root.name.dropLast()) : root.name), but \(path.joined(separator: ".")) starts with a link to one row",
+                    ["start the path with the account's people: \(input.option): \(input.path.joined(separator: "."))"], explicit?.range ?? groupRange(input)))
+                continue
+            }
             // A column of nulls only (or none) holds anything.
             let values = (0..<column.count).lazy.map { column.value(at: $0) }
             let holds: Bool
@@ -227,6 +261,14 @@ public struct StageInputs {
             case .number: holds = column.type == .int || column.type == .float || values.allSatisfy { $0.isNull || $0.asDouble != nil }
             case .date: holds = column.type == .date || values.allSatisfy { v in if case .date = v { true } else { v.isNull } }
             case .fraction: holds = column.type == .int || column.type == .float || values.allSatisfy { $0.isNull || $0.asDouble != nil }
+            case .dateOrFlag:
+                holds = column.type == .date || column.type == .bool || values.allSatisfy { v in
+                    switch v {
+                    case .null, .date, .bool: return true
+                    case .int(let x): return x == 0 || x == 1
+                    default: return false
+                    }
+                }
             }
             if holds, input.expects == .fraction, let bad = values.firstIndex(where: { v in v.asDouble.map { $0 < 0 || $0 > 1 } ?? false }) {
                 let row = bad
@@ -237,9 +279,10 @@ public struct StageInputs {
                 continue
             }
             if !holds {
-                let what = input.expects == .date ? "dates" : "numbers"
+                let what = input.expects == .date ? "dates" : input.expects == .dateOrFlag ? "dates or true/false" : "numbers"
                 out.problems.append(("\(stage) needs \(path.joined(separator: ".")) to hold \(what) for \(input.purpose), but it holds \(column.type.rawValue) values",
-                    [explicit == nil ? "declare its type in the manifest: [entities.\(current.name)] types = { \(path.last ?? "") = \"\(input.expects == .number ? "float" : "date")\" }"
+                    [input.expects == .dateOrFlag ? "derive a flag in the manifest: [entities.\(current.name).derive] \(path.last ?? "") = \"\(path.last ?? "") == 'Y'\" (a date or true: paid; null or false: not)"
+                        : explicit == nil ? "declare its type in the manifest: [entities.\(current.name)] types = { \(path.last ?? "") = \"\(input.expects == .number ? "float" : "date")\" }"
                         : "point \(input.option): at a column of \(what)"],
                     explicit?.range))
                 continue

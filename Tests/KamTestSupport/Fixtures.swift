@@ -13,6 +13,7 @@ public enum Fixtures {
         ("graph/sqlite_crm/crm.sql", ["graph/sqlite_crm/crm.db", "graph/sqlite_plain/crm.db"]),
         ("graph/sqlite_company/company.sql", ["graph/sqlite_company/company.db"]),
         ("graph/sqlite_twins/twins.sql", ["graph/sqlite_twins/twins.db"]),
+        ("graph/sqlite_twins/split.sql", ["graph/sqlite_twins/split.db"]),
     ]
 
     /// Builds them once per process; false if one could not be built.

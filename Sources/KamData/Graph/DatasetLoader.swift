@@ -366,10 +366,17 @@ public enum DatasetLoader {
             }
             seenNames[n] = original[k]
         }
-        for (col, type) in spec.types {
+        var typed: [Int: String] = [:]
+        for (col, type) in spec.types.sorted(by: { $0.key < $1.key }) {
             // A type names the column as the file does, or as the manifest renames it.
             let c: Int
             if let i = try? index(of: col, "types") { c = i } else if let i = renamed.firstIndex(of: col) { c = i } else { c = try index(of: col, "types") }
+            if let other = typed[c] {
+                let at = manifest.map { ($0.file, spec.typesLine ?? spec.line) } ?? (file, 1)
+                throw Diagnostic.data(file: at.0, line: at.1, "\(entity.isEmpty ? "the manifest" : "entity '\(entity)'") types column '\(original[c])' twice, as '\(other)' and as '\(col)'",
+                    hints: ["give it one type"])
+            }
+            typed[c] = col
             columns[c] = try convert(columns[c], to: type) { row, text in
                 Diagnostic.data(file: file, line: lines?.line(of: row), column: c + 1,
                     "value '\(text)' in column '\(col)' is not \(type == .int ? "an" : "a") \(type.rawValue)",

@@ -159,7 +159,14 @@ public enum Linker {
                 // Several tables keyed alike (Customers, CustomerNotes): the one the name
                 // says, else none (a guess would be a wrong link).
                 let byKey = keyed.count == 1 ? keyed.first : keyed.first { t in Linker.target(of: base, from: l.name, in: names) == loaded[t].name }
-                if keyed.count > 1 && byKey == nil { continue }
+                if keyed.count > 1 && byKey == nil {
+                    var w = Diagnostic.data(file: l.file, line: nil,
+                        "\(l.name).\(col) links to no table: \(keyed.map { loaded[$0].name }.joined(separator: " and ")) are all keyed \(col)",
+                        hints: ["declare the foreign key in the database, or the link in a manifest: [[links]] from = \"\(l.name).\(col)\", to = \"\(loaded[keyed[0]].name)\""])
+                    w.kind = .warning
+                    report.warnings.append(w)
+                    continue
+                }
                 var target = byKey
                 if target == nil, ["parent", "reports_to", "manager", "owner"].contains(base), let n = Linker.target(of: base, from: l.name, in: names) {
                     target = graph.byName[n]

@@ -73,6 +73,10 @@ public final class Checker {
         diagnostics.append(Diagnostic(.syntax, message, at: range, in: source, hints: hints))
     }
 
+    public func warning(_ message: String, _ range: SourceRange, hints: [String] = []) {
+        diagnostics.append(Diagnostic(.warning, message, at: range, in: source, hints: hints))
+    }
+
     // MARK: statements
 
     public func statement(_ stmt: Stmt, _ scope: Scope) {
@@ -314,6 +318,17 @@ public final class Checker {
     public func name(_ n: String, _ range: SourceRange, _ scope: Scope) -> Shape {
         switch lookup(n, scope) {
         case .shape(let s):
+            // In the rows of one entity, another entity's name that is no link of it is that
+            // whole table, the same for every row: count(orders) on accounts without an
+            // orders link counts every order. Almost surely not what was meant.
+            if case .table(let t) = s, let row = innermostRow(scope), let entity = row.entity, !row.has(n),
+               link(n, from: entity) == nil, let g = graph(), entity < g.entities.count, let target = g.byName[n], g.entities[entity].name != n,
+               t.entity == target, isEntityGlobal(n, scope)
+            {
+                let here = g.entities[entity].name
+                warning("'\(n)' here is the whole \(n) table, the same for every row: \(here) has no link '\(n)'", range,
+                    hints: ["a link needs a column in \(n) that names the \(here) row (\(here.hasSuffix("s") ? String(here.dropLast()) : here)_id); to mean the whole table, bind it first: let all_\(n) = \(n)"])
+            }
             if case .function(nil) = s, Builtins.table[n] != nil, variable(n, scope) == nil, let row = innermostRow(scope),
                 !row.open, !functionValueAllowed
             {
@@ -552,6 +567,20 @@ public final class Checker {
     }
 
     /// A variable (not a column): how a call's callee is looked up.
+    /// Whether `name` is the dataset's entity itself (the global it installs), not a
+    /// variable the script bound (let orders = orders | where ...).
+    public func isEntityGlobal(_ name: String, _ scope: Scope) -> Bool {
+        var s: Scope? = scope
+        while let env = s {
+            if env.vars[name] != nil { return env === globals && !laterGlobals.contains(name) && interp.globals.vars[name].map { v in
+                if case .table(let t) = v, let o = t.origin, o.rows == nil, o.graph.entities[o.entity].name == name { return true }
+                return false
+            } ?? false }
+            s = env.parent
+        }
+        return true
+    }
+
     public func variable(_ name: String, _ scope: Scope) -> Shape? {
         var s: Scope? = scope
         while let env = s {
