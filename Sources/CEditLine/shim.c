@@ -40,6 +40,12 @@ void kam_install_sigint(volatile int *cancel_flag) {
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* Whether more input is already waiting on stdin (a paste of several lines). */
+int kam_input_pending(void) {
+    struct pollfd p = { .fd = 0, .events = POLLIN, .revents = 0 };
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN) ? 1 : 0;
+}
+
 int kam_interrupted(void) {
     int was = interrupted;
     interrupted = 0;

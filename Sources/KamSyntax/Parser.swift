@@ -44,32 +44,24 @@ public struct Parser {
         return Program(statements: statements, source: source)
     }
 
-    /// Whether `text` is an unfinished statement the REPL should keep reading for:
-    /// an open bracket or string, or a last line ending in `|`, `,` or a binary operator.
+    /// Whether `text` is an unfinished statement the REPL should keep reading for: an open
+    /// bracket, or a last line ending in `|`, `,` or a binary operator.
     public static func isIncomplete(_ text: String) -> Bool {
+        // The parser decides, as Lua's REPL does: the input is incomplete when it does not
+        // parse and every error is at its very end (an open bracket, a trailing | or
+        // operator). A string cannot span lines, so an unterminated one is an error now,
+        // not a reason to wait for more.
         let source = Source(name: "<repl>", text: text)
         var lexer = Lexer(source)
         let tokens = lexer.tokenize()
-        if lexer.diagnostics.contains(where: { $0.message.hasPrefix("unterminated string") || $0.message.hasPrefix("unclosed '{'") }) {
-            return true
-        }
-        var depth = 0
-        for t in tokens {
-            switch t.kind {
-            case .lparen, .lbracket, .lbrace: depth += 1
-            case .rparen, .rbracket, .rbrace: depth -= 1
-            default: break
-            }
-        }
-        if depth > 0 { return true }
-        let meaningful = tokens.filter { $0.kind != .newline && $0.kind != .eof }
-        guard let last = meaningful.last else { return false }
-        switch last.kind {
-        case .pipe, .comma, .assign, .arrow, .coalesce, .plus, .minus, .star, .slash, .percent, .eq, .ne, .lt, .le, .gt, .ge,
-            .tilde, .kwAnd, .kwOr, .kwNot, .kwIn:
-            return true
-        default:
+        if lexer.diagnostics.contains(where: { $0.message.hasPrefix("unterminated string") }) { return false }
+        guard let last = tokens.last(where: { $0.kind != .newline && $0.kind != .eof }) else { return false }
+        let end = last.range.end
+        do {
+            _ = try Parser.parse(source)
             return false
+        } catch {
+            return !error.diagnostics.isEmpty && error.diagnostics.allSatisfy { ($0.range?.start ?? 0) >= end }
         }
     }
 

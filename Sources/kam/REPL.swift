@@ -46,11 +46,13 @@ final class REPL {
                     Output.write("^C\n")
                 }
                 buffer = ""
+                held = nil
                 session.interpreter.cancellation.clear()
                 Output.flush()
                 continue
             }
             guard let raw else {
+                if let held { execute(held, editor) }
                 Output.write("\n")
                 Output.flush()
                 return 0
@@ -60,22 +62,52 @@ final class REPL {
             buffer += buffer.isEmpty ? line : "\n" + line
             if buffer.trimmingCharacters(in: .whitespaces).isEmpty { buffer = ""; continue }
             if !buffer.hasPrefix(":") && Parser.isIncomplete(buffer) { continue }
-            let statement = buffer
+            var statement = buffer
             buffer = ""
-            kam_editor_history_add(editor, statement)
-            saveHistory(editor)
+            let continues = statement.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("|")
+            if continues, let h = held {
+                // Pasted lines: the one held back goes on with this stage.
+                statement = h + "\n" + statement
+                held = nil
+            } else if continues, let last = lastStatement {
+                // Typed after a result: the last statement again, with this stage.
+                statement = last + "\n" + statement
+            } else if let h = held {
+                held = nil
+                execute(h, editor)
+            }
             if statement.hasPrefix(":") {
+                kam_editor_history_add(editor, statement)
+                saveHistory(editor)
                 if meta(statement) { return 0 }
                 Output.flush()
                 continue
             }
-            session.interpreter.cancellation.clear()
-            let started = Clock.now()
-            _ = driver.runText(statement, name: "<repl>")
-            _ = kam_interrupted()  // a Ctrl-C that cancelled the query is spent
-            if timing { Output.write("(\(String(format: "%.1f", (Clock.now() - started) * 1000)) ms)\n") }
-            Output.flush()
+            // More input already waiting (a paste): its next line may start with | and go on
+            // with this statement, so hold it until that line is read.
+            if kam_input_pending() != 0 {
+                held = statement
+                continue
+            }
+            execute(statement, editor)
         }
+    }
+
+    /// A statement held back while pasted lines that may continue it are read.
+    var held: String?
+    /// The last statement run, which a line starting with | continues.
+    var lastStatement: String?
+
+    func execute(_ statement: String, _ editor: OpaquePointer) {
+        kam_editor_history_add(editor, statement)
+        saveHistory(editor)
+        lastStatement = statement
+        session.interpreter.cancellation.clear()
+        let started = Clock.now()
+        _ = driver.runText(statement, name: "<repl>")
+        _ = kam_interrupted()  // a Ctrl-C that cancelled the query is spent
+        if timing { Output.write("(\(String(format: "%.1f", (Clock.now() - started) * 1000)) ms)\n") }
+        Output.flush()
     }
 
     func banner() -> String {

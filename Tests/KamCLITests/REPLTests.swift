@@ -41,6 +41,31 @@ struct REPLTests {
         #expect(pty.expect("│ 2 │"))
     }
 
+    /// Pipelines written as the docs write them, a stage per line: pasted, the lines are
+    /// one statement; typed after a result, a line starting with | continues the last one.
+    @Test func aLineStartingWithAPipeContinues() throws {
+        let pty = try start()
+        pty.send("table([{a: 1}, {a: 2}, {a: 3}])\r  | where a > 1\r  | select b = a * 10\r")
+        #expect(pty.expect("│ 20 │"))
+        #expect(pty.expect("│ 30 │"))
+        #expect(!pty.output.contains("│ 1 │"), "the pasted first line ran alone: \(pty.output)")
+        pty.mark()
+        pty.send("| where b > 20\r")
+        #expect(pty.expect("│ 30 │"))
+    }
+
+    /// A string cannot span lines: Enter after an open one shows the error, and the session
+    /// goes on (it used to wait at ...> for good).
+    @Test func anOpenStringIsAnErrorNotAContinuation() throws {
+        let pty = try start()
+        pty.send("\"abc\r")
+        #expect(pty.expect("error: unterminated string"))
+        pty.mark()
+        pty.send("1 + 1\r")
+        #expect(pty.expect("2"))
+        #expect(pty.expect("kam> "))
+    }
+
     @Test func errorThenRecovery() throws {
         let pty = try start()
         pty.send("let y = 5\r")

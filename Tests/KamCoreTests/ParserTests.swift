@@ -80,8 +80,12 @@ struct ParserTests {
     }
 
     @Test(arguments: [
-        ("table([{a: 1}", true), ("t |", true), ("\"open", true), ("f(1,", true), ("1 +", true),
+        ("table([{a: 1}", true), ("t |", true), ("f(1,", true), ("1 +", true), ("let x =", true), ("t | # note", true),
         ("1 + 1", false), ("t | take 3", false), ("let x = [1, 2]", false), ("", false),
+        // A string cannot span lines: an open one is an error to show now, not more to read.
+        ("\"open", false), ("\"abc\nfoo", false),
+        // An error before the end is an error, whatever follows.
+        ("1 + + 2 * (", false), ("where where (", false),
     ])
     func incompleteInput(_ text: String, _ incomplete: Bool) {
         #expect(Parser.isIncomplete(text) == incomplete)

@@ -32,5 +32,7 @@ void kam_editor_set_completer(kam_editor *editor, kam_completer completer);
 void kam_install_sigint(volatile int *cancel_flag);
 /// Whether Ctrl-C arrived since the last call; clears the mark.
 int kam_interrupted(void);
+/// Whether more input is already waiting on stdin (the rest of a paste).
+int kam_input_pending(void);
 
 #endif
