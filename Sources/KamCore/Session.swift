@@ -43,8 +43,20 @@ public final class Session {
             err(DiagnosticList(errors).render())
             return DiagnosticList(errors).exitCode
         }
+        // JSON is one document: one result as it is, several as an array of them (jsonl
+        // writes one line per row, whatever the number of results).
+        var documents: [String] = []
+        let json = writer.format == .json
+        defer {
+            if documents.count == 1 { out(documents[0]) }
+            if documents.count > 1 {
+                out("[\n" + documents.map { $0.trimmingCharacters(in: .newlines) }.joined(separator: ",\n") + "\n]\n")
+            }
+        }
         do {
-            try interpreter.run(program) { value in out(writer.render(value)) }
+            try interpreter.run(program) { value in
+                if json { documents.append(writer.render(value)) } else { out(writer.render(value)) }
+            }
             return 0
         } catch let d as Diagnostic {
             err(d.render())

@@ -249,6 +249,16 @@ struct DatasetCommandLineTests {
         #expect(json.stdout == "{\"x\": 5}\n")
         let jsonl = try Binary.run(["-c", "input | count"], stdin: "{\"x\": 1}\n{\"x\": 2}\n")
         #expect(jsonl.stdout == "2\n")
+        // The separator is read off the header: a ; or tab export is a table, not one column.
+        let semicolons = try Binary.run(["-c", "input | derive c = a + b"], stdin: "a;b\n1;2\n")
+        #expect(semicolons.stdout == "a,b,c\n1,2,3\n")
+        let tabs = try Binary.run(["-c", "input | select b"], stdin: "a\tb\n1\t\"x,y\"\n")
+        #expect(tabs.stdout == "b\n\"x,y\"\n")
+        // One JSON document, whatever the number of results; a CSV scalar is quoted as a field.
+        let two = try Binary.run(["--format", "json", "-c", "1\n\"a\""])
+        #expect(two.stdout == "[\n1,\n\"a\"\n]\n")
+        let field = try Binary.run(["-c", "\"a,b\""])
+        #expect(field.stdout == "\"a,b\"\n")
     }
 
     @Test func timingGoesToStderr() throws {

@@ -298,7 +298,9 @@ public enum DatasetLoader {
         if i < bytes.count, bytes[i] == UInt8(ascii: "[") || bytes[i] == UInt8(ascii: "{") {
             return try JSONReader.readTable(bytes, name: "<stdin>")
         }
-        return try CSVReader().read(bytes, name: "<stdin>")
+        var r = CSVReader()
+        r.delimiter = bytes.withUnsafeBufferPointer { CSVReader.sniffDelimiter($0) }
+        return try r.read(bytes, name: "<stdin>")
     }
 
     /// Reads one file by its extension; CSV also returns the line of each row.
@@ -312,7 +314,8 @@ public enum DatasetLoader {
         switch ext(path) {
         case "csv", "txt", "tsv":
             var r = CSVReader()
-            if ext(path) == "tsv" { r.delimiter = UInt8(ascii: "\t") }
+            // .tsv is tab-separated; a .csv or .txt says by its header (a ; export reads too).
+            r.delimiter = ext(path) == "tsv" ? UInt8(ascii: "\t") : file.withBytes { CSVReader.sniffDelimiter(UnsafeBufferPointer(rebasing: $0.prefix(65_536))) }
             if let nulls { r.nullTokens = Set(nulls) }
             r.textColumns = text
             let (t, lines) = try r.read(file, name: path)

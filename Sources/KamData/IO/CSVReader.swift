@@ -6,6 +6,24 @@ import KamSyntax
 public struct CSVReader {
     public var delimiter: UInt8 = UInt8(ascii: ",")
     public var nullTokens: Set<String> = ["", "NULL"]
+
+    /// The field separator a header line uses: the most frequent of , ; tab and | outside
+    /// quotes (a comma when none is there), so a semicolon-separated export reads as one.
+    public static func sniffDelimiter(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        var counts: [UInt8: Int] = [:]
+        var quoted = false
+        for b in bytes {
+            if b == UInt8(ascii: "\"") { quoted.toggle(); continue }
+            if quoted { continue }
+            if b == 10 || b == 13 { break }
+            if b == UInt8(ascii: ",") || b == UInt8(ascii: ";") || b == 9 || b == UInt8(ascii: "|") { counts[b, default: 0] += 1 }
+        }
+        let comma = counts[UInt8(ascii: ",")] ?? 0
+        guard let best = counts.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }), best.value > comma else {
+            return UInt8(ascii: ",")
+        }
+        return best.key
+    }
     /// Columns read as text (lower-cased names).
     public var textColumns: Set<String> = []
     public init() {}

@@ -89,6 +89,7 @@ public struct TableLayout {
         }
         out += rule("└", "┴", "┘")
         var notes: [String] = []
+        if t.count == 0 { notes.append("(0 rows)") }
         if omitted > 0 { notes.append("\(t.count) rows, \(omitted) not shown (use | take N, or :format csv to see all)") }
         if hiddenColumns > 0 { notes.append("\(hiddenColumns) column\(hiddenColumns == 1 ? "" : "s") not shown: " + t.names[visible...].joined(separator: ", ")) }
         for n in notes { out += n + "\n" }

@@ -41,6 +41,11 @@ public struct Writer {
     public func renderScalar(_ v: Value) -> String {
         switch format {
         case .json, .jsonl: return JSON.encode(v) + "\n"
+        case .csv:
+            // One field of CSV: quoted when it holds a comma, a quote or a line break.
+            var b: [UInt8] = []
+            CSVWriter.appendString(Format.plain(v), &b, UInt8(ascii: ","))
+            return String(decoding: b, as: UTF8.self) + "\n"
         default: return Format.plain(v) + "\n"
         }
     }
@@ -61,7 +66,8 @@ public struct Writer {
             var out = ""
             for i in 0..<t.count { out += JSON.object(t, i) + "\n" }
             return out
-        case .markdown: return markdown(t)
+        // A blank line after each table, so two results are two tables.
+        case .markdown: return markdown(t) + "\n"
         }
     }
 
