@@ -48,8 +48,8 @@ struct DocExamplesTests {
         return out
     }
 
-    @Test("doc example", arguments: examples)
-    func example(_ ex: Example) {
+    /// What an example prints, and its exit code and the code it is meant to exit with.
+    static func run(_ ex: Example) -> (shown: String, code: Int32, expectedExit: Int32, err: String) {
         let session = Session(options: .init(today: KamCore.Calendar.days(year: 2025, month: 6, day: 30) ?? 0), writer: Writer(format: .table))
         // Leading `# data: PATH` (relative to the package root, or `demo`), `# today: DATE`,
         // `# param: NAME=VALUE` and `# exit: N` (the exit code the example shows).
@@ -60,7 +60,7 @@ struct DocExamplesTests {
                 session.interpreter.datasetProvider = { Demo.build() }
             } else if line.hasPrefix("# data: ") {
                 let path = DocExamplesTests.root.appendingPathComponent(String(line.dropFirst(8))).path
-                #expect(Fixtures.built, "the SQLite fixtures could not be built")
+                _ = Fixtures.built
                 session.interpreter.datasetProvider = { [session] in try DerivedColumns.load(path, options: session.interpreter.options) }
             } else if line.hasPrefix("# today: "), let d = KamCore.Calendar.parse(Array(line.dropFirst(9).utf8)) {
                 session.interpreter.options.today = d
@@ -73,12 +73,42 @@ struct DocExamplesTests {
         var out = "", err = ""
         let name = expectedExit == 0 ? ex.file : "plan.kam"
         let code = withLargeStack { session.run(ex.code, name: name, out: { out += $0 }, err: { err += $0 }) }
-        #expect(code == expectedExit, "\(ex.file):\(ex.line): \(err)")
         // An example that shows an error (`# exit: N`) prints what a terminal shows: the
         // results, then the messages, as if the script were plan.kam.
-        let shown = expectedExit == 0 ? out : out + err
+        return (expectedExit == 0 ? out : out + err, code, expectedExit, err)
+    }
+
+    @Test("doc example", arguments: examples)
+    func example(_ ex: Example) {
+        #expect(Fixtures.built, "the SQLite fixtures could not be built")
+        let r = DocExamplesTests.run(ex)
+        #expect(r.code == r.expectedExit, "\(ex.file):\(ex.line): \(r.err)")
         if let expected = ex.expected {
-            #expect(shown == expected, "\(ex.file):\(ex.line)\n--- expected\n\(expected)--- actual\n\(shown)")
+            #expect(r.shown == expected, "\(ex.file):\(ex.line)\n--- expected\n\(expected)--- actual\n\(r.shown)")
+        }
+    }
+
+    /// KAM_UPDATE_DOCS=1 writes each example's output into the text block after it (then
+    /// read the diff before committing it), as KAM_UPDATE_GOLDEN does for the corpus.
+    @Test func updateDocsWhenAsked() throws {
+        guard ProcessInfo.processInfo.environment["KAM_UPDATE_DOCS"] != nil else { return }
+        for doc in Set(DocExamplesTests.examples.map(\.file)).sorted() {
+            let path = DocExamplesTests.root.appendingPathComponent(doc).path
+            var lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+            // From the end, so earlier line numbers stay right.
+            for ex in DocExamplesTests.examples.filter({ $0.file == doc && $0.expected != nil }).sorted(by: { $0.line > $1.line }) {
+                let shown = DocExamplesTests.run(ex).shown
+                var k = ex.line
+                while k < lines.count && lines[k] != "```" { k += 1 }
+                k += 1
+                while k < lines.count && lines[k].isEmpty { k += 1 }
+                guard k < lines.count, lines[k] == "```text" else { continue }
+                var e = k + 1
+                while e < lines.count && lines[e] != "```" { e += 1 }
+                let body = shown.hasSuffix("\n") ? String(shown.dropLast()) : shown
+                lines.replaceSubrange((k + 1)..<e, with: body.components(separatedBy: "\n"))
+            }
+            try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
     }
 

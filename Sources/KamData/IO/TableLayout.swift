@@ -1,3 +1,4 @@
+import Foundation
 import KamSyntax
 
 /// Box-drawn tables for the terminal: numbers right-aligned, widths by display width
@@ -23,6 +24,31 @@ public struct TableLayout {
         }
     }
 
+    /// A float as a person reads it in a table: ten significant digits at the most, six
+    /// decimals at the most, trailing zeros dropped (30.299999999999997 shows 30.3,
+    /// 18293596.62000001 shows 18293596.62); very large and very small ones as they are.
+    /// CSV and JSON keep every digit.
+    public static func displayFloat(_ x: Double) -> String {
+        let a = abs(x)
+        if !x.isFinite || (a != 0 && (a >= 1e15 || a < 1e-6)) { return Format.float(x) }
+        let digits = a < 1 ? 1 : Int(log10(a)) + 1
+        let decimals = max(1, min(6, 10 - digits))
+        var s = String(format: "%.\(decimals)f", x)
+        while s.hasSuffix("0") && !s.hasSuffix(".0") { s.removeLast() }
+        if s == "-0.0" { s = "0.0" }
+        return s
+    }
+
+    /// A float column's cells with their decimal points lined up.
+    static func alignedFloats(_ texts: [String]) -> [String] {
+        let fractions = texts.map { t -> Int? in
+            guard !t.contains("e"), let dot = t.firstIndex(of: ".") else { return nil }
+            return t.distance(from: dot, to: t.endIndex) - 1
+        }
+        let widest = fractions.compactMap { $0 }.max() ?? 0
+        return zip(texts, fractions).map { t, f in f.map { t + String(repeating: " ", count: widest - $0) } ?? t }
+    }
+
     public func render() -> String {
         let t = table
         if t.names.isEmpty { return "(empty table)\n" }
@@ -35,6 +61,14 @@ public struct TableLayout {
         var cells: [[String]] = []
         cells.reserveCapacity(shown)
         for i in 0..<shown { cells.append(t.columns.map { cell($0.value(at: i)) }) }
+        // Float columns as people read them, decimal points aligned.
+        for (c, col) in t.columns.enumerated() {
+            guard case .float(let xs) = col.storage else { continue }
+            let texts = (0..<shown).map { col.isValid($0) ? TableLayout.displayFloat(xs[$0]) : cells[$0][c] }
+            let valid = (0..<shown).filter { col.isValid($0) }
+            let aligned = TableLayout.alignedFloats(valid.map { texts[$0] })
+            for (k, i) in valid.enumerated() { cells[i][c] = aligned[k] }
+        }
         var widths = t.names.map(displayWidth)
         for row in cells { for (c, s) in row.enumerated() { widths[c] = max(widths[c], displayWidth(s)) } }
         let numeric = t.columns.map(TableLayout.isNumeric)
