@@ -116,6 +116,15 @@ public enum NativeFunctions {
             guard let digits = try ctx.int(a[1], 1, "round"), digits != 0 else { return try ctx.intOrFail(x.rounded(.toNearestOrAwayFromZero)) }
             return .float(roundTo(x, digits))
         }),
+        Builtin("format_number", ["x", "decimals?", "separator?"], .string,
+                "A number as text for a report: format_number(1234567.891, 2) is \"1,234,567.89\"; separator: \"\" for none, \".\" with a decimal comma.", .eager { ctx, a in
+            guard let x = try ctx.number(a[0], 0, "format_number") else { return .null }
+            let decimals = try ctx.int(a[1], 1, "format_number") ?? ({ if case .int = a[0] { return 0 } else { return 2 } }())
+            guard decimals >= 0, decimals <= 12 else { throw ctx.failArg(1, "format_number takes 0 to 12 decimals, got \(decimals)") }
+            let separator = try ctx.string(a[2], 2, "format_number") ?? ","
+            guard x.isFinite, abs(x) < 1e18 else { throw ctx.failArg(0, "format_number cannot write \(Format.float(x))") }
+            return .string(formatNumber(x, decimals: Int(decimals), separator: separator))
+        }),
         Builtin("floor", ["x"], .number, "Largest whole number not above x.", .eager { ctx, a in
             guard let x = try ctx.number(a[0], 0, "floor") else { return .null }
             if case .int = a[0] { return a[0] }
@@ -465,4 +474,24 @@ func dateParts(_ part: @escaping @Sendable (Int32) -> Int64) -> Builtin.Vector {
         guard case .date(let ds) = c.storage else { return nil }
         return Column(storage: .int(ds.map(part)), validity: c.validity)
     }
+}
+
+
+/// `1234567.891` with 2 decimals and "," as "1,234,567.89"; with "." as the thousands
+/// separator the decimal mark is a comma ("1.234.567,89").
+func formatNumber(_ x: Double, decimals: Int, separator: String) -> String {
+    // Half away from zero, as round() does (printf would round half to even).
+    let scale = pow(10, Double(decimals))
+    let fixed = String(format: "%.\(decimals)f", (abs(x) * scale).rounded(.toNearestOrAwayFromZero) / scale)
+    let parts = fixed.split(separator: ".", maxSplits: 1).map(String.init)
+    var whole = parts[0]
+    var grouped = ""
+    while whole.count > 3 {
+        grouped = separator + String(whole.suffix(3)) + grouped
+        whole = String(whole.dropLast(3))
+    }
+    grouped = whole + grouped
+    let mark = separator == "." ? "," : "."
+    let negative = x < 0 && fixed.contains(where: { $0 != "0" && $0 != "." })
+    return (negative ? "-" : "") + grouped + (parts.count > 1 ? mark + parts[1] : "")
 }
