@@ -111,6 +111,9 @@ struct Run: ParsableCommand {
     var file: String
 
     mutating func run() throws {
+        if file != "-", let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            ScriptHeader.apply(text, scriptPath: file, to: &common)
+        }
         let driver = try Driver(common)
         if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
         driver.offerStdinAsInput()
@@ -174,4 +177,32 @@ let kamVersion = "0.1.0"
 func readAllStdin() -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
     return String(decoding: data, as: UTF8.self)
+}
+
+
+/// The comment lines a script starts with may say what it runs on, as the examples in the
+/// docs do: `# data: crm/` (or `demo`), `# manifest: crm.toml`, `# today: 2026-07-01`,
+/// `# param: region=EMEA`. Paths are relative to the script's directory; what the command
+/// line gives wins.
+enum ScriptHeader {
+    static func apply(_ text: String, scriptPath: String, to common: inout CommonOptions) {
+        let dir = (scriptPath as NSString).deletingLastPathComponent
+        func resolve(_ p: String) -> String { p.hasPrefix("/") || dir.isEmpty ? p : dir + "/" + p }
+        var params: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            guard line.hasPrefix("#") else { break }
+            let body = line.dropFirst().trimmingCharacters(in: .whitespaces)
+            func value(_ key: String) -> String? {
+                body.hasPrefix(key + ":") ? body.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces) : nil
+            }
+            if let d = value("data"), common.data == nil, d != "demo" { common.data = resolve(d) }
+            if let m = value("manifest"), common.manifest == nil { common.manifest = resolve(m) }
+            if let t = value("today"), common.today == nil { common.today = t }
+            if let p = value("param"), let eq = p.firstIndex(of: "=") {
+                let name = String(p[..<eq])
+                if !common.param.contains(where: { $0.hasPrefix(name + "=") }) { params.append(p) }
+            }
+        }
+        common.param += params
+    }
 }

@@ -158,6 +158,23 @@ struct CommandLineTests {
         #expect(bad.stderr.contains("hint: did you mean 'UnitPrice'?"))
     }
 
+    /// A script's first comment lines may name its data, today and parameters, as the docs'
+    /// examples do; the command line wins.
+    @Test func scriptHeaderDirectives() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-header-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let crm = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph/crm").path
+        let script = dir.appendingPathComponent("plan.kam").path
+        try "# data: \(crm)\n# today: 2025-06-30\n# param: n=2\nparam n = 5\naccounts | take $n | select name\ntoday()\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let r = try Binary.run(["run", script, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "name\nAcme\nBeta\n2025-06-30\n")
+        let overridden = try Binary.run(["run", script, "--quiet", "--today", "2020-01-01", "--param", "n=1"])
+        #expect(overridden.stdout == "name\nAcme\n2020-01-01\n")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bogus = try Binary.run(["--bogus"])
         #expect(bogus.status == 2)
