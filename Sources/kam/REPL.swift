@@ -102,6 +102,9 @@ final class REPL {
         kam_editor_history_add(editor, statement)
         saveHistory(editor)
         lastStatement = statement
+        // The terminal may have been resized since the last statement.
+        session.writer.maxWidth = Terminal.width()
+        session.writer.maxRows = max(10, Terminal.height() - 8)
         session.interpreter.cancellation.clear()
         let started = Clock.now()
         _ = driver.runText(statement, name: "<repl>")

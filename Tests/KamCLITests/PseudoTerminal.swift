@@ -7,7 +7,7 @@ final class PseudoTerminal {
     let pid: pid_t
     private(set) var output = ""
 
-    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+    init(arguments: [String] = [], environment: [String: String] = [:], columns: UInt16 = 100) throws {
         var env = ProcessInfo.processInfo.environment
         env["TERM"] = "xterm"
         env["NO_COLOR"] = "1"
@@ -16,7 +16,7 @@ final class PseudoTerminal {
         // Build the C arrays before forking: the child may only call exec.
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        var ws = winsize(ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+        var ws = winsize(ws_row: 40, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
         var fd: Int32 = -1
         let child = forkpty(&fd, nil, nil, &ws)
         if child == 0 {
@@ -33,6 +33,12 @@ final class PseudoTerminal {
         guard child > 0 else { throw POSIXError(.EAGAIN) }
         master = fd
         pid = child
+    }
+
+    /// The terminal's new width, as a window resize gives it.
+    func resize(columns: UInt16) {
+        var ws = winsize(ws_row: 40, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(master, UInt(TIOCSWINSZ), &ws)
     }
 
     deinit {

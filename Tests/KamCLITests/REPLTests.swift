@@ -66,6 +66,23 @@ struct REPLTests {
         #expect(pty.expect("kam> "))
     }
 
+    /// A table wider than the terminal: long text is shortened with …, then middle columns
+    /// give way to a … column with a note naming them; a resize is seen at the next result.
+    @Test func wideTablesFitTheTerminal() throws {
+        let pty = try PseudoTerminal(columns: 70)
+        #expect(pty.expect("kam> "))
+        pty.send("accounts | take 3\r")
+        #expect(pty.expect("│ … │"))
+        #expect(pty.expect("columns not shown: industry"))
+        pty.mark()
+        pty.send("table([{id: 1, note: \"a very long text that goes on and on and on beyond any terminal width\", n: 2}])\r")
+        #expect(pty.expect("beyond any t… │ 2 │"))
+        pty.resize(columns: 200)
+        pty.mark()
+        pty.send("accounts | take 1\r")
+        #expect(pty.expect("│ tier"))
+    }
+
     @Test func errorThenRecovery() throws {
         let pty = try start()
         pty.send("let y = 5\r")

@@ -72,17 +72,33 @@ public struct TableLayout {
         var widths = t.names.map(displayWidth)
         for row in cells { for (c, s) in row.enumerated() { widths[c] = max(widths[c], displayWidth(s)) } }
         let numeric = t.columns.map(TableLayout.isNumeric)
-        // Fit the terminal: drop trailing columns that do not fit, noting how many.
-        var visible = t.names.count
-        var hiddenColumns = 0
+        // Fit the terminal: first shorten the widest text columns (down to 12 cells, the
+        // rest shown as …), then leave out middle columns, keeping the first and last ones
+        // with a … column between them, as DuckDB does.
+        var layout: [Int?] = Array(0..<t.names.count)
+        var hidden: [Int] = []
         if let maxWidth {
-            var total = 1
-            for (c, w) in widths.enumerated() {
-                if total + w + 3 > maxWidth && c > 0 { visible = c; break }
-                total += w + 3
+            func total(_ cols: [Int?]) -> Int { 1 + cols.reduce(0) { $0 + ($1.map { widths[$0] } ?? 1) + 3 } }
+            let floor = 12
+            while total(layout) > maxWidth {
+                guard let widest = t.names.indices.filter({ !numeric[$0] && widths[$0] > floor }).max(by: { widths[$0] < widths[$1] }) else { break }
+                widths[widest] -= 1
             }
-            hiddenColumns = t.names.count - visible
-            if visible == 1 && widths[0] + 4 > maxWidth { widths[0] = max(3, maxWidth - 4) }
+            if total(layout) > maxWidth {
+                var left: [Int] = [], right: [Int] = []
+                var l = 0, r = t.names.count - 1
+                var takeLeft = true
+                while l <= r {
+                    let c = takeLeft ? l : r
+                    let trial: [Int?] = left + (takeLeft ? [c] : []) + [nil] + (takeLeft ? [] : [c]) + right
+                    if total(trial) > maxWidth && !(left.isEmpty && takeLeft) { break }
+                    if takeLeft { left.append(c); l += 1 } else { right.insert(c, at: 0); r -= 1 }
+                    takeLeft.toggle()
+                }
+                hidden = l <= r ? Array(l...r) : []
+                layout = hidden.isEmpty ? (left + right).map { $0 } : left.map { $0 } + [nil] + right.map { $0 }
+                if layout.count <= 2, let only = left.first, widths[only] + 8 > maxWidth { widths[only] = max(3, maxWidth - 8) }
+            }
         }
         func clip(_ s: String, _ w: Int) -> String {
             if displayWidth(s) <= w { return s }
@@ -101,17 +117,18 @@ public struct TableLayout {
             let fill = String(repeating: " ", count: max(0, w - displayWidth(s)))
             return right ? fill + s : s + fill
         }
-        let cols = 0..<visible
+        let cols = layout
         func rule(_ l: String, _ m: String, _ r: String) -> String {
-            l + cols.map { String(repeating: "─", count: widths[$0] + 2) }.joined(separator: m) + r + "\n"
+            l + cols.map { String(repeating: "─", count: ($0.map { widths[$0] } ?? 1) + 2) }.joined(separator: m) + r + "\n"
         }
         var out = rule("┌", "┬", "┐")
         let bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
-        out += "│" + cols.map { " " + bold + pad(t.names[$0], widths[$0], right: numeric[$0]) + reset + " " }.joined(separator: "│") + "│\n"
+        out += "│" + cols.map { c in c.map { " " + bold + pad(t.names[$0], widths[$0], right: numeric[$0]) + reset + " " } ?? " … " }.joined(separator: "│") + "│\n"
         out += rule("├", "┼", "┤")
         let dim = color ? "\u{1B}[2m" : ""
         for (i, row) in cells.enumerated() {
-            out += "│" + cols.map { c in
+            out += "│" + cols.map { column in
+                guard let c = column else { return " … " }
                 let isNull = !t.columns[c].isValid(i)
                 let text = pad(row[c], widths[c], right: numeric[c])
                 // Health reads at a glance: green, yellow, red in their colours.
@@ -125,7 +142,7 @@ public struct TableLayout {
         var notes: [String] = []
         if t.count == 0 { notes.append("(0 rows)") }
         if omitted > 0 { notes.append("\(t.count) rows, \(omitted) not shown (use | take N, or :format csv to see all)") }
-        if hiddenColumns > 0 { notes.append("\(hiddenColumns) column\(hiddenColumns == 1 ? "" : "s") not shown: " + t.names[visible...].joined(separator: ", ")) }
+        if !hidden.isEmpty { notes.append("\(hidden.count) column\(hidden.count == 1 ? "" : "s") not shown: " + hidden.map { t.names[$0] }.joined(separator: ", ")) }
         for n in notes { out += n + "\n" }
         return out
     }
