@@ -44,7 +44,9 @@ final class Driver {
         }
         let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         session.interpreter.options = opts
-        session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, color: color)
+        // On a terminal a table fits the window, scripts and -c as the REPL; in a pipe, all of it.
+        session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, maxRows: terminal ? max(10, Terminal.height() - 8) : nil,
+                                color: color)
         if let data = options.data {
             do {
                 let started = Clock.now()

@@ -151,7 +151,15 @@ final class REPL {
         case ":schema":
             _ = driver.runText(arg.isEmpty ? "schema()" : "schema(\(JSON.quote(arg)))", name: "<repl>")
         case ":load":
-            guard !arg.isEmpty else { Output.error("error: :load needs a path\nhint: :load crm/\n"); break }
+            guard !arg.isEmpty else { Output.error("error: :load needs a path\nhint: :load crm/ (or :load demo for the demo company)\n"); break }
+            if arg == "demo" && !FileManager.default.fileExists(atPath: "demo") {
+                // Back to the embedded demo company.
+                let (g, _) = Demo.build()
+                session.interpreter.install(g)
+                driver.dataLabel = nil
+                Output.error("loaded the demo company\n")
+                break
+            }
             do {
                 let (g, report) = try DerivedColumns.load(arg, options: session.interpreter.options)
                 session.interpreter.install(g)
@@ -164,17 +172,20 @@ final class REPL {
                 Output.error("error: \(error)\n")
             }
         case ":format":
+            if arg.isEmpty { Output.write("format is \(session.writer.format.rawValue)\n"); break }
             guard let f = OutputFormat(rawValue: arg) else {
                 Output.error("error: unknown format '\(arg)'\nhint: formats: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", ") + "\n")
                 break
             }
             session.writer.format = f
         case ":timing":
+            if arg.isEmpty { Output.write("timing is \(timing ? "on" : "off")\n"); break }
             guard arg == "on" || arg == "off" else { Output.error("error: :timing takes on or off\n"); break }
             timing = arg == "on"
         case ":vars":
+            // What the user defined: not the entities, not the core library's functions.
             let entities = Set(session.interpreter.dataset?.entities.map(\.name) ?? [])
-            let vars = session.interpreter.globals.vars.filter { !entities.contains($0.key) }
+            let vars = session.interpreter.globals.vars.filter { !entities.contains($0.key) && !REPL.coreNames.contains($0.key) }
             if vars.isEmpty { Output.write("(no variables)\n") }
             for (k, v) in vars.sorted(by: { $0.key < $1.key }) {
                 Output.write("\(k): \(v.typeName)" + (v.isFunctionOrTable ? "" : " = \(Format.literal(v, depth: 1))") + "\n")
@@ -183,6 +194,7 @@ final class REPL {
             session.interpreter.reset()
             Output.write("variables cleared\n")
         case ":today":
+            if arg.isEmpty { Output.write("today is \(KamCore.Calendar.format(session.interpreter.options.today))\n"); break }
             guard let d = KamCore.Calendar.parse(Array(arg.utf8)) else {
                 Output.error("error: :today needs a date as YYYY-MM-DD\n")
                 break
@@ -205,19 +217,22 @@ final class REPL {
                 Meta commands:
                   :help [NAME]     this help, or a function's
                   :schema [ENTITY] the dataset's entities, or one entity's columns and links
-                  :load PATH       load a dataset (directory, file or SQLite)
-                  :format FMT      table, csv, tsv, json, jsonl or markdown
-                  :timing on|off   print the time of each result
+                  :load PATH       load a dataset (directory, file or SQLite; demo: the demo)
+                  :format [FMT]    table, csv, tsv, json, jsonl or markdown (none: show it)
+                  :timing [on|off] print the time of each result (none: show it)
                   :vars            the variables defined
                   :reset           clear the variables (the dataset stays)
-                  :today DATE      pin today's date
+                  :today [DATE]    pin today's date (none: show it)
                   :quit            leave (or Ctrl-D)
-                Functions: \(Builtins.all.map(\.name).sorted().joined(separator: ", "))
+                Functions:
+                \(REPL.wrap(Builtins.all.map(\.name).sorted(), width: min(100, Terminal.width()) - 2))
+                Library (in kam): \(REPL.coreNames.sorted().joined(separator: ", ")); import scoring, import analytics
 
                 """
         }
         guard let b = Builtins.table[topic] else {
-            return "no function '\(topic)'" + (Suggest.hint(topic, in: Array(Builtins.table.keys)).map { "; \($0)" } ?? "") + "\n"
+            if let doc = REPL.stdlibHelp(topic) { return doc }
+            return "no function '\(topic)'" + (Suggest.hint(topic, in: Array(Builtins.table.keys) + Array(REPL.coreNames)).map { "; \($0)" } ?? "") + "\n"
         }
         var text = "\(b.signature)  [\(b.category.rawValue)]\n  \(b.doc)\n"
         if !b.inputs.isEmpty {
@@ -229,6 +244,40 @@ final class REPL {
             }
         }
         return text
+    }
+
+    /// The names the core library (stdlib/core.kam) defines in every session.
+    static let coreNames: Set<String> = {
+        let i = Interpreter()
+        let before = Set(i.globals.vars.keys)
+        try? i.importModule("core", isFile: false, range: SourceRange(0, 0), into: i.globals)
+        return Set(i.globals.vars.keys).subtracting(before)
+    }()
+
+    /// A library function's help: its definition and the comment above it.
+    static func stdlibHelp(_ name: String) -> String? {
+        for (module, text) in Stdlib.modules.sorted(by: { $0.key < $1.key }) {
+            let lines = text.components(separatedBy: "\n")
+            guard let k = lines.firstIndex(where: { $0.hasPrefix("fn \(name)(") }) else { continue }
+            var comment: [String] = []
+            var j = k - 1
+            while j >= 0, lines[j].hasPrefix("#") { comment.insert(String(lines[j].dropFirst().trimmingCharacters(in: .whitespaces)), at: 0); j -= 1 }
+            let signature = lines[k].split(separator: "=", maxSplits: 1).first.map { $0.dropFirst(3).trimmingCharacters(in: .whitespaces) } ?? name
+            let origin = module == "core" ? "library" : "library, import \(module)"
+            return "\(signature)  [\(origin)]\n" + comment.map { "  \($0)\n" }.joined()
+        }
+        return nil
+    }
+
+    /// Names in lines of at most `width` characters, broken between names, never inside one.
+    static func wrap(_ names: [String], width: Int) -> String {
+        var lines: [String] = [], line = " "
+        for n in names {
+            if line.count + n.count + 2 > max(20, width), line.count > 1 { lines.append(line); line = " " }
+            line += " " + n + ","
+        }
+        lines.append(String(line.dropLast()))
+        return lines.joined(separator: "\n")
     }
 
     // The completion callback is a C function: it reaches the session through this.

@@ -239,6 +239,24 @@ struct REPLTests {
         #expect(pty.expect("variables cleared"))
         pty.send(":schema products\r")
         #expect(pty.expect("list_price"))
+        // With no argument a setting is shown; the library's functions have help too; the
+        // demo comes back after another dataset; :vars lists only what was defined.
+        pty.send(":today\r")
+        #expect(pty.expect("today is 2025-01-31"))
+        pty.send(":timing\r")
+        #expect(pty.expect("timing is off"))
+        pty.send(":format\r")
+        #expect(pty.expect("format is csv"))
+        pty.send(":help share\r")
+        #expect(pty.expect("share(x, total)  [library]"))
+        pty.send(":vars\r")
+        #expect(pty.expect("(no variables)"))
+        pty.send(":load \(Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph/crm").path)\r")
+        #expect(pty.expect("loaded "))
+        pty.send(":load demo\r")
+        #expect(pty.expect("loaded the demo company"))
+        pty.send("accounts | count\r")
+        #expect(pty.expect("400"))
     }
 
     @Test func anUnwritableHistoryIsAWarningNotAnExit() throws {
