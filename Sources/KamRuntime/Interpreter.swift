@@ -505,7 +505,7 @@ public final class Interpreter {
                 return try callBuiltin(b, args, range, env, piped: piped)
             }
             var hints: [String] = []
-            if let h = Suggest.hint(name, in: Array(Builtins.table.keys) + env.visibleNames) { hints.append(h) }
+            if let habit = Suggest.sqlHabit(name) { hints.append(habit) } else if let h = Suggest.hint(name, in: Array(Builtins.table.keys) + env.visibleNames) { hints.append(h) }
             if case .lookupColumn = columnHint(name, env) { hints.append("'\(name)' is a column, not a function") }
             throw fail("unknown function '\(name)'", callee.range, hints: hints)
         }

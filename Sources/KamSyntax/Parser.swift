@@ -419,6 +419,7 @@ public struct Parser {
                 let n = peek()
                 var hint = "separate arguments with ','"
                 if case .ident(let w) = n.kind, let near = Suggest.near(w, in: ["by", "on", "as"]).first { hint = "did you mean '\(near)'?" }
+                if case .ident(let w) = n.kind, let habit = Suggest.sqlHabit(w) { hint = habit }
                 if n.kind == .assign { hint = "'=' names a new column (total = a + b); use '==' to compare" }
                 throw error("unexpected \(n.kind.describe) in the arguments", n.range, hint: hint)
             }

@@ -28,6 +28,21 @@ public enum Suggest {
         return scored.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.prefix(3).map(\.1)
     }
 
+    /// What kam writes for a word SQL or pandas habits bring (limit, order by, group by,
+    /// desc): a hint, or nil.
+    public static func sqlHabit(_ word: String) -> String? {
+        switch word.lowercased() {
+        case "limit", "head": return "kam keeps the first rows with take: ... | take 5 (or the largest: top 5 by revenue)"
+        case "order", "orderby", "order_by", "sort_by": return "kam sorts with sort: ... | sort name (sort -name for descending)"
+        case "desc", "descending": return "kam sorts descending with a minus: sort -name"
+        case "asc", "ascending": return "kam sorts ascending by default: sort name"
+        case "group", "groupby", "group_by": return "kam groups with aggregate: ... | aggregate n = count(), total = sum(amount) by region"
+        case "having": return "filter groups after aggregate with where: ... | aggregate n = count() by region | where n > 5"
+        case "like", "ilike": return "kam matches with ~ (a regular expression: name ~ \"^Ac\") or contains(name, \"Ac\")"
+        default: return nil
+        }
+    }
+
     /// "did you mean 'x'?" or "did you mean 'x' or 'y'?", nil when nothing is near.
     public static func hint(_ name: String, in candidates: [String]) -> String? {
         let found = near(name, in: candidates)

@@ -549,10 +549,13 @@ public final class Checker {
             return .unknown
         }
         if let b = Builtins.table[fn] { return builtin(b, e, args, scope) }
-        for a in args { _ = expr(a.value, scope) }
+        // An unknown function's arguments may be column names it would have read (order(name)):
+        // checked leniently, so the one error is the unknown function.
+        let lenient = Scope(parent: scope, open: true)
+        for (k, a) in args.enumerated() { _ = expr(a.value, k == 0 ? scope : lenient) }
         if functionDepth > 0 && laterGlobals.contains(fn) { return .unknown }
         var hints: [String] = []
-        if let h = Suggest.hint(fn, in: Array(Builtins.table.keys) + visibleNames(scope)) { hints.append(h) }
+        if let habit = Suggest.sqlHabit(fn) { hints.append(habit) } else if let h = Suggest.hint(fn, in: Array(Builtins.table.keys) + visibleNames(scope)) { hints.append(h) }
         if case .shape = lookup(fn, scope) { hints.append("'\(fn)' is a column, not a function") }
         error("unknown function '\(fn)'", callee.range, hints: hints)
         return .unknown
