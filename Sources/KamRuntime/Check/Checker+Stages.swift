@@ -77,6 +77,11 @@ extension Checker {
             var current = s
             for item in items {
                 if let c = item.clause {
+                    if b.name == "derive" && c == "by" {
+                        // derive ... by KEY: the key reads the input's rows.
+                        _ = expr(item.value, Scope(parent: scope, row: s))
+                        continue
+                    }
                     error("\(b.name) takes no '\(c)' clause", item.value.range)
                     continue
                 }

@@ -109,11 +109,51 @@ public enum Verbs {
 
     public static func deriveVerb(_ site: inout CallSite) throws -> Value {
         try site.checkNamed(options[site.builtin.name] ?? [])
-        var t = try site.inputTable()
-        let items = Array(site.args.dropFirst())
+        let t = try site.inputTable()
+        let keys = site.args.dropFirst().filter { $0.clause == "by" }
+        let items = Array(site.args.dropFirst().filter { $0.clause != "by" })
         guard !items.isEmpty else { throw site.fail("derive needs at least one column", hints: ["usage: table | derive name = expression"]) }
+        for item in items where item.clause != nil {
+            throw site.interp.fail("derive takes no '\(item.clause ?? "")' clause", item.value.range, hints: ["derive ... by KEY computes each group apart"])
+        }
+        guard !keys.isEmpty else { return .table(try derive(items, over: t, &site)) }
+        // derive ... by KEY: each group is derived on its own (a rank, a running total, a
+        // share of the group's sum), and the rows keep their order.
+        let keyColumns = try keys.map { try site.interp.evalColumn($0.value, over: t, site.env) }
+        var groups: [[HashKey]: [Int]] = [:]
+        var order: [[HashKey]] = []
+        for i in 0..<t.count {
+            let k = keyColumns.map { HashKey($0.value(at: i)) }
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(i)
+        }
+        var names: [String] = []
+        var values: [[Value]] = []
+        for k in order {
+            guard let rows = groups[k] else { continue }
+            let part = try derive(items, over: t.gather(rows), &site)
+            if names.isEmpty {
+                names = part.names
+                values = [[Value]](repeating: [Value](repeating: .null, count: t.count), count: names.count)
+            }
+            for (c, name) in names.enumerated() {
+                guard let col = part.column(name) else { continue }
+                for (j, r) in rows.enumerated() { values[c][r] = col.value(at: j) }
+            }
+        }
+        if names.isEmpty { return .table(try derive(items, over: t, &site)) }
+        // The input's own columns as they were; the derived ones from the groups.
+        var outNames = t.names, outColumns = t.columns
+        for (c, name) in names.enumerated() where !t.names.contains(name) || items.contains(where: { columnName($0, site.interp) == name }) {
+            let col = Column.from(values[c])
+            if let i = outNames.firstIndex(of: name) { outColumns[i] = col } else { outNames.append(name); outColumns.append(col) }
+        }
+        return .table(t.with(names: outNames, columns: outColumns))
+    }
+
+    static func derive(_ items: [Arg], over input: Table, _ site: inout CallSite) throws -> Table {
+        var t = input
         for item in items {
-            if item.clause != nil { throw site.interp.fail("derive takes no '\(item.clause ?? "")' clause", item.value.range) }
             guard item.style == .assign || item.alias != nil else {
                 throw site.interp.fail("derive needs a name for each column", item.value.range,
                     hints: ["write: derive new_name = \(site.interp.currentSource.slice(item.value.range))"])
@@ -130,7 +170,7 @@ public enum Verbs {
             // Each new column is visible to the next ones.
             t = t.with(names: names, columns: columns)
         }
-        return .table(t)
+        return t
     }
 
     /// One sort key: its values per row and direction.
