@@ -14,7 +14,7 @@ enum FuzzTargets {
     static let names = ["parser", "csv", "json", "toml", "manifest"]
 
     /// The dataset the manifest target loads: written once, beside the manifest it is given.
-    nonisolated(unsafe) static let dataset: String = {
+    static let dataset: String = {
         let dir = NSTemporaryDirectory() + "kam-fuzz-manifest-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let files = [

@@ -16,7 +16,8 @@ public struct Completer {
     public init(_ interp: Interpreter) { self.interp = interp }
 
     public static let keywords = ["let", "fn", "import", "assert", "true", "false", "null", "and", "or", "not", "in", "as", "by", "on"]
-    public static let metaCommands = [":help", ":schema", ":load", ":format", ":timing", ":vars", ":reset", ":today", ":quit"]
+    public static let metaCommands = [":help", ":schema", ":load", ":format", ":timing", ":vars", ":reset", ":today", ":quit", ":run", ":read",
+                                      ":output", ":once", ":maxrows", ":maxwidth", ":nullvalue"]
 
     /// What to insert after the cursor, and the candidates when there is more than one.
     public func complete(_ before: String) -> (insert: String, candidates: [String]) {

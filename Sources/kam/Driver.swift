@@ -79,10 +79,14 @@ final class Driver {
         quiet = options.quiet
     }
 
+    /// Where results go instead of stdout (the REPL's :output and :once).
+    var sink: ((String) -> Void)?
+
     func runText(_ text: String, name: String) -> Int32 {
         let session = self.session
+        let out = sink ?? Output.write
         return withLargeStack {
-            session.run(text, name: name, out: Output.write, err: Output.error)
+            session.run(text, name: name, out: out, err: Output.error)
         }
     }
 

@@ -185,24 +185,41 @@ func readAllStdin() -> String {
 /// `# param: region=EMEA`. Paths are relative to the script's directory; what the command
 /// line gives wins.
 enum ScriptHeader {
-    static func apply(_ text: String, scriptPath: String, to common: inout CommonOptions) {
+    struct Directives {
+        var data: String?
+        var manifest: String?
+        var today: String?
+        var params: [String] = []
+    }
+
+    /// The directives of a script's first comment lines.
+    static func read(_ text: String, scriptPath: String) -> Directives {
         let dir = (scriptPath as NSString).deletingLastPathComponent
         func resolve(_ p: String) -> String { p.hasPrefix("/") || dir.isEmpty ? p : dir + "/" + p }
-        var params: [String] = []
+        var d = Directives()
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             guard line.hasPrefix("#") else { break }
             let body = line.dropFirst().trimmingCharacters(in: .whitespaces)
             func value(_ key: String) -> String? {
                 body.hasPrefix(key + ":") ? body.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces) : nil
             }
-            if let d = value("data"), common.data == nil, d != "demo" { common.data = resolve(d) }
-            if let m = value("manifest"), common.manifest == nil { common.manifest = resolve(m) }
-            if let t = value("today"), common.today == nil { common.today = t }
-            if let p = value("param"), let eq = p.firstIndex(of: "=") {
-                let name = String(p[..<eq])
-                if !common.param.contains(where: { $0.hasPrefix(name + "=") }) { params.append(p) }
-            }
+            if let v = value("data"), d.data == nil { d.data = v == "demo" ? "demo" : resolve(v) }
+            if let v = value("manifest"), d.manifest == nil { d.manifest = resolve(v) }
+            if let v = value("today"), d.today == nil { d.today = v }
+            if let v = value("param"), v.contains("=") { d.params.append(v) }
         }
-        common.param += params
+        return d
+    }
+
+    /// The directives where the command line says nothing.
+    static func apply(_ text: String, scriptPath: String, to common: inout CommonOptions) {
+        let d = read(text, scriptPath: scriptPath)
+        if common.data == nil, let data = d.data, data != "demo" { common.data = data }
+        if common.manifest == nil { common.manifest = d.manifest }
+        if common.today == nil { common.today = d.today }
+        for p in d.params {
+            let name = p.split(separator: "=", maxSplits: 1).first.map(String.init) ?? p
+            if !common.param.contains(where: { $0.hasPrefix(name + "=") }) { common.param.append(p) }
+        }
     }
 }

@@ -93,6 +93,46 @@ final class REPL {
         }
     }
 
+    /// Limits set with :maxwidth and :maxrows (0 there: none), else the terminal's.
+    var maxWidth: Int?
+    var maxRows: Int?
+    /// Results going to a file (:output FILE), for one result only with :once.
+    var outputFile: FileHandle?
+    var once = false
+
+    func openOutput(_ path: String, once: Bool) {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            Output.error("error: cannot write '\(path)'\n")
+            return
+        }
+        closeOutput()
+        outputFile = h
+        self.once = once
+        driver.sink = { text in h.write(Data(text.utf8)) }
+    }
+
+    func closeOutput() {
+        try? outputFile?.close()
+        outputFile = nil
+        once = false
+        driver.sink = nil
+    }
+
+    /// A script file run into the session: its variables stay, and its header comments
+    /// (# today:, # param:, # data:) apply as they do for kam run.
+    func runScript(_ path: String) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            Output.error("error: cannot read script '\(path)'\n")
+            return
+        }
+        let d = ScriptHeader.read(text, scriptPath: path)
+        if let t = d.today, let day = KamCore.Calendar.parse(Array(t.utf8)) { session.interpreter.options.today = day }
+        for p in d.params { if let eq = p.firstIndex(of: "=") { session.interpreter.options.params[String(p[..<eq])] = String(p[p.index(after: eq)...]) } }
+        if let data = d.data { _ = meta(":load " + data) }
+        _ = driver.runText(text, name: path)
+        Output.flush()
+    }
+
     /// A statement held back while pasted lines that may continue it are read.
     var held: String?
     /// The last statement run, which a line starting with | continues.
@@ -102,9 +142,13 @@ final class REPL {
         kam_editor_history_add(editor, statement)
         saveHistory(editor)
         lastStatement = statement
-        // The terminal may have been resized since the last statement.
-        session.writer.maxWidth = Terminal.width()
-        session.writer.maxRows = max(10, Terminal.height() - 8)
+        // The terminal may have been resized since the last statement (unless the limits
+        // were set with :maxwidth/:maxrows; results sent to a file have none).
+        let toFile = driver.sink != nil
+        session.writer.maxWidth = toFile ? nil : maxWidth ?? Terminal.width()
+        session.writer.maxRows = toFile ? nil : maxRows ?? max(10, Terminal.height() - 8)
+        session.writer.color = !toFile && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        defer { if once { closeOutput() } }
         session.interpreter.cancellation.clear()
         let started = Clock.now()
         _ = driver.runText(statement, name: "<repl>")
@@ -147,6 +191,28 @@ final class REPL {
         let arg = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         switch word {
         case ":quit", ":q", ":exit": return true
+        case ":run", ":read":
+            guard !arg.isEmpty else { Output.error("error: :run needs a script\nhint: :run plan.kam\n"); break }
+            runScript(arg)
+        case ":output", ":once":
+            if arg.isEmpty {
+                closeOutput()
+                Output.write("results go to the terminal\n")
+            } else {
+                openOutput(arg, once: word == ":once")
+                if outputFile != nil { Output.write(word == ":once" ? "the next result goes to \(arg)\n" : "results go to \(arg) (:output alone: back to the terminal)\n") }
+            }
+        case ":maxrows", ":maxwidth":
+            if arg.isEmpty {
+                let v = word == ":maxrows" ? maxRows : maxWidth
+                Output.write("\(word.dropFirst()) is \(v.map { $0 == Int.max ? "none" : String($0) } ?? "the terminal's")\n")
+                break
+            }
+            guard let n = Int(arg), n >= 0 else { Output.error("error: \(word) takes a number (0: no limit)\n"); break }
+            let value = n == 0 ? Int.max : n
+            if word == ":maxrows" { maxRows = value } else { maxWidth = value }
+        case ":nullvalue":
+            session.writer.nullText = arg.isEmpty ? "null" : arg
         case ":help": Output.write(help(arg))
         case ":schema":
             _ = driver.runText(arg.isEmpty ? "schema()" : "schema(\(JSON.quote(arg)))", name: "<repl>")
@@ -218,11 +284,15 @@ final class REPL {
                   :help [NAME]     this help, or a function's
                   :schema [ENTITY] the dataset's entities, or one entity's columns and links
                   :load PATH       load a dataset (directory, file or SQLite; demo: the demo)
-                  :format [FMT]    table, csv, tsv, json, jsonl or markdown (none: show it)
+                  :format [FMT]    table, csv, tsv, json, jsonl, markdown or line (none: show it)
                   :timing [on|off] print the time of each result (none: show it)
                   :vars            the variables defined
                   :reset           clear the variables (the dataset stays)
                   :today [DATE]    pin today's date (none: show it)
+                  :run FILE        run a script into the session (also :read)
+                  :output [FILE]   send results to a file (none: back); :once FILE, the next only
+                  :maxrows N       rows shown (0: all); :maxwidth N, width (0: no limit)
+                  :nullvalue TEXT  how null shows in a table; :format line, a row as lines
                   :quit            leave (or Ctrl-D)
                 Functions:
                 \(REPL.wrap(Builtins.all.map(\.name).sorted(), width: min(100, Terminal.width()) - 2))

@@ -83,6 +83,38 @@ struct REPLTests {
         #expect(pty.expect("│ tier"))
     }
 
+    /// The dot commands of the DuckDB and sqlite3 shells, the kam way: a script run into the
+    /// session, results to a file, limits, how null shows, a row as lines.
+    @Test func shellCommands() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-shell-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("s.kam").path, out = dir.appendingPathComponent("o.txt").path
+        try "# today: 2024-02-02\nlet z = 41\nz + 1\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let pty = try start()
+        pty.send(":run \(script)\r")
+        #expect(pty.expect("42"))
+        pty.send(":today\r")
+        #expect(pty.expect("today is 2024-02-02"))
+        pty.send(":once \(out)\r")
+        #expect(pty.expect("the next result goes to"))
+        pty.send("z * 2\r")
+        pty.send("z\r")
+        #expect(pty.expect("41"))
+        #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "82\n")
+        pty.send(":format table\r")
+        pty.send(":nullvalue -\r")
+        pty.send("table([{a: 1, b: null}])\r")
+        #expect(pty.expect("│ 1 │ - │"))
+        pty.send(":format line\r")
+        pty.send("table([{a: 1, long_name: 2}])\r")
+        #expect(pty.expect("long_name = 2"))
+        pty.send(":format table\r")
+        pty.send(":maxrows 2\r")
+        pty.send("range(1, 10)\r")
+        #expect(pty.expect("9 rows, 7 not shown"))
+    }
+
     @Test func errorThenRecovery() throws {
         let pty = try start()
         pty.send("let y = 5\r")

@@ -8,6 +8,15 @@ public struct TableLayout {
     public let maxWidth: Int?
     public let maxRows: Int?
     public let color: Bool
+    public var nullText = "null"
+
+    public init(table: Table, maxWidth: Int?, maxRows: Int?, color: Bool, nullText: String = "null") {
+        self.table = table
+        self.maxWidth = maxWidth
+        self.maxRows = maxRows
+        self.color = color
+        self.nullText = nullText
+    }
 
     public static func isNumeric(_ c: Column) -> Bool {
         switch c.storage {
@@ -18,7 +27,7 @@ public struct TableLayout {
 
     public func cell(_ v: Value) -> String {
         switch v {
-        case .null: return "null"
+        case .null: return nullText
         case .string(let s): return s.replacingOccurrences(of: "\n", with: "↵").replacingOccurrences(of: "\t", with: " ")
         default: return Format.literal(v, depth: 0)
         }

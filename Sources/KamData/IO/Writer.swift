@@ -3,6 +3,8 @@ import KamSyntax
 /// Output formats for results.
 public enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, tsv, json, jsonl, markdown
+    /// One `column = value` line per field, a blank line between rows: for a wide row.
+    case line
 }
 
 /// Renders values for stdout. A table prints as rows; a record or a row as a one-row
@@ -11,6 +13,8 @@ public struct Writer {
     public var format: OutputFormat
     /// Terminal width for the table format; nil when not writing to a terminal (no truncation).
     public var maxWidth: Int?
+    /// How a null shows in a table on the terminal.
+    public var nullText = "null"
     /// Maximum rows shown in the table format (nil: all); the rest are summarised.
     public var maxRows: Int?
     public var color: Bool
@@ -52,7 +56,18 @@ public struct Writer {
 
     public func renderTable(_ t: Table) -> String {
         switch format {
-        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color).render()
+        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color, nullText: nullText).render()
+        case .line:
+            let width = t.names.map(displayWidth).max() ?? 0
+            var out = ""
+            for i in 0..<t.count {
+                if i > 0 { out += "\n" }
+                for (n, c) in zip(t.names, t.columns) {
+                    let v = c.value(at: i)
+                    out += String(repeating: " ", count: width - displayWidth(n)) + n + " = " + (v.isNull ? nullText : cellText(v)) + "\n"
+                }
+            }
+            return out
         case .csv: return String(decoding: CSVWriter.bytes(t), as: UTF8.self)
         case .tsv: return tsv(t)
         case .json:
