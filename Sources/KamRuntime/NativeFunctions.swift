@@ -125,6 +125,24 @@ public enum NativeFunctions {
             guard x.isFinite, abs(x) < 1e18 else { throw ctx.failArg(0, "format_number cannot write \(Format.float(x))") }
             return .string(formatNumber(x, decimals: Int(decimals), separator: separator))
         }),
+        Builtin("sparkline", ["values", "ascii?"], .string,
+                "A trend as one line of block characters, lowest to highest: sparkline([1, 5, 3]) is \"▁█▄\"; ascii: true for plain characters; null values are gaps.", .eager { ctx, a in
+            let items: [Value]
+            switch a[0] {
+            case .list(let xs): items = xs
+            case .null: return .null
+            default: throw ctx.failArg(0, "sparkline needs a list of numbers, got \(a[0].aTypeName)", hints: ["give it a list of numbers: sparkline([3, 1, 4])"])
+            }
+            var xs: [Double?] = []
+            for v in items {
+                if v.isNull { xs.append(nil); continue }
+                guard let x = v.asDouble, x.isFinite else { throw ctx.failArg(0, "sparkline needs numbers, got \(v.aTypeName)") }
+                xs.append(x)
+            }
+            var ascii = false
+            if case .bool(let b) = a[1] { ascii = b }
+            return .string(sparkline(xs, ascii: ascii))
+        }),
         Builtin("floor", ["x"], .number, "Largest whole number not above x.", .eager { ctx, a in
             guard let x = try ctx.number(a[0], 0, "floor") else { return .null }
             if case .int = a[0] { return a[0] }
@@ -494,4 +512,19 @@ func formatNumber(_ x: Double, decimals: Int, separator: String) -> String {
     let mark = separator == "." ? "," : "."
     let negative = x < 0 && fixed.contains(where: { $0 != "0" && $0 != "." })
     return (negative ? "-" : "") + grouped + (parts.count > 1 ? mark + parts[1] : "")
+}
+
+
+/// Values as block characters scaled from the lowest to the highest (all equal: the
+/// middle block); nil is a space.
+func sparkline(_ xs: [Double?], ascii: Bool) -> String {
+    let marks: [Character] = ascii ? Array("_.-~=*#") : Array("▁▂▃▄▅▆▇█")
+    let present = xs.compactMap { $0 }
+    guard let lo = present.min(), let hi = present.max() else { return String(repeating: " ", count: xs.count) }
+    return String(xs.map { x -> Character in
+        guard let x else { return " " }
+        if hi == lo { return marks[marks.count / 2] }
+        let k = Int(((x - lo) / (hi - lo) * Double(marks.count - 1)).rounded())
+        return marks[max(0, min(marks.count - 1, k))]
+    })
 }
