@@ -16,6 +16,9 @@ public final class Interpreter {
         /// sums), or one row at a time through the tree-walker. Both must give the same
         /// answers; the differential tests run every script both ways.
         public var evaluation: Evaluation
+        /// Text drawings (charts, sparklines) in plain ASCII: set by the command line when
+        /// NO_COLOR is.
+        public var plainText = false
         public init(today: Int32 = Interpreter.systemToday(), params: [String: String] = [:], evaluation: Evaluation = .columnar) {
             self.today = today
             self.params = params

@@ -139,7 +139,7 @@ public enum NativeFunctions {
                 guard let x = v.asDouble, x.isFinite else { throw ctx.failArg(0, "sparkline needs numbers, got \(v.aTypeName)") }
                 xs.append(x)
             }
-            var ascii = false
+            var ascii = ctx.interp.options.plainText
             if case .bool(let b) = a[1] { ascii = b }
             return .string(sparkline(xs, ascii: ascii))
         }),
@@ -497,7 +497,7 @@ func dateParts(_ part: @escaping @Sendable (Int32) -> Int64) -> Builtin.Vector {
 
 /// `1234567.891` with 2 decimals and "," as "1,234,567.89"; with "." as the thousands
 /// separator the decimal mark is a comma ("1.234.567,89").
-func formatNumber(_ x: Double, decimals: Int, separator: String) -> String {
+public func formatNumber(_ x: Double, decimals: Int, separator: String) -> String {
     // Half away from zero, as round() does (printf would round half to even).
     let scale = pow(10, Double(decimals))
     let fixed = String(format: "%.\(decimals)f", (abs(x) * scale).rounded(.toNearestOrAwayFromZero) / scale)

@@ -347,7 +347,14 @@ public struct Parser {
                 nesting -= 1
                 end = close.range
             } else {
-                args = try parseArgs(until: nil)
+                // `chart bar revenue by region`: the chart's kind is a word before its value.
+                var kind: [Arg] = []
+                if name == "chart", case .ident(let k) = peek().kind, peekAhead(1) != .comma,
+                   ["bar", "line", "hist"].contains(k) || { if case .ident = peekAhead(1) { return true } else { return false } }() {
+                    let word = advance()
+                    kind = [Arg(Expr(.name(k), word.range))]
+                }
+                args = try kind + parseArgs(until: nil)
                 if let last = args.last { end = last.value.range }
             }
             // The range is the stage's own text, so errors point at the stage, not the pipeline.

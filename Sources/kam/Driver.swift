@@ -42,7 +42,10 @@ final class Driver {
         } else {
             format = terminal ? .table : .csv
         }
-        let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        // NO_COLOR, when set and not empty (no-color.org): no colours, and plain characters.
+        let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        let color = terminal && !noColor
+        opts.plainText = noColor
         session.interpreter.options = opts
         // On a terminal a table fits the window, scripts and -c as the REPL; in a pipe, all of it.
         session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, maxRows: terminal ? max(10, Terminal.height() - 8) : nil,

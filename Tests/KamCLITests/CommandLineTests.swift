@@ -175,6 +175,20 @@ struct CommandLineTests {
         #expect(overridden.stdout == "name\nAcme\n2020-01-01\n")
     }
 
+    /// Charts: Unicode blocks, plain ASCII when NO_COLOR is set, SVG when asked.
+    @Test func chartsAsTextAndSVG() throws {
+        let svg = FileManager.default.temporaryDirectory.appendingPathComponent("kam-chart-\(getpid()).svg").path
+        defer { try? FileManager.default.removeItem(atPath: svg) }
+        let q = "table([{r: \"EMEA\", v: 10}, {r: \"NA\", v: 5}]) | chart bar v by r, width: 5, svg: \"\(svg)\""
+        let blocks = try Binary.run(["-c", q], env: ["NO_COLOR": ""])
+        #expect(blocks.stdout.contains("EMEA │ █████ 10"), "\(blocks.stdout)")
+        let plain = try Binary.run(["-c", q], env: ["NO_COLOR": "1"])
+        #expect(plain.stdout.contains("EMEA │ ##### 10"), "\(plain.stdout)")
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(text.contains(">EMEA</text>"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bogus = try Binary.run(["--bogus"])
         #expect(bogus.status == 2)

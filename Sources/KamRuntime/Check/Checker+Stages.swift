@@ -270,7 +270,18 @@ extension Checker {
             for p in r.problems { error(p.message, p.at ?? e.range, hints: p.hints) }
             resolved = r
         }
+        // chart's kind (bar, line, hist) is a word, not a name to look up.
+        let chartKind = b.name == "chart" ? rest.first(where: { $0.style == .positional && $0.clause == nil }) : nil
+        if let k = chartKind, b.name == "chart" {
+            if case .name(let kind) = k.value.kind, ["bar", "line", "hist"].contains(kind) {} else {
+                var given = ""
+                if case .name(let kind) = k.value.kind { given = kind }
+                error(given.isEmpty ? "chart needs a kind: bar, line or hist" : "unknown chart kind '\(given)'", k.value.range,
+                    hints: [Suggest.hint(given, in: ["bar", "line", "hist"]) ?? "kinds: bar, line, hist; usage: chart bar revenue by region"])
+            }
+        }
         for a in rest {
+            if let k = chartKind, k.value.range == a.value.range { continue }
             if a.style == .named, let n = a.name, inputOptions.contains(n) { continue }
             if let itemRows, a.style == .named, a.name == "value" || a.name == "date" {
                 _ = expr(a.value, itemRows)
