@@ -15,6 +15,49 @@ struct REPLTests {
         return pty
     }
 
+    /// The README's tour pastes into the REPL and prints what the README shows: each
+    /// example (its # data: and # today: as the command line), pasted whole.
+    @Test func theReadmeTourPastes() throws {
+        let readme = try String(contentsOf: Binary.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let lines = readme.components(separatedBy: "\n")
+        var checked = 0
+        var i = 0
+        while i < lines.count {
+            guard lines[i] == "```kam" else { i += 1; continue }
+            var j = i + 1
+            while j < lines.count && lines[j] != "```" { j += 1 }
+            let code = Array(lines[(i + 1)..<j])
+            var k = j + 1
+            while k < lines.count && lines[k].isEmpty { k += 1 }
+            var expected: [String] = []
+            if k < lines.count && lines[k] == "```text" {
+                var e = k + 1
+                while e < lines.count && lines[e] != "```" { expected.append(lines[e]); e += 1 }
+            }
+            i = j + 1
+            // The examples that show a result (not an error) on the demo or a dataset.
+            guard !expected.isEmpty, !code.contains(where: { $0.hasPrefix("# exit:") }) else { continue }
+            // Today as the docs' examples are run (2025-06-30), unless the example says.
+            var arguments: [String] = code.contains(where: { $0.hasPrefix("# today: ") }) ? [] : ["--today", "2025-06-30"]
+            for line in code where line.hasPrefix("# ") {
+                if line.hasPrefix("# today: ") { arguments += ["--today", String(line.dropFirst(9))] }
+                if line.hasPrefix("# data: "), line != "# data: demo" {
+                    arguments += ["--data", Binary.packageRoot.appendingPathComponent(String(line.dropFirst(8))).path, "--quiet"]
+                }
+            }
+            let statements = code.filter { !$0.hasPrefix("#") }.joined(separator: "\r") + "\r"
+            let pty = try start(arguments: arguments)
+            pty.mark()
+            pty.send(statements)
+            // Every line the README shows, in order (the terminal ends lines with \r\n).
+            for line in expected where !line.isEmpty {
+                #expect(pty.expect(line, timeout: 20), "README example at line \(i): no line '\(line)' in\n\(pty.output)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 5)
+    }
+
     @Test func bannerSaysWhatIsLoadedAndHowToGetHelp() throws {
         let pty = try start()
         #expect(pty.output.contains("kam 0."))
