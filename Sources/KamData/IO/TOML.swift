@@ -94,19 +94,24 @@ public struct TOMLReader {
                 for k in 0..<key.count { keyLines[key[0...k].joined(separator: "."), default: headerLine] = headerLine }
                 continue
             }
-            let keyLine = line
-            let key = try dottedKey()
-            skipWhitespace()
-            guard i < b.count, b[i] == UInt8(ascii: "=") else { throw fail("expected '=' after the key") }
-            i += 1
-            skipWhitespace()
-            let dotted = path + key
-            let value = try parseValue(dotted)
-            try assign(current, key, value, made: &dottedHere)
-            keyLines[dotted.joined(separator: "."), default: keyLine] = keyLine
+            try keyValue(into: current, under: path, made: &dottedHere, where: "after the key")
             try endOfLine()
         }
         return TOMLReader.record(root)
+    }
+
+    /// `key = value` into `table`, whose own key is `base` (for the lines and offsets).
+    mutating func keyValue(into table: Table, under base: [String], made: inout [Table], where context: String) throws(Failure) {
+        let keyLine = line
+        let key = try dottedKey()
+        skipWhitespace()
+        guard i < b.count, b[i] == UInt8(ascii: "=") else { throw fail("expected '=' \(context)") }
+        i += 1
+        skipWhitespace()
+        let dotted = base + key
+        let value = try parseValue(dotted)
+        try assign(table, key, value, made: &made)
+        keyLines[dotted.joined(separator: "."), default: keyLine] = keyLine
     }
 
     /// The table a [header] opens: it may exist only as a table made on the way to another.
@@ -426,16 +431,7 @@ public struct TOMLReader {
             }
             while true {
                 skipWhitespace()
-                let keyLine = line
-                let key = try dottedKey()
-                skipWhitespace()
-                guard i < b.count, b[i] == UInt8(ascii: "=") else { throw fail("expected '=' in an inline table") }
-                i += 1
-                skipWhitespace()
-                let inner = dotted + key
-                let v = try parseValue(inner)
-                try assign(t, key, v, made: &made)
-                keyLines[inner.joined(separator: "."), default: keyLine] = keyLine
+                try keyValue(into: t, under: dotted, made: &made, where: "in an inline table")
                 skipWhitespace()
                 guard i < b.count else { throw fail("unterminated inline table") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
