@@ -17,7 +17,7 @@ public struct Completer {
 
     public static let keywords = ["let", "fn", "import", "assert", "true", "false", "null", "and", "or", "not", "in", "as", "by", "on"]
     public static let metaCommands = [":help", ":schema", ":load", ":format", ":timing", ":vars", ":reset", ":today", ":quit", ":run", ":read",
-                                      ":output", ":once", ":maxrows", ":maxwidth", ":nullvalue"]
+                                      ":output", ":once", ":maxrows", ":maxwidth", ":nullvalue", ":thousands"]
 
     /// What to insert after the cursor, and the candidates when there is more than one.
     public func complete(_ before: String) -> (insert: String, candidates: [String]) {

@@ -211,6 +211,10 @@ final class REPL {
             guard let n = Int(arg), n >= 0 else { Output.error("error: \(word) takes a number (0: no limit)\n"); break }
             let value = n == 0 ? Int.max : n
             if word == ":maxrows" { maxRows = value } else { maxWidth = value }
+        case ":thousands":
+            if arg.isEmpty { Output.write("thousands is \(session.writer.thousands ? "on" : "off")\n"); break }
+            guard arg == "on" || arg == "off" else { Output.error("error: :thousands takes on or off\n"); break }
+            session.writer.thousands = arg == "on"
         case ":nullvalue":
             session.writer.nullText = arg.isEmpty ? "null" : arg
         case ":help": Output.write(help(arg))
@@ -293,6 +297,7 @@ final class REPL {
                   :output [FILE]   send results to a file (none: back); :once FILE, the next only
                   :maxrows N       rows shown (0: all); :maxwidth N, width (0: no limit)
                   :nullvalue TEXT  how null shows in a table; :format line, a row as lines
+                  :thousands [on|off]  thousands separators in tables (1,234,567.5)
                   :quit            leave (or Ctrl-D)
                 Functions:
                 \(REPL.wrap(Builtins.all.map(\.name).sorted(), width: min(100, Terminal.width()) - 2))

@@ -156,6 +156,9 @@ struct REPLTests {
         pty.send(":maxrows 2\r")
         pty.send("range(1, 10)\r")
         #expect(pty.expect("9 rows, 7 not shown"))
+        pty.send(":thousands on\r")
+        pty.send("table([{n: 1234567, x: -9876543.25}])\r")
+        #expect(pty.expect("│ 1,234,567 │ -9,876,543.25 │"))
     }
 
     @Test func errorThenRecovery() throws {

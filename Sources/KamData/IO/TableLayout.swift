@@ -9,13 +9,32 @@ public struct TableLayout {
     public let maxRows: Int?
     public let color: Bool
     public var nullText = "null"
+    /// Thousands separators in numbers (1,234,567.5), on request.
+    public var thousands = false
 
-    public init(table: Table, maxWidth: Int?, maxRows: Int?, color: Bool, nullText: String = "null") {
+    public init(table: Table, maxWidth: Int?, maxRows: Int?, color: Bool, nullText: String = "null", thousands: Bool = false) {
         self.table = table
         self.maxWidth = maxWidth
         self.maxRows = maxRows
         self.color = color
         self.nullText = nullText
+        self.thousands = thousands
+    }
+
+    /// "1234567.5" as "1,234,567.5": the digits before the point grouped by three.
+    public static func grouped(_ text: String) -> String {
+        guard !text.contains("e") else { return text }
+        let negative = text.hasPrefix("-")
+        let body = negative ? String(text.dropFirst()) : text
+        let dot = body.firstIndex(of: ".") ?? body.endIndex
+        var whole = String(body[..<dot])
+        guard whole.allSatisfy(\.isNumber) else { return text }
+        var out = ""
+        while whole.count > 3 {
+            out = "," + whole.suffix(3) + out
+            whole = String(whole.dropLast(3))
+        }
+        return (negative ? "-" : "") + whole + out + body[dot...]
     }
 
     public static func isNumeric(_ c: Column) -> Bool {
@@ -72,8 +91,11 @@ public struct TableLayout {
         for i in 0..<shown { cells.append(t.columns.map { cell($0.value(at: i)) }) }
         // Float columns as people read them, decimal points aligned.
         for (c, col) in t.columns.enumerated() {
+            if thousands, case .int = col.storage {
+                for i in 0..<shown where col.isValid(i) { cells[i][c] = TableLayout.grouped(cells[i][c]) }
+            }
             guard case .float(let xs) = col.storage else { continue }
-            let texts = (0..<shown).map { col.isValid($0) ? TableLayout.displayFloat(xs[$0]) : cells[$0][c] }
+            let texts = (0..<shown).map { col.isValid($0) ? (thousands ? TableLayout.grouped(TableLayout.displayFloat(xs[$0])) : TableLayout.displayFloat(xs[$0])) : cells[$0][c] }
             let valid = (0..<shown).filter { col.isValid($0) }
             let aligned = TableLayout.alignedFloats(valid.map { texts[$0] })
             for (k, i) in valid.enumerated() { cells[i][c] = aligned[k] }

@@ -15,6 +15,8 @@ public struct Writer {
     public var maxWidth: Int?
     /// How a null shows in a table on the terminal.
     public var nullText = "null"
+    /// Thousands separators in tables on the terminal (`:thousands on`).
+    public var thousands = false
     /// Maximum rows shown in the table format (nil: all); the rest are summarised.
     public var maxRows: Int?
     public var color: Bool
@@ -56,7 +58,7 @@ public struct Writer {
 
     public func renderTable(_ t: Table) -> String {
         switch format {
-        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color, nullText: nullText).render()
+        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color, nullText: nullText, thousands: thousands).render()
         case .line:
             let width = t.names.map(displayWidth).max() ?? 0
             var out = ""
