@@ -84,7 +84,7 @@ enum Charts {
                 throw site.interp.fail("cannot write '\(path)'", site.optionRange("svg"))
             }
         }
-        return .string(kind == "line" ? lineText(points, ascii: ascii, width: width) : barText(points, ascii: ascii, width: width))
+        return .string(kind == "line" ? lineText(points, ascii: ascii) : barText(points, ascii: ascii, width: width))
     }
 
     /// A figure on a chart: whole numbers with thousands separators, others to 4 digits.
@@ -121,7 +121,7 @@ enum Charts {
     }
 
     /// Eight rows of blocks, one column per point, with the range on the left.
-    static func lineText(_ points: [(String, Double)], ascii: Bool, width: Int) -> String {
+    static func lineText(_ points: [(String, Double)], ascii: Bool) -> String {
         let ys = points.map(\.1)
         guard let lo = ys.min(), let hi = ys.max() else { return "(no values)" }
         let rows = 8
@@ -141,7 +141,6 @@ enum Charts {
         }
         let first = points.first?.0 ?? "", last = points.last?.0 ?? ""
         out.append(String(repeating: " ", count: pad + 2) + first + String(repeating: " ", count: max(1, points.count - first.count - last.count)) + last)
-        _ = width
         return out.joined(separator: "\n")
     }
 

@@ -501,17 +501,8 @@ public func formatNumber(_ x: Double, decimals: Int, separator: String) -> Strin
     // Half away from zero, as round() does (printf would round half to even).
     let scale = pow(10, Double(decimals))
     let fixed = String(format: "%.\(decimals)f", (abs(x) * scale).rounded(.toNearestOrAwayFromZero) / scale)
-    let parts = fixed.split(separator: ".", maxSplits: 1).map(String.init)
-    var whole = parts[0]
-    var grouped = ""
-    while whole.count > 3 {
-        grouped = separator + String(whole.suffix(3)) + grouped
-        whole = String(whole.dropLast(3))
-    }
-    grouped = whole + grouped
-    let mark = separator == "." ? "," : "."
     let negative = x < 0 && fixed.contains(where: { $0 != "0" && $0 != "." })
-    return (negative ? "-" : "") + grouped + (parts.count > 1 ? mark + parts[1] : "")
+    return Format.groupThousands((negative ? "-" : "") + fixed, separator: separator)
 }
 
 

@@ -21,22 +21,6 @@ public struct TableLayout {
         self.thousands = thousands
     }
 
-    /// "1234567.5" as "1,234,567.5": the digits before the point grouped by three.
-    public static func grouped(_ text: String) -> String {
-        guard !text.contains("e") else { return text }
-        let negative = text.hasPrefix("-")
-        let body = negative ? String(text.dropFirst()) : text
-        let dot = body.firstIndex(of: ".") ?? body.endIndex
-        var whole = String(body[..<dot])
-        guard whole.allSatisfy(\.isNumber) else { return text }
-        var out = ""
-        while whole.count > 3 {
-            out = "," + whole.suffix(3) + out
-            whole = String(whole.dropLast(3))
-        }
-        return (negative ? "-" : "") + whole + out + body[dot...]
-    }
-
     public static func isNumeric(_ c: Column) -> Bool {
         switch c.storage {
         case .int, .float: true
@@ -92,10 +76,10 @@ public struct TableLayout {
         // Float columns as people read them, decimal points aligned.
         for (c, col) in t.columns.enumerated() {
             if thousands, case .int = col.storage {
-                for i in 0..<shown where col.isValid(i) { cells[i][c] = TableLayout.grouped(cells[i][c]) }
+                for i in 0..<shown where col.isValid(i) { cells[i][c] = Format.groupThousands(cells[i][c]) }
             }
             guard case .float(let xs) = col.storage else { continue }
-            let texts = (0..<shown).map { col.isValid($0) ? (thousands ? TableLayout.grouped(TableLayout.displayFloat(xs[$0])) : TableLayout.displayFloat(xs[$0])) : cells[$0][c] }
+            let texts = (0..<shown).map { col.isValid($0) ? (thousands ? Format.groupThousands(TableLayout.displayFloat(xs[$0])) : TableLayout.displayFloat(xs[$0])) : cells[$0][c] }
             let valid = (0..<shown).filter { col.isValid($0) }
             let aligned = TableLayout.alignedFloats(valid.map { texts[$0] })
             for (k, i) in valid.enumerated() { cells[i][c] = aligned[k] }

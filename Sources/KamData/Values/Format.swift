@@ -43,6 +43,26 @@ public enum Format {
         }
     }
 
+    /// A number's text with its digits before the point grouped by three: "1234567.5" as
+    /// "1,234,567.5"; with "." as the separator the decimal mark becomes a comma
+    /// ("1.234.567,5"). Text with an exponent, or that is no number, stays as it is.
+    public static func groupThousands(_ text: String, separator: String = ",") -> String {
+        guard !text.contains("e") else { return text }
+        let negative = text.hasPrefix("-")
+        let body = negative ? String(text.dropFirst()) : text
+        let dot = body.firstIndex(of: ".") ?? body.endIndex
+        var whole = String(body[..<dot])
+        guard !whole.isEmpty, whole.allSatisfy(\.isNumber) else { return text }
+        var out = ""
+        while whole.count > 3 {
+            out = separator + whole.suffix(3) + out
+            whole = String(whole.dropLast(3))
+        }
+        let fraction = body[dot...].dropFirst()
+        let mark = separator == "." ? "," : "."
+        return (negative ? "-" : "") + whole + out + (dot < body.endIndex ? mark + fraction : "")
+    }
+
     public static func quote(_ s: String) -> String {
         var out = "\""
         for c in s.unicodeScalars {
