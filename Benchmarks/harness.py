@@ -13,8 +13,8 @@ SQL = {
     "top": """select a.name, sum(o.amount) rev from orders o join accounts a on a.id=o.account_id
               group by a.name order by rev desc limit 20""",
     "abc": """with r as (select account_id, sum(amount) rev from orders group by 1),
-              c as (select rev, sum(rev) over (order by rev desc rows unbounded preceding) / sum(rev) over () cum from r)
-              select case when cum <= 0.8 then 'A' when cum <= 0.95 then 'B' else 'C' end cls, count(*), sum(rev)
+              c as (select rev, (sum(rev) over (order by rev desc rows unbounded preceding) - rev) / sum(rev) over () lo from r)
+              select case when lo < 0.8 then 'A' when lo < 0.95 then 'B' else 'C' end cls, count(*), sum(rev)
               from c group by 1 order by 1""",
     "score": """with f as (select account_id, sum(amount) rev, count(*) n, count(distinct product_id) np,
                      date '1998-08-03' - max(date) rec from orders group by 1),
@@ -66,8 +66,8 @@ def peer(engine, data, tasks):
             if k == "top":
                 o.groupby("account_id")["amount"].sum().nlargest(20).rename("rev").reset_index().merge(acc, left_on="account_id", right_on="id")
             elif k == "abc":
-                r = o.groupby("account_id")["amount"].sum().sort_values(ascending=False); cum = r.cumsum() / r.sum()
-                cls = pd.cut(cum, [-1, 0.8, 0.95, 2], labels=list("ABC")); r.groupby(cls, observed=True).agg(["count", "sum"])
+                r = o.groupby("account_id")["amount"].sum().sort_values(ascending=False); start = (r.cumsum() - r) / r.sum()
+                cls = pd.cut(start, [-1, 0.8, 0.95, 2], labels=list("ABC"), right=False); r.groupby(cls, observed=True).agg(["count", "sum"])
             elif k == "score":
                 g = o.groupby("account_id"); f = pd.DataFrame({"rev": g["amount"].sum(), "n": g.size(), "np": g["product_id"].nunique(),
                     "rec": (pd.Timestamp("1998-08-03") - g["date"].max()).dt.days})
