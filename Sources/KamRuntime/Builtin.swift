@@ -148,6 +148,10 @@ public struct Builtin: @unchecked Sendable {
         return b
     }
 
+    /// The kinds `chart` draws (`chart bar revenue by region`): one list for the checker
+    /// and the stage.
+    public static let chartKinds = ["bar", "line", "hist", "pareto", "lorenz"]
+
     /// `round(x, digits?)`, or for verbs the stage form.
     public var signature: String {
         "\(name)(\(params.map { ($0.variadic ? "" : "") + $0.name + ($0.variadic ? "..." : $0.optional ? "?" : "") }.joined(separator: ", ")))"

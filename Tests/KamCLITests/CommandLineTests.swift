@@ -187,6 +187,14 @@ struct CommandLineTests {
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         #expect(text.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(text.contains(">EMEA</text>"))
+        // A Lorenz curve: the curve from (0%, 0%) to (100%, 100%) and the line of equality.
+        let lorenz = "table([{v: 1}, {v: 3}, {v: 6}]) | chart lorenz v, svg: \"\(svg)\""
+        let curve = try Binary.run(["-c", lorenz], env: ["NO_COLOR": ""])
+        #expect(curve.stdout.contains("Gini 0.333"), "\(curve.stdout)")
+        let drawn = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(drawn.contains("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"40.0,360.0 "))
+        #expect(drawn.contains(" 360.0,40.0\"/>"))
+        #expect(drawn.contains("stroke-dasharray"))
     }
 
     @Test func usageErrorsExitTwo() throws {

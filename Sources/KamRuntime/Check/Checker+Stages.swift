@@ -270,14 +270,15 @@ extension Checker {
             for p in r.problems { error(p.message, p.at ?? e.range, hints: p.hints) }
             resolved = r
         }
-        // chart's kind (bar, line, hist) is a word, not a name to look up.
+        // chart's kind (bar, line, ...) is a word, not a name to look up.
         let chartKind = b.name == "chart" ? rest.first(where: { $0.style == .positional && $0.clause == nil }) : nil
         if let k = chartKind, b.name == "chart" {
-            if case .name(let kind) = k.value.kind, ["bar", "line", "hist"].contains(kind) {} else {
+            if case .name(let kind) = k.value.kind, Builtin.chartKinds.contains(kind) {} else {
                 var given = ""
                 if case .name(let kind) = k.value.kind { given = kind }
-                error(given.isEmpty ? "chart needs a kind: bar, line or hist" : "unknown chart kind '\(given)'", k.value.range,
-                    hints: [Suggest.hint(given, in: ["bar", "line", "hist"]) ?? "kinds: bar, line, hist; usage: chart bar revenue by region"])
+                let kinds = Builtin.chartKinds.joined(separator: ", ")
+                error(given.isEmpty ? "chart needs a kind: \(kinds)" : "unknown chart kind '\(given)'", k.value.range,
+                    hints: [Suggest.hint(given, in: Builtin.chartKinds) ?? "kinds: \(kinds); usage: chart bar revenue by region"])
             }
         }
         for a in rest {
