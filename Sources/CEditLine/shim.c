@@ -17,6 +17,15 @@ struct kam_editor {
 };
 
 static volatile sig_atomic_t interrupted = 0;
+static volatile sig_atomic_t resized = 0;
+
+/* SIGWINCH: the terminal changed size. The read in progress returns EINTR (no SA_RESTART),
+   and read_char tells libedit the new width before it reads on, so a line being edited
+   wraps at the new width. */
+static void on_sigwinch(int sig) {
+    (void)sig;
+    resized = 1;
+}
 static volatile int *cancel_target = NULL;
 
 static void on_sigint(int sig) {
@@ -60,7 +69,6 @@ static char *prompt_of(EditLine *el) {
 
 /* Reads one character; gives up (so el_gets returns) when Ctrl-C interrupted the read. */
 static int read_char(EditLine *el, wchar_t *c) {
-    (void)el;
     unsigned char bytes[4];
     for (;;) {
         ssize_t n = read(STDIN_FILENO, bytes, 1);
@@ -68,6 +76,11 @@ static int read_char(EditLine *el, wchar_t *c) {
         if (n == 0) return 0;
         if (errno == EINTR) {
             if (interrupted) return -1;
+            if (resized) {
+                resized = 0;
+                el_resize(el);
+                el_set(el, EL_REFRESH);
+            }
             continue;
         }
         return -1;
@@ -137,6 +150,12 @@ kam_editor *kam_editor_open(const char *program) {
     el_set(editor->el, EL_ADDFN, "kam-complete", "complete", complete);
     el_set(editor->el, EL_BIND, "^I", "kam-complete", NULL);
     el_source(editor->el, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigwinch;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGWINCH, &sa, NULL);
     return editor;
 }
 

@@ -126,6 +126,20 @@ struct REPLTests {
         #expect(pty.expect("│ tier"))
     }
 
+    /// A resize while a line is being edited (SIGWINCH): the editor takes the new width and
+    /// draws the line again, and the line runs as typed.
+    @Test func aResizeRedrawsTheLineBeingEdited() throws {
+        let pty = try PseudoTerminal(columns: 60)
+        #expect(pty.expect("kam> "))
+        pty.send("40 + ")
+        #expect(pty.expect("40 + "))
+        pty.mark()
+        pty.resize(columns: 100)
+        #expect(pty.expect("kam> 40 + "))
+        pty.send("2\r")
+        #expect(pty.expect("42"))
+    }
+
     /// The dot commands of the DuckDB and sqlite3 shells, the kam way: a script run into the
     /// session, results to a file, limits, how null shows, a row as lines.
     @Test func shellCommands() throws {
