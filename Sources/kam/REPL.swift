@@ -18,6 +18,27 @@ final class REPL {
 
     var session: Session { driver.session }
 
+    /// Whether the line just read is drawn again in colour: on a terminal, unless NO_COLOR
+    /// is set (and not empty) or TERM is dumb.
+    lazy var colorInput: Bool = {
+        let env = ProcessInfo.processInfo.environment
+        return isatty(1) != 0 && (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb"
+    }()
+
+    /// Draws the line the editor has just echoed again, coloured by its tokens: up to the
+    /// prompt's row, clear to the end of the screen, prompt and coloured line. Lines with
+    /// tabs or control characters, whose width the terminal decides, are left as they are.
+    func redrawInColor(_ line: String, prompt: String) {
+        guard !line.hasPrefix(":"), !line.isEmpty, !line.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return }
+        let colored = Highlight.ansi(line)
+        guard colored != line else { return }
+        // The rows the prompt and line took: the editor wraps at the width, and the Enter
+        // that ended the line moved to the row below.
+        let rows = (displayWidth(prompt) + displayWidth(line)) / max(1, Terminal.width()) + 1
+        Output.write("\u{1B}[\(rows)A\r\u{1B}[J" + prompt + colored + "\n")
+        Output.flush()
+    }
+
     func run() -> Int32 {
         setlocale(LC_CTYPE, "")
         guard let editor = kam_editor_open("kam") else {
@@ -59,6 +80,7 @@ final class REPL {
             }
             var line = String(cString: raw)
             if line.hasSuffix("\n") { line.removeLast() }
+            if colorInput { redrawInColor(line, prompt: buffer.isEmpty ? "kam> " : "...> ") }
             buffer += buffer.isEmpty ? line : "\n" + line
             if buffer.trimmingCharacters(in: .whitespaces).isEmpty { buffer = ""; continue }
             if !buffer.hasPrefix(":") && Parser.isIncomplete(buffer) { continue }
@@ -147,7 +169,7 @@ final class REPL {
         let toFile = driver.sink != nil
         session.writer.maxWidth = toFile ? nil : maxWidth ?? Terminal.width()
         session.writer.maxRows = toFile ? nil : maxRows ?? max(10, Terminal.height() - 8)
-        session.writer.color = !toFile && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        session.writer.color = !toFile && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         defer { if once { closeOutput() } }
         session.interpreter.cancellation.clear()
         let started = Clock.now()

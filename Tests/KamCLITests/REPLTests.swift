@@ -126,6 +126,21 @@ struct REPLTests {
         #expect(pty.expect("│ tier"))
     }
 
+    /// On a colour terminal the line just typed is drawn again in colour (the verb after a
+    /// pipe blue, strings green); with NO_COLOR it is left as typed.
+    @Test func theTypedLineIsDrawnInColour() throws {
+        let home = try tempDir()
+        let pty = try PseudoTerminal(environment: ["HOME": home, "KAM_HISTORY": home + "/h", "NO_COLOR": ""])
+        #expect(pty.expect("kam> "))
+        usleep(100_000)
+        pty.send("accounts | where tier == \"A\" | count\r")
+        #expect(pty.expect("\u{1B}[1A\r\u{1B}[Jkam> accounts \u{1B}[1m|\u{1B}[0m \u{1B}[34mwhere\u{1B}[0m tier == \u{1B}[32m\"A\"\u{1B}[0m"))
+        let plain = try start()
+        plain.send("accounts | count\r")
+        #expect(plain.expect("400"))
+        #expect(!plain.output.contains("\u{1B}[34m"))
+    }
+
     /// A resize while a line is being edited (SIGWINCH): the editor takes the new width and
     /// draws the line again, and the line runs as typed.
     @Test func aResizeRedrawsTheLineBeingEdited() throws {

@@ -50,4 +50,17 @@ struct LexerTests {
         _ = l.tokenize()
         #expect(l.diagnostics.first?.message == "integer literal 99999999999999999999 does not fit in 64 bits")
     }
+
+    /// The REPL's colours come from the lexer's tokens: keywords, the verb after a pipe,
+    /// strings, numbers, parameters and comments; the rest is left alone.
+    @Test func highlightingFollowsTheTokens() {
+        let e = "\u{1B}["
+        #expect(Highlight.ansi(#"let t = accounts | where tier == "A" and n > 2  # key"#)
+            == "\(e)35mlet\(e)0m t = accounts \(e)1m|\(e)0m \(e)34mwhere\(e)0m tier == \(e)32m\"A\"\(e)0m \(e)35mand\(e)0m n > \(e)36m2\(e)0m  \(e)2m# key\(e)0m")
+        #expect(Highlight.ansi("orders | where date >= 2025-01-01 - 90d and region == $region")
+            == "orders \(e)1m|\(e)0m \(e)34mwhere\(e)0m date >= \(e)36m2025-01-01\(e)0m - \(e)36m90d\(e)0m \(e)35mand\(e)0m region == \(e)33m$region\(e)0m")
+        // Text the lexer rejects stays as typed; a string left open is not coloured past its end.
+        #expect(Highlight.ansi("a ` b") == "a ` b")
+        #expect(Highlight.ansi("1 + 1") == "\(e)36m1\(e)0m + \(e)36m1\(e)0m")
+    }
 }
