@@ -53,6 +53,7 @@ final class REPL {
         if let historyPath { _ = kam_editor_history_load(editor, historyPath) }
         if !driver.quiet { Output.write(banner()) }
         session.writer.maxRows = max(10, Terminal.height() - 8)
+        session.writer.seeAll = ":format csv"
         Output.flush()
         var buffer = ""
         while true {
@@ -242,6 +243,9 @@ final class REPL {
         case ":help": Output.write(help(arg))
         case ":schema":
             _ = driver.runText(arg.isEmpty ? "schema()" : "schema(\(JSON.quote(arg)))", name: "<repl>")
+            if arg.isEmpty && session.writer.format == .table {
+                Output.write("(:schema ENTITY lists one entity's columns and links in full)\n")
+            }
         case ":load":
             guard !arg.isEmpty else { Output.error("error: :load needs a path\nhint: :load crm/ (or :load demo for the demo company)\n"); break }
             if arg == "demo" && !FileManager.default.fileExists(atPath: "demo") {

@@ -184,7 +184,7 @@ struct REPLTests {
         pty.send(":format table\r")
         pty.send(":maxrows 2\r")
         pty.send("range(1, 10)\r")
-        #expect(pty.expect("9 rows, 7 not shown"))
+        #expect(pty.expect("9 rows, 7 not shown (use | take N, or :format csv to see all)"))
         pty.send(":thousands on\r")
         pty.send("table([{n: 1234567, x: -9876543.25}])\r")
         #expect(pty.expect("│ 1,234,567 │ -9,876,543.25 │"))
@@ -392,5 +392,26 @@ struct REPLTests {
         pty.send("table(map(range(100), i => {i: i}))\r")
         #expect(pty.expect("100 rows"))
         #expect(pty.expect("not shown"))
+    }
+
+    /// A script on a terminal: each result is cut to the terminal with its note right
+    /// under it, before the next result, and the note names the option, not a meta command.
+    @Test func aScriptOnATerminalNotesEachCutResult() throws {
+        let dir = try tempDir()
+        let script = dir + "/two.kam"
+        try "orders | take 50 | select id\naccounts | count\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let pty = try PseudoTerminal(arguments: ["run", script], environment: ["HOME": dir])
+        #expect(pty.expect("50 rows, 18 not shown (use | take N, or --format csv to see all)\r\n400"))
+    }
+
+    /// `:schema` at 80 columns: the overview fits, and says where the full links are.
+    @Test func schemaAtEightyColumns() throws {
+        let home = try tempDir()
+        let pty = try PseudoTerminal(environment: ["HOME": home, "KAM_HISTORY": home + "/h"], columns: 80)
+        #expect(pty.expect("kam> "))
+        usleep(100_000)
+        pty.send(":schema\r")
+        #expect(pty.expect("│ accounts      │  400 │      10 │ parent -> accounts,… │ children, contacts,… │"))
+        #expect(pty.expect("(:schema ENTITY lists one entity's columns and links in full)"))
     }
 }

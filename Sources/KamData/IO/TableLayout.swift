@@ -11,14 +11,18 @@ public struct TableLayout {
     public var nullText = "null"
     /// Thousands separators in numbers (1,234,567.5), on request.
     public var thousands = false
+    /// How to see every row, for the note under a cut table (`--format csv`, `:format csv`).
+    public var seeAll = "--format csv"
 
-    public init(table: Table, maxWidth: Int?, maxRows: Int?, color: Bool, nullText: String = "null", thousands: Bool = false) {
+    public init(table: Table, maxWidth: Int?, maxRows: Int?, color: Bool, nullText: String = "null", thousands: Bool = false,
+                seeAll: String = "--format csv") {
         self.table = table
         self.maxWidth = maxWidth
         self.maxRows = maxRows
         self.color = color
         self.nullText = nullText
         self.thousands = thousands
+        self.seeAll = seeAll
     }
 
     public static func isNumeric(_ c: Column) -> Bool {
@@ -156,7 +160,7 @@ public struct TableLayout {
         out += rule("└", "┴", "┘")
         var notes: [String] = []
         if t.count == 0 { notes.append("(0 rows)") }
-        if omitted > 0 { notes.append("\(t.count) rows, \(omitted) not shown (use | take N, or :format csv to see all)") }
+        if omitted > 0 { notes.append("\(t.count) rows, \(omitted) not shown (use | take N, or \(seeAll) to see all)") }
         if !hidden.isEmpty { notes.append("\(hidden.count) column\(hidden.count == 1 ? "" : "s") not shown: " + hidden.map { t.names[$0] }.joined(separator: ", ")) }
         for n in notes { out += n + "\n" }
         return out

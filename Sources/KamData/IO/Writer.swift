@@ -19,6 +19,9 @@ public struct Writer {
     public var thousands = false
     /// Maximum rows shown in the table format (nil: all); the rest are summarised.
     public var maxRows: Int?
+    /// What the note under a cut table says to do to see every row: the command line's
+    /// option, or the REPL's meta command.
+    public var seeAll = "--format csv"
     public var color: Bool
 
     public init(format: OutputFormat, maxWidth: Int? = nil, maxRows: Int? = nil, color: Bool = false) {
@@ -58,7 +61,7 @@ public struct Writer {
 
     public func renderTable(_ t: Table) -> String {
         switch format {
-        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color, nullText: nullText, thousands: thousands).render()
+        case .table: return TableLayout(table: t, maxWidth: maxWidth, maxRows: maxRows, color: color, nullText: nullText, thousands: thousands, seeAll: seeAll).render()
         case .line:
             let width = t.names.map(displayWidth).max() ?? 0
             var out = ""
