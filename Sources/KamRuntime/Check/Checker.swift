@@ -548,6 +548,16 @@ public final class Checker {
             }
             return .unknown
         }
+        // `accounts | filter tier == "A"`, the SQL and dplyr habit: filter takes a function.
+        if fn == "filter", piped, args.count == 2, args[1].style == .positional, !Checker.isFunctionLike(args[1].value) {
+            let input = expr(args[0].value, scope)
+            var hints = ["filter keeps the items a function is true for: filter(x => x > 1)"]
+            if case .table = input {
+                hints.insert("kam keeps a table's rows with where: ... | where \(source.slice(args[1].value.range))", at: 0)
+            }
+            error("filter takes a function, not a condition", args[1].value.range, hints: hints)
+            return .unknown
+        }
         if let b = Builtins.table[fn] { return builtin(b, e, args, scope) }
         // An unknown function's arguments may be column names it would have read (order(name)):
         // checked leniently, so the one error is the unknown function.
@@ -559,6 +569,14 @@ public final class Checker {
         if case .shape = lookup(fn, scope) { hints.append("'\(fn)' is a column, not a function") }
         error("unknown function '\(fn)'", callee.range, hints: hints)
         return .unknown
+    }
+
+    /// Whether an argument can be a function: a lambda, or a name (a function's value).
+    static func isFunctionLike(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .lambda, .name, .member, .call, .block: true
+        default: false
+        }
     }
 
     /// An argument of a function: it may be a function value, a built-in's name included.
