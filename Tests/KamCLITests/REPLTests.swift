@@ -146,8 +146,12 @@ struct REPLTests {
     @Test func aResizeRedrawsTheLineBeingEdited() throws {
         let pty = try PseudoTerminal(columns: 60)
         #expect(pty.expect("kam> "))
+        // As start() does: let libedit take the terminal before typing; then let it read
+        // what was typed before the window changes.
+        usleep(100_000)
         pty.send("40 + ")
         #expect(pty.expect("40 + "))
+        usleep(200_000)
         pty.mark()
         pty.resize(columns: 100)
         #expect(pty.expect("kam> 40 + "))
