@@ -325,6 +325,20 @@ struct DatasetCommandLineTests {
         #expect(loaded.stderr == "")
     }
 
+    /// A file or directory named like a subcommand does not turn `kam demo ...` into
+    /// `kam FILE`: subcommand names win.
+    @Test func subcommandsWinOverFilesOfTheirName() throws {
+        let dir = try tempDir()
+        try FileManager.default.createDirectory(atPath: dir + "/demo", withIntermediateDirectories: true)
+        let r = try Binary.run(["demo", "--out", dir + "/x", "--accounts", "20"], cwd: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/x/accounts.csv"))
+        // A script is still run as `kam FILE` when no subcommand has its name.
+        try "40 + 2\n".write(toFile: dir + "/s.kam", atomically: true, encoding: .utf8)
+        let script = try Binary.run(["s.kam"], cwd: dir)
+        #expect(script.stdout == "42\n")
+    }
+
     @Test func demoIsTheDefaultDataset() throws {
         let r = try Binary.run(["-c", "len(accounts) > 100 and len(orders) > 1000"])
         #expect(r.stdout == "true\n")
