@@ -19,8 +19,10 @@ let package = Package(
         .target(name: "KamEngine", dependencies: ["KamData"], path: "Sources/KamEngine"),
         .target(name: "KamRuntime", dependencies: ["KamEngine"], path: "Sources/KamRuntime"),
         .target(name: "KamAnalytics", dependencies: ["KamRuntime"], path: "Sources/KamAnalytics"),
+        // The relational part of a script compiled to SQL for other engines.
+        .target(name: "KamSQL", dependencies: ["KamRuntime"], path: "Sources/KamSQL"),
         // The session that puts them together, and what the executable and tests import.
-        .target(name: "KamCore", dependencies: ["KamAnalytics"], path: "Sources/KamCore"),
+        .target(name: "KamCore", dependencies: ["KamAnalytics", "KamSQL"], path: "Sources/KamCore"),
         // SQLite datasets are read through the system's libsqlite3.
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",

@@ -4,4 +4,5 @@
 @_exported import KamData
 @_exported import KamEngine
 @_exported import KamRuntime
+@_exported import KamSQL
 @_exported import KamSyntax

@@ -70,6 +70,25 @@ public final class Session {
         }
     }
 
+    /// The SQL for each result of `text` in `dialect`, after the checker has passed every
+    /// name against the dataset; the errors of the checker or the compiler otherwise.
+    ///
+    ///     let queries = try session.compileSQL("accounts | take 3", name: "q", dialect: .duckdb)
+    public func compileSQL(_ text: String, name: String, dialect: Dialect, options: SQLCompiler.Options = .init()) throws(DiagnosticList) -> [SQLQuery] {
+        let source = Source(name: name, text: text)
+        let program = try Parser.parse(source)
+        let problems = Checker(interpreter).check(program, warnUnusedParameters: false)
+        let errors = problems.filter { $0.kind != .warning }
+        if !errors.isEmpty { throw DiagnosticList(errors) }
+        let graph: AccountGraph?
+        do { graph = try interpreter.currentDataset() } catch let d as Diagnostic { throw DiagnosticList([d]) } catch {
+            throw DiagnosticList([Diagnostic(.data, "\(error)")])
+        }
+        let schema = graph.map { SQLSchema(graph: $0) } ?? SQLSchema()
+        let compiler = SQLCompiler(schema: schema, dialect: dialect, today: interpreter.options.today, params: interpreter.options.params, options: options)
+        return try compiler.compile(program)
+    }
+
     func flushWarnings(_ err: (String) -> Void) {
         for w in interpreter.warnings { err(w.render()) }
         interpreter.warnings.removeAll()

@@ -122,6 +122,25 @@ final class Driver {
         return worst
     }
 
+    /// `kam sql`: the SQL of each result, a query per result separated by blank lines.
+    func printSQL(_ text: String, name: String, dialect: Dialect) -> Int32 {
+        let session = self.session
+        let result: Result<[SQLQuery], DiagnosticList> = withLargeStack {
+            do throws(DiagnosticList) { return .success(try session.compileSQL(text, name: name, dialect: dialect)) } catch { return .failure(error) }
+        }
+        for w in session.interpreter.warnings { Output.error(w.render()) }
+        session.interpreter.warnings.removeAll()
+        switch result {
+        case .success(let queries):
+            if queries.isEmpty { Output.error("kam sql: the script gives no result to compile\n") }
+            Output.write(queries.map { $0.sql + ";\n" }.joined(separator: "\n"))
+            return 0
+        case .failure(let list):
+            Output.error(list.render())
+            return list.exitCode
+        }
+    }
+
     func runFile(_ path: String) -> Int32 {
         guard let data = FileManager.default.contents(atPath: path) else {
             Output.error("error: cannot read script '\(path)'\n")

@@ -48,7 +48,7 @@ struct Kam: ParsableCommand {
             3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, CheckCommand.self, DemoCommand.self],
+        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self],
         defaultSubcommand: nil
     )
 
@@ -78,10 +78,30 @@ struct Kam: ParsableCommand {
         do {
             // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
             var arguments = Array(CommandLine.arguments.dropFirst())
-            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "demo", "help"].contains(first),
+            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "help"].contains(first),
                 FileManager.default.fileExists(atPath: first)
             {
                 arguments.insert("run", at: 0)
+            }
+            // `kam sql -c QUERY`: the root's own -c would take the query, so sql parses alone
+            // (with any common options written before it).
+            if let at = subcommandIndex(arguments), arguments[at] == "sql" {
+                arguments = ["sql"] + arguments[..<at] + arguments[(at + 1)...]
+            }
+            if arguments.first == "sql" {
+                do {
+                    var sql = try SQLCommand.parse(Array(arguments.dropFirst()))
+                    try sql.run()
+                } catch let code as ExitCode {
+                    throw code
+                } catch {
+                    if SQLCommand.exitCode(for: error) == .success {
+                        print(SQLCommand.fullMessage(for: error))
+                        Foundation.exit(0)
+                    }
+                    FileHandle.standardError.write(Data((SQLCommand.fullMessage(for: error) + "\n").utf8))
+                    Foundation.exit(2)
+                }
             }
             var command = try parseAsRoot(arguments)
             try command.run()
@@ -100,6 +120,19 @@ struct Kam: ParsableCommand {
         Output.flush()
         Foundation.exit(0)
     }
+}
+
+/// Where the subcommand is among the arguments: the first word that is not an option or
+/// an option's value.
+func subcommandIndex(_ arguments: [String]) -> Int? {
+    let flags: Set<String> = ["--quiet", "--strict", "--timing", "--help", "-h", "--version"]
+    var i = 0
+    while i < arguments.count {
+        let a = arguments[i]
+        if !a.hasPrefix("-") { return i }
+        i += flags.contains(a) || a.contains("=") ? 1 : 2
+    }
+    return nil
 }
 
 struct Run: ParsableCommand {
@@ -140,6 +173,49 @@ struct CheckCommand: ParsableCommand {
     mutating func run() throws {
         let driver = try Driver(common)
         throw ExitCode(driver.checkFiles(files))
+    }
+}
+
+struct SQLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql",
+        _superCommandName: "kam",
+        abstract: "Print the SQL of a script's results, for DuckDB, PostgreSQL, SQLite or Spark SQL.",
+        discussion: """
+            Each result of the script becomes one query (separated by a blank line), with a CTE \
+            per pipeline step, in kam's row order. A construct with no SQL form in the dialect is \
+            an error naming it, with its location (exit 3). Examples:
+              kam sql -c 'accounts | where tier == "key" | take 5' --dialect postgres
+              kam sql plan.kam --dialect spark > plan.sql
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: "duckdb, postgres, sqlite or spark (default: duckdb).")
+    var dialect: String = "duckdb"
+
+    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Compile QUERY.", valueName: "query"))
+    var query: String?
+
+    @Argument(help: "The script file (or - for stdin).")
+    var file: String?
+
+    mutating func run() throws {
+        guard let d = Dialect(rawValue: dialect) else {
+            throw ValidationError("unknown dialect '\(dialect)'; use one of: " + Dialect.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let file, file != "-", let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            ScriptHeader.apply(text, scriptPath: file, to: &common)
+        }
+        let driver = try Driver(common)
+        if let query { throw ExitCode(driver.printSQL(query, name: "<command>", dialect: d)) }
+        guard let file else { throw ValidationError("kam sql needs a script file or -c QUERY") }
+        if file == "-" { throw ExitCode(driver.printSQL(readAllStdin(), name: "<stdin>", dialect: d)) }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            Output.error("error: cannot read script '\(file)'\n")
+            throw ExitCode(2)
+        }
+        throw ExitCode(driver.printSQL(text, name: file, dialect: d))
     }
 }
 

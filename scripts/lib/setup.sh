@@ -13,3 +13,17 @@ ensure_system_packages() {
   fi
   command -v swift >/dev/null 2>&1 || { echo "kam: swift is not on PATH (Swift 6 is needed)" >&2; exit 1; }
 }
+
+# The DuckDB CLI (PyPI's duckdb-cli) for the SQL conformance tests, in a venv of its own;
+# exports KAM_DUCKDB. Without network it says so, and the DuckDB conformance test skips.
+ensure_duckdb_cli() {
+  local venv="$root/.engines/venv"
+  if [ ! -x "$venv/bin/duckdb" ]; then
+    echo "kam: installing the DuckDB CLI (duckdb-cli 1.5) for the SQL conformance tests ..." >&2
+    if ! { python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q "duckdb-cli==1.5.*" >&2; }; then
+      echo "kam: could not install duckdb-cli; the DuckDB conformance test will skip" >&2
+      return 0
+    fi
+  fi
+  export KAM_DUCKDB="$venv/bin/duckdb"
+}

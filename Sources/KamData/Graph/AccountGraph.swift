@@ -12,6 +12,9 @@ public final class AccountGraph: @unchecked Sendable {
         public let name: String
         public let column: String
         public let target: Int
+        /// The target's column the values match (its key, `id` unless a manifest or the
+        /// database says otherwise).
+        public let key: String
         /// Target row per source row, -1 where the value is null or dangling.
         public let rows: [Int32]
     }

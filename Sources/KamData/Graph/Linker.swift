@@ -261,7 +261,8 @@ public enum Linker {
             }
             // A link named like a column would be hidden by it: it is NAME_ref.
             let name = src.table.columnIndex(spec.name) != nil ? spec.name + "_ref" : spec.name
-            src.forward.append(AccountGraph.ForwardLink(name: name, column: spec.column, target: spec.target, rows: r.rows))
+            src.forward.append(AccountGraph.ForwardLink(name: name, column: spec.column, target: spec.target,
+                key: spec.key ?? keyColumn(spec.target) ?? "id", rows: r.rows))
             var rname = reverseName(name, source: src.name, target: dst.name)
             let owner = plainOwner["\(spec.entity)>\(spec.target)"]
             if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil || (owner != nil && owner != k && rname == src.name) {

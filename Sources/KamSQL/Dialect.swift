@@ -1,0 +1,224 @@
+/// The SQL engines kam compiles to, and what each spells its own way.
+///
+///     kam sql -c 'accounts | where tier == "key" | take 5' --dialect postgres
+///
+/// Everything a dialect decides is here, so the compiler reads as one language: quoting,
+/// types, dates and durations, booleans, string functions, regular expressions, the
+/// aggregates some engines lack.
+public enum Dialect: String, CaseIterable, Sendable {
+    case duckdb, postgres, sqlite, spark
+
+    /// An identifier, quoted: "name" (backticks for Spark).
+    public func quote(_ name: String) -> String {
+        switch self {
+        case .spark: "`" + name.replacingOccurrences(of: "`", with: "``") + "`"
+        default: "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+    }
+
+    /// A string literal.
+    public func string(_ s: String) -> String {
+        switch self {
+        case .spark: "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        default: "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+    }
+
+    /// A date literal. SQLite has no date type: kam dates are ISO text there.
+    public func date(_ iso: String) -> String {
+        switch self {
+        case .sqlite: "'\(iso)'"
+        default: "DATE '\(iso)'"
+        }
+    }
+
+    public func bool(_ b: Bool) -> String {
+        switch self {
+        case .sqlite: b ? "1" : "0"
+        default: b ? "TRUE" : "FALSE"
+        }
+    }
+
+    /// The column type of a kam type, for CREATE TABLE and CAST.
+    public func typeName(_ t: SQLType) -> String {
+        switch (self, t) {
+        case (_, .int), (_, .duration): "BIGINT"
+        case (.postgres, .float): "DOUBLE PRECISION"
+        case (.sqlite, .float): "REAL"
+        case (_, .float): "DOUBLE"
+        case (.sqlite, .bool): "INTEGER"
+        case (_, .bool): "BOOLEAN"
+        case (.sqlite, .date): "TEXT"
+        case (_, .date): "DATE"
+        case (.spark, .string): "STRING"
+        case (_, .string), (_, .null), (_, .unknown): "TEXT"
+        }
+    }
+
+    /// Ordering for a text key: PostgreSQL sorts by its locale unless told to compare
+    /// bytes, as kam does (and the other engines do by default).
+    public func byteOrder(_ sql: String, _ t: SQLType) -> String {
+        self == .postgres && t == .string ? sql + " COLLATE \"C\"" : sql
+    }
+
+    /// `a IS NOT DISTINCT FROM b`: equal, two nulls counting as equal.
+    public func sameAs(_ a: String, _ b: String) -> String {
+        switch self {
+        case .sqlite: "\(a) IS \(b)"
+        case .spark: "\(a) <=> \(b)"
+        default: "\(a) IS NOT DISTINCT FROM \(b)"
+        }
+    }
+
+    /// The position of `needle` in `hay` (1-based, 0 when absent).
+    public func position(_ needle: String, in hay: String) -> String {
+        switch self {
+        case .sqlite, .spark: "instr(\(hay), \(needle))"
+        default: "strpos(\(hay), \(needle))"
+        }
+    }
+
+    /// A date moved by whole months (the day clamped to the month's length, as kam does),
+    /// nil when the dialect cannot say it.
+    public func addMonths(_ d: String, _ months: String) -> String {
+        switch self {
+        case .duckdb: "CAST(\(d) + to_months(CAST(\(months) AS INTEGER)) AS DATE)"
+        case .postgres: "CAST(\(d) + make_interval(months => CAST(\(months) AS INTEGER)) AS DATE)"
+        case .spark: "add_months(\(d), CAST(\(months) AS INT))"
+        case .sqlite:
+            // SQLite's '+N months' overflows into the next month (Jan 31 + 1 month is
+            // March 3rd); the smaller of that day in the target month and its last day is
+            // kam's clamp.
+            "min(date(\(d), 'start of month', (\(months)) || ' months', '+' || (CAST(strftime('%d', \(d)) AS INTEGER) - 1) || ' days'), "
+                + "date(\(d), 'start of month', ((\(months)) + 1) || ' months', '-1 day'))"
+        }
+    }
+
+    /// A date moved by days.
+    public func addDays(_ d: String, _ days: String) -> String {
+        switch self {
+        case .duckdb: "CAST(\(d) + CAST(\(days) AS INTEGER) AS DATE)"
+        case .postgres: "(\(d) + CAST(\(days) AS INTEGER))"
+        case .spark: "date_add(\(d), CAST(\(days) AS INT))"
+        case .sqlite: "date(\(d), (\(days)) || ' days')"
+        }
+    }
+
+    /// Days from `b` to `a`.
+    public func daysBetween(_ a: String, _ b: String) -> String {
+        switch self {
+        case .duckdb: "CAST(date_diff('day', \(b), \(a)) AS BIGINT)"
+        case .postgres: "CAST((\(a) - \(b)) AS BIGINT)"
+        case .spark: "CAST(datediff(\(a), \(b)) AS BIGINT)"
+        case .sqlite: "CAST(julianday(\(a)) - julianday(\(b)) AS INTEGER)"
+        }
+    }
+
+    /// A part of a date as an integer: year, month, day, quarter, dow (ISO: 1 Monday).
+    public func datePart(_ part: String, _ d: String) -> String? {
+        switch self {
+        case .sqlite:
+            switch part {
+            case "year": return "CAST(strftime('%Y', \(d)) AS INTEGER)"
+            case "month": return "CAST(strftime('%m', \(d)) AS INTEGER)"
+            case "day": return "CAST(strftime('%d', \(d)) AS INTEGER)"
+            case "quarter": return "((CAST(strftime('%m', \(d)) AS INTEGER) + 2) / 3)"
+            default: return nil
+            }
+        case .spark:
+            switch part {
+            case "year", "month", "day", "quarter": return "CAST(\(part)(\(d)) AS BIGINT)"
+            default: return nil
+            }
+        default:
+            return "CAST(EXTRACT(\(part.uppercased()) FROM \(d)) AS BIGINT)"
+        }
+    }
+
+    /// The first day of the date's year, quarter, month or (ISO) week.
+    public func truncate(_ d: String, _ unit: String) -> String? {
+        switch self {
+        case .sqlite:
+            switch unit {
+            case "year": return "date(\(d), 'start of year')"
+            case "month": return "date(\(d), 'start of month')"
+            case "quarter":
+                return "date(\(d), 'start of year', ((CAST(strftime('%m', \(d)) AS INTEGER) - 1) / 3 * 3) || ' months')"
+            case "week": return "date(\(d), '-' || ((CAST(strftime('%w', \(d)) AS INTEGER) + 6) % 7) || ' days')"
+            default: return nil
+            }
+        case .spark:
+            return ["year", "quarter", "month", "week"].contains(unit) ? "CAST(date_trunc('\(unit)', \(d)) AS DATE)" : nil
+        default:
+            return ["year", "quarter", "month", "week"].contains(unit) ? "CAST(date_trunc('\(unit)', \(d)) AS DATE)" : nil
+        }
+    }
+
+    /// Integer division rounding down, as kam's div.
+    public func floorDiv(_ a: String, _ b: String) -> String {
+        switch self {
+        case .sqlite:
+            "(CASE WHEN (\(a) % \(b) != 0) AND ((\(a) < 0) != (\(b) < 0)) THEN \(a) / \(b) - 1 ELSE \(a) / \(b) END)"
+        case .duckdb: "(\(a) // \(b))"
+        case .postgres: "CAST(floor(CAST(\(a) AS NUMERIC) / \(b)) AS BIGINT)"
+        case .spark: "CAST(floor(CAST(\(a) AS DECIMAL(38, 0)) / \(b)) AS BIGINT)"
+        }
+    }
+
+    /// A float, for `/` that always divides as floats.
+    public func toFloat(_ a: String) -> String { "CAST(\(a) AS \(typeName(.float)))" }
+
+    /// The regular-expression test `s ~ pattern`, nil when the engine has none built in.
+    public func matches(_ s: String, _ pattern: String) -> String? {
+        switch self {
+        case .duckdb: "regexp_matches(\(s), \(pattern))"
+        case .postgres: "(\(s) ~ \(pattern))"
+        case .spark: "(\(s) RLIKE \(pattern))"
+        case .sqlite: nil
+        }
+    }
+
+    /// The median and percentiles (linear interpolation), nil where the engine lacks them.
+    public func percentile(_ x: String, _ p: String) -> String? {
+        switch self {
+        case .duckdb: "quantile_cont(\(x), \(p))"
+        case .postgres: "percentile_cont(\(p)) WITHIN GROUP (ORDER BY \(x))"
+        case .spark: "percentile(\(x), \(p))"
+        case .sqlite: nil
+        }
+    }
+
+    public func stddev(_ x: String) -> String? { self == .sqlite ? nil : "stddev_samp(\(x))" }
+
+    /// `OFFSET n` with no limit.
+    public func offset(_ n: Int64) -> String { self == .sqlite ? "LIMIT -1 OFFSET \(n)" : "OFFSET \(n)" }
+
+    /// The text length in characters.
+    public func length(_ s: String) -> String { self == .spark ? "char_length(\(s))" : "length(\(s))" }
+
+    /// The row order of a base table when no column gives it: SQLite and DuckDB keep the
+    /// insertion order as rowid; elsewhere the key orders the rows.
+    public var hasRowid: Bool { self == .sqlite || self == .duckdb }
+}
+
+/// The kam type of a compiled SQL expression.
+public enum SQLType: Equatable, Sendable {
+    case int, float, bool, date, string
+    /// A duration in whole days (durations with months compile only in date arithmetic).
+    case duration
+    case null, unknown
+
+    public var isNumber: Bool { self == .int || self == .float }
+    public var name: String {
+        switch self {
+        case .int: "int"
+        case .float: "float"
+        case .bool: "bool"
+        case .date: "date"
+        case .string: "string"
+        case .duration: "duration"
+        case .null: "null"
+        case .unknown: "a value of unknown type"
+        }
+    }
+}

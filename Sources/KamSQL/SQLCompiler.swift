@@ -1,0 +1,603 @@
+import KamData
+import KamRuntime
+import KamSyntax
+
+/// Compiles the relational part of a kam script to SQL, one query per result.
+///
+///     let c = SQLCompiler(schema: SQLSchema(graph: graph), dialect: .duckdb, today: today)
+///     let queries = try c.compile(program)   // [SQLQuery], or the errors, each with its range
+///
+/// The query keeps kam's meaning: rows in kam's order (each step carries the order as a
+/// column, `__ord`, and the query ends with ORDER BY it), kam's null rules, sums of nothing
+/// that are 0, groups sorted by their keys with nulls last, `/` that divides as floats.
+/// A construct with no SQL form is an error naming it, never a query that answers
+/// something else. Each step of a pipeline is a CTE named after it (`where_1`, `sort_2`).
+public final class SQLCompiler {
+    public struct Options: Sendable {
+        /// The column that gives a base table's row order, when the database has one; else
+        /// rowid (SQLite, DuckDB) or the entity's key.
+        public var orderColumn: String? = nil
+        public init(orderColumn: String? = nil) { self.orderColumn = orderColumn }
+    }
+
+    public let schema: SQLSchema
+    public let dialect: Dialect
+    public let today: Int32
+    public let options: Options
+    public let params: [String: String]
+    var source = Source(name: "<none>", text: "")
+    var counter = 0
+    var variables: [String: Relation] = [:]
+    var scalars: [String: SQLValue] = [:]
+    var errors: [Diagnostic] = []
+
+    public init(schema: SQLSchema, dialect: Dialect, today: Int32, params: [String: String] = [:], options: Options = Options()) {
+        self.schema = schema
+        self.dialect = dialect
+        self.today = today
+        self.params = params
+        self.options = options
+    }
+
+    // MARK: relations
+
+    /// A column of a relation.
+    struct Col {
+        var name: String
+        var type: SQLType
+    }
+
+    /// One step: a CTE.
+    struct CTE {
+        var name: String
+        var sql: String
+    }
+
+    /// A table in the making: the CTEs that build it, its visible columns, and, while its
+    /// rows are still one entity's rows, the entity (so links navigate) with the hidden
+    /// columns that carry the link values (`__fk_account_id`, `__key_id`).
+    struct Relation {
+        var ctes: [CTE]
+        var name: String
+        var columns: [Col]
+        var entity: String?
+        var hidden: [String]
+        /// The name a join prefixes clashing columns with.
+        var label: String?
+
+        func column(_ n: String) -> Col? { columns.first { $0.name == n } }
+        /// Every column a step passes on: the visible ones, the order, the hidden ones.
+        var carried: [String] { columns.map(\.name) + ["__ord"] + hidden }
+    }
+
+    struct Failure: Error {
+        var diagnostic: Diagnostic
+    }
+
+    func fail(_ message: String, _ range: SourceRange, hints: [String] = []) -> Failure {
+        Failure(diagnostic: Diagnostic(.syntax, message, at: range, in: source, hints: hints))
+    }
+
+    func unsupported(_ what: String, _ range: SourceRange, hints: [String] = []) -> Failure {
+        fail("\(what) does not compile to SQL (\(dialect.rawValue))", range, hints: hints)
+    }
+
+    func q(_ n: String) -> String { dialect.quote(n) }
+
+    func nextName(_ step: String) -> String {
+        counter += 1
+        return "\(step)_\(counter)"
+    }
+
+    func add(_ rel: Relation, _ step: String, _ body: String, columns: [Col], entity: String?, hidden: [String]) -> Relation {
+        let name = nextName(step)
+        var r = rel
+        r.ctes.append(CTE(name: name, sql: body))
+        r.name = name
+        r.columns = columns
+        r.entity = entity
+        r.hidden = hidden
+        return r
+    }
+
+    /// The base relation of an entity: its columns, the row order, and the link values
+    /// the script navigates through.
+    func base(_ entityName: String, links: Set<String>) -> Relation {
+        let e = schema.entities[entityName]!
+        let order: String
+        if let c = options.orderColumn {
+            order = "t." + q(c)
+        } else if dialect.hasRowid {
+            order = "t.rowid"
+        } else if let k = e.key {
+            order = "t." + q(k)
+        } else {
+            order = "1"
+        }
+        var hidden: [String] = []
+        var select = e.columns.map { "t." + q($0.name) }
+        select.append(order == "1" ? "1 AS \(q("__ord"))" : "\(order) AS \(q("__ord"))")
+        var hiddenSeen = Set<String>()
+        for l in links.sorted() {
+            if let f = e.forward[l], hiddenSeen.insert("__fk_" + f.column).inserted {
+                hidden.append("__fk_" + f.column)
+                select.append("t.\(q(f.column)) AS \(q("__fk_" + f.column))")
+            }
+            if let r = e.reverse[l], hiddenSeen.insert("__key_" + r.key).inserted {
+                hidden.append("__key_" + r.key)
+                select.append("t.\(q(r.key)) AS \(q("__key_" + r.key))")
+            }
+        }
+        let name = nextName(entityName)
+        let sql = "SELECT \(select.joined(separator: ", ")) FROM \(q(e.table)) AS t"
+        return Relation(ctes: [CTE(name: name, sql: sql)], name: name, columns: e.columns.map { Col(name: $0.name, type: $0.type) },
+                        entity: entityName, hidden: hidden, label: entityName)
+    }
+
+    /// The query for a relation: its CTEs and the final SELECT in kam's row order.
+    func query(_ r: Relation) -> String {
+        var seen = Set<String>()
+        var ctes: [String] = []
+        for c in r.ctes where seen.insert(c.name).inserted {
+            ctes.append("  \(q(c.name)) AS (\n    \(c.sql)\n  )")
+        }
+        let cols = r.columns.map { q($0.name) }.joined(separator: ", ")
+        return "WITH\n" + ctes.joined(separator: ",\n") + "\nSELECT \(cols) FROM \(q(r.name)) ORDER BY \(q("__ord"))"
+    }
+
+    // MARK: statements
+
+    /// Compiles each statement that gives a result; `let` binds a relation or a value for
+    /// the statements after it. Throws the errors of every statement at once.
+    public func compile(_ program: Program) throws(DiagnosticList) -> [SQLQuery] {
+        source = program.source
+        var out: [SQLQuery] = []
+        for stmt in program.statements {
+            do {
+                switch stmt.kind {
+                case .letBinding(let name, let value):
+                    let links = linkNames(in: value)
+                    if let r = try relation(value, links: links, label: name) {
+                        // A table keeps the name of the entity it came from; one that lost it
+                        // (aggregate) takes the variable's, as kam names it.
+                        var labelled = r
+                        if labelled.label == nil { labelled.label = name }
+                        variables[name] = labelled
+                        scalars[name] = nil
+                    } else {
+                        scalars[name] = try constant(value)
+                        variables[name] = nil
+                    }
+                case .expression(let e):
+                    out.append(try result(e, range: stmt.range))
+                case .parameter:
+                    break
+                case .function:
+                    throw unsupported("a function definition", stmt.range, hints: ["kam sql compiles pipelines over the dataset's entities"])
+                case .importModule:
+                    throw unsupported("import", stmt.range)
+                case .assertion:
+                    throw unsupported("assert", stmt.range)
+                }
+            } catch let f as Failure {
+                errors.append(f.diagnostic)
+            } catch {
+                errors.append(Diagnostic(.syntax, "\(error)", at: stmt.range, in: source))
+            }
+        }
+        if !errors.isEmpty { throw DiagnosticList(errors) }
+        return out
+    }
+
+    /// A statement's query: a table, or a one-row one-column query for a scalar.
+    func result(_ e: Expr, range: SourceRange) throws -> SQLQuery {
+        let links = linkNames(in: e)
+        // A scalar at the end of a pipeline: count, sum(amount), first ...
+        if case .call(let callee, let args, true) = e.kind, case .name(let fn) = callee.kind, let inputArg = args.first,
+           SQLCompiler.scalarStages.contains(fn) {
+            if let input = try relation(inputArg.value, links: links, label: nil) {
+                if let q = try scalarStage(fn, input, Array(args.dropFirst()), e) { return q }
+            }
+        }
+        guard let r = try relation(e, links: links, label: nil) else {
+            throw unsupported("a value that is not a table of the dataset", e.range,
+                hints: ["kam sql compiles pipelines that start at an entity: accounts | where ... | select ..."])
+        }
+        return SQLQuery(sql: query(r), columns: r.columns.map(\.name), scalar: false, range: range)
+    }
+
+    /// The names in an expression that may be links: the base step carries their values.
+    func linkNames(in e: Expr) -> Set<String> {
+        var names = Set<String>()
+        func walk(_ e: Expr) {
+            switch e.kind {
+            case .name(let n): names.insert(n)
+            case .member(let b, let n): names.insert(n); walk(b)
+            case .list(let xs): xs.forEach(walk)
+            case .record(let fs): fs.forEach { walk($0.1) }
+            case .unary(_, let x): walk(x)
+            case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .coalesce(let a, let b), .index(let a, let b):
+                walk(a); walk(b)
+            case .call(let c, let args, _): walk(c); args.forEach { walk($0.value) }
+            case .lambda(_, let b): walk(b)
+            case .interpolation(let parts): for case .expr(let x) in parts { walk(x) }
+            default: break
+            }
+        }
+        walk(e)
+        return names
+    }
+
+    /// The relation an expression denotes, nil when it is not a table.
+    func relation(_ e: Expr, links: Set<String>, label: String?) throws -> Relation? {
+        switch e.kind {
+        case .name(let n):
+            if let v = variables[n] { return v }
+            if scalars[n] != nil { return nil }
+            if schema.entities[n] != nil { return base(n, links: links) }
+            return nil
+        case .call(let callee, let args, let piped):
+            guard case .name(let fn) = callee.kind else { return nil }
+            let isStage = piped || Stages.all.contains(fn)
+            guard isStage, let first = args.first, Stages.all.contains(fn) else { return nil }
+            guard let input = try relation(first.value, links: links, label: nil) else {
+                if piped { throw unsupported("'\(fn)' on a value that is not a table of the dataset", first.value.range) }
+                return nil
+            }
+            return try stage(fn, input, Array(args.dropFirst()), e, links: links)
+        default:
+            return nil
+        }
+    }
+
+    /// The verbs that give a table.
+    enum Stages {
+        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join"]
+    }
+
+    // MARK: stages
+
+    func stage(_ fn: String, _ input: Relation, _ args: [Arg], _ e: Expr, links: Set<String>) throws -> Relation {
+        switch fn {
+        case "where": return try whereStage(input, args, e)
+        case "derive": return try deriveStage(input, args, e)
+        case "select": return try selectStage(input, args, e)
+        case "sort": return try sortStage(input, args, e)
+        case "take", "skip": return try takeStage(fn, input, args, e)
+        case "top": return try topStage(input, args, e)
+        case "aggregate": return try aggregateStage(input, args, e)
+        case "distinct": return try distinctStage(input, args, e)
+        case "join": return try joinStage(input, args, e, links: links)
+        default: throw unsupported("the stage '\(fn)'", e.range)
+        }
+    }
+
+    /// The columns a step passes on unchanged, read from its input `t`.
+    func passOn(_ r: Relation, except: Set<String> = []) -> [String] {
+        r.carried.filter { !except.contains($0) }.map { "t." + q($0) }
+    }
+
+    func whereStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        guard args.count == 1, args[0].style == .positional else { throw fail("where takes one condition", e.range) }
+        let scope = RowScope(compiler: self, relation: input)
+        let cond = try scope.compile(args[0].value)
+        guard cond.type == .bool || cond.type == .null else {
+            throw fail("where needs a condition (true or false), got \(cond.type.name)", args[0].value.range)
+        }
+        let body = "SELECT \(passOn(input).joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL) WHERE \(cond.sql)"
+        return add(input, "where", body, columns: input.columns, entity: input.entity, hidden: input.hidden)
+    }
+
+    /// Window specification for the row order, within groups when `by` is given.
+    func window(_ partition: [String]) -> String {
+        (partition.isEmpty ? "" : "PARTITION BY \(partition.joined(separator: ", ")) ") + "ORDER BY t.\(q("__ord"))"
+    }
+
+    func deriveStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        var rel = input
+        let byArgs = args.filter { $0.clause == "by" }
+        let assigns = args.filter { $0.clause == nil }
+        // Each assignment sees the ones before it: a new step when it reads a column the
+        // current step defines.
+        var pending: [(String, SQLValue)] = []
+        var pendingScope: RowScope? = nil
+        func flush() {
+            guard let scope = pendingScope, !pending.isEmpty else { return }
+            let defined = Set(pending.map(\.0))
+            var select = passOn(rel, except: defined)
+            var cols = rel.columns.filter { !defined.contains($0.name) }
+            // Replaced columns keep their place; new ones go at the end.
+            var ordered: [Col] = []
+            for c in rel.columns {
+                if let p = pending.first(where: { $0.0 == c.name }) { ordered.append(Col(name: c.name, type: p.1.type)) } else { ordered.append(c) }
+            }
+            for p in pending where rel.column(p.0) == nil { ordered.append(Col(name: p.0, type: p.1.type)) }
+            cols = ordered
+            select = cols.map { c in pending.first { $0.0 == c.name }.map { "\($0.1.sql) AS \(q(c.name))" } ?? "t." + q(c.name) }
+                + ["t." + q("__ord")] + rel.hidden.map { "t." + q($0) }
+            let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(rel.name)) AS t\(scope.joinSQL)"
+            rel = add(rel, "derive", body, columns: cols, entity: rel.entity, hidden: rel.hidden)
+            pending = []
+            pendingScope = nil
+        }
+        for a in assigns {
+            guard a.style == .assign, let name = a.name else {
+                throw fail("derive takes NAME = expression", a.value.range, hints: ["derive revenue = sum(orders.amount)"])
+            }
+            if pendingScope != nil, reads(a.value, pending.map(\.0)) { flush() }
+            if pendingScope == nil {
+                let scope = RowScope(compiler: self, relation: rel)
+                scope.partition = try byArgs.map { try scope.compile($0.value).sql }
+                pendingScope = scope
+            }
+            guard let scope = pendingScope else { continue }
+            let v = try scope.compile(a.value)
+            pending.removeAll { $0.0 == name }
+            pending.append((name, v))
+        }
+        flush()
+        return rel
+    }
+
+    /// Whether `e` reads any of `names` as a column.
+    func reads(_ e: Expr, _ names: [String]) -> Bool {
+        !linkNames(in: e).isDisjoint(with: names)
+    }
+
+    func selectStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        let scope = RowScope(compiler: self, relation: input)
+        var cols: [Col] = []
+        var select: [String] = []
+        for a in args {
+            let name: String
+            switch a.style {
+            case .assign: name = a.name ?? Verbs.naturalName(a.value, source: source)
+            case .positional: name = a.alias ?? Verbs.naturalName(a.value, source: source)
+            case .named: throw fail("select takes columns, not named options", a.value.range)
+            }
+            let v = try scope.compile(a.value)
+            if cols.contains(where: { $0.name == name }) { throw fail("duplicate column '\(name)' in select", a.value.range) }
+            cols.append(Col(name: name, type: v.type))
+            select.append("\(v.sql) AS \(q(name))")
+        }
+        select.append("t." + q("__ord"))
+        select += input.hidden.map { "t." + q($0) }
+        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)"
+        return add(input, "select", body, columns: cols, entity: input.entity, hidden: input.hidden)
+    }
+
+    /// `key ASC|DESC NULLS LAST` for each sort key; `-key` sorts descending.
+    func orderKeys(_ scope: RowScope, _ args: [Arg], descendingAll: Bool = false) throws -> [String] {
+        try args.map { a in
+            var x = a.value
+            var descending = descendingAll
+            if case .unary(.negate, let inner) = x.kind {
+                x = inner
+                descending.toggle()
+            }
+            let v = try scope.compile(x)
+            guard v.type != .unknown else { throw fail("cannot sort by \(v.type.name)", a.value.range) }
+            return "\(dialect.byteOrder(v.sql, v.type)) \(descending ? "DESC" : "ASC") NULLS LAST"
+        }
+    }
+
+    func sortStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        let scope = RowScope(compiler: self, relation: input)
+        let keys = try orderKeys(scope, args) + ["t." + q("__ord")]
+        var select = input.columns.map { "t." + q($0.name) }
+        select.append("ROW_NUMBER() OVER (ORDER BY \(keys.joined(separator: ", "))) AS \(q("__ord"))")
+        select += input.hidden.map { "t." + q($0) }
+        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)"
+        return add(input, "sort", body, columns: input.columns, entity: input.entity, hidden: input.hidden)
+    }
+
+    func count(_ a: Arg, _ what: String) throws -> Int64 {
+        guard case .int(let n) = a.value.kind, n >= 0 else {
+            if case .unary(.negate, _) = a.value.kind { throw fail("\(what) needs a count of 0 or more", a.value.range) }
+            if let c = try? constant(a.value), case .int = c.type, let n = Int64(c.sql), n >= 0 { return n }
+            throw fail("\(what) needs a whole number", a.value.range)
+        }
+        return n
+    }
+
+    func takeStage(_ fn: String, _ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        guard args.count == 1 else { throw fail("\(fn) takes a number of rows", e.range) }
+        let n = try count(args[0], fn)
+        let limit = fn == "take" ? "LIMIT \(n)" : dialect.offset(n)
+        let body = "SELECT \(passOn(input).joined(separator: ", ")) FROM \(q(input.name)) AS t ORDER BY t.\(q("__ord")) \(limit)"
+        return add(input, fn, body, columns: input.columns, entity: input.entity, hidden: input.hidden)
+    }
+
+    func topStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        guard let nArg = args.first(where: { $0.clause == nil }), let by = args.first(where: { $0.clause == "by" }) else {
+            throw fail("top needs a count and by: top 10 by revenue", e.range)
+        }
+        let n = try count(nArg, "top")
+        let scope = RowScope(compiler: self, relation: input)
+        let v = try scope.compile(by.value)
+        guard v.type.isNumber || v.type == .date || v.type == .string || v.type == .null else {
+            throw fail("top ranks by a number, date or text, got \(v.type.name)", by.value.range)
+        }
+        let order = "\(dialect.byteOrder(v.sql, v.type)) DESC NULLS LAST, t.\(q("__ord"))"
+        var select = input.columns.map { "t." + q($0.name) }
+        select.append("ROW_NUMBER() OVER (ORDER BY \(order)) AS \(q("__ord"))")
+        select += input.hidden.map { "t." + q($0) }
+        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL) ORDER BY \(order) LIMIT \(n)"
+        return add(input, "top", body, columns: input.columns, entity: input.entity, hidden: input.hidden)
+    }
+
+    func aggregateStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        let scope = RowScope(compiler: self, relation: input)
+        var cols: [Col] = []
+        var select: [String] = []
+        var groups: [String] = []
+        var orderBy: [String] = []
+        for k in args where k.clause == "by" {
+            let v = try scope.compile(k.value)
+            let name = k.style == .assign ? (k.name ?? "") : (k.alias ?? Verbs.naturalName(k.value, source: source))
+            if cols.contains(where: { $0.name == name }) { throw fail("duplicate column '\(name)' in aggregate", k.value.range) }
+            cols.append(Col(name: name, type: v.type))
+            select.append("\(v.sql) AS \(q(name))")
+            groups.append(v.sql)
+            orderBy.append("\(dialect.byteOrder(v.sql, v.type)) ASC NULLS LAST")
+        }
+        scope.aggregating = true
+        for a in args where a.clause == nil {
+            guard a.style == .assign || a.style == .positional else { throw fail("aggregate takes NAME = aggregate", a.value.range) }
+            let name = a.style == .assign ? (a.name ?? "") : (a.alias ?? Verbs.naturalName(a.value, source: source))
+            let v = try scope.compile(a.value)
+            if cols.contains(where: { $0.name == name }) { throw fail("duplicate column '\(name)' in aggregate", a.value.range) }
+            cols.append(Col(name: name, type: v.type))
+            select.append("\(v.sql) AS \(q(name))")
+        }
+        select.append(groups.isEmpty ? "1 AS \(q("__ord"))" : "ROW_NUMBER() OVER (ORDER BY \(orderBy.joined(separator: ", "))) AS \(q("__ord"))")
+        let group = groups.isEmpty ? "" : " GROUP BY \(groups.joined(separator: ", "))"
+        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)\(group)"
+        var r = add(input, "aggregate", body, columns: cols, entity: nil, hidden: [])
+        r.label = nil
+        return r
+    }
+
+    func distinctStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        let scope = RowScope(compiler: self, relation: input)
+        var cols: [Col] = []
+        var select: [String] = []
+        var groups: [String] = []
+        if args.isEmpty {
+            for c in input.columns {
+                cols.append(c)
+                select.append("t." + q(c.name))
+                groups.append("t." + q(c.name))
+            }
+        } else {
+            for a in args {
+                let name = a.style == .assign ? (a.name ?? "") : (a.alias ?? Verbs.naturalName(a.value, source: source))
+                let v = try scope.compile(a.value)
+                cols.append(Col(name: name, type: v.type))
+                select.append("\(v.sql) AS \(q(name))")
+                groups.append(v.sql)
+            }
+        }
+        select.append("MIN(t.\(q("__ord"))) AS \(q("__ord"))")
+        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL) GROUP BY \(groups.joined(separator: ", "))"
+        return add(input, "distinct", body, columns: cols, entity: nil, hidden: [])
+    }
+
+    func joinStage(_ input: Relation, _ args: [Arg], _ e: Expr, links: Set<String>) throws -> Relation {
+        guard let tableArg = args.first(where: { $0.clause == nil && $0.style == .positional }),
+              let on = args.first(where: { $0.clause == "on" }) else {
+            throw fail("join needs a table and an 'on' condition: join products on product_id == id", e.range)
+        }
+        var side = "inner"
+        if let s = args.first(where: { $0.style == .named && $0.name == "side" }) {
+            guard case .string(let v) = s.value.kind, v == "left" || v == "inner" else { throw fail("side is \"inner\" or \"left\"", s.value.range) }
+            side = v
+        }
+        guard var right = try relation(tableArg.value, links: [], label: nil) else {
+            throw unsupported("a join with a value that is not a table of the dataset", tableArg.value.range)
+        }
+        if right.label == nil, case .name(let n) = tableArg.value.kind { right.label = n }
+        // The conditions: left_key == right_key, joined with and.
+        var pairs: [(Expr, Expr)] = []
+        func collect(_ x: Expr) throws {
+            switch x.kind {
+            case .and(let a, let b): try collect(a); try collect(b)
+            case .binary(.eq, let l, let r): pairs.append((l, r))
+            default: throw fail("join needs equality conditions: left_key == right_key", x.range)
+            }
+        }
+        try collect(on.value)
+        let left = RowScope(compiler: self, relation: input)
+        let rightScope = RowScope(compiler: self, relation: right, alias: "r")
+        var conds: [String] = []
+        for (l, r) in pairs {
+            let a = try left.compile(l), b = try rightScope.compile(r)
+            conds.append("\(a.sql) = \(b.sql)")
+        }
+        guard left.joins.isEmpty && rightScope.joins.isEmpty else {
+            throw unsupported("a join key read through a link", on.value.range, hints: ["derive the key first: derive k = account.id | join ..."])
+        }
+        // Clashing names take the joined table's name as a prefix.
+        var names = input.columns.map(\.name)
+        var cols = input.columns
+        var select = input.columns.map { "t." + q($0.name) }
+        let prefix = right.label ?? "right"
+        for c in right.columns {
+            var name = c.name
+            if names.contains(name) { name = prefix + "_" + c.name }
+            var k = 2
+            while names.contains(name) { name = prefix + "_" + c.name + "_\(k)"; k += 1 }
+            names.append(name)
+            cols.append(Col(name: name, type: c.type))
+            select.append("r.\(q(c.name)) AS \(q(name))")
+        }
+        select.append("ROW_NUMBER() OVER (ORDER BY t.\(q("__ord")), r.\(q("__ord"))) AS \(q("__ord"))")
+        var merged = input
+        for c in right.ctes where !merged.ctes.contains(where: { $0.name == c.name }) { merged.ctes.append(c) }
+        let kind = side == "left" ? "LEFT JOIN" : "JOIN"
+        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t \(kind) \(q(right.name)) AS r ON \(conds.joined(separator: " AND "))"
+        return add(merged, "join", body, columns: cols, entity: nil, hidden: [])
+    }
+
+    // MARK: scalar results
+
+    static let scalarStages: Set<String> = ["count", "len", "first", "sum", "avg", "min", "max", "count_distinct", "median", "percentile", "stddev"]
+
+    /// `| count`, `| first`, `| sum(amount)` and the other aggregates as a stage.
+    func scalarStage(_ fn: String, _ input: Relation, _ args: [Arg], _ e: Expr) throws -> SQLQuery? {
+        switch fn {
+        case "count" where args.isEmpty, "len" where args.isEmpty:
+            let sql = queryWith(input, "SELECT COUNT(*) AS \(q("count")) FROM \(q(input.name))")
+            return SQLQuery(sql: sql, columns: ["count"], scalar: true, range: e.range)
+        case "first" where args.isEmpty:
+            var r = input
+            r = add(r, "first", "SELECT \(passOn(input).joined(separator: ", ")) FROM \(q(input.name)) AS t ORDER BY t.\(q("__ord")) LIMIT 1",
+                    columns: input.columns, entity: input.entity, hidden: input.hidden)
+            return SQLQuery(sql: query(r), columns: r.columns.map(\.name), scalar: false, range: e.range)
+        case "sum", "avg", "min", "max", "count", "count_distinct", "median", "percentile", "stddev":
+            let scope = RowScope(compiler: self, relation: input)
+            scope.aggregating = true
+            let call = Expr(.call(callee: Expr(.name(fn), e.range), args: args, piped: false), e.range)
+            let v = try scope.compile(call)
+            let sql = queryWith(input, "SELECT \(v.sql) AS \(q(fn)) FROM \(q(input.name)) AS t\(scope.joinSQL)")
+            return SQLQuery(sql: sql, columns: [fn], scalar: true, range: e.range)
+        default:
+            return nil
+        }
+    }
+
+    func queryWith(_ r: Relation, _ select: String) -> String {
+        var seen = Set<String>()
+        var ctes: [String] = []
+        for c in r.ctes where seen.insert(c.name).inserted {
+            ctes.append("  \(q(c.name)) AS (\n    \(c.sql)\n  )")
+        }
+        return "WITH\n" + ctes.joined(separator: ",\n") + "\n" + select
+    }
+
+    /// A value the script binds with let that is not a table: compiled once, inlined.
+    func constant(_ e: Expr) throws -> SQLValue {
+        let scope = RowScope(compiler: self, relation: nil)
+        let v = try scope.compile(e)
+        guard scope.joins.isEmpty else { throw unsupported("this value", e.range) }
+        return v
+    }
+}
+
+/// A compiled query: its SQL, the names of its columns, whether it is one value.
+public struct SQLQuery: Sendable {
+    public var sql: String
+    public var columns: [String]
+    public var scalar: Bool
+    public var range: SourceRange
+}
+
+/// A compiled expression: its SQL and kam type.
+public struct SQLValue: Sendable {
+    public var sql: String
+    public var type: SQLType
+    public init(_ sql: String, _ type: SQLType) {
+        self.sql = sql
+        self.type = type
+    }
+}

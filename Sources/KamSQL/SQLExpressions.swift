@@ -1,0 +1,568 @@
+import KamData
+import KamSyntax
+
+/// Compiles the expressions of one step, read against its input row (`t`): columns, links
+/// (a forward link is a LEFT JOIN to the target, a reverse link inside an aggregate a
+/// grouped subquery joined on the key), operators with kam's null and type rules, and the
+/// built-ins that have an SQL form.
+final class RowScope {
+    let compiler: SQLCompiler
+    let relation: SQLCompiler.Relation?
+    let alias: String
+    /// The joins the step needs, in the order first used: SQL and alias.
+    var joins: [(key: String, sql: String, alias: String)] = []
+    /// For window functions in `derive ... by`: the group keys.
+    var partition: [String] = []
+    /// Inside aggregate: aggregates read the group's rows.
+    var aggregating = false
+    var insideAggregate = false
+
+    init(compiler: SQLCompiler, relation: SQLCompiler.Relation?, alias: String = "t") {
+        self.compiler = compiler
+        self.relation = relation
+        self.alias = alias
+    }
+
+    var dialect: Dialect { compiler.dialect }
+    var schema: SQLSchema { compiler.schema }
+    func q(_ n: String) -> String { compiler.q(n) }
+
+    var joinSQL: String { joins.map { "\n    " + $0.sql }.joined() }
+
+    func fail(_ m: String, _ r: SourceRange, hints: [String] = []) -> SQLCompiler.Failure { compiler.fail(m, r, hints: hints) }
+    func unsupported(_ what: String, _ r: SourceRange, hints: [String] = []) -> SQLCompiler.Failure {
+        compiler.unsupported(what, r, hints: hints)
+    }
+
+    // MARK: names and links
+
+    func column(_ n: String, _ range: SourceRange) throws -> SQLValue {
+        if let rel = relation, let c = rel.column(n) { return SQLValue("\(alias).\(q(n))", c.type) }
+        if let v = compiler.scalars[n] { return v }
+        if let rel = relation, let entity = rel.entity, let e = schema.entities[entity], e.forward[n] != nil || e.reverse[n] != nil {
+            throw unsupported("the link '\(n)' as a value", range,
+                hints: ["read a column through it: \(n).name, or aggregate it: count(\(n))"])
+        }
+        throw fail("unknown name '\(n)'", range,
+            hints: relation.map { ["columns here: " + $0.columns.prefix(12).map(\.name).joined(separator: ", ")] } ?? [])
+    }
+
+    /// `account.owner.name` from an order: the joins along the forward links, then the
+    /// column of the last target.
+    func member(_ e: Expr, _ field: String, _ range: SourceRange) throws -> SQLValue {
+        var path: [String] = []
+        var x = e
+        while true {
+            switch x.kind {
+            case .member(let b, let n): path.insert(n, at: 0); x = b; continue
+            case .name(let n): path.insert(n, at: 0)
+            default: throw unsupported("a field of this value", range)
+            }
+            break
+        }
+        guard let rel = relation, let entityName = rel.entity, var entity = schema.entities[entityName] else {
+            throw unsupported("a link here (the rows are no longer rows of an entity)", range,
+                hints: ["read the linked column before aggregate, distinct or join: derive region = account.region"])
+        }
+        if path.count == 1, rel.column(path[0]) != nil {
+            throw unsupported("a field of a column", range)
+        }
+        var from = alias
+        var key = ""
+        for (k, step) in path.enumerated() {
+            guard let f = entity.forward[step], let target = schema.entities[f.target] else {
+                if entity.reverse[step] != nil {
+                    throw unsupported("'\(step)' (a reverse link: many rows) outside an aggregate", range,
+                        hints: ["aggregate it: sum(\(step).\(field)), count(\(step))"])
+                }
+                throw fail("'\(step)' is not a link of \(entity.name)", range,
+                    hints: entity.forward.isEmpty ? [] : ["links: " + entity.forward.keys.sorted().joined(separator: ", ")])
+            }
+            key += (key.isEmpty ? "" : ".") + step
+            // The first hop reads the link's value as loaded (carried hidden), later hops the
+            // target table's own column.
+            let fk = k == 0 ? "\(from).\(q("__fk_" + f.column))" : "\(from).\(q(f.column))"
+            if let j = joins.first(where: { $0.key == key }) {
+                from = j.alias
+            } else {
+                let a = "l\(joins.count + 1)_\(step)"
+                joins.append((key, "LEFT JOIN \(q(target.table)) AS \(a) ON \(a).\(q(f.key)) = \(fk)", a))
+                from = a
+            }
+            entity = target
+        }
+        guard let c = entity.column(field) else {
+            if entity.forward[field] != nil { throw unsupported("the link '\(field)' as a value", range, hints: ["read a column through it: \(field).name"]) }
+            throw fail("\(entity.name) has no column '\(field)'", range,
+                hints: [Suggest.hint(field, in: entity.columns.map(\.name)) ?? "columns: " + entity.columns.map(\.name).joined(separator: ", ")])
+        }
+        return SQLValue("\(from).\(q(field))", c.type)
+    }
+
+    /// An aggregate over a reverse link, per row: `sum(orders.amount)`, `count(orders)`.
+    func reverseAggregate(_ fn: String, _ link: String, _ field: String?, extra: [Arg], _ range: SourceRange) throws -> SQLValue? {
+        guard let rel = relation, let entityName = rel.entity, let entity = schema.entities[entityName],
+              let r = entity.reverse[link], let src = schema.entities[r.source] else { return nil }
+        if aggregating && !insideAggregate {
+            throw unsupported("a reverse link inside aggregate", range, hints: ["derive it per row first: derive n = count(\(link)) | aggregate ..."])
+        }
+        var valueSQL = "1"
+        var type: SQLType = .int
+        if let field {
+            guard let c = src.column(field) else {
+                throw fail("\(src.name) has no column '\(field)'", range,
+                    hints: [Suggest.hint(field, in: src.columns.map(\.name)) ?? "columns: " + src.columns.map(\.name).joined(separator: ", ")])
+            }
+            valueSQL = "s." + q(field)
+            type = c.type
+        }
+        let inner: String
+        let outType: SQLType
+        var fallback: String? = nil
+        switch fn {
+        case "sum":
+            guard type.isNumber || type == .null else { throw fail("sum needs numbers, got \(type.name)", range) }
+            inner = "SUM(\(valueSQL))"
+            outType = type == .float ? .float : .int
+            fallback = outType == .float ? "0.0" : "0"
+        case "count":
+            inner = field == nil ? "COUNT(*)" : "COUNT(\(valueSQL))"
+            outType = .int
+            fallback = "0"
+        case "count_distinct":
+            guard field != nil else { throw fail("count_distinct needs a column: count_distinct(\(link).product_id)", range) }
+            inner = "COUNT(DISTINCT \(valueSQL))"
+            outType = .int
+            fallback = "0"
+        case "avg":
+            inner = "AVG(\(valueSQL))"
+            outType = .float
+        case "min", "max":
+            inner = "\(fn.uppercased())(\(valueSQL))"
+            outType = type
+        default:
+            throw unsupported("\(fn) over a reverse link", range)
+        }
+        _ = extra
+        let key = "rev:\(link):\(fn):\(field ?? "*")"
+        let a: String
+        if let j = joins.first(where: { $0.key == key }) {
+            a = j.alias
+        } else {
+            a = "g\(joins.count + 1)_\(link)"
+            let keyCol = "__key_" + r.key
+            let sub = "SELECT s.\(q(r.column)) AS k, \(inner) AS v FROM \(q(src.table)) AS s WHERE s.\(q(r.column)) IS NOT NULL GROUP BY s.\(q(r.column))"
+            joins.append((key, "LEFT JOIN (\(sub)) AS \(a) ON \(a).k = \(alias).\(q(keyCol))", a))
+        }
+        let v = "\(a).v"
+        return SQLValue(fallback.map { "COALESCE(\(v), \($0))" } ?? v, outType)
+    }
+
+    // MARK: expressions
+
+    func compile(_ e: Expr) throws -> SQLValue {
+        switch e.kind {
+        case .null: return SQLValue("NULL", .null)
+        case .bool(let b): return SQLValue(dialect.bool(b), .bool)
+        case .int(let n): return SQLValue(n < 0 ? "(\(n))" : "\(n)", .int)
+        case .float(let x):
+            guard x.isFinite else { throw fail("a number beyond the float range", e.range) }
+            var s = "\(x)"
+            if !s.contains(".") && !s.contains("e") { s += ".0" }
+            return SQLValue(dialect.toFloat(s), .float)
+        case .string(let s): return SQLValue(dialect.string(s), .string)
+        case .date(let d): return SQLValue(dialect.date(KamSyntax.Calendar.format(d)), .date)
+        case .duration(let months, let days):
+            guard months == 0 else {
+                throw unsupported("a duration in months outside date arithmetic", e.range, hints: ["add it to a date: date + \(months)mo"])
+            }
+            return SQLValue("\(days)", .duration)
+        case .interpolation(let parts):
+            var pieces: [String] = []
+            for p in parts {
+                switch p {
+                case .text(let t): pieces.append(dialect.string(t))
+                case .expr(let x):
+                    let v = try compile(x)
+                    switch v.type {
+                    case .string: pieces.append("COALESCE(\(v.sql), 'null')")
+                    case .int, .date: pieces.append("COALESCE(CAST(\(v.sql) AS \(dialect.typeName(.string))), 'null')")
+                    default: throw unsupported("a \(v.type.name) inside a string (kam writes it its own way)", x.range)
+                    }
+                }
+            }
+            return SQLValue("(" + (pieces.isEmpty ? "''" : pieces.joined(separator: " || ")) + ")", .string)
+        case .name(let n): return try column(n, e.range)
+        case .param(let n):
+            guard let v = compiler.params[n] else { throw fail("no value for $\(n)", e.range, hints: ["pass it: --param \(n)=..."]) }
+            if let i = Int64(v) { return SQLValue("\(i)", .int) }
+            if let x = Double(v), x.isFinite { return SQLValue(dialect.toFloat("\(x)"), .float) }
+            if let d = KamSyntax.Calendar.parse(Array(v.utf8)) { return SQLValue(dialect.date(KamSyntax.Calendar.format(d)), .date) }
+            return SQLValue(dialect.string(v), .string)
+        case .member(let b, let field): return try member(b, field, e.range)
+        case .unary(.negate, let x):
+            let v = try compile(x)
+            guard v.type.isNumber || v.type == .null else { throw fail("cannot negate \(v.type.name)", e.range) }
+            return SQLValue("(-\(v.sql))", v.type)
+        case .unary(.not, let x):
+            let v = try compile(x)
+            guard v.type == .bool || v.type == .null else { throw fail("not needs true or false, got \(v.type.name)", e.range) }
+            return SQLValue("(NOT \(v.sql))", .bool)
+        case .and(let a, let b):
+            return try logical("AND", a, b, e.range)
+        case .or(let a, let b):
+            return try logical("OR", a, b, e.range)
+        case .coalesce(let a, let b):
+            let x = try compile(a), y = try compile(b)
+            let t = x.type == .null ? y.type : x.type
+            return SQLValue("COALESCE(\(x.sql), \(y.sql))", t == .int && y.type == .float ? .float : t)
+        case .binary(let op, let a, let b):
+            return try binary(op, a, b, e.range)
+        case .call(let callee, let args, let piped):
+            guard case .name(let fn) = callee.kind, !piped else { throw unsupported("this call", e.range) }
+            return try call(fn, args, e.range)
+        case .list:
+            throw unsupported("a list", e.range, hints: ["a list compiles only after in: region in [\"EMEA\", \"NA\"]"])
+        case .record: throw unsupported("a record", e.range)
+        case .index: throw unsupported("indexing", e.range)
+        case .lambda: throw unsupported("a function", e.range)
+        case .block: throw unsupported("a block", e.range)
+        }
+    }
+
+    func logical(_ op: String, _ a: Expr, _ b: Expr, _ range: SourceRange) throws -> SQLValue {
+        let x = try compile(a), y = try compile(b)
+        for v in [(x, a), (y, b)] where v.0.type != .bool && v.0.type != .null {
+            throw fail("\(op.lowercased()) needs true or false, got \(v.0.type.name)", v.1.range)
+        }
+        return SQLValue("(\(x.sql) \(op) \(y.sql))", .bool)
+    }
+
+    func binary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ range: SourceRange) throws -> SQLValue {
+        // `x == null`, `x != null`: null tests.
+        if op == .eq || op == .ne {
+            if case .null = b.kind { return SQLValue("(\(try compile(a).sql) IS \(op == .eq ? "" : "NOT ")NULL)", .bool) }
+            if case .null = a.kind { return SQLValue("(\(try compile(b).sql) IS \(op == .eq ? "" : "NOT ")NULL)", .bool) }
+        }
+        if op == .inList || op == .notIn, case .list(let items) = b.kind {
+            let x = try compile(a)
+            var parts: [String] = []
+            for item in items {
+                if case .null = item.kind {
+                    throw unsupported("null in a list after in", item.range, hints: ["test for null apart: x == null or x in [...]"])
+                }
+                let v = try compile(item)
+                try comparable(x, v, range)
+                parts.append(v.sql)
+            }
+            if parts.isEmpty { return SQLValue("(CASE WHEN \(x.sql) IS NULL THEN NULL ELSE \(dialect.bool(op == .notIn)) END)", .bool) }
+            return SQLValue("(\(x.sql) \(op == .notIn ? "NOT IN" : "IN") (\(parts.joined(separator: ", "))))", .bool)
+        }
+        // A date moved by a duration literal (months and days).
+        if (op == .add || op == .sub) && isDuration(b) {
+            let x = try compile(a)
+            if x.type == .date || x.type == .null { return SQLValue(try shift(x.sql, b, negate: op == .sub), .date) }
+        }
+        if op == .add && isDuration(a) {
+            let y = try compile(b)
+            if y.type == .date || y.type == .null { return SQLValue(try shift(y.sql, a, negate: false), .date) }
+        }
+        let x = try compile(a), y = try compile(b)
+        switch op {
+        case .add, .sub:
+            if x.type == .date && (y.type == .duration || isMonths(b)) {
+                return SQLValue(try shift(x.sql, b, negate: op == .sub), .date)
+            }
+            if op == .add && x.type == .duration && y.type == .date { return SQLValue(try shift(y.sql, a, negate: false), .date) }
+            if op == .sub && x.type == .date && y.type == .date { return SQLValue(dialect.daysBetween(x.sql, y.sql), .duration) }
+            if op == .add && x.type == .string && y.type == .string { return SQLValue("(\(x.sql) || \(y.sql))", .string) }
+            if x.type == .duration && y.type == .duration { return SQLValue("(\(x.sql) \(op.rawValue) \(y.sql))", .duration) }
+            return try arithmetic(op, x, y, range)
+        case .mul:
+            return try arithmetic(op, x, y, range)
+        case .div:
+            try numeric(x, y, "/", range)
+            return SQLValue("(\(dialect.toFloat(x.sql)) / \(y.sql))", .float)
+        case .mod:
+            try numeric(x, y, "%", range)
+            if x.type == .float || y.type == .float {
+                switch dialect {
+                case .duckdb: return SQLValue("fmod(\(x.sql), \(y.sql))", .float)
+                case .sqlite, .spark: return SQLValue("(\(dialect.toFloat(x.sql)) % \(y.sql))", .float)
+                case .postgres:
+                    return SQLValue("(\(x.sql) - \(y.sql) * trunc(\(dialect.toFloat(x.sql)) / \(y.sql)))", .float)
+                }
+            }
+            return SQLValue("(\(x.sql) % \(y.sql))", .int)
+        case .eq, .ne, .lt, .le, .gt, .ge:
+            try comparable(x, y, range)
+            let sqlOp = op == .eq ? "=" : op == .ne ? "<>" : op.rawValue
+            let l = x.type == .string || y.type == .string ? dialect.byteOrder(x.sql, .string) : x.sql
+            return SQLValue("(\(l) \(sqlOp) \(y.sql))", .bool)
+        case .inList, .notIn:
+            // A substring test: "Ac" in name.
+            guard (x.type == .string || x.type == .null) && (y.type == .string || y.type == .null) else {
+                throw unsupported("in with \(y.type.name) on the right", range, hints: ["in takes a list of values or a text: region in [\"EMEA\"]"])
+            }
+            let test = "(\(dialect.position(x.sql, in: y.sql)) > 0)"
+            return SQLValue(op == .notIn ? "(NOT \(test))" : test, .bool)
+        case .match:
+            guard x.type == .string || x.type == .null, y.type == .string else { throw fail("~ matches text with a pattern", range) }
+            guard let m = dialect.matches(x.sql, y.sql) else {
+                throw unsupported("~ (regular expressions)", range, hints: ["contains(name, \"Ac\"), starts_with and ends_with compile everywhere"])
+            }
+            return SQLValue(m, .bool)
+        }
+    }
+
+    func isDuration(_ e: Expr) -> Bool {
+        if case .duration = e.kind { return true }
+        return false
+    }
+
+    func isMonths(_ e: Expr) -> Bool {
+        if case .duration(let m, _) = e.kind, m != 0 { return true }
+        return false
+    }
+
+    /// A date plus or minus a duration: months first, then days, as kam.
+    func shift(_ date: String, _ durationExpr: Expr, negate: Bool) throws -> String {
+        if case .duration(let months, let days) = durationExpr.kind {
+            var d = date
+            let sign: Int32 = negate ? -1 : 1
+            if months != 0 { d = dialect.addMonths(d, "\(sign * months)") }
+            if days != 0 { d = dialect.addDays(d, "\(sign * days)") }
+            return d
+        }
+        let v = try compile(durationExpr)
+        guard v.type == .duration else { throw fail("a date moves by a duration, got \(v.type.name)", durationExpr.range) }
+        return dialect.addDays(date, negate ? "-(\(v.sql))" : v.sql)
+    }
+
+    func numeric(_ x: SQLValue, _ y: SQLValue, _ op: String, _ range: SourceRange) throws {
+        for v in [x, y] where !(v.type.isNumber || v.type == .null) {
+            throw fail("'\(op)' needs numbers, got \(v.type.name)", range)
+        }
+    }
+
+    func arithmetic(_ op: BinaryOp, _ x: SQLValue, _ y: SQLValue, _ range: SourceRange) throws -> SQLValue {
+        try numeric(x, y, op.rawValue, range)
+        let t: SQLType = x.type == .float || y.type == .float ? .float : (x.type == .null ? y.type : x.type) == .null ? .null : .int
+        return SQLValue("(\(x.sql) \(op.rawValue) \(y.sql))", t == .null ? .int : t)
+    }
+
+    func comparable(_ x: SQLValue, _ y: SQLValue, _ range: SourceRange) throws {
+        if x.type == .null || y.type == .null || x.type == .unknown || y.type == .unknown { return }
+        if x.type.isNumber && y.type.isNumber { return }
+        if x.type == y.type { return }
+        if x.type == .date && y.type == .string || x.type == .string && y.type == .date {
+            throw fail("cannot compare date with string", range, hints: ["drop the quotes: 2025-01-01 is a date literal"])
+        }
+        throw fail("cannot compare \(x.type.name) with \(y.type.name)", range)
+    }
+
+    // MARK: calls
+
+    func positional(_ args: [Arg]) -> [Arg] { args.filter { $0.style == .positional } }
+
+    func call(_ fn: String, _ args: [Arg], _ range: SourceRange) throws -> SQLValue {
+        let p = positional(args)
+        // Aggregates: over a reverse link per row, or over the group inside aggregate.
+        if ["sum", "avg", "min", "max", "count", "count_distinct", "median", "percentile", "stddev"].contains(fn) {
+            if let first = p.first {
+                if case .member(let b, let field) = first.value.kind, case .name(let link) = b.kind,
+                   let v = try reverseAggregate(fn, link, field, extra: Array(p.dropFirst()), range) { return v }
+                if case .name(let link) = first.value.kind, fn == "count",
+                   let v = try reverseAggregate(fn, link, nil, extra: [], range) { return v }
+            }
+            if aggregating && !insideAggregate { return try groupAggregate(fn, p, range) }
+            if (fn == "min" || fn == "max") && p.count >= 2 { return try leastGreatest(fn, p, range) }
+            throw unsupported("\(fn) here", range, hints: ["aggregates compile inside aggregate, as a stage (| sum(amount)) or over a link (sum(orders.amount))"])
+        }
+        switch fn {
+        case "row_number", "lag", "lead", "cumsum", "rank":
+            return try windowCall(fn, p, range)
+        default:
+            return try scalarCall(fn, p, range)
+        }
+    }
+
+    func groupAggregate(_ fn: String, _ p: [Arg], _ range: SourceRange) throws -> SQLValue {
+        insideAggregate = true
+        defer { insideAggregate = false }
+        if fn == "count" && p.isEmpty { return SQLValue("COUNT(*)", .int) }
+        guard let first = p.first else { throw fail("\(fn) needs a value", range) }
+        let v = try compile(first.value)
+        switch fn {
+        case "sum":
+            guard v.type.isNumber || v.type == .null else { throw fail("sum needs numbers, got \(v.type.name)", first.value.range) }
+            return SQLValue("COALESCE(SUM(\(v.sql)), \(v.type == .float ? dialect.toFloat("0.0") : "0"))", v.type == .float ? .float : .int)
+        case "avg":
+            guard v.type.isNumber || v.type == .null else { throw fail("avg needs numbers, got \(v.type.name)", first.value.range) }
+            return SQLValue("AVG(\(dialect.toFloat(v.sql)))", .float)
+        case "min", "max": return SQLValue("\(fn.uppercased())(\(dialect.byteOrder(v.sql, v.type)))", v.type)
+        case "count": return SQLValue("COUNT(\(v.sql))", .int)
+        case "count_distinct": return SQLValue("COUNT(DISTINCT \(v.sql))", .int)
+        case "median", "percentile":
+            var pSQL = "0.5"
+            if fn == "percentile" {
+                guard p.count == 2 else { throw fail("percentile needs a value and p from 0 to 1", range) }
+                pSQL = try compile(p[1].value).sql
+            }
+            guard let s = dialect.percentile(dialect.toFloat(v.sql), pSQL) else { throw unsupported(fn, range) }
+            return SQLValue(s, .float)
+        case "stddev":
+            guard let s = dialect.stddev(dialect.toFloat(v.sql)) else { throw unsupported("stddev", range) }
+            return SQLValue(s, .float)
+        default: throw unsupported(fn, range)
+        }
+    }
+
+    /// `max(x, 0)`: one of several values; null when any is null, as kam.
+    func leastGreatest(_ fn: String, _ p: [Arg], _ range: SourceRange) throws -> SQLValue {
+        let vs = try p.map { try compile($0.value) }
+        let t: SQLType = vs.contains { $0.type == .float } ? .float : vs.first(where: { $0.type != .null })?.type ?? .null
+        let nullCheck = vs.map { "\($0.sql) IS NULL" }.joined(separator: " OR ")
+        let name: String
+        switch dialect {
+        case .sqlite: name = fn
+        default: name = fn == "max" ? "GREATEST" : "LEAST"
+        }
+        return SQLValue("(CASE WHEN \(nullCheck) THEN NULL ELSE \(name)(\(vs.map(\.sql).joined(separator: ", "))) END)", t)
+    }
+
+    func windowCall(_ fn: String, _ p: [Arg], _ range: SourceRange) throws -> SQLValue {
+        guard relation != nil, !aggregating else { throw fail("\(fn) works inside a table stage", range) }
+        let w = compiler.window(partition)
+        switch fn {
+        case "row_number": return SQLValue("ROW_NUMBER() OVER (\(w))", .int)
+        case "lag", "lead":
+            guard let first = p.first else { throw fail("\(fn) needs a value", range) }
+            let v = try compile(first.value)
+            var n = "1"
+            if p.count > 1 {
+                guard case .int(let k) = p[1].value.kind, k >= 0 else { throw fail("\(fn) needs a row offset of 0 or more", p[1].value.range) }
+                n = "\(k)"
+            }
+            let d = p.count > 2 ? try compile(p[2].value).sql : "NULL"
+            return SQLValue("\(fn.uppercased())(\(v.sql), \(n), \(d)) OVER (\(w))", v.type)
+        case "cumsum":
+            guard let first = p.first else { throw fail("cumsum needs a value", range) }
+            let v = try compile(first.value)
+            guard v.type.isNumber || v.type == .null else { throw fail("cumsum needs numbers, got \(v.type.name)", range) }
+            let zero = v.type == .float ? dialect.toFloat("0.0") : "0"
+            return SQLValue("COALESCE(SUM(\(v.sql)) OVER (\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), \(zero))", v.type == .float ? .float : .int)
+        default:
+            throw unsupported("rank (kam ranks runs of equal values in the current order)", range,
+                hints: ["row_number() after a sort compiles: sort -revenue | derive r = row_number()"])
+        }
+    }
+
+    func one(_ fn: String, _ p: [Arg], _ range: SourceRange, _ types: [SQLType]) throws -> SQLValue {
+        guard p.count == 1 else { throw fail("\(fn) takes one value", range) }
+        let v = try compile(p[0].value)
+        guard types.contains(v.type) || v.type == .null else {
+            throw fail("\(fn) needs \(types.map(\.name).joined(separator: " or ")), got \(v.type.name)", p[0].value.range)
+        }
+        return v
+    }
+
+    func scalarCall(_ fn: String, _ p: [Arg], _ range: SourceRange) throws -> SQLValue {
+        let text: [SQLType] = [.string]
+        let numbers: [SQLType] = [.int, .float]
+        switch fn {
+        case "today":
+            return SQLValue(dialect.date(KamSyntax.Calendar.format(compiler.today)), .date)
+        case "lower", "upper":
+            return SQLValue("\(fn.uppercased())(\(try one(fn, p, range, text).sql))", .string)
+        case "trim":
+            return SQLValue("TRIM(\(try one(fn, p, range, text).sql))", .string)
+        case "len":
+            return SQLValue(dialect.length(try one(fn, p, range, text).sql), .int)
+        case "abs":
+            let v = try one(fn, p, range, numbers)
+            return SQLValue("ABS(\(v.sql))", v.type)
+        case "floor", "ceil":
+            let v = try one(fn, p, range, numbers)
+            if v.type == .int { return v }
+            let f = fn == "ceil" && dialect == .sqlite ? "ceiling" : fn.uppercased()
+            if dialect == .sqlite {
+                // SQLite has floor and ceiling only with its math functions: say it with CAST.
+                let s = fn == "floor"
+                    ? "(CASE WHEN \(v.sql) < CAST(\(v.sql) AS INTEGER) THEN CAST(\(v.sql) AS INTEGER) - 1 ELSE CAST(\(v.sql) AS INTEGER) END)"
+                    : "(CASE WHEN \(v.sql) > CAST(\(v.sql) AS INTEGER) THEN CAST(\(v.sql) AS INTEGER) + 1 ELSE CAST(\(v.sql) AS INTEGER) END)"
+                _ = f
+                return SQLValue(s, .int)
+            }
+            return SQLValue("CAST(\(f)(\(v.sql)) AS BIGINT)", .int)
+        case "round":
+            guard p.count == 1 || p.count == 2 else { throw fail("round takes a value and digits", range) }
+            let v = try compile(p[0].value)
+            guard v.type.isNumber || v.type == .null else { throw fail("round needs a number, got \(v.type.name)", p[0].value.range) }
+            var digits: Int64 = 0
+            if p.count == 2 {
+                guard case .int(let d) = p[1].value.kind, d >= 0, d <= 15 else { throw unsupported("round with these digits", p[1].value.range) }
+                digits = d
+            }
+            if v.type == .int { return v }
+            // Half away from zero, as kam: PostgreSQL rounds floats half to even, numerics not.
+            let arg = dialect == .postgres ? "CAST(\(v.sql) AS NUMERIC)" : v.sql
+            let r = "ROUND(\(arg), \(digits))"
+            return p.count == 1 ? SQLValue("CAST(\(r) AS BIGINT)", .int) : SQLValue(dialect.toFloat(r), .float)
+        case "sqrt", "ln", "exp":
+            guard dialect != .sqlite else { throw unsupported(fn, range, hints: ["SQLite has no math functions by default"]) }
+            let v = try one(fn, p, range, numbers)
+            return SQLValue("\(fn.uppercased())(\(dialect.toFloat(v.sql)))", .float)
+        case "div":
+            guard p.count == 2 else { throw fail("div takes two numbers", range) }
+            let a = try compile(p[0].value), b = try compile(p[1].value)
+            guard a.type == .int || a.type == .null, b.type == .int || b.type == .null else { throw unsupported("div of floats", range) }
+            return SQLValue(dialect.floorDiv(a.sql, b.sql), .int)
+        case "coalesce":
+            guard !p.isEmpty else { throw fail("coalesce needs values", range) }
+            let vs = try p.map { try compile($0.value) }
+            let t = vs.contains { $0.type == .float } ? .float : vs.first(where: { $0.type != .null })?.type ?? .null
+            return SQLValue("COALESCE(\(vs.map(\.sql).joined(separator: ", ")))", t)
+        case "if":
+            guard p.count == 3 else { throw fail("if takes a condition and two values", range) }
+            let c = try compile(p[0].value), a = try compile(p[1].value), b = try compile(p[2].value)
+            guard c.type == .bool || c.type == .null else { throw fail("if needs a condition, got \(c.type.name)", p[0].value.range) }
+            let t = a.type == .null ? b.type : (b.type == .float && a.type == .int ? .float : a.type)
+            return SQLValue("(CASE WHEN \(c.sql) THEN \(a.sql) ELSE \(b.sql) END)", t)
+        case "contains", "starts_with", "ends_with":
+            guard p.count == 2 else { throw fail("\(fn) takes a text and what to look for", range) }
+            let s = try compile(p[0].value), part = try compile(p[1].value)
+            for v in [s, part] where v.type != .string && v.type != .null { throw fail("\(fn) needs text, got \(v.type.name)", range) }
+            switch fn {
+            case "contains": return SQLValue("(\(dialect.position(part.sql, in: s.sql)) > 0)", .bool)
+            case "starts_with": return SQLValue("(substr(\(s.sql), 1, \(dialect.length(part.sql))) = \(part.sql))", .bool)
+            default:
+                return SQLValue("(\(dialect.length(part.sql)) <= \(dialect.length(s.sql)) AND substr(\(s.sql), \(dialect.length(s.sql)) - \(dialect.length(part.sql)) + 1) = \(part.sql))", .bool)
+            }
+        case "year", "month", "day", "quarter":
+            let v = try one(fn, p, range, [.date])
+            guard let s = dialect.datePart(fn, v.sql) else { throw unsupported(fn, range) }
+            return SQLValue(s, .int)
+        case "trunc":
+            guard p.count == 2, case .string(let unit) = p[1].value.kind else { throw fail("trunc takes a date and a unit: trunc(date, \"month\")", range) }
+            let v = try compile(p[0].value)
+            guard v.type == .date || v.type == .null else { throw fail("trunc needs a date, got \(v.type.name)", p[0].value.range) }
+            guard let s = dialect.truncate(v.sql, unit) else { throw unsupported("trunc to '\(unit)'", p[1].value.range) }
+            return SQLValue(s, .date)
+        case "days_since":
+            let v = try one(fn, p, range, [.date])
+            return SQLValue(dialect.daysBetween(dialect.date(KamSyntax.Calendar.format(compiler.today)), v.sql), .int)
+        case "days":
+            let v = try one(fn, p, range, [.duration])
+            return SQLValue(v.sql, .int)
+        case "float":
+            let v = try one(fn, p, range, [.int, .float])
+            return SQLValue(dialect.toFloat(v.sql), .float)
+        case "is_null":
+            guard p.count == 1 else { throw fail("is_null takes one value", range) }
+            return SQLValue("(\(try compile(p[0].value).sql) IS NULL)", .bool)
+        default:
+            throw unsupported("the function '\(fn)'", range)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+@testable import KamCore
+
+/// The relational part of kam compiled to SQL gives the same answers as kam itself: every
+/// query of Tests/SQL/conformance runs in kam's in-memory engine and, from the SQL kam
+/// compiles, on SQLite (in process) and on the engines found on this machine (the DuckDB
+/// CLI, PostgreSQL: see scripts/test-engines); results must be equal row for row, floats
+/// to 1e-9.
+@Suite("SQL conformance")
+struct SQLConformanceTests {
+    nonisolated(unsafe) static let demo: AccountGraph = Demo.build().0
+    static let today = KamCore.Calendar.days(year: 2026, month: 11, day: 1) ?? 0
+
+    static var corpus: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("SQL/conformance")
+    }
+
+    static func files() -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []
+        return names.filter { $0.hasSuffix(".kam") }.sorted().map { corpus.appendingPathComponent($0) }
+    }
+
+    /// A result as rows of cells: the column names, then each row's values.
+    struct Result: CustomStringConvertible {
+        var names: [String]
+        var rows: [[Value]]
+        var description: String {
+            ([names.joined(separator: ",")] + rows.prefix(8).map { $0.map { Format.plain($0) }.joined(separator: ",") }).joined(separator: "\n")
+                + (rows.count > 8 ? "\n... \(rows.count) rows" : "")
+        }
+    }
+
+    static func session() -> Session {
+        let s = Session(options: Interpreter.Options(today: today))
+        s.interpreter.install(demo)
+        return s
+    }
+
+    /// kam's own answers, one per result.
+    static func kamResults(_ text: String, name: String) throws -> [Result] {
+        let s = session()
+        let program = try Parser.parse(Source(name: name, text: text))
+        var out: [Result] = []
+        try s.interpreter.run(program) { v in
+            switch v {
+            case .table(let t):
+                out.append(Result(names: t.names, rows: (0..<t.count).map { i in t.columns.map { $0.value(at: i) } }))
+            case .row(let t, let i):
+                out.append(Result(names: t.names, rows: [t.columns.map { $0.value(at: i) }]))
+            default:
+                out.append(Result(names: ["value"], rows: [[v]]))
+            }
+        }
+        return out
+    }
+
+    static func table(_ t: Table, scalar: Bool) -> Result {
+        Result(names: scalar ? ["value"] : t.names, rows: (0..<t.count).map { i in t.columns.map { $0.value(at: i) } })
+    }
+
+    /// Whether two cells mean the same: numbers to 1e-9 (relative), true as 1 for SQLite,
+    /// dates as their ISO text.
+    static func same(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.null, _), (_, .null): return false
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.bool(let x), .int(let y)), (.int(let y), .bool(let x)): return (x ? 1 : 0) == y
+        case (.date(let x), .date(let y)): return x == y
+        case (.date(let d), .string(let s)), (.string(let s), .date(let d)): return KamCore.Calendar.format(d) == s
+        case (.duration(let d), .int(let n)), (.int(let n), .duration(let d)): return d.months == 0 && Int64(d.days) == n
+        case (.string(let x), .string(let y)): return x == y
+        default:
+            if let x = a.asDouble, let y = b.asDouble {
+                return x == y || abs(x - y) <= 1e-9 * max(1, abs(x), abs(y))
+            }
+            return false
+        }
+    }
+
+    static func compare(_ kam: Result, _ sql: Result) -> String? {
+        if kam.names != sql.names { return "columns: kam \(kam.names), SQL \(sql.names)" }
+        if kam.rows.count != sql.rows.count { return "rows: kam \(kam.rows.count), SQL \(sql.rows.count)" }
+        for (i, (a, b)) in zip(kam.rows, sql.rows).enumerated() {
+            for (c, (x, y)) in zip(a, b).enumerated() where !same(x, y) {
+                return "row \(i + 1), column \(kam.names[c]): kam \(Format.literal(x, depth: 1)), SQL \(Format.literal(y, depth: 1))"
+            }
+        }
+        return nil
+    }
+
+    /// An engine: its dialect and how it runs one query on the loaded demo company.
+    struct Engine {
+        var dialect: Dialect
+        var options: SQLCompiler.Options
+        var run: (String, Bool) throws -> Result
+    }
+
+    static func sqlite() throws -> Engine {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kam-conformance-\(getpid()).db").path
+        try? FileManager.default.removeItem(atPath: path)
+        try SQLiteReader.create(path, fromSQL: SQLDump.script(demo, dialect: .sqlite))
+        let db = try SQLiteReader(path)
+        return Engine(dialect: .sqlite, options: .init()) { sql, scalar in table(try db.read(sql: sql), scalar: scalar) }
+    }
+
+    /// The DuckDB CLI (the duckdb-cli package) when KAM_DUCKDB names it or it is on PATH.
+    static func duckdb() throws -> Engine? {
+        let env = ProcessInfo.processInfo.environment
+        let candidates = [env["KAM_DUCKDB"], "/usr/local/bin/duckdb", "/usr/bin/duckdb"].compactMap { $0 }
+            + (env["PATH"] ?? "").split(separator: ":").map { "\($0)/duckdb" }
+        guard let cli = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-duck-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let db = dir.appendingPathComponent("demo.duckdb").path
+        let dump = dir.appendingPathComponent("dump.sql").path
+        try SQLDump.script(demo, dialect: .duckdb).write(toFile: dump, atomically: true, encoding: .utf8)
+        _ = try shell(cli, [db, "-c", ".read \(dump)"])
+        return Engine(dialect: .duckdb, options: .init()) { sql, scalar in
+            let out = try shell(cli, [db, "-json", "-c", sql])
+            let trimmed = out.trimmingCharacters(in: .whitespacesAndNewlines)
+            // An empty result prints nothing: the columns come from the query itself.
+            if trimmed.isEmpty { return Result(names: [], rows: []) }
+            return table(try JSONReader.readTable(Array(trimmed.utf8), name: "duckdb"), scalar: scalar)
+        }
+    }
+
+    static func shell(_ path: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        if p.terminationStatus != 0 {
+            throw Diagnostic(.runtime, "\(path) failed: " + String(decoding: errData, as: UTF8.self))
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Runs the corpus on an engine; returns the number of queries compared.
+    static func conform(_ engine: Engine) throws -> Int {
+        var compared = 0
+        for file in files() {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            let name = "conformance/" + file.lastPathComponent
+            let expected = try kamResults(text, name: name)
+            let queries: [SQLQuery]
+            do {
+                queries = try session().compileSQL(text, name: name, dialect: engine.dialect, options: engine.options)
+            } catch {
+                Issue.record("\(name) does not compile for \(engine.dialect):\n\(error.render())")
+                continue
+            }
+            #expect(queries.count == expected.count, "\(name): \(queries.count) queries for \(expected.count) results")
+            for (q, want) in zip(queries, expected) {
+                let line = Source(name: name, text: text).location(of: q.range.start).line
+                do {
+                    var got = try engine.run(q.sql, q.scalar)
+                    if got.names.isEmpty && want.rows.isEmpty { got.names = want.names }
+                    if let problem = compare(want, got) {
+                        Issue.record("\(name):\(line) on \(engine.dialect): \(problem)\nkam:\n\(want)\nSQL:\n\(got)\n\(q.sql)")
+                    }
+                } catch {
+                    Issue.record("\(name):\(line) on \(engine.dialect) failed: \(error)\n\(q.sql)")
+                }
+                compared += 1
+            }
+        }
+        return compared
+    }
+
+    @Test func sqliteGivesKamsAnswers() throws {
+        let n = try Self.conform(try Self.sqlite())
+        #expect(n > 50)
+        print("SQL conformance: \(n) queries equal on SQLite")
+    }
+
+    @Test func duckdbGivesKamsAnswers() throws {
+        guard let engine = try Self.duckdb() else {
+            print("SQL conformance: DuckDB skipped (no duckdb CLI on PATH or in KAM_DUCKDB)")
+            return
+        }
+        let n = try Self.conform(engine)
+        print("SQL conformance: \(n) queries equal on DuckDB")
+    }
+}
