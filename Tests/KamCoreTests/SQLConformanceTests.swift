@@ -126,6 +126,27 @@ struct SQLConformanceTests {
         }
     }
 
+    /// PostgreSQL when KAM_PG gives psql's connection options (scripts/test starts a
+    /// throwaway cluster when PostgreSQL is installed). It keeps no row order, so the dump
+    /// adds each row's position and the compiler orders by it.
+    static func postgres() throws -> Engine? {
+        let env = ProcessInfo.processInfo.environment
+        guard let conn = env["KAM_PG"], !conn.isEmpty else { return nil }
+        let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/psql"
+        let connArgs = conn.split(separator: " ").map(String.init)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-pg-load-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dump = dir.appendingPathComponent("dump.sql").path
+        try SQLDump.script(demo, dialect: .postgres, orderColumn: "_kam_row").write(toFile: dump, atomically: true, encoding: .utf8)
+        _ = try shell(psql, connArgs + ["-q", "-v", "ON_ERROR_STOP=1", "-f", dump])
+        return Engine(dialect: .postgres, options: .init(orderColumn: "_kam_row")) { sql, scalar in
+            let wrapped = "SELECT json_agg(kam_result__) FROM (\n\(sql)\n) AS kam_result__"
+            let out = try shell(psql, connArgs + ["-At", "-v", "ON_ERROR_STOP=1", "-c", wrapped]).trimmingCharacters(in: .whitespacesAndNewlines)
+            if out.isEmpty { return Result(names: [], rows: []) }
+            return table(try JSONReader.readTable(Array(out.utf8), name: "postgres"), scalar: scalar)
+        }
+    }
+
     static func shell(_ path: String, _ args: [String]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
@@ -188,5 +209,14 @@ struct SQLConformanceTests {
         }
         let n = try Self.conform(engine)
         print("SQL conformance: \(n) queries equal on DuckDB")
+    }
+
+    @Test func postgresGivesKamsAnswers() throws {
+        guard let engine = try Self.postgres() else {
+            print("SQL conformance: PostgreSQL skipped (KAM_PG is not set: scripts/test sets it when PostgreSQL is installed)")
+            return
+        }
+        let n = try Self.conform(engine)
+        print("SQL conformance: \(n) queries equal on PostgreSQL")
     }
 }
