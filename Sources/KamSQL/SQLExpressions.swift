@@ -41,7 +41,7 @@ final class RowScope {
         if let v = compiler.scalars[n] { return v }
         if let rel = relation, let entity = rel.entity, let e = schema.entities[entity], e.forward[n] != nil || e.reverse[n] != nil {
             throw unsupported("the link '\(n)' as a value", range,
-                hints: ["read a column through it: \(n).name, or aggregate it: count(\(n))"])
+                hints: [e.forward[n] != nil ? "read a column through it: \(n).name" : "aggregate it: count(\(n)), sum(\(n).amount)"])
         }
         throw fail("unknown name '\(n)'", range,
             hints: relation.map { ["columns here: " + $0.columns.prefix(12).map(\.name).joined(separator: ", ")] } ?? [])

@@ -197,6 +197,30 @@ struct CommandLineTests {
         #expect(drawn.contains("stroke-dasharray"))
     }
 
+    /// `kam sql`: the SQL of each result on stdout, a blank line between queries; the
+    /// common options before or after the subcommand; errors with exit 3, usage with 2.
+    @Test func sqlPrintsAQueryPerResult() throws {
+        let two = try Binary.run(["--today", "2026-11-01", "sql", "-c", "accounts | count\norders | take 2", "--dialect", "sqlite"])
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(two.stdout.components(separatedBy: ";\n\nWITH").count == 2, "\(two.stdout)")
+        #expect(two.stdout.contains("SELECT COUNT(*) AS \"count\" FROM \"accounts_1\";"))
+        #expect(two.stdout.hasSuffix("ORDER BY \"__ord\";\n"))
+        let dir = try tempDir()
+        try "# today: 2026-11-01\naccounts | where founded < 1950 | select name\n".write(toFile: dir + "/q.kam", atomically: true, encoding: .utf8)
+        let file = try Binary.run(["sql", dir + "/q.kam", "--dialect", "spark"])
+        #expect(file.stdout.contains("WHERE (t.`founded` < 1950)"), "\(file.stdout)")
+        let bad = try Binary.run(["sql", "-c", "accounts | where name ~ \"^A\"", "--dialect", "sqlite"])
+        #expect(bad.status == 3)
+        #expect(bad.stderr.contains("error: ~ (regular expressions) does not compile to SQL (sqlite)"))
+        #expect(bad.stdout.isEmpty)
+        let dialect = try Binary.run(["sql", "-c", "accounts", "--dialect", "oracle"])
+        #expect(dialect.status == 2)
+        #expect(dialect.stderr.contains("unknown dialect 'oracle'; use one of: duckdb, postgres, sqlite, spark"))
+        let typo = try Binary.run(["sql", "-c", "accounts | where regon == 1"])
+        #expect(typo.status == 3)
+        #expect(typo.stderr.contains("unknown name 'regon'"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bogus = try Binary.run(["--bogus"])
         #expect(bogus.status == 2)

@@ -13,7 +13,8 @@ import Testing
 ///
 /// A script may start with directives in comments: `# format: csv`, `# today: 2025-01-31`,
 /// `# param: name=value`, `# data: DIR` (a dataset, relative to Golden/) and
-/// `# manifest: FILE` (as --manifest). Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
+/// `# manifest: FILE` (as --manifest), `# sql: DIALECT` (print the SQL `kam sql` prints
+/// instead of running the script). Set KAM_UPDATE_GOLDEN=1 to write the .out files anew (then
 /// read the diff before committing it).
 enum Corpus {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
@@ -56,8 +57,19 @@ enum Corpus {
         }
         var out = "", err = ""
         // Run with the relative name so diagnostics are stable across machines.
+        let dialect = text.split(separator: "\n").prefix { $0.hasPrefix("# ") }.first { $0.hasPrefix("# sql: ") }
+            .flatMap { Dialect(rawValue: String($0.dropFirst(7))) }
         let code = withLargeStack {
             FileManager.default.changeCurrentDirectoryPath(root.path)
+            if let dialect {
+                do throws(DiagnosticList) {
+                    out = try session.compileSQL(text, name: relative, dialect: dialect).map { $0.sql + ";\n" }.joined(separator: "\n")
+                    return Int32(0)
+                } catch {
+                    err = error.render()
+                    return error.exitCode
+                }
+            }
             return session.run(text, name: relative, out: { out += $0 }, err: { err += $0 })
         }
         var result = out
