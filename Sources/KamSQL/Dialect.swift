@@ -165,6 +165,22 @@ public enum Dialect: String, CaseIterable, Sendable {
         }
     }
 
+    /// An expression that stops the query with `message`, where kam stops with an error
+    /// (a negative value in abc): DuckDB's error(), Spark's raise_error(), a failing cast
+    /// in PostgreSQL (its message quotes ours), a failing json() in SQLite (which reads
+    /// "malformed JSON": SQLite has no way to raise an error from a query).
+    public func raise(_ message: String, value: String, as type: SQLType) -> String {
+        // The offending value is part of the message: it says which, and it keeps PostgreSQL
+        // from folding the cast (and failing) before any row is read.
+        let text = "(\(string("kam: " + message + ": ")) || CAST(\(value) AS \(typeName(.string))))"
+        switch self {
+        case .duckdb: return "error(\(text))"
+        case .spark: return "raise_error(\(text))"
+        case .postgres: return "CAST(\(text) AS \(typeName(type)))"
+        case .sqlite: return "json(\(text))"
+        }
+    }
+
     /// A float, for `/` that always divides as floats.
     public func toFloat(_ a: String) -> String { "CAST(\(a) AS \(typeName(.float)))" }
 

@@ -189,6 +189,39 @@ public final class SQLCompiler {
         return out
     }
 
+    /// Each result's query or the reason it does not compile, in the order of the results
+    /// (a `let` that does not compile leaves its name unbound, so what reads it fails too).
+    /// The conformance tests run what compiles of the golden corpus this way.
+    public func compileEach(_ program: Program) -> [Result<SQLQuery, Diagnostic>] {
+        source = program.source
+        var out: [Result<SQLQuery, Diagnostic>] = []
+        for stmt in program.statements {
+            switch stmt.kind {
+            case .letBinding(let name, let value):
+                variables[name] = nil
+                scalars[name] = nil
+                if let r = try? relation(value, links: linkNames(in: value), label: name) {
+                    var labelled = r
+                    if labelled.label == nil { labelled.label = name }
+                    variables[name] = labelled
+                } else if let v = try? constant(value) {
+                    scalars[name] = v
+                }
+            case .expression(let e):
+                do {
+                    out.append(.success(try result(e, range: stmt.range)))
+                } catch let f as Failure {
+                    out.append(.failure(f.diagnostic))
+                } catch {
+                    out.append(.failure(Diagnostic(.syntax, "\(error)", at: stmt.range, in: source)))
+                }
+            default:
+                break
+            }
+        }
+        return out
+    }
+
     /// A statement's query: a table, or a one-row one-column query for a scalar.
     func result(_ e: Expr, range: SourceRange) throws -> SQLQuery {
         let links = linkNames(in: e)
@@ -202,6 +235,9 @@ public final class SQLCompiler {
         guard let r = try relation(e, links: links, label: nil) else {
             throw unsupported("a value that is not a table of the dataset", e.range,
                 hints: ["kam sql compiles pipelines that start at an entity: accounts | where ... | select ..."])
+        }
+        if let c = r.columns.first(where: { $0.type == .unknown }) {
+            throw unsupported("the column '\(c.name)' (lists or records)", e.range, hints: ["select the columns that hold plain values"])
         }
         return SQLQuery(sql: query(r), columns: r.columns.map(\.name), scalar: false, range: range)
     }
@@ -252,7 +288,7 @@ public final class SQLCompiler {
 
     /// The verbs that give a table.
     enum Stages {
-        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join"]
+        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc"]
     }
 
     // MARK: stages
@@ -268,6 +304,7 @@ public final class SQLCompiler {
         case "aggregate": return try aggregateStage(input, args, e)
         case "distinct": return try distinctStage(input, args, e)
         case "join": return try joinStage(input, args, e, links: links)
+        case "abc": return try abcStage(input, args, e)
         default: throw unsupported("the stage '\(fn)'", e.range)
         }
     }
@@ -541,7 +578,7 @@ public final class SQLCompiler {
 
     // MARK: scalar results
 
-    static let scalarStages: Set<String> = ["count", "len", "first", "sum", "avg", "min", "max", "count_distinct", "median", "percentile", "stddev"]
+    static let scalarStages: Set<String> = ["concentration", "count", "len", "first", "sum", "avg", "min", "max", "count_distinct", "median", "percentile", "stddev"]
 
     /// `| count`, `| first`, `| sum(amount)` and the other aggregates as a stage.
     func scalarStage(_ fn: String, _ input: Relation, _ args: [Arg], _ e: Expr) throws -> SQLQuery? {
@@ -554,6 +591,8 @@ public final class SQLCompiler {
             r = add(r, "first", "SELECT \(passOn(input).joined(separator: ", ")) FROM \(q(input.name)) AS t ORDER BY t.\(q("__ord")) LIMIT 1",
                     columns: input.columns, entity: input.entity, hidden: input.hidden)
             return SQLQuery(sql: query(r), columns: r.columns.map(\.name), scalar: false, range: e.range)
+        case "concentration":
+            return try concentration(input, args, e)
         case "sum", "avg", "min", "max", "count", "count_distinct", "median", "percentile", "stddev":
             let scope = RowScope(compiler: self, relation: input)
             scope.aggregating = true
@@ -564,6 +603,99 @@ public final class SQLCompiler {
         default:
             return nil
         }
+    }
+
+    // MARK: analytics stages
+
+    /// The value an analytics stage reads (`abc revenue`, `value: revenue`), checked to be a
+    /// number of 0 or more: a negative value stops the query, as kam stops.
+    func stageValue(_ stage: String, _ input: Relation, _ args: [Arg], _ e: Expr, _ scope: RowScope) throws -> (sql: String, name: String) {
+        guard let arg = args.first(where: { $0.style == .named && $0.name == "value" }) ?? args.first(where: { $0.style == .positional }) else {
+            throw fail("\(stage) needs the value: accounts | \(stage) revenue", e.range)
+        }
+        let v = try scope.compile(arg.value)
+        guard v.type.isNumber || v.type == .null else { throw fail("\(stage) needs numbers, got \(v.type.name)", arg.value.range) }
+        let name = Verbs.naturalName(arg.value, source: source)
+        let x = dialect.toFloat(v.sql)
+        let guarded = "(CASE WHEN \(x) < 0 THEN \(dialect.raise("\(stage) needs values of 0 or more, \(name) is", value: x, as: .float)) ELSE \(x) END)"
+        return (guarded, name)
+    }
+
+    /// `abc VALUE`: the ABC classes of Pareto analysis, as kam's abc: largest first (ties
+    /// in input order, nulls last), share, cumulative share, and the class where the row's
+    /// share starts (A below the first cut, B below the second, C after).
+    func abcStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        for a in args where a.style == .named && a.name != "value" && a.name != "cuts" {
+            throw fail("abc has no option '\(a.name ?? "")'", a.value.range)
+        }
+        var cuts = (0.8, 0.95)
+        if let c = args.first(where: { $0.style == .named && $0.name == "cuts" }) {
+            guard case .list(let xs) = c.value.kind, xs.count == 2, let a = Self.number(xs[0]), let b = Self.number(xs[1]), a > 0, a < b, b <= 1 else {
+                throw fail("cuts must be two increasing shares between 0 and 1: cuts: [0.8, 0.95]", c.value.range)
+            }
+            cuts = (a, b)
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        let (v, _) = try stageValue("abc", input, args, e, scope)
+        let ord = q("__ord")
+        // Step 1: the value, the total, the new order.
+        var first = passOn(input, except: ["__ord", "share", "cum_share", "class"])
+        first.append("\(v) AS \(q("__v"))")
+        first.append("SUM(\(v)) OVER () AS \(q("__total"))")
+        first.append("ROW_NUMBER() OVER (ORDER BY \(v) DESC NULLS LAST, t.\(ord)) AS \(ord)")
+        let kept = input.columns.filter { !["share", "cum_share", "class"].contains($0.name) }
+        let step1 = add(input, "abc_value", "SELECT \(first.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
+                        columns: kept, entity: input.entity, hidden: input.hidden + ["__v", "__total"])
+        // Step 2: shares and classes.
+        let running = "SUM(t.\(q("__v"))) OVER (ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        let before = "COALESCE(SUM(t.\(q("__v"))) OVER (ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+        let v2 = "t.\(q("__v"))", total = "t.\(q("__total"))"
+        var second = kept.map { "t." + q($0.name) }
+        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(v2) / \(total) ELSE \(dialect.toFloat("0")) END) AS \(q("share"))")
+        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(running) / \(total) ELSE \(dialect.toFloat("1")) END) AS \(q("cum_share"))")
+        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN NOT (\(total) > 0) THEN 'C' WHEN \(before) / \(total) < \(cuts.0) - 1e-12 THEN 'A' "
+            + "WHEN \(before) / \(total) < \(cuts.1) - 1e-12 THEN 'B' ELSE 'C' END) AS \(q("class"))")
+        second.append("t.\(ord)")
+        second += input.hidden.map { "t." + q($0) }
+        return add(step1, "abc", "SELECT \(second.joined(separator: ", ")) FROM \(q(step1.name)) AS t",
+                   columns: kept + [Col(name: "share", type: .float), Col(name: "cum_share", type: .float), Col(name: "class", type: .string)],
+                   entity: input.entity, hidden: input.hidden)
+    }
+
+    static func number(_ e: Expr) -> Double? {
+        switch e.kind {
+        case .int(let n): Double(n)
+        case .float(let x): x
+        default: nil
+        }
+    }
+
+    /// `concentration VALUE`: n, total, HHI (x10,000), the shares of the largest 1, 5 and 10
+    /// and of the top 20% (the largest ceil(0.2 n)), over the rows whose value is not null.
+    func concentration(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> SQLQuery {
+        if let a = args.first(where: { $0.style == .named }) {
+            throw unsupported("concentration's option '\(a.name ?? "")'", a.value.range)
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        let (v, _) = try stageValue("concentration", input, args, e, scope)
+        let ord = q("__ord")
+        let ranked = add(input, "concentration_value",
+            "SELECT \(v) AS \(q("__v")), SUM(\(v)) OVER () AS \(q("__total")), COUNT(\(v)) OVER () AS \(q("__n")), "
+                + "ROW_NUMBER() OVER (ORDER BY \(v) DESC NULLS LAST, t.\(ord)) AS \(q("__r")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
+            columns: [], entity: nil, hidden: [])
+        let x = q("__v"), total = "MAX(\(q("__total")))"
+        func top(_ k: String) -> String {
+            "(CASE WHEN \(total) > 0 THEN SUM(CASE WHEN \(q("__r")) <= \(k) THEN \(x) ELSE 0 END) / \(total) ELSE NULL END)"
+        }
+        let fields = [
+            "COUNT(\(x)) AS \(q("n"))",
+            "COALESCE(SUM(\(x)), \(dialect.toFloat("0"))) AS \(q("total"))",
+            "(CASE WHEN \(total) > 0 THEN SUM((\(x) / \(q("__total"))) * (\(x) / \(q("__total")))) * 10000 ELSE \(dialect.toFloat("0")) END) AS \(q("hhi"))",
+            "\(top("1")) AS \(q("cr1"))", "\(top("5")) AS \(q("cr5"))", "\(top("10")) AS \(q("cr10"))",
+            "\(top("((\(q("__n")) + 4) / 5)")) AS \(q("top20"))",
+        ]
+        let sql = queryWith(ranked, "SELECT \(fields.joined(separator: ", ")) FROM \(q(ranked.name)) WHERE \(x) IS NOT NULL")
+        return SQLQuery(sql: sql, columns: ["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"], scalar: false, range: e.range)
     }
 
     func queryWith(_ r: Relation, _ select: String) -> String {

@@ -37,7 +37,10 @@ final class RowScope {
     // MARK: names and links
 
     func column(_ n: String, _ range: SourceRange) throws -> SQLValue {
-        if let rel = relation, let c = rel.column(n) { return SQLValue("\(alias).\(q(n))", c.type) }
+        if let rel = relation, let c = rel.column(n) {
+            if c.type == .unknown { throw unsupported("the column '\(n)' (lists or records)", range) }
+            return SQLValue("\(alias).\(q(n))", c.type)
+        }
         if let v = compiler.scalars[n] { return v }
         if let rel = relation, let entity = rel.entity, let e = schema.entities[entity], e.forward[n] != nil || e.reverse[n] != nil {
             throw unsupported("the link '\(n)' as a value", range,
@@ -122,8 +125,8 @@ final class RowScope {
         switch fn {
         case "sum":
             guard type.isNumber || type == .null else { throw fail("sum needs numbers, got \(type.name)", range) }
-            inner = "SUM(\(valueSQL))"
             outType = type == .float ? .float : .int
+            inner = outType == .int ? "CAST(SUM(\(valueSQL)) AS BIGINT)" : "SUM(\(valueSQL))"
             fallback = outType == .float ? "0.0" : "0"
         case "count":
             inner = field == nil ? "COUNT(*)" : "COUNT(\(valueSQL))"
@@ -396,7 +399,9 @@ final class RowScope {
         switch fn {
         case "sum":
             guard v.type.isNumber || v.type == .null else { throw fail("sum needs numbers, got \(v.type.name)", first.value.range) }
-            return SQLValue("COALESCE(SUM(\(v.sql)), \(v.type == .float ? dialect.toFloat("0.0") : "0"))", v.type == .float ? .float : .int)
+            // An int sum stays a 64-bit int (DuckDB sums to HUGEINT, PostgreSQL to NUMERIC).
+            if v.type == .float { return SQLValue("COALESCE(SUM(\(v.sql)), \(dialect.toFloat("0.0")))", .float) }
+            return SQLValue("COALESCE(CAST(SUM(\(v.sql)) AS BIGINT), 0)", .int)
         case "avg":
             guard v.type.isNumber || v.type == .null else { throw fail("avg needs numbers, got \(v.type.name)", first.value.range) }
             return SQLValue("AVG(\(dialect.toFloat(v.sql)))", .float)
@@ -451,7 +456,8 @@ final class RowScope {
             let v = try compile(first.value)
             guard v.type.isNumber || v.type == .null else { throw fail("cumsum needs numbers, got \(v.type.name)", range) }
             let zero = v.type == .float ? dialect.toFloat("0.0") : "0"
-            return SQLValue("COALESCE(SUM(\(v.sql)) OVER (\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), \(zero))", v.type == .float ? .float : .int)
+            let running = "SUM(\(v.sql)) OVER (\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            return SQLValue("COALESCE(\(v.type == .float ? running : "CAST(\(running) AS BIGINT)"), \(zero))", v.type == .float ? .float : .int)
         default:
             throw unsupported("rank (kam ranks runs of equal values in the current order)", range,
                 hints: ["row_number() after a sort compiles: sort -revenue | derive r = row_number()"])

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KamCore
+import KamTestSupport
 
 /// The relational part of kam compiled to SQL gives the same answers as kam itself: every
 /// query of Tests/SQL/conformance runs in kam's in-memory engine and, from the SQL kam
@@ -21,151 +22,33 @@ struct SQLConformanceTests {
         return names.filter { $0.hasSuffix(".kam") }.sorted().map { corpus.appendingPathComponent($0) }
     }
 
-    /// A result as rows of cells: the column names, then each row's values.
-    struct Result: CustomStringConvertible {
-        var names: [String]
-        var rows: [[Value]]
-        var description: String {
-            ([names.joined(separator: ",")] + rows.prefix(8).map { $0.map { Format.plain($0) }.joined(separator: ",") }).joined(separator: "\n")
-                + (rows.count > 8 ? "\n... \(rows.count) rows" : "")
-        }
-    }
-
     static func session() -> Session {
         let s = Session(options: Interpreter.Options(today: today))
         s.interpreter.install(demo)
         return s
     }
 
-    /// kam's own answers, one per result.
-    static func kamResults(_ text: String, name: String) throws -> [Result] {
-        let s = session()
-        let program = try Parser.parse(Source(name: name, text: text))
-        var out: [Result] = []
-        try s.interpreter.run(program) { v in
-            switch v {
-            case .table(let t):
-                out.append(Result(names: t.names, rows: (0..<t.count).map { i in t.columns.map { $0.value(at: i) } }))
-            case .row(let t, let i):
-                out.append(Result(names: t.names, rows: [t.columns.map { $0.value(at: i) }]))
-            default:
-                out.append(Result(names: ["value"], rows: [[v]]))
-            }
+    static func kamResults(_ text: String, name: String) throws -> [SQLEngines.Result] {
+        try SQLEngines.kamResults(session(), Parser.parse(Source(name: name, text: text)))
+    }
+
+    /// Where kam stops with an error, the compiled query stops too: never an answer kam
+    /// would not give.
+    static let mustFail = [
+        "orders | derive a = amount - 50000 | abc a",
+        "orders | derive a = amount - 50000 | concentration a",
+    ]
+
+    static func failsAlike(_ engine: SQLEngines.Engine) throws {
+        for text in mustFail {
+            #expect(throws: (any Error).self, "kam: \(text)") { _ = try kamResults(text, name: "fail") }
+            let q = try session().compileSQL(text, name: "fail", dialect: engine.dialect, options: engine.options)
+            #expect(throws: (any Error).self, "\(engine.dialect): \(text)") { _ = try engine.run(q[0].sql, q[0].scalar) }
         }
-        return out
-    }
-
-    static func table(_ t: Table, scalar: Bool) -> Result {
-        Result(names: scalar ? ["value"] : t.names, rows: (0..<t.count).map { i in t.columns.map { $0.value(at: i) } })
-    }
-
-    /// Whether two cells mean the same: numbers to 1e-9 (relative), true as 1 for SQLite,
-    /// dates as their ISO text.
-    static func same(_ a: Value, _ b: Value) -> Bool {
-        switch (a, b) {
-        case (.null, .null): return true
-        case (.null, _), (_, .null): return false
-        case (.bool(let x), .bool(let y)): return x == y
-        case (.bool(let x), .int(let y)), (.int(let y), .bool(let x)): return (x ? 1 : 0) == y
-        case (.date(let x), .date(let y)): return x == y
-        case (.date(let d), .string(let s)), (.string(let s), .date(let d)): return KamCore.Calendar.format(d) == s
-        case (.duration(let d), .int(let n)), (.int(let n), .duration(let d)): return d.months == 0 && Int64(d.days) == n
-        case (.string(let x), .string(let y)): return x == y
-        default:
-            if let x = a.asDouble, let y = b.asDouble {
-                return x == y || abs(x - y) <= 1e-9 * max(1, abs(x), abs(y))
-            }
-            return false
-        }
-    }
-
-    static func compare(_ kam: Result, _ sql: Result) -> String? {
-        if kam.names != sql.names { return "columns: kam \(kam.names), SQL \(sql.names)" }
-        if kam.rows.count != sql.rows.count { return "rows: kam \(kam.rows.count), SQL \(sql.rows.count)" }
-        for (i, (a, b)) in zip(kam.rows, sql.rows).enumerated() {
-            for (c, (x, y)) in zip(a, b).enumerated() where !same(x, y) {
-                return "row \(i + 1), column \(kam.names[c]): kam \(Format.literal(x, depth: 1)), SQL \(Format.literal(y, depth: 1))"
-            }
-        }
-        return nil
-    }
-
-    /// An engine: its dialect and how it runs one query on the loaded demo company.
-    struct Engine {
-        var dialect: Dialect
-        var options: SQLCompiler.Options
-        var run: (String, Bool) throws -> Result
-    }
-
-    static func sqlite() throws -> Engine {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kam-conformance-\(getpid()).db").path
-        try? FileManager.default.removeItem(atPath: path)
-        try SQLiteReader.create(path, fromSQL: SQLDump.script(demo, dialect: .sqlite))
-        let db = try SQLiteReader(path)
-        return Engine(dialect: .sqlite, options: .init()) { sql, scalar in table(try db.read(sql: sql), scalar: scalar) }
-    }
-
-    /// The DuckDB CLI (the duckdb-cli package) when KAM_DUCKDB names it or it is on PATH.
-    static func duckdb() throws -> Engine? {
-        let env = ProcessInfo.processInfo.environment
-        let candidates = [env["KAM_DUCKDB"], "/usr/local/bin/duckdb", "/usr/bin/duckdb"].compactMap { $0 }
-            + (env["PATH"] ?? "").split(separator: ":").map { "\($0)/duckdb" }
-        guard let cli = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-duck-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let db = dir.appendingPathComponent("demo.duckdb").path
-        let dump = dir.appendingPathComponent("dump.sql").path
-        try SQLDump.script(demo, dialect: .duckdb).write(toFile: dump, atomically: true, encoding: .utf8)
-        _ = try shell(cli, [db, "-c", ".read \(dump)"])
-        return Engine(dialect: .duckdb, options: .init()) { sql, scalar in
-            let out = try shell(cli, [db, "-json", "-c", sql])
-            let trimmed = out.trimmingCharacters(in: .whitespacesAndNewlines)
-            // An empty result prints nothing: the columns come from the query itself.
-            if trimmed.isEmpty { return Result(names: [], rows: []) }
-            return table(try JSONReader.readTable(Array(trimmed.utf8), name: "duckdb"), scalar: scalar)
-        }
-    }
-
-    /// PostgreSQL when KAM_PG gives psql's connection options (scripts/test starts a
-    /// throwaway cluster when PostgreSQL is installed). It keeps no row order, so the dump
-    /// adds each row's position and the compiler orders by it.
-    static func postgres() throws -> Engine? {
-        let env = ProcessInfo.processInfo.environment
-        guard let conn = env["KAM_PG"], !conn.isEmpty else { return nil }
-        let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/psql"
-        let connArgs = conn.split(separator: " ").map(String.init)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-pg-load-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let dump = dir.appendingPathComponent("dump.sql").path
-        try SQLDump.script(demo, dialect: .postgres, orderColumn: "_kam_row").write(toFile: dump, atomically: true, encoding: .utf8)
-        _ = try shell(psql, connArgs + ["-q", "-v", "ON_ERROR_STOP=1", "-f", dump])
-        return Engine(dialect: .postgres, options: .init(orderColumn: "_kam_row")) { sql, scalar in
-            let wrapped = "SELECT json_agg(kam_result__) FROM (\n\(sql)\n) AS kam_result__"
-            let out = try shell(psql, connArgs + ["-At", "-v", "ON_ERROR_STOP=1", "-c", wrapped]).trimmingCharacters(in: .whitespacesAndNewlines)
-            if out.isEmpty { return Result(names: [], rows: []) }
-            return table(try JSONReader.readTable(Array(out.utf8), name: "postgres"), scalar: scalar)
-        }
-    }
-
-    static func shell(_ path: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
-            throw Diagnostic(.runtime, "\(path) failed: " + String(decoding: errData, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// Runs the corpus on an engine; returns the number of queries compared.
-    static func conform(_ engine: Engine) throws -> Int {
+    static func conform(_ engine: SQLEngines.Engine) throws -> Int {
         var compared = 0
         for file in files() {
             let text = try String(contentsOf: file, encoding: .utf8)
@@ -184,7 +67,7 @@ struct SQLConformanceTests {
                 do {
                     var got = try engine.run(q.sql, q.scalar)
                     if got.names.isEmpty && want.rows.isEmpty { got.names = want.names }
-                    if let problem = compare(want, got) {
+                    if let problem = SQLEngines.compare(want, got) {
                         Issue.record("\(name):\(line) on \(engine.dialect): \(problem)\nkam:\n\(want)\nSQL:\n\(got)\n\(q.sql)")
                     }
                 } catch {
@@ -197,26 +80,30 @@ struct SQLConformanceTests {
     }
 
     @Test func sqliteGivesKamsAnswers() throws {
-        let n = try Self.conform(try Self.sqlite())
+        let engine = try SQLEngines.sqlite(Self.demo)
+        let n = try Self.conform(engine)
+        try Self.failsAlike(engine)
         #expect(n > 50)
         print("SQL conformance: \(n) queries equal on SQLite")
     }
 
     @Test func duckdbGivesKamsAnswers() throws {
-        guard let engine = try Self.duckdb() else {
+        guard let engine = try SQLEngines.duckdb(Self.demo) else {
             print("SQL conformance: DuckDB skipped (no duckdb CLI on PATH or in KAM_DUCKDB)")
             return
         }
         let n = try Self.conform(engine)
+        try Self.failsAlike(engine)
         print("SQL conformance: \(n) queries equal on DuckDB")
     }
 
     @Test func postgresGivesKamsAnswers() throws {
-        guard let engine = try Self.postgres() else {
+        guard let engine = try SQLEngines.postgres(Self.demo) else {
             print("SQL conformance: PostgreSQL skipped (KAM_PG is not set: scripts/test sets it when PostgreSQL is installed)")
             return
         }
         let n = try Self.conform(engine)
+        try Self.failsAlike(engine)
         print("SQL conformance: \(n) queries equal on PostgreSQL")
     }
 }

@@ -25,6 +25,32 @@ enum Corpus {
     }
 
     static func run(_ relative: String, evaluation: Interpreter.Evaluation = .columnar) -> String {
+        let (session, text) = session(relative, evaluation: evaluation)
+        var out = "", err = ""
+        // Run with the relative name so diagnostics are stable across machines.
+        let dialect = text.split(separator: "\n").prefix { $0.hasPrefix("# ") }.first { $0.hasPrefix("# sql: ") }
+            .flatMap { Dialect(rawValue: String($0.dropFirst(7))) }
+        let code = withLargeStack {
+            FileManager.default.changeCurrentDirectoryPath(root.path)
+            if let dialect {
+                do throws(DiagnosticList) {
+                    out = try session.compileSQL(text, name: relative, dialect: dialect).map { $0.sql + ";\n" }.joined(separator: "\n")
+                    return Int32(0)
+                } catch {
+                    err = error.render()
+                    return error.exitCode
+                }
+            }
+            return session.run(text, name: relative, out: { out += $0 }, err: { err += $0 })
+        }
+        var result = out
+        if !err.isEmpty { result += "--- stderr\n" + err }
+        if code != 0 { result += "--- exit \(code)\n" }
+        return result
+    }
+
+    /// The session a golden script runs in, as its directives set it up, and its text.
+    static func session(_ relative: String, evaluation: Interpreter.Evaluation = .columnar) -> (Session, String) {
         precondition(Fixtures.built, "the SQLite fixtures could not be built")
         let path = root.appendingPathComponent(relative).path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
@@ -55,27 +81,7 @@ enum Corpus {
                 session.interpreter.datasetProvider = { try DerivedColumns.load(dir, manifest: manifest, options: opts) }
             }
         }
-        var out = "", err = ""
-        // Run with the relative name so diagnostics are stable across machines.
-        let dialect = text.split(separator: "\n").prefix { $0.hasPrefix("# ") }.first { $0.hasPrefix("# sql: ") }
-            .flatMap { Dialect(rawValue: String($0.dropFirst(7))) }
-        let code = withLargeStack {
-            FileManager.default.changeCurrentDirectoryPath(root.path)
-            if let dialect {
-                do throws(DiagnosticList) {
-                    out = try session.compileSQL(text, name: relative, dialect: dialect).map { $0.sql + ";\n" }.joined(separator: "\n")
-                    return Int32(0)
-                } catch {
-                    err = error.render()
-                    return error.exitCode
-                }
-            }
-            return session.run(text, name: relative, out: { out += $0 }, err: { err += $0 })
-        }
-        var result = out
-        if !err.isEmpty { result += "--- stderr\n" + err }
-        if code != 0 { result += "--- exit \(code)\n" }
-        return result
+        return (session, text)
     }
 }
 
@@ -109,5 +115,61 @@ struct GoldenTests {
         guard let expected = try? String(contentsOfFile: expectedPath, encoding: .utf8) else { return }
         let actual = Corpus.run(file, evaluation: .rowwise)
         #expect(actual == expected, "\(file): row-at-a-time output differs\n--- columnar\n\(expected)--- row at a time\n\(actual)")
+    }
+
+    /// The relational part of the golden corpus on SQL: every result that compiles to SQL
+    /// (what reads only the dataset's entities) runs on SQLite, and DuckDB when present,
+    /// from the SQL kam compiles, and must give kam's answer row for row.
+    @Test("golden corpus, compiled to SQL")
+    func goldenOnSQL() throws {
+        var engines: [String: [SQLEngines.Engine]] = [:]
+        var compared: [Dialect: Int] = [:], files = 0, skipped = 0
+        for file in Corpus.files {
+            let (session, text) = Corpus.session(file)
+            guard !text.contains("# sql: "), let data = text.split(separator: "\n").prefix(while: { $0.hasPrefix("# ") })
+                .first(where: { $0.hasPrefix("# data: ") }) else { continue }
+            let program: Program
+            do { program = try Parser.parse(Source(name: file, text: text)) } catch { continue }
+            let expected: [SQLEngines.Result]? = withLargeStack {
+                FileManager.default.changeCurrentDirectoryPath(Corpus.root.path)
+                guard Checker(session.interpreter).check(program).allSatisfy({ $0.kind == .warning }) else { return nil }
+                return try? SQLEngines.kamResults(session, program)
+            }
+            let statements = program.statements.filter { if case .expression = $0.kind { return true } else { return false } }
+            guard let expected, expected.count == statements.count, let graph = try? session.interpreter.currentDataset() else { continue }
+            // One database per dataset: the data and manifest directives together.
+            let key = text.split(separator: "\n").prefix(while: { $0.hasPrefix("# ") })
+                .filter { $0.hasPrefix("# data: ") || $0.hasPrefix("# manifest: ") }.joined(separator: "|")
+            _ = data
+            if engines[key] == nil {
+                engines[key] = [try SQLEngines.sqlite(graph)] + ((try? SQLEngines.duckdb(graph)).flatMap { $0 }.map { [$0] } ?? [])
+            }
+            files += 1
+            for engine in engines[key] ?? [] {
+                let compiler = SQLCompiler(schema: SQLSchema(graph: graph), dialect: engine.dialect, today: session.interpreter.options.today,
+                                           params: session.interpreter.options.params, options: engine.options)
+                for (result, want) in zip(compiler.compileEach(program), expected) {
+                    guard case .success(let q) = result else {
+                        if case .failure(let d) = result, ProcessInfo.processInfo.environment["KAM_SQL_REASONS"] != nil { print("not compiled: \(d.message) :: \(d.range.map { program.source.slice($0) } ?? "")") }
+                        skipped += 1
+                        continue
+                    }
+                    let line = program.source.location(of: q.range.start).line
+                    do {
+                        var got = try engine.run(q.sql, q.scalar)
+                        if got.names.isEmpty && want.rows.isEmpty { got.names = want.names }
+                        if let problem = SQLEngines.compare(want, got) {
+                            Issue.record("\(file):\(line) on \(engine.dialect): \(problem)\nkam:\n\(want)\nSQL:\n\(got)\n\(q.sql)")
+                        }
+                    } catch {
+                        Issue.record("\(file):\(line) on \(engine.dialect) failed: \(error)\n\(q.sql)")
+                    }
+                    compared[engine.dialect, default: 0] += 1
+                }
+            }
+        }
+        print("golden corpus on SQL: \(files) scripts; " + compared.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) results equal on \($0.key)" }.joined(separator: ", ")
+            + "; \(skipped) results do not compile")
+        #expect((compared[.sqlite] ?? 0) >= 40)
     }
 }
