@@ -63,7 +63,7 @@ public struct SQLSchema: Sendable {
         }
     }
 
-    static func type(of c: KamData.Column) -> SQLType {
+    public static func type(of c: KamData.Column) -> SQLType {
         switch c.storage {
         case .int: .int
         case .float: .float

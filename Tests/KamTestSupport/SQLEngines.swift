@@ -55,6 +55,65 @@ public enum SQLEngines {
         public var dialect: Dialect
         public var options: SQLCompiler.Options
         public var run: (String, Bool) throws -> Result
+        /// For an engine that starts slowly (Spark): given every query first, it runs them
+        /// in one go, and `run` reads the answers.
+        public var prepare: (([String]) throws -> Void)? = nil
+    }
+
+    /// Spark SQL in local mode when KAM_SPARK_PYTHON names a Python with pyspark: the data
+    /// as JSON lines with a schema, and every query run in one Spark session by
+    /// Tests/SQL/spark_driver.py. Spark keeps no row order: the rows carry their position.
+    public static func spark(_ graph: AccountGraph) throws -> Engine? {
+        guard let python = ProcessInfo.processInfo.environment["KAM_SPARK_PYTHON"], FileManager.default.isExecutableFile(atPath: python) else {
+            return nil
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-spark-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for e in graph.entities {
+            let t = e.table
+            let types = t.columns.map { SQLSchema.type(of: $0) }
+            let ddl = zip(t.names, types).map { "`\($0)` \(Dialect.spark.typeName($1 == .null || $1 == .unknown ? .string : $1))" } + ["`_kam_row` BIGINT"]
+            try ddl.joined(separator: ", ").write(to: dir.appendingPathComponent(e.name + ".ddl"), atomically: true, encoding: .utf8)
+            var lines: [String] = []
+            lines.reserveCapacity(t.count)
+            for i in 0..<t.count {
+                var fields: [String] = []
+                for (c, name) in t.names.enumerated() {
+                    let v: String
+                    switch t.columns[c].value(at: i) {
+                    case .null: v = "null"
+                    case .bool(let b): v = b ? "true" : "false"
+                    case .int(let n): v = types[c] == .float ? "\(Double(n))" : "\(n)"
+                    case .float(let x): v = x.isFinite ? "\(x)" : "null"
+                    case .string(let str): v = JSON.quote(str)
+                    case .date(let d): v = JSON.quote(KamCore.Calendar.format(d))
+                    case let other: v = JSON.quote(Format.plain(other))
+                    }
+                    fields.append(JSON.quote(name) + ": " + v)
+                }
+                fields.append("\"_kam_row\": \(i)")
+                lines.append("{" + fields.joined(separator: ", ") + "}")
+            }
+            try (lines.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent(e.name + ".jsonl"), atomically: true, encoding: .utf8)
+        }
+        let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("SQL/spark_driver.py").path
+        final class Answers: @unchecked Sendable { var bySQL: [String: String] = [:] }
+        let answers = Answers()
+        var engine = Engine(dialect: .spark, options: .init(orderColumn: "_kam_row")) { sql, scalar in
+            guard let line = answers.bySQL[sql] else { throw Diagnostic(.runtime, "Spark: the query was not prepared") }
+            if line.hasPrefix("{\"error\"") { throw Diagnostic(.runtime, "Spark: " + line) }
+            if line == "[]" { return Result(names: [], rows: []) }
+            return table(try JSONReader.readTable(Array(line.utf8), name: "spark"), scalar: scalar)
+        }
+        engine.prepare = { queries in
+            let file = dir.appendingPathComponent("queries.sql")
+            try queries.joined(separator: "\n-- next\n").write(to: file, atomically: true, encoding: .utf8)
+            let out = try shell(python, [driver, dir.path, file.path])
+            let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+            guard lines.count == queries.count else { throw Diagnostic(.runtime, "Spark gave \(lines.count) answers for \(queries.count) queries:\n\(out.suffix(2000))") }
+            for (q, l) in zip(queries, lines) { answers.bySQL[q] = l }
+        }
+        return engine
     }
 
     public static func sqlite(_ graph: AccountGraph) throws -> Engine {

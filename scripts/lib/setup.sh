@@ -27,3 +27,30 @@ ensure_duckdb_cli() {
   fi
   export KAM_DUCKDB="$venv/bin/duckdb"
 }
+
+# Spark SQL for the conformance tests: pyspark from PyPI in the same venv, Java from
+# Debian (openjdk-17-jre-headless) when missing; exports KAM_SPARK_PYTHON.
+ensure_spark() {
+  local venv="$root/.engines/venv"
+  if ! command -v java >/dev/null 2>&1; then
+    echo "kam: installing Java (openjdk-17-jre-headless) for Spark ..." >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jre-headless >&2
+  fi
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+  if ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then
+    echo "kam: installing pyspark 4 for the Spark SQL conformance tests ..." >&2
+    "$venv/bin/pip" install -q "pyspark==4.*" >&2
+  fi
+  export KAM_SPARK_PYTHON="$venv/bin/python"
+}
+
+# Spark only when it is already there (scripts/test-engines installs it).
+spark_if_installed() {
+  local venv="$root/.engines/venv"
+  if command -v java >/dev/null 2>&1 && [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then
+    export KAM_SPARK_PYTHON="$venv/bin/python"
+  fi
+}
