@@ -20,9 +20,13 @@ let package = Package(
         .target(name: "KamRuntime", dependencies: ["KamEngine"], path: "Sources/KamRuntime"),
         .target(name: "KamAnalytics", dependencies: ["KamRuntime"], path: "Sources/KamAnalytics"),
         // The relational part of a script compiled to SQL for other engines.
-        .target(name: "KamSQL", dependencies: ["KamRuntime"], path: "Sources/KamSQL"),
+        .target(name: "KamSQL", dependencies: ["KamRuntime", "CLibPQ"], path: "Sources/KamSQL"),
         // The session that puts them together, and what the executable and tests import.
         .target(name: "KamCore", dependencies: ["KamAnalytics", "KamSQL"], path: "Sources/KamCore"),
+        // PostgreSQL is reached through the system's libpq.
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         // SQLite datasets are read through the system's libsqlite3.
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",

@@ -239,7 +239,7 @@ public final class SQLCompiler {
         if let c = r.columns.first(where: { $0.type == .unknown }) {
             throw unsupported("the column '\(c.name)' (lists or records)", e.range, hints: ["select the columns that hold plain values"])
         }
-        return SQLQuery(sql: query(r), columns: r.columns.map(\.name), scalar: false, range: range)
+        return SQLQuery(sql: query(r), columns: r.columns.map(\.name), types: r.columns.map(\.type), kind: .table, range: range)
     }
 
     /// The names in an expression that may be links: the base step carries their values.
@@ -585,12 +585,12 @@ public final class SQLCompiler {
         switch fn {
         case "count" where args.isEmpty, "len" where args.isEmpty:
             let sql = queryWith(input, "SELECT COUNT(*) AS \(q("count")) FROM \(q(input.name))")
-            return SQLQuery(sql: sql, columns: ["count"], scalar: true, range: e.range)
+            return SQLQuery(sql: sql, columns: ["count"], types: [.int], kind: .scalar, range: e.range)
         case "first" where args.isEmpty:
             var r = input
             r = add(r, "first", "SELECT \(passOn(input).joined(separator: ", ")) FROM \(q(input.name)) AS t ORDER BY t.\(q("__ord")) LIMIT 1",
                     columns: input.columns, entity: input.entity, hidden: input.hidden)
-            return SQLQuery(sql: query(r), columns: r.columns.map(\.name), scalar: false, range: e.range)
+            return SQLQuery(sql: query(r), columns: r.columns.map(\.name), types: r.columns.map(\.type), kind: .row, range: e.range)
         case "concentration":
             return try concentration(input, args, e)
         case "sum", "avg", "min", "max", "count", "count_distinct", "median", "percentile", "stddev":
@@ -599,7 +599,7 @@ public final class SQLCompiler {
             let call = Expr(.call(callee: Expr(.name(fn), e.range), args: args, piped: false), e.range)
             let v = try scope.compile(call)
             let sql = queryWith(input, "SELECT \(v.sql) AS \(q(fn)) FROM \(q(input.name)) AS t\(scope.joinSQL)")
-            return SQLQuery(sql: sql, columns: [fn], scalar: true, range: e.range)
+            return SQLQuery(sql: sql, columns: [fn], types: [v.type], kind: .scalar, range: e.range)
         default:
             return nil
         }
@@ -695,7 +695,8 @@ public final class SQLCompiler {
             "\(top("((\(q("__n")) + 4) / 5)")) AS \(q("top20"))",
         ]
         let sql = queryWith(ranked, "SELECT \(fields.joined(separator: ", ")) FROM \(q(ranked.name)) WHERE \(x) IS NOT NULL")
-        return SQLQuery(sql: sql, columns: ["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"], scalar: false, range: e.range)
+        return SQLQuery(sql: sql, columns: ["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"],
+                        types: [.int, .float, .float, .float, .float, .float, .float], kind: .record, range: e.range)
     }
 
     func queryWith(_ r: Relation, _ select: String) -> String {
@@ -716,12 +717,16 @@ public final class SQLCompiler {
     }
 }
 
-/// A compiled query: its SQL, the names of its columns, whether it is one value.
+/// A compiled query: its SQL, the names and kam types of its columns, and what kam value
+/// its rows make (a table, one row, a record, or the one value of its one row).
 public struct SQLQuery: Sendable {
+    public enum Kind: Sendable { case table, row, record, scalar }
     public var sql: String
     public var columns: [String]
-    public var scalar: Bool
+    public var types: [SQLType]
+    public var kind: Kind
     public var range: SourceRange
+    public var scalar: Bool { kind == .scalar }
 }
 
 /// A compiled expression: its SQL and kam type.

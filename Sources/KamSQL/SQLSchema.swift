@@ -39,15 +39,16 @@ public struct SQLSchema: Sendable {
 
     public init(entities: [String: Entity] = [:]) { self.entities = entities }
 
-    /// The schema of a loaded graph.
-    public init(graph: AccountGraph) {
+    /// The schema of a loaded graph. `sourceTables`: the tables are the database's own
+    /// (`OrderDetails`), else the entities' names (a dump of the graph, as the tests load).
+    public init(graph: AccountGraph, sourceTables: Bool = true) {
         for e in graph.entities {
             let t = e.table
             var columns: [Column] = []
             for (k, name) in t.names.enumerated() {
                 columns.append(Column(name: name, type: SQLSchema.type(of: t.columns[k])))
             }
-            var entity = Entity(name: e.name, table: e.name, columns: columns, key: t.columnIndex("id") != nil ? "id" : nil)
+            var entity = Entity(name: e.name, table: sourceTables ? e.sourceTable ?? e.name : e.name, columns: columns, key: t.columnIndex("id") != nil ? "id" : nil)
             for f in e.forward {
                 entity.forward[f.name] = Forward(column: f.column, target: graph.entities[f.target].name, key: f.key)
             }
@@ -58,7 +59,8 @@ public struct SQLSchema: Sendable {
                 let source = graph.entities[r.source]
                 guard let via = source.forwardLink(r.via) else { continue }
                 entities[e.name]?.reverse[r.name] = Reverse(source: source.name, column: via.column, key: via.key)
-                if entities[e.name]?.key == nil { entities[e.name]?.key = via.key }
+                // The key the links match is the entity's key (CustomerID in a database).
+                entities[e.name]?.key = via.key
             }
         }
     }

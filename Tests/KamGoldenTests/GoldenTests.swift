@@ -146,7 +146,7 @@ struct GoldenTests {
             }
             files += 1
             for engine in engines[key] ?? [] {
-                let compiler = SQLCompiler(schema: SQLSchema(graph: graph), dialect: engine.dialect, today: session.interpreter.options.today,
+                let compiler = SQLCompiler(schema: SQLSchema(graph: graph, sourceTables: false), dialect: engine.dialect, today: session.interpreter.options.today,
                                            params: session.interpreter.options.params, options: engine.options)
                 for (result, want) in zip(compiler.compileEach(program), expected) {
                     guard case .success(let q) = result else {

@@ -4,6 +4,7 @@ ensure_system_packages() {
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
   if ! pkg-config --exists libedit 2>/dev/null; then missing+=(libedit-dev); fi
   if ! pkg-config --exists sqlite3 2>/dev/null; then missing+=(libsqlite3-dev); fi
+  if ! pkg-config --exists libpq 2>/dev/null; then missing+=(libpq-dev); fi
   if ((${#missing[@]})); then
     echo "kam: installing ${missing[*]} ..." >&2
     local sudo=""

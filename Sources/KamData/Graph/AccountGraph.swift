@@ -38,6 +38,8 @@ public final class AccountGraph: @unchecked Sendable {
         public let file: String
         public internal(set) var forward: [ForwardLink] = []
         public internal(set) var reverse: [ReverseLink] = []
+        /// The database table the entity was read from (`OrderDetails` for order_details).
+        public internal(set) var sourceTable: String?
         /// Row of each id value, for entities with an `id` column.
         public internal(set) var idIndex: IDIndex = .none
 

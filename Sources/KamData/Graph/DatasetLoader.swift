@@ -186,7 +186,26 @@ public enum DatasetLoader {
     /// other table; primary keys are the entities' keys and declared foreign keys links.
     static func loadSQLite(_ path: String, manifest: Manifest?, into tables: inout [Linker.Loaded], hints: inout Linker.Hints,
                            notes: inout [String], report: inout Report) throws {
-        let db = try SQLiteReader(path)
+        try loadDatabase(try SQLiteReader(path), manifest: manifest, into: &tables, hints: &hints, notes: &notes, report: &report)
+    }
+
+    /// A database given as a catalog (DuckDB, PostgreSQL, or a catalog that reads only the
+    /// tables' columns, for running on the database itself): linked as a SQLite database is.
+    public static func load(database db: DatabaseCatalog, manifestFile: String? = nil, options: Options = Options()) throws -> (AccountGraph, Report) {
+        var report = Report()
+        var tables: [Linker.Loaded] = []
+        var hints = Linker.Hints()
+        var notes: [String] = []
+        let manifest = try (manifestFile ?? options.manifest).map { try Manifest.load(file: $0) }
+        try loadDatabase(db, manifest: manifest, into: &tables, hints: &hints, notes: &notes, report: &report)
+        let graph = try link(db.path, &tables, manifest: manifest, hints: hints, options: options, report: &report)
+        report.summary += notes
+        return (graph, report)
+    }
+
+    static func loadDatabase(_ db: DatabaseCatalog, manifest: Manifest?, into tables: inout [Linker.Loaded], hints: inout Linker.Hints,
+                             notes: inout [String], report: inout Report) throws {
+        let path = db.path
         let all = try db.tablesAndViews()
         let tableNames = all.map(\.name)
         let views = Set(all.filter(\.view).map(\.name))
@@ -207,7 +226,7 @@ public enum DatasetLoader {
             var table: Table
             var sourceTable: String? = nil
             if let sql = spec.sql {
-                do { table = try db.read(sql: sql) } catch let d as Diagnostic {
+                do { table = try db.read(sql: sql, emptyColumns: nil) } catch let d as Diagnostic {
                     throw Diagnostic.data(file: manifestFile, line: spec.line, "the query of entity '\(name)' fails: " + d.message.replacingOccurrences(of: "SQLite: ", with: ""),
                         hints: d.hints + ["try it in the sqlite3 shell: sqlite3 \(path)"])
                 }
@@ -253,6 +272,7 @@ public enum DatasetLoader {
             }
             entityOf[t] = name
             tables.append((name, table, nil, path))
+            hints.sourceTables[name] = t
             if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
             report.timings.append((name, Clock.now() - started))
         }

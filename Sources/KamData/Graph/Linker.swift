@@ -17,6 +17,8 @@ public enum Linker {
         public var pending: Set<String> = []
         /// Each entity's key as the database names it (CustomerID), when a manifest renamed it.
         public var sourceKeys: [String: String] = [:]
+        /// The database table each entity reads, where it is not the entity's name.
+        public var sourceTables: [String: String] = [:]
         public init() {}
     }
 
@@ -81,7 +83,9 @@ public enum Linker {
         // Entities first; id indexes for the entities that links point to (and accounts,
         // for account()), built once the links are known.
         for (index, l) in loaded.enumerated() {
-            graph.entities.append(AccountGraph.Entity(name: l.name, table: l.table, file: l.file))
+            let entity = AccountGraph.Entity(name: l.name, table: l.table, file: l.file)
+            entity.sourceTable = hints.sourceTables[l.name]
+            graph.entities.append(entity)
             graph.byName[l.name] = index
         }
         func buildIndex(_ index: Int) throws {

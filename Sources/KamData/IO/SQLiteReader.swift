@@ -10,6 +10,11 @@ public final class SQLiteReader {
         public var column: String
         public var target: String
         public var key: String?
+        public init(column: String, target: String, key: String?) {
+            self.column = column
+            self.target = target
+            self.key = key
+        }
     }
 
     let db: OpaquePointer
