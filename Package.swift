@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(
             name: "KamGoldenTests", dependencies: ["KamCore", "KamTestSupport"], path: "Tests/KamGoldenTests",
             exclude: ["Golden"]),
-        .testTarget(name: "KamCLITests", dependencies: [], path: "Tests/KamCLITests"),
+        .testTarget(name: "KamCLITests", dependencies: ["KamCore"], path: "Tests/KamCLITests"),
     ]
 )

@@ -89,6 +89,123 @@ public final class Session {
         return try compiler.compile(program)
     }
 
+    /// Runs a script on a database (`--data duckdb:crm.duckdb`): every result that compiles
+    /// runs there as SQL. One whose pipeline compiles up to a stage runs that part there and
+    /// the rest in kam, on the rows it gave. Anything else runs in kam when the rows are in
+    /// memory (`rowsInMemory`), and is otherwise an error that says why: kam never answers
+    /// from a schema without its rows.
+    @discardableResult
+    public func run(_ text: String, name: String, on backend: SQLBackend, rowsInMemory: Bool,
+                    out: (String) -> Void, err: (String) -> Void) -> Int32 {
+        let source = Source(name: name, text: text)
+        let program: Program
+        do { program = try Parser.parse(source) } catch {
+            err(error.render())
+            return error.exitCode
+        }
+        defer { flushWarnings(err) }
+        let problems = Checker(interpreter).check(program, warnUnusedParameters: warnsUnusedParameters)
+        interpreter.warnings += problems.filter { $0.kind == .warning }
+        let errors = problems.filter { $0.kind != .warning }
+        if !errors.isEmpty {
+            err(DiagnosticList(errors).render())
+            return DiagnosticList(errors).exitCode
+        }
+        guard let graph = try? interpreter.currentDataset() else {
+            err(Diagnostic(.data, "no dataset to run on").render())
+            return 4
+        }
+        let compiler = SQLCompiler(schema: SQLSchema(graph: graph), dialect: backend.dialect, today: interpreter.options.today,
+                                   params: interpreter.options.params, options: .init(orderColumn: backend.orderColumn))
+        // Without the rows, kam must not see the entities: their tables are empty.
+        if !rowsInMemory {
+            for e in graph.entities { interpreter.globals.vars[e.name] = nil }
+            interpreter.install(AccountGraph(label: graph.label))
+        }
+        var documents: [String] = []
+        let json = writer.format == .json
+        func emit(_ v: Value) {
+            if json { documents.append(writer.render(v)) } else { out(writer.render(v)) }
+        }
+        defer {
+            if documents.count == 1 { out(documents[0]) }
+            if documents.count > 1 {
+                out("[\n" + documents.map { $0.trimmingCharacters(in: .newlines) }.joined(separator: ",\n") + "\n]\n")
+            }
+        }
+        do {
+            for stmt in program.statements {
+                let started = Clock.now()
+                let line = source.location(of: stmt.range.start).line
+                let compiled = compiler.compile(statement: stmt, in: program)
+                switch compiled {
+                case .success(let q)?:
+                    emit(Session.value(try backend.run(q), q))
+                    interpreter.timing?("line \(line): on \(backend.dialect.rawValue) \(Clock.format(Clock.now() - started))")
+                    continue
+                case .failure(let why)?:
+                    if rowsInMemory { break }
+                    // A value that reads no data: kam answers it as anywhere.
+                    if case .expression(let e) = stmt.kind, !compiler.readsData(e) { break }
+                    guard case .expression(let e) = stmt.kind, let (rest, q) = pushedPrefix(e, compiler, range: stmt.range) else {
+                        var d = why
+                        d.hints.append("to run what does not compile with the rows in memory: --engine kam")
+                        throw d
+                    }
+                    let rows = try backend.run(q)
+                    interpreter.globals.vars["__pushed"] = Session.value(rows, q)
+                    let rewritten = Program(statements: [Stmt(.expression(rest), stmt.range)], source: source)
+                    try interpreter.run(rewritten, emit: emit)
+                    interpreter.timing?("line \(line): on \(backend.dialect.rawValue) up to a stage, the rest in kam \(Clock.format(Clock.now() - started))")
+                    continue
+                case nil:
+                    // let and the rest: a let of a pipeline the database computes stays there
+                    // (without the rows kam cannot compute it); other lets bind in kam too.
+                    if case .letBinding(let n, _) = stmt.kind, compiler.bindsRelation(n), !rowsInMemory { continue }
+                    if case .letBinding(_, let value) = stmt.kind, !rowsInMemory {
+                        if !compiler.readsData(value) { try interpreter.run(Program(statements: [stmt], source: source)) { _ in } }
+                        continue
+                    }
+                }
+                try interpreter.run(Program(statements: [stmt], source: source), emit: emit)
+                interpreter.timing?("line \(line): in kam \(Clock.format(Clock.now() - started))")
+            }
+            return 0
+        } catch let d as Diagnostic {
+            err(d.render())
+            return d.kind.exitCode
+        } catch let list as DiagnosticList {
+            err(list.render())
+            return list.exitCode
+        } catch {
+            err("error: \(error)\n")
+            return 1
+        }
+    }
+
+    /// The largest start of a pipeline that compiles: its query, and the pipeline with that
+    /// start replaced by `__pushed` (the rows it gives), for kam to run the rest.
+    func pushedPrefix(_ e: Expr, _ compiler: SQLCompiler, range: SourceRange) -> (Expr, SQLQuery)? {
+        guard case .call(let callee, var args, true) = e.kind, let input = args.first?.value else { return nil }
+        if case .success(let q) = compiler.compile(expression: input, range: input.range), q.kind == .table {
+            args[0].value = Expr(.name("__pushed"), input.range)
+            return (Expr(.call(callee: callee, args: args, piped: true), e.range), q)
+        }
+        guard let (inner, q) = pushedPrefix(input, compiler, range: range) else { return nil }
+        args[0].value = inner
+        return (Expr(.call(callee: callee, args: args, piped: true), e.range), q)
+    }
+
+    /// A query's rows as the kam value its result is: a table, a row, a record, a value.
+    static func value(_ t: Table, _ q: SQLQuery) -> Value {
+        switch q.kind {
+        case .table: return .table(t)
+        case .row: return t.count > 0 ? .row(t, 0) : .null
+        case .record: return .record(Record(keys: t.names, values: t.columns.map { t.count > 0 ? $0.value(at: 0) : .null }))
+        case .scalar: return t.count > 0 && !t.columns.isEmpty ? t.columns[0].value(at: 0) : .null
+        }
+    }
+
     func flushWarnings(_ err: (String) -> Void) {
         for w in interpreter.warnings { err(w.render()) }
         interpreter.warnings.removeAll()

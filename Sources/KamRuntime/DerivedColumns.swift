@@ -19,6 +19,13 @@ public enum DerivedColumns {
         try DatasetLoader.load(path, options: .init(strict: strict, manifest: manifest, deriver: deriver(options: options)))
     }
 
+    /// A database's entities and rows (`--data duckdb:crm.duckdb --engine kam`), with a
+    /// manifest's derived columns computed as for a file.
+    public static func load(database: DatabaseCatalog, strict: Bool = false, manifest: String? = nil,
+                            options: Interpreter.Options = .init()) throws -> (AccountGraph, DatasetLoader.Report) {
+        try DatasetLoader.load(database: database, manifestFile: manifest, options: .init(strict: strict, manifest: manifest, deriver: deriver(options: options)))
+    }
+
     /// The source the expression is parsed from: where the manifest writes it as is, the
     /// manifest's own text with everything else blanked (so every position, in messages and
     /// hints alike, is the manifest's); otherwise the expression alone, named after it.

@@ -181,6 +181,18 @@ public enum Dialect: String, CaseIterable, Sendable {
         }
     }
 
+    /// A compensated float sum, as kam's (Neumaier): DuckDB's fsum; PostgreSQL sums the
+    /// values as numerics, exactly; SQLite's SUM compensates since 3.43; Spark sums plainly.
+    /// `over`: a window (`ORDER BY ... ROWS ...`), for a running or whole-table sum.
+    public func floatSum(_ x: String, over window: String? = nil) -> String {
+        let w = window.map { " OVER (\($0))" } ?? ""
+        switch self {
+        case .duckdb: return "fsum(\(x))\(w)"
+        case .postgres: return "CAST(SUM(CAST(\(x) AS NUMERIC))\(w) AS DOUBLE PRECISION)"
+        default: return "SUM(\(x))\(w)"
+        }
+    }
+
     /// A float, for `/` that always divides as floats.
     public func toFloat(_ a: String) -> String { "CAST(\(a) AS \(typeName(.float)))" }
 

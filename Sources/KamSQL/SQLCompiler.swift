@@ -189,6 +189,54 @@ public final class SQLCompiler {
         return out
     }
 
+    /// One statement, for running on a database statement by statement: a `let` is bound
+    /// for what follows (nil returned), a result gives its query or why it does not compile.
+    public func compile(statement stmt: Stmt, in program: Program) -> Result<SQLQuery, Diagnostic>? {
+        source = program.source
+        switch stmt.kind {
+        case .letBinding(let name, let value):
+            variables[name] = nil
+            scalars[name] = nil
+            if let r = try? relation(value, links: linkNames(in: value), label: name) {
+                var labelled = r
+                if labelled.label == nil { labelled.label = name }
+                variables[name] = labelled
+            } else if let v = try? constant(value) {
+                scalars[name] = v
+            }
+            return nil
+        case .expression(let e):
+            return compile(expression: e, range: stmt.range)
+        default:
+            return nil
+        }
+    }
+
+    /// The query for one expression, or why it does not compile.
+    public func compile(expression e: Expr, range: SourceRange) -> Result<SQLQuery, Diagnostic> {
+        do {
+            return .success(try result(e, range: range))
+        } catch let f as Failure {
+            return .failure(f.diagnostic)
+        } catch {
+            return .failure(Diagnostic(.syntax, "\(error)", at: range, in: source))
+        }
+    }
+
+    /// Whether `name` is bound to a relation the database computes (a `let` of a pipeline).
+    public func bindsRelation(_ name: String) -> Bool { variables[name] != nil }
+
+    /// Whether an expression reads the dataset: an entity, a relation bound by let, or a
+    /// function that reads the graph. One that does not (`sum(map([1, 2], x => x * 2))`)
+    /// kam can answer with no rows at all.
+    public func readsData(_ e: Expr) -> Bool {
+        let names = linkNames(in: e)
+        return names.contains { schema.entities[$0] != nil || variables[$0] != nil || SQLCompiler.datasetFunctions.contains($0) }
+    }
+
+    /// The built-ins that read the account graph itself.
+    static let datasetFunctions: Set<String> = ["account", "schema", "org_chart", "stakeholders", "coverage", "health", "lifecycle"]
+
     /// Each result's query or the reason it does not compile, in the order of the results
     /// (a `let` that does not compile leaves its name unbound, so what reads it fails too).
     /// The conformance tests run what compiles of the golden corpus this way.
@@ -231,6 +279,12 @@ public final class SQLCompiler {
             if let input = try relation(inputArg.value, links: links, label: nil) {
                 if let q = try scalarStage(fn, input, Array(args.dropFirst()), e) { return q }
             }
+        }
+        // `len(accounts)`, `count(orders | where ...)`: the scalar stages as calls.
+        if case .call(let callee, let args, false) = e.kind, case .name(let fn) = callee.kind, let inputArg = args.first,
+           ["len", "count"].contains(fn), args.count == 1, let input = try relation(inputArg.value, links: links, label: nil),
+           let q = try scalarStage(fn, input, [], e) {
+            return q
         }
         guard let r = try relation(e, links: links, label: nil) else {
             throw unsupported("a value that is not a table of the dataset", e.range,
@@ -641,14 +695,14 @@ public final class SQLCompiler {
         // Step 1: the value, the total, the new order.
         var first = passOn(input, except: ["__ord", "share", "cum_share", "class"])
         first.append("\(v) AS \(q("__v"))")
-        first.append("SUM(\(v)) OVER () AS \(q("__total"))")
+        first.append("\(dialect.floatSum(v, over: "")) AS \(q("__total"))")
         first.append("ROW_NUMBER() OVER (ORDER BY \(v) DESC NULLS LAST, t.\(ord)) AS \(ord)")
         let kept = input.columns.filter { !["share", "cum_share", "class"].contains($0.name) }
         let step1 = add(input, "abc_value", "SELECT \(first.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
                         columns: kept, entity: input.entity, hidden: input.hidden + ["__v", "__total"])
         // Step 2: shares and classes.
-        let running = "SUM(t.\(q("__v"))) OVER (ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-        let before = "COALESCE(SUM(t.\(q("__v"))) OVER (ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+        let running = dialect.floatSum("t." + q("__v"), over: "ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")
+        let before = "COALESCE(\(dialect.floatSum("t." + q("__v"), over: "ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")), 0)"
         let v2 = "t.\(q("__v"))", total = "t.\(q("__total"))"
         var second = kept.map { "t." + q($0.name) }
         second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(v2) / \(total) ELSE \(dialect.toFloat("0")) END) AS \(q("share"))")
@@ -680,17 +734,17 @@ public final class SQLCompiler {
         let (v, _) = try stageValue("concentration", input, args, e, scope)
         let ord = q("__ord")
         let ranked = add(input, "concentration_value",
-            "SELECT \(v) AS \(q("__v")), SUM(\(v)) OVER () AS \(q("__total")), COUNT(\(v)) OVER () AS \(q("__n")), "
+            "SELECT \(v) AS \(q("__v")), \(dialect.floatSum(v, over: "")) AS \(q("__total")), COUNT(\(v)) OVER () AS \(q("__n")), "
                 + "ROW_NUMBER() OVER (ORDER BY \(v) DESC NULLS LAST, t.\(ord)) AS \(q("__r")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
             columns: [], entity: nil, hidden: [])
         let x = q("__v"), total = "MAX(\(q("__total")))"
         func top(_ k: String) -> String {
-            "(CASE WHEN \(total) > 0 THEN SUM(CASE WHEN \(q("__r")) <= \(k) THEN \(x) ELSE 0 END) / \(total) ELSE NULL END)"
+            "(CASE WHEN \(total) > 0 THEN \(dialect.floatSum("CASE WHEN \(q("__r")) <= \(k) THEN \(x) ELSE 0 END")) / \(total) ELSE NULL END)"
         }
         let fields = [
             "COUNT(\(x)) AS \(q("n"))",
-            "COALESCE(SUM(\(x)), \(dialect.toFloat("0"))) AS \(q("total"))",
-            "(CASE WHEN \(total) > 0 THEN SUM((\(x) / \(q("__total"))) * (\(x) / \(q("__total")))) * 10000 ELSE \(dialect.toFloat("0")) END) AS \(q("hhi"))",
+            "COALESCE(\(dialect.floatSum(x)), \(dialect.toFloat("0"))) AS \(q("total"))",
+            "(CASE WHEN \(total) > 0 THEN \(dialect.floatSum("(\(x) / \(q("__total"))) * (\(x) / \(q("__total")))")) * 10000 ELSE \(dialect.toFloat("0")) END) AS \(q("hhi"))",
             "\(top("1")) AS \(q("cr1"))", "\(top("5")) AS \(q("cr5"))", "\(top("10")) AS \(q("cr10"))",
             "\(top("((\(q("__n")) + 4) / 5)")) AS \(q("top20"))",
         ]

@@ -126,7 +126,7 @@ final class RowScope {
         case "sum":
             guard type.isNumber || type == .null else { throw fail("sum needs numbers, got \(type.name)", range) }
             outType = type == .float ? .float : .int
-            inner = outType == .int ? "CAST(SUM(\(valueSQL)) AS BIGINT)" : "SUM(\(valueSQL))"
+            inner = outType == .int ? "CAST(SUM(\(valueSQL)) AS BIGINT)" : dialect.floatSum(valueSQL)
             fallback = outType == .float ? "0.0" : "0"
         case "count":
             inner = field == nil ? "COUNT(*)" : "COUNT(\(valueSQL))"
@@ -400,7 +400,7 @@ final class RowScope {
         case "sum":
             guard v.type.isNumber || v.type == .null else { throw fail("sum needs numbers, got \(v.type.name)", first.value.range) }
             // An int sum stays a 64-bit int (DuckDB sums to HUGEINT, PostgreSQL to NUMERIC).
-            if v.type == .float { return SQLValue("COALESCE(SUM(\(v.sql)), \(dialect.toFloat("0.0")))", .float) }
+            if v.type == .float { return SQLValue("COALESCE(\(dialect.floatSum(v.sql)), \(dialect.toFloat("0.0")))", .float) }
             return SQLValue("COALESCE(CAST(SUM(\(v.sql)) AS BIGINT), 0)", .int)
         case "avg":
             guard v.type.isNumber || v.type == .null else { throw fail("avg needs numbers, got \(v.type.name)", first.value.range) }
@@ -456,7 +456,8 @@ final class RowScope {
             let v = try compile(first.value)
             guard v.type.isNumber || v.type == .null else { throw fail("cumsum needs numbers, got \(v.type.name)", range) }
             let zero = v.type == .float ? dialect.toFloat("0.0") : "0"
-            let running = "SUM(\(v.sql)) OVER (\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            let frame = "\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+            let running = v.type == .float ? dialect.floatSum(v.sql, over: frame) : "SUM(\(v.sql)) OVER (\(frame))"
             return SQLValue("COALESCE(\(v.type == .float ? running : "CAST(\(running) AS BIGINT)"), \(zero))", v.type == .float ? .float : .int)
         default:
             throw unsupported("rank (kam ranks runs of equal values in the current order)", range,

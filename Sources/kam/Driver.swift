@@ -50,7 +50,47 @@ final class Driver {
         // On a terminal a table fits the window, scripts and -c as the REPL; in a pipe, all of it.
         session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, maxRows: terminal ? max(10, Terminal.height() - 8) : nil,
                                 color: color)
-        if let data = options.data {
+        if let e = options.engine, e != "kam" && e != "sql" {
+            throw ValidationError("unknown engine '\(e)'; use sql (on the database) or kam (rows in memory)")
+        }
+        if let data = options.data, let db = try Driver.database(data, engine: options.engine) {
+            do {
+                let started = Clock.now()
+                let graph: AccountGraph
+                let report: DatasetLoader.Report
+                switch db {
+                case .onDatabase(let backend, let rows):
+                    if rows {
+                        (graph, report) = try DerivedColumns.load(database: backend, strict: options.strict, manifest: options.manifest, options: opts)
+                    } else {
+                        if let m = options.manifest {
+                            throw Diagnostic(.usage, "a manifest (\(m)) is not yet supported when the queries run on the database",
+                                hints: ["read the rows into memory instead: --engine kam"])
+                        }
+                        (graph, report) = try DatasetLoader.load(database: backend, options: .init(strict: options.strict))
+                    }
+                    self.backend = (backend, rows)
+                case .sqlite(let path):
+                    (graph, report) = try DerivedColumns.load(path, strict: options.strict, manifest: options.manifest, options: opts)
+                    self.backend = (try SQLiteBackend(path: path), true)
+                }
+                session.interpreter.install(graph)
+                if options.timing {
+                    Output.error("timing: load (\(self.backend.map { $0.1 ? "rows in memory" : "the schema only" } ?? "")) \(Clock.format(Clock.now() - started))\n")
+                }
+                if !options.quiet {
+                    // Without the rows, a summary line says what the schema has, not "0 rows".
+                    let rowsRead = self.backend?.1 ?? true
+                    Output.error("kam: on \(data) (queries run \(options.engine == "kam" ? "in kam" : "on the database where they compile"))\n"
+                        + report.summary.map { "  " + (rowsRead ? $0 : $0.replacingOccurrences(of: ": 0 rows, ", with: ": ")) + "\n" }.joined())
+                }
+                for w in report.warnings { Output.error(w.render()) }
+            } catch let d as Diagnostic {
+                Output.error(d.render())
+                throw ExitCode(d.kind.exitCode)
+            }
+        } else if let given = options.data {
+            let data = given.hasPrefix("sqlite:") ? String(given.dropFirst(7)) : given
             do {
                 let started = Clock.now()
                 let (graph, report) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
@@ -82,12 +122,50 @@ final class Driver {
         quiet = options.quiet
     }
 
+    /// The database the queries run on, and whether its rows are in memory too.
+    var backend: (SQLBackend, Bool)?
+
+    enum Database {
+        case onDatabase(SQLBackend, rows: Bool)
+        case sqlite(String)
+    }
+
+    /// `duckdb:FILE`, `postgres://...` and `sqlite:FILE` are databases kam runs on;
+    /// `--engine kam` reads their rows into memory instead.
+    static func database(_ data: String, engine: String?) throws -> Database? {
+        let rows = engine == "kam"
+        do {
+            if data.hasPrefix("duckdb:") { return .onDatabase(try DuckDBBackend(path: String(data.dropFirst(7)), rows: rows), rows: rows) }
+            if data.hasPrefix("postgres://") || data.hasPrefix("postgresql://") || data.hasPrefix("postgres:") && data.contains("=") {
+                let conn = data.hasPrefix("postgres:") && !data.hasPrefix("postgres://") ? String(data.dropFirst(9)) : data
+                return .onDatabase(try PostgresBackend(connection: conn, rows: rows), rows: rows)
+            }
+            if data.hasPrefix("sqlite:") {
+                let path = String(data.dropFirst(7))
+                return rows ? nil : .sqlite(path)
+            }
+        } catch let d as Diagnostic {
+            Output.error(d.render())
+            throw ExitCode(d.kind.exitCode)
+        }
+        if engine == "sql" {
+            if SQLiteReader.isDatabase(data) { return .sqlite(data) }
+            throw ValidationError("--engine sql runs on a database: --data duckdb:FILE, postgres://... or sqlite:FILE")
+        }
+        return nil
+    }
+
     /// Where results go instead of stdout (the REPL's :output and :once).
     var sink: ((String) -> Void)?
 
     func runText(_ text: String, name: String) -> Int32 {
         let session = self.session
         let out = sink ?? Output.write
+        if let (backend, rows) = backend {
+            return withLargeStack {
+                session.run(text, name: name, on: backend, rowsInMemory: rows, out: out, err: Output.error)
+            }
+        }
         return withLargeStack {
             session.run(text, name: name, out: out, err: Output.error)
         }

@@ -5,11 +5,14 @@ import KamCore
 
 /// Options shared by `kam`, `kam run` and `kam -c`.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: "A dataset: a directory, a CSV/JSON file or a SQLite database (default: the demo company).")
+    @Option(name: .long, help: "A dataset: a directory, a CSV/JSON file, a SQLite database, duckdb:FILE or postgres://... (default: the demo company).")
     var data: String?
 
     @Option(name: .long, help: "A manifest (kam.toml or kam.json) for --data, instead of the one beside it.")
     var manifest: String?
+
+    @Option(name: .long, help: "Where a database's queries run: sql (on the database, the default for duckdb:, postgres:// and sqlite: data) or kam (its rows read into memory).")
+    var engine: String?
 
     @Option(name: .long, help: "Output format: table, csv, tsv, json, jsonl or markdown (default: table on a terminal, csv otherwise).")
     var format: String?

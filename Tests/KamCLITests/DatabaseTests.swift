@@ -1,0 +1,114 @@
+import Foundation
+import KamCore
+import Testing
+
+/// Running a script on a database (`--data sqlite:FILE`, `duckdb:FILE`, `postgres://...`):
+/// what compiles runs there as SQL, a pipeline that compiles up to a stage runs that part
+/// there and the rest in kam, and the answers are kam's own on the same data.
+@Suite("running on databases")
+struct DatabaseTests {
+    /// Results that compile, one that compiles up to a stage (rank), and a scalar.
+    static let script = """
+        accounts | derive revenue = sum(orders.amount), owner = owner.name | top 5 by revenue | select name, owner, revenue
+        orders | aggregate n = count(), revenue = sum(amount) by account.region
+        accounts | derive revenue = sum(orders.amount) | concentration revenue
+        accounts | derive revenue = sum(orders.amount) | top 3 by revenue | derive r = rank(revenue) | select name, r
+        orders | where date >= 2026-01-01 | count
+        len(accounts)
+        let big = 1000
+        accounts | where employees > big | derive w = split(name, " ") | select name, w | take 3
+        sum(map([1, 2, 3], x => x * big))
+        """
+
+    /// kam's answers on the demo company, which the databases are loaded with.
+    static func expected() throws -> String {
+        let r = try Binary.run(["--today", "2026-11-01", "--format", "table", "-c", script])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout
+    }
+
+    static func dump(_ dialect: Dialect) -> String { SQLDump.script(Demo.build().0, dialect: dialect) }
+
+    @Test func sqliteAnswersAsKam() throws {
+        let db = try tempDir() + "/demo.db"
+        try SQLiteReader.create(db, fromSQL: Self.dump(.sqlite))
+        let r = try Binary.run(["--data", "sqlite:" + db, "--engine", "sql", "--today", "2026-11-01", "--format", "table", "--timing", "-c", Self.script])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == (try Self.expected()))
+        #expect(r.stderr.contains("timing: line 1: on sqlite"))
+        // The rows are in memory too: what does not compile runs in kam, whole.
+        #expect(r.stderr.contains("timing: line 4: in kam"))
+    }
+
+    @Test func duckdbAnswersAsKam() throws {
+        guard let cli = ProcessInfo.processInfo.environment["KAM_DUCKDB"], FileManager.default.isExecutableFile(atPath: cli) else {
+            print("running on DuckDB: skipped (KAM_DUCKDB is not set; scripts/test installs the DuckDB CLI)")
+            return
+        }
+        let dir = try tempDir()
+        try Self.dump(.duckdb).write(toFile: dir + "/dump.sql", atomically: true, encoding: .utf8)
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: cli)
+        load.arguments = [dir + "/demo.duckdb", "-c", ".read \(dir)/dump.sql"]
+        try load.run()
+        load.waitUntilExit()
+        let r = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--today", "2026-11-01", "--format", "table", "--timing", "-c", Self.script])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == (try Self.expected()))
+        #expect(r.stderr.contains("timing: line 1: on duckdb"))
+        #expect(r.stderr.contains("timing: line 4: on duckdb up to a stage, the rest in kam"))
+        #expect(r.stderr.contains("accounts: 10 columns (2 int, 8 string); links parent -> accounts, owner -> employees"), "\(r.stderr)")
+        // What does not compile, with no rows in memory, is an error that says what to do.
+        let bad = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "account(\"A0001\").name"])
+        #expect(bad.status == 3)
+        #expect(bad.stderr.contains("error: a value that is not a table of the dataset does not compile to SQL (duckdb)"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("hint: to run what does not compile with the rows in memory: --engine kam"))
+        // With --engine kam the rows are read into memory and kam answers.
+        let inMemory = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--engine", "kam", "--quiet", "-c", "accounts | derive w = len(split(name, \" \")) | aggregate n = count() by w"])
+        #expect(inMemory.status == 0, "\(inMemory.stderr)")
+        #expect(inMemory.stdout.hasPrefix("w,n\n"))
+    }
+
+    @Test func postgresAnswersAsKam() throws {
+        guard let conn = ProcessInfo.processInfo.environment["KAM_PG"], !conn.isEmpty else {
+            print("running on PostgreSQL: skipped (KAM_PG is not set; scripts/test sets it when PostgreSQL is installed)")
+            return
+        }
+        // psql's options (-h DIR -p PORT -U USER -d DB) as a libpq connection string.
+        let parts = conn.split(separator: " ").map(String.init)
+        var info: [String] = []
+        for (k, key) in [("-h", "host"), ("-p", "port"), ("-U", "user")] {
+            if let i = parts.firstIndex(of: k), i + 1 < parts.count { info.append("\(key)=\(parts[i + 1])") }
+        }
+        let database = "kam_cli_\(getpid())"
+        let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/psql"
+        func run(_ args: [String]) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: psql)
+            p.arguments = parts + ["-q", "-v", "ON_ERROR_STOP=1"] + args
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+        }
+        try run(["-c", "CREATE DATABASE \(database)"])
+        let dump = try tempDir() + "/dump.sql"
+        try Self.dump(.postgres).write(toFile: dump, atomically: true, encoding: .utf8)
+        let target = parts.map { $0 == "postgres" ? database : $0 }
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: psql)
+        load.arguments = target + ["-q", "-v", "ON_ERROR_STOP=1", "-f", dump]
+        load.standardOutput = FileHandle.nullDevice
+        try load.run()
+        load.waitUntilExit()
+        // PostgreSQL keeps no insertion order: results that depend on it are sorted here.
+        let script = """
+            orders | aggregate n = count(), revenue = sum(amount) by account.region
+            accounts | derive revenue = sum(orders.amount) | concentration revenue
+            accounts | derive revenue = sum(orders.amount) | top 3 by revenue | derive r = rank(revenue) | select name, r
+            """
+        let want = try Binary.run(["--format", "table", "-c", script])
+        let r = try Binary.run(["--data", "postgres:" + (info + ["dbname=\(database)"]).joined(separator: " "), "--format", "table", "-c", script])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == want.stdout)
+    }
+}
