@@ -181,14 +181,15 @@ public enum Dialect: String, CaseIterable, Sendable {
         }
     }
 
-    /// A compensated float sum, as kam's (Neumaier): DuckDB's fsum; PostgreSQL sums the
-    /// values as numerics, exactly; SQLite's SUM compensates since 3.43; Spark sums plainly.
+    /// A compensated float sum, as kam's (Neumaier), where the engine has one at little cost:
+    /// DuckDB's fsum; SQLite's SUM compensates since 3.43. PostgreSQL and Spark sum plainly
+    /// (a sum through NUMERIC would be exact but several times slower), so their last digit
+    /// may differ from kam's, far below what a table shows.
     /// `over`: a window (`ORDER BY ... ROWS ...`), for a running or whole-table sum.
     public func floatSum(_ x: String, over window: String? = nil) -> String {
         let w = window.map { " OVER (\($0))" } ?? ""
         switch self {
         case .duckdb: return "fsum(\(x))\(w)"
-        case .postgres: return "CAST(SUM(CAST(\(x) AS NUMERIC))\(w) AS DOUBLE PRECISION)"
         default: return "SUM(\(x))\(w)"
         }
     }

@@ -509,12 +509,18 @@ public final class SQLCompiler {
         guard v.type.isNumber || v.type == .date || v.type == .string || v.type == .null else {
             throw fail("top ranks by a number, date or text, got \(v.type.name)", by.value.range)
         }
+        // The N rows first (a top-N, not a sort of every row), then numbered in that order.
         let order = "\(dialect.byteOrder(v.sql, v.type)) DESC NULLS LAST, t.\(q("__ord"))"
+        var first = input.columns.map { "t." + q($0.name) } + input.hidden.map { "t." + q($0) }
+        first.append("t.\(q("__ord")) AS \(q("__in_ord"))")
+        first.append("\(v.sql) AS \(q("__by"))")
+        let picked = add(input, "top_rows", "SELECT \(first.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL) ORDER BY \(order) LIMIT \(n)",
+                         columns: input.columns, entity: input.entity, hidden: input.hidden + ["__in_ord", "__by"])
         var select = input.columns.map { "t." + q($0.name) }
-        select.append("ROW_NUMBER() OVER (ORDER BY \(order)) AS \(q("__ord"))")
+        select.append("ROW_NUMBER() OVER (ORDER BY \(dialect.byteOrder("t." + q("__by"), v.type)) DESC NULLS LAST, t.\(q("__in_ord"))) AS \(q("__ord"))")
         select += input.hidden.map { "t." + q($0) }
-        let body = "SELECT \(select.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL) ORDER BY \(order) LIMIT \(n)"
-        return add(input, "top", body, columns: input.columns, entity: input.entity, hidden: input.hidden)
+        return add(picked, "top", "SELECT \(select.joined(separator: ", ")) FROM \(q(picked.name)) AS t",
+                   columns: input.columns, entity: input.entity, hidden: input.hidden)
     }
 
     func aggregateStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
@@ -690,19 +696,25 @@ public final class SQLCompiler {
             cuts = (a, b)
         }
         let scope = RowScope(compiler: self, relation: input)
-        let (v, _) = try stageValue("abc", input, args, e, scope)
+        let (guarded, _) = try stageValue("abc", input, args, e, scope)
         let ord = q("__ord")
-        // Step 1: the value, the total, the new order.
-        var first = passOn(input, except: ["__ord", "share", "cum_share", "class"])
-        first.append("\(v) AS \(q("__v"))")
-        first.append("\(dialect.floatSum(v, over: "")) AS \(q("__total"))")
-        first.append("ROW_NUMBER() OVER (ORDER BY \(v) DESC NULLS LAST, t.\(ord)) AS \(ord)")
+        // Step 1: the value (checked once); step 2: the total and the new order.
         let kept = input.columns.filter { !["share", "cum_share", "class"].contains($0.name) }
-        let step1 = add(input, "abc_value", "SELECT \(first.joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
-                        columns: kept, entity: input.entity, hidden: input.hidden + ["__v", "__total"])
+        let valued = add(input, "abc_value", "SELECT \((passOn(input, except: ["share", "cum_share", "class"]) + ["\(guarded) AS \(q("__v"))"]).joined(separator: ", ")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
+                         columns: kept, entity: input.entity, hidden: input.hidden + ["__v"])
+        let v = "t." + q("__v")
+        var first = kept.map { "t." + q($0.name) } + valued.hidden.map { "t." + q($0) }
+        // One order for the numbering and the running sums, so the engine sorts once.
+        let w = "ORDER BY \(v) DESC NULLS LAST, t.\(ord)"
+        first.append("\(dialect.floatSum(v, over: "")) AS \(q("__total"))")
+        first.append("ROW_NUMBER() OVER (\(w)) AS \(ord)")
+        first.append("\(dialect.floatSum(v, over: "\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")) AS \(q("__run"))")
+        first.append("\(dialect.floatSum(v, over: "\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")) AS \(q("__before"))")
+        let step1 = add(valued, "abc_order", "SELECT \(first.joined(separator: ", ")) FROM \(q(valued.name)) AS t",
+                        columns: kept, entity: input.entity, hidden: input.hidden + ["__v", "__total", "__run", "__before"])
         // Step 2: shares and classes.
-        let running = dialect.floatSum("t." + q("__v"), over: "ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")
-        let before = "COALESCE(\(dialect.floatSum("t." + q("__v"), over: "ORDER BY t.\(ord) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")), 0)"
+        let running = "t." + q("__run")
+        let before = "COALESCE(t.\(q("__before")), 0)"
         let v2 = "t.\(q("__v"))", total = "t.\(q("__total"))"
         var second = kept.map { "t." + q($0.name) }
         second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(v2) / \(total) ELSE \(dialect.toFloat("0")) END) AS \(q("share"))")
@@ -731,11 +743,15 @@ public final class SQLCompiler {
             throw unsupported("concentration's option '\(a.name ?? "")'", a.value.range)
         }
         let scope = RowScope(compiler: self, relation: input)
-        let (v, _) = try stageValue("concentration", input, args, e, scope)
+        let (guarded, _) = try stageValue("concentration", input, args, e, scope)
         let ord = q("__ord")
-        let ranked = add(input, "concentration_value",
-            "SELECT \(v) AS \(q("__v")), \(dialect.floatSum(v, over: "")) AS \(q("__total")), COUNT(\(v)) OVER () AS \(q("__n")), "
-                + "ROW_NUMBER() OVER (ORDER BY \(v) DESC NULLS LAST, t.\(ord)) AS \(q("__r")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
+        let valued = add(input, "concentration_value",
+            "SELECT \(guarded) AS \(q("__v")), t.\(ord) FROM \(q(input.name)) AS t\(scope.joinSQL) WHERE \(guarded) IS NOT NULL",
+            columns: [], entity: nil, hidden: [])
+        let v = "t." + q("__v")
+        let ranked = add(valued, "concentration_rank",
+            "SELECT \(v), \(dialect.floatSum(v, over: "")) AS \(q("__total")), COUNT(*) OVER () AS \(q("__n")), "
+                + "ROW_NUMBER() OVER (ORDER BY \(v) DESC, t.\(ord)) AS \(q("__r")) FROM \(q(valued.name)) AS t",
             columns: [], entity: nil, hidden: [])
         let x = q("__v"), total = "MAX(\(q("__total")))"
         func top(_ k: String) -> String {
@@ -748,7 +764,7 @@ public final class SQLCompiler {
             "\(top("1")) AS \(q("cr1"))", "\(top("5")) AS \(q("cr5"))", "\(top("10")) AS \(q("cr10"))",
             "\(top("((\(q("__n")) + 4) / 5)")) AS \(q("top20"))",
         ]
-        let sql = queryWith(ranked, "SELECT \(fields.joined(separator: ", ")) FROM \(q(ranked.name)) WHERE \(x) IS NOT NULL")
+        let sql = queryWith(ranked, "SELECT \(fields.joined(separator: ", ")) FROM \(q(ranked.name))")
         return SQLQuery(sql: sql, columns: ["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"],
                         types: [.int, .float, .float, .float, .float, .float, .float], kind: .record, range: e.range)
     }

@@ -27,7 +27,7 @@ final class RowScope {
     var schema: SQLSchema { compiler.schema }
     func q(_ n: String) -> String { compiler.q(n) }
 
-    var joinSQL: String { joins.map { "\n    " + $0.sql }.joined() }
+    var joinSQL: String { joins.map { "\n    " + joinClause($0) }.joined() }
 
     func fail(_ m: String, _ r: SourceRange, hints: [String] = []) -> SQLCompiler.Failure { compiler.fail(m, r, hints: hints) }
     func unsupported(_ what: String, _ r: SourceRange, hints: [String] = []) -> SQLCompiler.Failure {
@@ -147,18 +147,39 @@ final class RowScope {
             throw unsupported("\(fn) over a reverse link", range)
         }
         _ = extra
-        let key = "rev:\(link):\(fn):\(field ?? "*")"
+        // One grouped subquery per link, with every aggregate the step reads through it: one
+        // scan of the orders for revenue, count and last date.
+        let key = "rev:\(link)"
         let a: String
         if let j = joins.first(where: { $0.key == key }) {
             a = j.alias
         } else {
             a = "g\(joins.count + 1)_\(link)"
-            let keyCol = "__key_" + r.key
-            let sub = "SELECT s.\(q(r.column)) AS k, \(inner) AS v FROM \(q(src.table)) AS s WHERE s.\(q(r.column)) IS NOT NULL GROUP BY s.\(q(r.column))"
-            joins.append((key, "LEFT JOIN (\(sub)) AS \(a) ON \(a).k = \(alias).\(q(keyCol))", a))
+            joins.append((key, "", a))
+            grouped[a] = (r.column, src.table, "__key_" + r.key, [])
         }
-        let v = "\(a).v"
+        var aggregates = grouped[a]?.aggregates ?? []
+        let column: String
+        if let k = aggregates.firstIndex(of: inner) {
+            column = "v\(k + 1)"
+        } else {
+            aggregates.append(inner)
+            column = "v\(aggregates.count)"
+        }
+        grouped[a]?.aggregates = aggregates
+        let v = "\(a).\(column)"
         return SQLValue(fallback.map { "COALESCE(\(v), \($0))" } ?? v, outType)
+    }
+
+    /// The grouped subqueries over reverse links, by alias: the link's column, the source
+    /// table, the hidden key it matches, and the aggregates (v1, v2, ...).
+    var grouped: [String: (column: String, table: String, key: String, aggregates: [String])] = [:]
+
+    func joinClause(_ j: (key: String, sql: String, alias: String)) -> String {
+        guard let g = grouped[j.alias] else { return j.sql }
+        let values = g.aggregates.enumerated().map { "\($0.element) AS v\($0.offset + 1)" }.joined(separator: ", ")
+        let sub = "SELECT s.\(q(g.column)) AS k, \(values) FROM \(q(g.table)) AS s WHERE s.\(q(g.column)) IS NOT NULL GROUP BY s.\(q(g.column))"
+        return "LEFT JOIN (\(sub)) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))"
     }
 
     // MARK: expressions
