@@ -18,6 +18,19 @@ from harness import SQL  # the hand-written definition of each task
 # PostgreSQL wants a name for every subquery in FROM; the same query for both engines.
 SQL = dict(SQL, hhi=SQL["hhi"].replace("order by rev desc limit 10))", "order by rev desc limit 10) x)"))
 
+# The same tasks written by hand with kam's meaning: revenue per account of the accounts
+# table (an order whose account is not there counts for none), summed as kam's SQL sums on
+# that engine (compensated on DuckDB). The fair measure of the SQL kam generates.
+def same(task, engine):
+    agg = "fsum" if engine == "duckdb" else "sum"
+    r = f"with r as (select a.id account_id, {agg}(o.amount) rev from accounts a join orders o on o.account_id = a.id group by 1)"
+    if task == "top":
+        return f"select a.name, {agg}(o.amount) rev from accounts a join orders o on a.id = o.account_id group by a.id, a.name order by rev desc limit 20"
+    base = {"abc": SQL["abc"], "hhi": SQL["hhi"]}[task]
+    out = base.replace("with r as (select account_id, sum(amount) rev from orders group by 1)", r)
+    return re.sub(r"\bsum\(", agg + "(", out) if engine == "duckdb" else out
+
+
 # The kam form of each task that compiles whole to SQL (hhi as concentration's record).
 KAM = {
     "top": open(os.path.join(HERE, "top.kam")).read(),
@@ -107,20 +120,21 @@ def main():
             figures["whole"][t][f"kam on {name}"] = wall([a.kam, "run", scripts[t], "--data", data, "--quiet"], env=env)
             generated = run([a.kam, "sql", scripts[t], "--data", data, "--quiet", "--dialect", name], env=env).stdout
             timer = (lambda q: duck_time(a.duckdb, db, q)) if name == "duckdb" else (lambda q: pg_time(a.pg, q))
-            hand, gen = timer(SQL[t]), timer(generated)
-            figures["sql"].setdefault(t, {})[name] = {"hand-written": hand, "kam's SQL": gen, "ratio": gen / hand}
+            hand, fair, gen = timer(SQL[t]), timer(same(t, name)), timer(generated)
+            figures["sql"].setdefault(t, {})[name] = {"hand-written": hand, "same meaning": fair, "kam's SQL": gen,
+                                                      "ratio": gen / hand, "ratio to same meaning": gen / fair}
 
     print("whole process, seconds (median of 3):")
     cols = ["kam in memory"] + [f"kam on {n}" for n, _ in engines]
     print("  task  " + "".join(f"{c:>18}" for c in cols))
     for t in TASKS:
         print(f"  {t:<6}" + "".join(f"{figures['whole'][t][c]:>18.3f}" for c in cols))
-    print("the engine's own query time, seconds (median of 5): hand-written SQL, kam's SQL, ratio")
+    print("the engine's own query time, seconds (median of 5): hand-written SQL, the same with kam's meaning, kam's SQL, the two ratios")
     for t in TASKS:
         line = f"  {t:<6}"
         for n, _ in engines:
             f = figures["sql"][t][n]
-            line += f"   {n}: {f['hand-written']:.3f} {f['kam' + chr(39) + 's SQL']:.3f} {f['ratio']:.2f}"
+            line += f"   {n}: {f['hand-written']:.3f} {f['same meaning']:.3f} {f['kam' + chr(39) + 's SQL']:.3f} {f['ratio']:.2f} {f['ratio to same meaning']:.2f}"
         print(line)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:

@@ -115,33 +115,58 @@ public final class DuckDBBackend: SQLBackend {
         return (0..<t.count).compactMap { if case .string(let s) = c.value(at: $0) { return s } else { return nil } }
     }
 
-    public func tablesAndViews() throws -> [(name: String, view: Bool)] {
-        let t = try json("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name")
-        guard let n = t.column("table_name"), let k = t.column("table_type") else { return [] }
-        return (0..<t.count).compactMap { i in
-            guard case .string(let name) = n.value(at: i) else { return nil }
-            return (name, Format.plain(k.value(at: i)) == "VIEW")
+    /// The whole catalog in one run of the CLI (each run costs a process start): tables,
+    /// their columns and types, primary keys, one-column foreign keys.
+    struct Catalog {
+        var tables: [(name: String, view: Bool)] = []
+        var columns: [String: [(String, SQLType)]] = [:]
+        var keys: [String: [String]] = [:]
+        var foreign: [String: [SQLiteReader.ForeignKey]] = [:]
+    }
+    var cached: Catalog?
+
+    func catalog() throws -> Catalog {
+        if let cached { return cached }
+        let t = try json("""
+            SELECT 'table' AS kind, table_name AS t, table_type AS a, NULL AS b, NULL AS c, 0 AS o FROM information_schema.tables WHERE table_schema = 'main'
+            UNION ALL SELECT 'column', table_name, column_name, data_type, NULL, ordinal_position FROM information_schema.columns WHERE table_schema = 'main'
+            UNION ALL SELECT 'pk', table_name, array_to_string(constraint_column_names, ','), NULL, NULL, len(constraint_column_names)
+              FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'
+            UNION ALL SELECT 'fk', table_name, array_to_string(constraint_column_names, ','), referenced_table, array_to_string(referenced_column_names, ','),
+              len(constraint_column_names) FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY'
+            ORDER BY 1, 2, 6
+            """)
+        var c = Catalog()
+        func text(_ name: String, _ i: Int) -> String? {
+            if case .string(let s)? = t.column(name)?.value(at: i) { return s }
+            return nil
         }
+        for i in 0..<t.count {
+            guard let kind = text("kind", i), let table = text("t", i) else { continue }
+            let count: Int64
+            if case .int(let n)? = t.column("o")?.value(at: i) { count = n } else { count = 0 }
+            switch kind {
+            case "table": c.tables.append((table, text("a", i) == "VIEW"))
+            case "column": c.columns[table, default: []].append((text("a", i) ?? "", kamType(ofDatabaseType: text("b", i) ?? "")))
+            case "pk" where count == 1: c.keys[table, default: []].append(text("a", i) ?? "")
+            case "fk" where count == 1:
+                c.foreign[table, default: []].append(SQLiteReader.ForeignKey(column: text("a", i) ?? "", target: text("b", i) ?? "", key: text("c", i)))
+            default: break
+            }
+        }
+        c.tables.sort { $0.name < $1.name }
+        cached = c
+        return c
     }
 
+    public func tablesAndViews() throws -> [(name: String, view: Bool)] { try catalog().tables }
+
     public func primaryKey(_ table: String) throws -> String? {
-        let keys = try strings("SELECT unnest(constraint_column_names) AS c FROM duckdb_constraints() WHERE table_name = \(dialect.string(table)) AND constraint_type = 'PRIMARY KEY'", "c")
+        let keys = try catalog().keys[table] ?? []
         return keys.count == 1 ? keys[0] : nil
     }
 
-    public func foreignKeys(_ table: String) throws -> [SQLiteReader.ForeignKey] {
-        let t = try json("SELECT constraint_column_names AS c, referenced_table AS t, referenced_column_names AS k FROM duckdb_constraints() "
-            + "WHERE table_name = \(dialect.string(table)) AND constraint_type = 'FOREIGN KEY'")
-        var out: [SQLiteReader.ForeignKey] = []
-        for i in 0..<t.count {
-            guard case .list(let cols)? = t.column("c")?.value(at: i), cols.count == 1, case .string(let col) = cols[0],
-                  case .string(let target)? = t.column("t")?.value(at: i) else { continue }
-            var key: String? = nil
-            if case .list(let ks)? = t.column("k")?.value(at: i), ks.count == 1, case .string(let k) = ks[0] { key = k }
-            out.append(SQLiteReader.ForeignKey(column: col, target: target, key: key))
-        }
-        return out
-    }
+    public func foreignKeys(_ table: String) throws -> [SQLiteReader.ForeignKey] { try catalog().foreign[table] ?? [] }
 
     func columns(ofQuery sql: String) throws -> [(String, SQLType)] {
         let t = try json("DESCRIBE \(sql)")
@@ -158,7 +183,12 @@ public final class DuckDBBackend: SQLBackend {
         return typedTable(try json(source), q)
     }
 
-    public func read(table: String) throws -> Table { try read("SELECT * FROM \(dialect.quote(table))") }
+    public func read(table: String) throws -> Table {
+        if !rows, let cols = try catalog().columns[table] {
+            return Table(names: cols.map(\.0), columns: cols.map { emptyColumn($0.1) }, count: 0)
+        }
+        return try read("SELECT * FROM \(dialect.quote(table))")
+    }
 
     public func read(sql: String, emptyColumns: (() throws -> [String])?) throws -> Table { try read(sql) }
 
