@@ -342,7 +342,7 @@ public final class SQLCompiler {
 
     /// The verbs that give a table.
     enum Stages {
-        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc"]
+        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score"]
     }
 
     // MARK: stages
@@ -359,6 +359,7 @@ public final class SQLCompiler {
         case "distinct": return try distinctStage(input, args, e)
         case "join": return try joinStage(input, args, e, links: links)
         case "abc": return try abcStage(input, args, e)
+        case "score": return try scoreStage(input, args, e)
         default: throw unsupported("the stage '\(fn)'", e.range)
         }
     }
@@ -726,6 +727,95 @@ public final class SQLCompiler {
         return add(step1, "abc", "SELECT \(second.joined(separator: ", ")) FROM \(q(step1.name)) AS t",
                    columns: kept + [Col(name: "share", type: .float), Col(name: "cum_share", type: .float), Col(name: "class", type: .string)],
                    entity: input.entity, hidden: input.hidden)
+    }
+
+    /// `score {revenue: 0.5, recency: -0.2}` (scale: "minmax" or "rank"), as kam's score:
+    /// each criterion scaled to 1-10 over the rows (5.5 when all are equal; reversed for a
+    /// negative weight; by average rank with scale: "rank"), and the score the weighted mean
+    /// of the criteria a row has.
+    func scoreStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        for a in args where a.style == .named && a.name != "scale" {
+            throw unsupported("score's option '\(a.name ?? "")'", a.value.range)
+        }
+        var scale = "minmax"
+        if let a = args.first(where: { $0.style == .named && $0.name == "scale" }) {
+            guard case .string(let v) = a.value.kind, v == "minmax" || v == "rank" else {
+                throw fail("scale must be \"minmax\" or \"rank\"", a.value.range)
+            }
+            scale = v
+        }
+        guard let weightsArg = args.first(where: { $0.style == .positional }), case .record(let fields) = weightsArg.value.kind else {
+            throw unsupported("score without a record of weights written out", args.first?.value.range ?? e.range,
+                hints: ["write the weights in the stage: score {revenue: 0.5, recency: -0.2}"])
+        }
+        var criteria: [(name: String, weight: Double)] = []
+        for (name, w) in fields {
+            var x = w
+            var sign = 1.0
+            if case .unary(.negate, let inner) = x.kind { x = inner; sign = -1 }
+            guard let v = Self.number(x) else { throw unsupported("a weight that is not a number written out", w.range) }
+            guard input.column(name) != nil else {
+                throw fail("no column '\(name)' to score", w.range, hints: [Suggest.hint(name, in: input.columns.map(\.name)) ?? "derive it first: derive \(name) = ..."])
+            }
+            criteria.append((name, sign * v))
+        }
+        guard criteria.contains(where: { $0.weight != 0 }) else { throw fail("all weights are zero", weightsArg.value.range) }
+        let newNames = ["score"] + criteria.map { "score_" + $0.name }
+        // Step 1: each criterion's value as a float (its average rank for scale: "rank").
+        var first = passOn(input)
+        for (k, c) in criteria.enumerated() {
+            guard let col = input.column(c.name), col.type.isNumber || col.type == .null else {
+                throw fail("score criterion '\(c.name)' needs numbers", weightsArg.value.range)
+            }
+            let x = dialect.toFloat("t." + q(c.name))
+            if scale == "rank" {
+                let rank = "(RANK() OVER (ORDER BY \(x) ASC NULLS LAST) + COUNT(*) OVER (PARTITION BY \(x)) - 1 + RANK() OVER (ORDER BY \(x) ASC NULLS LAST))"
+                first.append("(CASE WHEN \(x) IS NULL THEN NULL ELSE \(dialect.toFloat(rank)) / 2 END) AS \(q("__c\(k)"))")
+            } else {
+                first.append("\(x) AS \(q("__c\(k)"))")
+            }
+        }
+        let hiddenValues = criteria.indices.map { "__c\($0)" }
+        let valued = add(input, "score_value", "SELECT \(first.joined(separator: ", ")) FROM \(q(input.name)) AS t",
+                         columns: input.columns, entity: input.entity, hidden: input.hidden + hiddenValues)
+        // Step 2: each criterion on 1-10.
+        var second = input.columns.filter { !newNames.contains($0.name) }.map { "t." + q($0.name) } + ["t." + q("__ord")] + input.hidden.map { "t." + q($0) }
+        for (k, c) in criteria.enumerated() {
+            let x = "t." + q("__c\(k)")
+            let lo = "MIN(\(x)) OVER ()", hi = "MAX(\(x)) OVER ()"
+            let scaled = c.weight < 0 ? "1 + 9 * (\(hi) - \(x)) / (\(hi) - \(lo))" : "1 + 9 * (\(x) - \(lo)) / (\(hi) - \(lo))"
+            second.append("(CASE WHEN \(x) IS NULL THEN NULL WHEN \(hi) = \(lo) THEN \(dialect.toFloat("5.5")) ELSE \(scaled) END) AS \(q("score_" + c.name))")
+        }
+        let kept = input.columns.filter { !newNames.contains($0.name) }
+        let scaledCols = criteria.map { Col(name: "score_" + $0.name, type: .float) }
+        let scaledRel = add(valued, "score_scale", "SELECT \(second.joined(separator: ", ")) FROM \(q(valued.name)) AS t",
+                            columns: kept + scaledCols, entity: input.entity, hidden: input.hidden)
+        // Step 3: the weighted mean over the criteria a row has, in kam's order of terms.
+        var sum = dialect.toFloat("0.0"), weight = dialect.toFloat("0.0")
+        for c in criteria {
+            let s = "t." + q("score_" + c.name)
+            let w = "\(abs(c.weight))"
+            sum = "(\(sum) + COALESCE(\(dialect.toFloat(w)) * \(s), \(dialect.toFloat("0.0"))))"
+            weight = "(\(weight) + (CASE WHEN \(s) IS NULL THEN \(dialect.toFloat("0.0")) ELSE \(dialect.toFloat(w)) END))"
+        }
+        // The columns in kam's order: the input's (score replaced in place if it was there),
+        // then score, then each criterion's scaled value.
+        var cols: [Col] = []
+        var select: [String] = []
+        let scoreSQL = "(CASE WHEN \(weight) > 0 THEN \(sum) / \(weight) ELSE NULL END)"
+        for c in input.columns {
+            if c.name == "score" { cols.append(Col(name: "score", type: .float)); select.append("\(scoreSQL) AS \(q("score"))") }
+            else if let sc = scaledCols.first(where: { $0.name == c.name }) { cols.append(sc); select.append("t." + q(sc.name)) }
+            else { cols.append(c); select.append("t." + q(c.name)) }
+        }
+        for n in newNames where !cols.contains(where: { $0.name == n }) {
+            cols.append(Col(name: n, type: .float))
+            select.append(n == "score" ? "\(scoreSQL) AS \(q("score"))" : "t." + q(n))
+        }
+        select.append("t." + q("__ord"))
+        select += input.hidden.map { "t." + q($0) }
+        return add(scaledRel, "score", "SELECT \(select.joined(separator: ", ")) FROM \(q(scaledRel.name)) AS t",
+                   columns: cols, entity: input.entity, hidden: input.hidden)
     }
 
     static func number(_ e: Expr) -> Double? {

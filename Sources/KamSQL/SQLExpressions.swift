@@ -138,7 +138,8 @@ final class RowScope {
             outType = .int
             fallback = "0"
         case "avg":
-            inner = "AVG(\(valueSQL))"
+            // The mean of a compensated sum, as kam's, where the engine compensates.
+            inner = type == .float ? "(\(dialect.floatSum(valueSQL)) / COUNT(\(valueSQL)))" : "AVG(\(dialect.toFloat(valueSQL)))"
             outType = .float
         case "min", "max":
             inner = "\(fn.uppercased())(\(valueSQL))"
@@ -425,6 +426,7 @@ final class RowScope {
             return SQLValue("COALESCE(CAST(SUM(\(v.sql)) AS BIGINT), 0)", .int)
         case "avg":
             guard v.type.isNumber || v.type == .null else { throw fail("avg needs numbers, got \(v.type.name)", first.value.range) }
+            if v.type == .float { return SQLValue("(\(dialect.floatSum(v.sql)) / COUNT(\(v.sql)))", .float) }
             return SQLValue("AVG(\(dialect.toFloat(v.sql)))", .float)
         case "min", "max": return SQLValue("\(fn.uppercased())(\(dialect.byteOrder(v.sql, v.type)))", v.type)
         case "count": return SQLValue("COUNT(\(v.sql))", .int)
