@@ -342,7 +342,7 @@ public final class SQLCompiler {
 
     /// The verbs that give a table.
     enum Stages {
-        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score"]
+        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score", "quantile", "key_accounts"]
     }
 
     // MARK: stages
@@ -360,6 +360,8 @@ public final class SQLCompiler {
         case "join": return try joinStage(input, args, e, links: links)
         case "abc": return try abcStage(input, args, e)
         case "score": return try scoreStage(input, args, e)
+        case "quantile": return try quantileStage(input, args, e)
+        case "key_accounts": return try keyAccountsStage(input, args, e)
         default: throw unsupported("the stage '\(fn)'", e.range)
         }
     }
@@ -816,6 +818,107 @@ public final class SQLCompiler {
         select += input.hidden.map { "t." + q($0) }
         return add(scaledRel, "score", "SELECT \(select.joined(separator: ", ")) FROM \(q(scaledRel.name)) AS t",
                    columns: cols, entity: input.entity, hidden: input.hidden)
+    }
+
+    /// A named option's value written out: an int, or a string.
+    func intOption(_ args: [Arg], _ name: String) throws -> Int64? {
+        guard let a = args.first(where: { $0.style == .named && $0.name == name }) else { return nil }
+        guard case .int(let n) = a.value.kind else { throw unsupported("\(name): that is not a whole number written out", a.value.range) }
+        return n
+    }
+
+    func stringOption(_ args: [Arg], _ name: String) throws -> String? {
+        guard let a = args.first(where: { $0.style == .named && $0.name == name }) else { return nil }
+        guard case .string(let v) = a.value.kind else { throw unsupported("\(name): that is not a text written out", a.value.range) }
+        return v
+    }
+
+    /// Appends `extra` columns to a step's output as kam's stages add columns: one of the
+    /// same name is replaced in place, new ones go at the end.
+    func adding(_ input: Relation, _ extra: [(String, String, SQLType)], step: String, from: String, joins: String = "",
+                helpers: [(String, String)] = [], keepHidden: [String]? = nil) -> Relation {
+        var cols: [Col] = []
+        var select: [String] = []
+        for c in input.columns {
+            if let x = extra.first(where: { $0.0 == c.name }) { cols.append(Col(name: c.name, type: x.2)); select.append("\(x.1) AS \(q(c.name))") }
+            else { cols.append(c); select.append("t." + q(c.name)) }
+        }
+        for x in extra where input.column(x.0) == nil {
+            cols.append(Col(name: x.0, type: x.2))
+            select.append("\(x.1) AS \(q(x.0))")
+        }
+        select.append("t." + q("__ord"))
+        let hidden = keepHidden ?? input.hidden
+        select += hidden.map { "t." + q($0) }
+        select += helpers.map { "\($0.1) AS \(q($0.0))" }
+        return add(input, step, "SELECT \(select.joined(separator: ", ")) FROM \(q(from)) AS t\(joins)", columns: cols, entity: input.entity,
+                   hidden: hidden + helpers.map(\.0))
+    }
+
+    /// `quantile VALUE, n: 5` (name: "q"): groups 1...n by ascending value, row k of m (ties
+    /// in input order) in group floor(k n / m) + 1, equal values in the group of the first.
+    func quantileStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        for a in args where a.style == .named && !["n", "name", "value"].contains(a.name ?? "") {
+            throw fail("quantile has no option '\(a.name ?? "")'", a.value.range)
+        }
+        let n = try intOption(args, "n") ?? 5
+        guard n >= 2, n <= 1000 else { throw fail("n must be a whole number from 2 to 1000", e.range) }
+        let name = try stringOption(args, "name") ?? "quantile"
+        guard let arg = args.first(where: { $0.style == .named && $0.name == "value" }) ?? args.first(where: { $0.style == .positional }) else {
+            throw fail("quantile needs the value to group by: accounts | quantile revenue, n: 5", e.range)
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        let v = try scope.compile(arg.value)
+        guard v.type.isNumber || v.type == .null else { throw fail("quantile needs numbers, got \(v.type.name)", arg.value.range) }
+        let x = dialect.toFloat(v.sql)
+        let valued = adding(input, [], step: "quantile_value", from: input.name, joins: scope.joinSQL, helpers: [("__qv", x)])
+        let qv = "t." + q("__qv")
+        let k = "(RANK() OVER (ORDER BY \(qv) ASC NULLS LAST) - 1)"
+        let group = "(CASE WHEN \(qv) IS NULL THEN NULL ELSE \(dialect.floorDiv("\(k) * \(n)", "COUNT(\(qv)) OVER ()")) + 1 END)"
+        return adding(valued, [(name, group, .int)], step: "quantile", from: valued.name, keepHidden: input.hidden)
+    }
+
+    /// `key_accounts` (per_manager: 5, limit: N, by: "score", manager: "owner_id"), as kam's:
+    /// best score first (ties in input order), a row is key while fewer than `limit` are and
+    /// its manager has fewer than `per_manager`; left_out when it would have been chosen on
+    /// score alone but its manager was full.
+    func keyAccountsStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        for a in args where a.style == .named && !["per_manager", "limit", "by", "manager"].contains(a.name ?? "") {
+            throw fail("key_accounts has no option '\(a.name ?? "")'", a.value.range)
+        }
+        let per = try intOption(args, "per_manager") ?? 5
+        guard per >= 1, per <= 1000 else { throw fail("per_manager must be a whole number from 1", e.range) }
+        let limit = try intOption(args, "limit")
+        if let limit, limit < 0 { throw fail("limit must be a whole number of 0 or more", e.range) }
+        let by = try stringOption(args, "by") ?? "score"
+        let manager = try stringOption(args, "manager") ?? "owner_id"
+        guard let scoreCol = input.column(by), scoreCol.type.isNumber || scoreCol.type == .null else {
+            throw fail("no number column '\(by)' to choose key accounts by", e.range, hints: ["score them first: | score {...} | key_accounts"])
+        }
+        guard let managerCol = input.column(manager) else {
+            throw fail("no column '\(manager)' for the managers", e.range, hints: ["name the column that says who manages each account: manager: \"owner_id\""])
+        }
+        let s = "t." + q(by), m = "t." + q(manager), ord = "t." + q("__ord")
+        let order = "ORDER BY \(s) DESC, \(ord)"
+        let ranked = adding(input, [], step: "key_rank", from: input.name, helpers: [
+            ("__mr", "(CASE WHEN \(s) IS NULL THEN NULL ELSE ROW_NUMBER() OVER (PARTITION BY \(m), \(s) IS NULL \(order)) END)"),
+            ("__pos", "(CASE WHEN \(s) IS NULL THEN NULL ELSE ROW_NUMBER() OVER (PARTITION BY \(s) IS NULL \(order)) - 1 END)"),
+            ("__n", "COUNT(\(s)) OVER ()"),
+        ])
+        let mr = "t." + q("__mr"), pos = "t." + q("__pos"), count = "t." + q("__n")
+        let eligible = "(\(mr) IS NOT NULL AND \(mr) <= \(per))"
+        let running = "CAST(SUM(CASE WHEN \(eligible) THEN 1 ELSE 0 END) OVER (ORDER BY \(pos) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT)"
+        let counted = adding(ranked, [], step: "key_count", from: ranked.name, helpers: [("__run", "(CASE WHEN \(eligible) THEN \(running) ELSE NULL END)")])
+        let run = "t." + q("__run")
+        let isKey = limit.map { "(\(run) IS NOT NULL AND \(run) <= \($0))" } ?? "(\(run) IS NOT NULL)"
+        let window = limit.map { "LEAST(\($0), \(count))" } ?? count
+        let leastWindow = dialect == .sqlite ? window.replacingOccurrences(of: "LEAST(", with: "min(") : window
+        return adding(counted, [
+            ("key", "COALESCE(\(isKey), \(dialect.bool(false)))", .bool),
+            ("key_rank", "(CASE WHEN \(isKey) THEN \(run) ELSE NULL END)", .int),
+            ("key_manager", "(CASE WHEN \(isKey) THEN \(m) ELSE NULL END)", managerCol.type),
+            ("left_out", "COALESCE(\(mr) > \(per) AND \(pos) < \(leastWindow), \(dialect.bool(false)))", .bool),
+        ], step: "key_accounts", from: counted.name, keepHidden: input.hidden)
     }
 
     static func number(_ e: Expr) -> Double? {
