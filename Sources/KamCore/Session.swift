@@ -133,6 +133,21 @@ public final class Session {
                 out("[\n" + documents.map { $0.trimmingCharacters(in: .newlines) }.joined(separator: ",\n") + "\n]\n")
             }
         }
+        // The statements' own timing lines are this loop's, which say where each ran.
+        let timing = interpreter.timing
+        interpreter.timing = nil
+        defer { interpreter.timing = timing }
+        /// A query on the database; an error there that kam raised (a negative value in abc)
+        /// reads as kam's own, at the statement.
+        func onDatabase(_ q: SQLQuery, _ stmt: Stmt) throws -> Value {
+            do { return Session.value(try backend.run(q), q) } catch let d as Diagnostic {
+                if let r = d.message.range(of: "kam: ") {
+                    let message = String(d.message[r.upperBound...]).components(separatedBy: "\n")[0]
+                    throw Diagnostic(.runtime, message, at: stmt.range, in: source, hints: ["the database stopped the query where kam would stop"])
+                }
+                throw d
+            }
+        }
         do {
             for stmt in program.statements {
                 let started = Clock.now()
@@ -140,35 +155,60 @@ public final class Session {
                 let compiled = compiler.compile(statement: stmt, in: program)
                 switch compiled {
                 case .success(let q)?:
-                    emit(Session.value(try backend.run(q), q))
-                    interpreter.timing?("line \(line): on \(backend.dialect.rawValue) \(Clock.format(Clock.now() - started))")
+                    let v: Value
+                    do { v = try onDatabase(q, stmt) } catch where rowsInMemory {
+                        // With the rows in memory, kam answers (and says what is wrong) itself.
+                        try interpreter.run(Program(statements: [stmt], source: source), emit: emit)
+                        timing?("line \(line): in kam \(Clock.format(Clock.now() - started))")
+                        continue
+                    }
+                    emit(v)
+                    timing?("line \(line): on \(backend.dialect.rawValue) \(Clock.format(Clock.now() - started))")
                     continue
                 case .failure(let why)?:
                     if rowsInMemory { break }
                     // A value that reads no data: kam answers it as anywhere.
                     if case .expression(let e) = stmt.kind, !compiler.readsData(e) { break }
-                    guard case .expression(let e) = stmt.kind, let (rest, q) = pushedPrefix(e, compiler, range: stmt.range) else {
-                        var d = why
+                    var d = why
+                    d.hints.append("to run what does not compile with the rows in memory: --engine kam")
+                    guard case .expression(let e) = stmt.kind, let (rest, q) = pushedPrefix(e, compiler, range: stmt.range) else { throw d }
+                    // The rest runs in kam on the rows alone: it may read their columns only,
+                    // never a link (the rows no longer know their entity) — checked first.
+                    let rewritten = Program(statements: [Stmt(.expression(rest), stmt.range)], source: source)
+                    let saved = interpreter.globals.vars["__pushed"]
+                    interpreter.globals.vars["__pushed"] = .table(Table(names: q.columns, columns: q.types.map { _ in Column.from([]) }, count: 0))
+                    let problems = Checker(interpreter).check(rewritten, warnUnusedParameters: false).filter { $0.kind != .warning }
+                    interpreter.globals.vars["__pushed"] = saved
+                    if !problems.isEmpty { throw d }
+                    interpreter.globals.vars["__pushed"] = try onDatabase(q, stmt)
+                    try interpreter.run(rewritten, emit: emit)
+                    timing?("line \(line): on \(backend.dialect.rawValue) up to a stage, the rest in kam \(Clock.format(Clock.now() - started))")
+                    continue
+                case nil:
+                    guard case .letBinding(let n, let value) = stmt.kind, !rowsInMemory else { break }
+                    // A let of a pipeline the database computes stays there.
+                    if compiler.bindsRelation(n) { continue }
+                    if !compiler.readsData(value) {
+                        try interpreter.run(Program(statements: [stmt], source: source)) { _ in }
+                        continue
+                    }
+                    // A value the database computes (let n = accounts | count): run it there,
+                    // and bind it for kam and for the queries after it.
+                    if case .success(let q) = compiler.compile(expression: value, range: stmt.range) {
+                        let v = try onDatabase(q, stmt)
+                        interpreter.globals.vars[n] = v
+                        compiler.bind(n, literal: v)
+                        timing?("line \(line): on \(backend.dialect.rawValue) \(Clock.format(Clock.now() - started))")
+                        continue
+                    }
+                    if case .failure(var d) = compiler.compile(expression: value, range: stmt.range) {
                         d.hints.append("to run what does not compile with the rows in memory: --engine kam")
                         throw d
                     }
-                    let rows = try backend.run(q)
-                    interpreter.globals.vars["__pushed"] = Session.value(rows, q)
-                    let rewritten = Program(statements: [Stmt(.expression(rest), stmt.range)], source: source)
-                    try interpreter.run(rewritten, emit: emit)
-                    interpreter.timing?("line \(line): on \(backend.dialect.rawValue) up to a stage, the rest in kam \(Clock.format(Clock.now() - started))")
                     continue
-                case nil:
-                    // let and the rest: a let of a pipeline the database computes stays there
-                    // (without the rows kam cannot compute it); other lets bind in kam too.
-                    if case .letBinding(let n, _) = stmt.kind, compiler.bindsRelation(n), !rowsInMemory { continue }
-                    if case .letBinding(_, let value) = stmt.kind, !rowsInMemory {
-                        if !compiler.readsData(value) { try interpreter.run(Program(statements: [stmt], source: source)) { _ in } }
-                        continue
-                    }
                 }
                 try interpreter.run(Program(statements: [stmt], source: source), emit: emit)
-                interpreter.timing?("line \(line): in kam \(Clock.format(Clock.now() - started))")
+                timing?("line \(line): in kam \(Clock.format(Clock.now() - started))")
             }
             return 0
         } catch let d as Diagnostic {

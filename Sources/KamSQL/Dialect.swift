@@ -154,14 +154,19 @@ public enum Dialect: String, CaseIterable, Sendable {
         }
     }
 
-    /// Integer division rounding down, as kam's div.
+    /// Integer division rounding down, as kam's div (every engine's own division truncates
+    /// toward zero, or divides as floats).
     public func floorDiv(_ a: String, _ b: String) -> String {
+        let q = self == .duckdb ? "(\(a) // \(b))" : self == .spark ? "div(\(a), \(b))" : "(\(a) / \(b))"
+        return "(CASE WHEN (\(a) % \(b) <> 0) AND ((\(a) < 0) <> (\(b) < 0)) THEN \(q) - 1 ELSE \(q) END)"
+    }
+
+    /// Toward zero, as a whole float: for the remainder of floats.
+    public func truncFloat(_ x: String) -> String {
         switch self {
-        case .sqlite:
-            "(CASE WHEN (\(a) % \(b) != 0) AND ((\(a) < 0) != (\(b) < 0)) THEN \(a) / \(b) - 1 ELSE \(a) / \(b) END)"
-        case .duckdb: "(\(a) // \(b))"
-        case .postgres: "CAST(floor(CAST(\(a) AS NUMERIC) / \(b)) AS BIGINT)"
-        case .spark: "CAST(floor(CAST(\(a) AS DECIMAL(38, 0)) / \(b)) AS BIGINT)"
+        case .duckdb, .postgres: "trunc(\(x))"
+        case .sqlite: "CAST(CAST(\(x) AS INTEGER) AS REAL)"
+        case .spark: "CAST(CAST(\(x) AS BIGINT) AS DOUBLE)"
         }
     }
 

@@ -70,7 +70,8 @@ func emptyColumn(_ t: SQLType) -> Column {
 func kamType(ofDatabaseType raw: String) -> SQLType {
     let t = raw.uppercased()
     if t.hasPrefix("BOOL") { return .bool }
-    if ["BIGINT", "INTEGER", "INT", "INT4", "INT8", "INT2", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"].contains(t) { return .int }
+    // HUGEINT and UBIGINT hold values beyond a 64-bit int: not a kam int.
+    if ["BIGINT", "INTEGER", "INT", "INT4", "INT8", "INT2", "SMALLINT", "TINYINT", "UINTEGER", "USMALLINT", "UTINYINT"].contains(t) { return .int }
     if t.hasPrefix("DOUBLE") || t.hasPrefix("FLOAT") || t == "REAL" || t.hasPrefix("DECIMAL") || t.hasPrefix("NUMERIC") { return .float }
     if t == "DATE" { return .date }
     if t.hasPrefix("VARCHAR") || t.hasPrefix("CHARACTER") || t == "TEXT" || t.hasPrefix("CHAR") || t == "STRING" || t == "UUID" { return .string }

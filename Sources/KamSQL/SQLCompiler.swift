@@ -30,6 +30,9 @@ public final class SQLCompiler {
     var variables: [String: Relation] = [:]
     var scalars: [String: SQLValue] = [:]
     var errors: [Diagnostic] = []
+    /// The names the whole program mentions: a base step carries the values of every link
+    /// among them, so a pipeline bound by let navigates in the statements after it.
+    var programNames: Set<String> = []
 
     public init(schema: SQLSchema, dialect: Dialect, today: Int32, params: [String: String] = [:], options: Options = Options()) {
         self.schema = schema
@@ -149,15 +152,28 @@ public final class SQLCompiler {
 
     /// Compiles each statement that gives a result; `let` binds a relation or a value for
     /// the statements after it. Throws the errors of every statement at once.
+    /// Every name the statements mention (for the links a base step carries).
+    func names(of program: Program) -> Set<String> {
+        var out = Set<String>()
+        for stmt in program.statements {
+            switch stmt.kind {
+            case .letBinding(_, let v): out.formUnion(linkNames(in: v))
+            case .expression(let e): out.formUnion(linkNames(in: e))
+            default: break
+            }
+        }
+        return out
+    }
+
     public func compile(_ program: Program) throws(DiagnosticList) -> [SQLQuery] {
         source = program.source
+        programNames = names(of: program)
         var out: [SQLQuery] = []
         for stmt in program.statements {
             do {
                 switch stmt.kind {
                 case .letBinding(let name, let value):
-                    let links = linkNames(in: value)
-                    if let r = try relation(value, links: links, label: name) {
+                    if let r = try relation(value, links: programNames, label: name) {
                         // A table keeps the name of the entity it came from; one that lost it
                         // (aggregate) takes the variable's, as kam names it.
                         var labelled = r
@@ -192,12 +208,15 @@ public final class SQLCompiler {
     /// One statement, for running on a database statement by statement: a `let` is bound
     /// for what follows (nil returned), a result gives its query or why it does not compile.
     public func compile(statement stmt: Stmt, in program: Program) -> Result<SQLQuery, Diagnostic>? {
+        if source.name != program.source.name || source.text != program.source.text || programNames.isEmpty {
+            programNames = names(of: program)
+        }
         source = program.source
         switch stmt.kind {
         case .letBinding(let name, let value):
             variables[name] = nil
             scalars[name] = nil
-            if let r = try? relation(value, links: linkNames(in: value), label: name) {
+            if let r = try? relation(value, links: programNames, label: name) {
                 var labelled = r
                 if labelled.label == nil { labelled.label = name }
                 variables[name] = labelled
@@ -223,6 +242,21 @@ public final class SQLCompiler {
         }
     }
 
+    /// Binds `name` to a value computed elsewhere (a `let` whose query ran on the database):
+    /// later statements read it as a literal.
+    public func bind(_ name: String, literal v: Value) {
+        variables[name] = nil
+        switch v {
+        case .null: scalars[name] = SQLValue("NULL", .null)
+        case .bool(let b): scalars[name] = SQLValue(dialect.bool(b), .bool)
+        case .int(let n): scalars[name] = SQLValue(n < 0 ? "(\(n))" : "\(n)", .int)
+        case .float(let x) where x.isFinite: scalars[name] = SQLValue(dialect.toFloat("\(x)"), .float)
+        case .string(let t): scalars[name] = SQLValue(dialect.string(t), .string)
+        case .date(let d): scalars[name] = SQLValue(dialect.date(KamSyntax.Calendar.format(d)), .date)
+        default: scalars[name] = nil
+        }
+    }
+
     /// Whether `name` is bound to a relation the database computes (a `let` of a pipeline).
     public func bindsRelation(_ name: String) -> Bool { variables[name] != nil }
 
@@ -242,13 +276,14 @@ public final class SQLCompiler {
     /// The conformance tests run what compiles of the golden corpus this way.
     public func compileEach(_ program: Program) -> [Result<SQLQuery, Diagnostic>] {
         source = program.source
+        programNames = names(of: program)
         var out: [Result<SQLQuery, Diagnostic>] = []
         for stmt in program.statements {
             switch stmt.kind {
             case .letBinding(let name, let value):
                 variables[name] = nil
                 scalars[name] = nil
-                if let r = try? relation(value, links: linkNames(in: value), label: name) {
+                if let r = try? relation(value, links: programNames, label: name) {
                     var labelled = r
                     if labelled.label == nil { labelled.label = name }
                     variables[name] = labelled
@@ -272,7 +307,7 @@ public final class SQLCompiler {
 
     /// A statement's query: a table, or a one-row one-column query for a scalar.
     func result(_ e: Expr, range: SourceRange) throws -> SQLQuery {
-        let links = linkNames(in: e)
+        let links = programNames.union(linkNames(in: e))
         // A scalar at the end of a pipeline: count, sum(amount), first ...
         if case .call(let callee, let args, true) = e.kind, case .name(let fn) = callee.kind, let inputArg = args.first,
            SQLCompiler.scalarStages.contains(fn) {
@@ -331,6 +366,10 @@ public final class SQLCompiler {
             let isStage = piped || Stages.all.contains(fn)
             guard isStage, let first = args.first, Stages.all.contains(fn) else { return nil }
             guard let input = try relation(first.value, links: links, label: nil) else {
+                // The input is a stage kam sql does not compile: name that stage.
+                if case .call(let c, _, true) = first.value.kind, case .name(let inner) = c.kind, !Stages.all.contains(inner) {
+                    throw unsupported("the stage '\(inner)'", c.range, hints: ["it runs in kam: on a database, on the rows of the part before it"])
+                }
                 if piped { throw unsupported("'\(fn)' on a value that is not a table of the dataset", first.value.range) }
                 return nil
             }
@@ -342,7 +381,7 @@ public final class SQLCompiler {
 
     /// The verbs that give a table.
     enum Stages {
-        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score", "quantile", "key_accounts"]
+        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score", "quantile", "key_accounts", "rfm", "portfolio"]
     }
 
     // MARK: stages
@@ -362,6 +401,8 @@ public final class SQLCompiler {
         case "score": return try scoreStage(input, args, e)
         case "quantile": return try quantileStage(input, args, e)
         case "key_accounts": return try keyAccountsStage(input, args, e)
+        case "rfm": return try rfmStage(input, args, e)
+        case "portfolio": return try portfolioStage(input, args, e)
         default: throw unsupported("the stage '\(fn)'", e.range)
         }
     }
@@ -919,6 +960,106 @@ public final class SQLCompiler {
             ("key_manager", "(CASE WHEN \(isKey) THEN \(m) ELSE NULL END)", managerCol.type),
             ("left_out", "COALESCE(\(mr) > \(per) AND \(pos) < \(leastWindow), \(dialect.bool(false)))", .bool),
         ], step: "key_accounts", from: counted.name, keepHidden: input.hidden)
+    }
+
+    /// `rfm recency: ..., frequency: ..., monetary: ...`, as kam's: each on 1-5 by quintile
+    /// group (fewer days since scores higher), the code "543" and the first named segment
+    /// whose rule it meets.
+    func rfmStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        for a in args where a.style != .named || !["recency", "frequency", "monetary"].contains(a.name ?? "") {
+            throw fail("rfm takes recency:, frequency: and monetary:", a.value.range)
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        var helpers: [(String, String)] = []
+        for role in ["recency", "frequency", "monetary"] {
+            guard let a = args.first(where: { $0.name == role }) else {
+                throw fail("rfm needs \(role): an expression per account", e.range,
+                    hints: ["usage: accounts | rfm recency: days_since(max(orders.date)), frequency: count(orders), monetary: sum(orders.amount)"])
+            }
+            let v = try scope.compile(a.value)
+            guard v.type.isNumber || v.type == .null || v.type == .duration else { throw fail("rfm \(role) needs numbers, got \(v.type.name)", a.value.range) }
+            helpers.append(("__" + role, dialect.toFloat(v.sql)))
+        }
+        let valued = adding(input, [], step: "rfm_value", from: input.name, joins: scope.joinSQL, helpers: helpers)
+        func group(_ role: String, descending: Bool) -> String {
+            let x = "t." + q("__" + role)
+            let k = "(RANK() OVER (ORDER BY \(x) \(descending ? "DESC" : "ASC") NULLS LAST) - 1)"
+            return "(CASE WHEN \(x) IS NULL THEN NULL ELSE \(dialect.floorDiv("\(k) * 5", "COUNT(\(x)) OVER ()")) + 1 END)"
+        }
+        let scored = adding(valued, [("r_score", group("recency", descending: true), .int), ("f_score", group("frequency", descending: false), .int),
+                                     ("m_score", group("monetary", descending: false), .int)], step: "rfm_score", from: valued.name, keepHidden: input.hidden)
+        let r = "t." + q("r_score"), f = "t." + q("f_score"), m = "t." + q("m_score")
+        let rules = [
+            ("champions", "\(r) >= 4 AND \(f) >= 4 AND \(m) >= 4"), ("loyal", "\(r) >= 3 AND \(f) >= 4"), ("big spenders", "\(r) >= 3 AND \(m) >= 5"),
+            ("new", "\(r) >= 4 AND \(f) <= 2"), ("promising", "\(r) >= 3 AND \(f) <= 3"), ("at risk", "\(r) <= 2 AND \(f) >= 3"),
+            ("hibernating", "\(r) <= 2 AND \(f) <= 2"),
+        ]
+        let any = "\(r) IS NULL OR \(f) IS NULL OR \(m) IS NULL"
+        let text = dialect.typeName(.string)
+        let code = "(CASE WHEN \(any) THEN NULL ELSE CAST(\(r) AS \(text)) || CAST(\(f) AS \(text)) || CAST(\(m) AS \(text)) END)"
+        let segment = "(CASE WHEN \(any) THEN NULL " + rules.map { "WHEN \($0.1) THEN \(dialect.string($0.0))" }.joined(separator: " ") + " ELSE 'needs attention' END)"
+        return adding(scored, [("rfm", code, .string), ("segment", segment, .string)], step: "rfm", from: scored.name)
+    }
+
+    /// `portfolio attractiveness: ..., strength: ...` (split:, labels:), as kam's: the
+    /// quadrant by each value at or above its split, the median unless split says otherwise.
+    func portfolioStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        for a in args where a.style != .named || !["attractiveness", "strength", "split", "labels"].contains(a.name ?? "") {
+            throw fail("portfolio takes attractiveness:, strength:, split: and labels:", a.value.range)
+        }
+        guard let aArg = args.first(where: { $0.name == "attractiveness" }), let sArg = args.first(where: { $0.name == "strength" }) else {
+            throw fail("portfolio needs attractiveness and strength", e.range, hints: ["usage: accounts | portfolio attractiveness: score, strength: share_of_wallet"])
+        }
+        var labels = ["strategic", "key development", "maintenance", "opportunistic"]
+        let names = labels
+        if let l = args.first(where: { $0.name == "labels" }) {
+            guard case .record(let fields) = l.value.kind else { throw unsupported("labels that are not written out", l.value.range) }
+            for (k, v) in fields {
+                guard let i = names.firstIndex(of: k), case .string(let text) = v.kind else {
+                    throw fail("unknown quadrant '\(k)' in labels", l.value.range, hints: ["quadrants: " + names.joined(separator: ", ")])
+                }
+                labels[i] = text
+            }
+        }
+        var split: (String, String)? = nil
+        if let sp = args.first(where: { $0.name == "split" }) {
+            guard case .record(let fields) = sp.value.kind, fields.count == 2,
+                  let x = fields.first(where: { $0.0 == "attractiveness" }).flatMap({ Self.number($0.1) }),
+                  let y = fields.first(where: { $0.0 == "strength" }).flatMap({ Self.number($0.1) }) else {
+                throw fail("split must give both values: split: {attractiveness: 5, strength: 0.3}", sp.value.range)
+            }
+            split = ("\(x)", "\(y)")
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        let a = try scope.compile(aArg.value), st = try scope.compile(sArg.value)
+        for (v, arg) in [(a, aArg), (st, sArg)] where !(v.type.isNumber || v.type == .null) {
+            throw fail("portfolio needs numbers, got \(v.type.name)", arg.value.range)
+        }
+        var helpers = [("__a", dialect.toFloat(a.sql)), ("__s", dialect.toFloat(st.sql))]
+        if split == nil {
+            guard let ma = dialect.percentile(dialect.toFloat(a.sql), "0.5"), let ms = dialect.percentile(dialect.toFloat(st.sql), "0.5") else {
+                throw unsupported("portfolio's medians", e.range, hints: ["give the split: split: {attractiveness: 5, strength: 0.3}"])
+            }
+            // A median over the whole table, as a window where the engine has it as one.
+            _ = (ma, ms)
+        }
+        let valued = adding(input, [], step: "portfolio_value", from: input.name, joins: scope.joinSQL, helpers: helpers)
+        let av = "t." + q("__a"), sv = "t." + q("__s")
+        let splits: (String, String)
+        if let split {
+            splits = split
+        } else {
+            // The medians in a one-row subquery (percentile_cont is no window function in
+            // PostgreSQL).
+            let ma = dialect.percentile("m." + q("__a"), "0.5") ?? "NULL", ms = dialect.percentile("m." + q("__s"), "0.5") ?? "NULL"
+            splits = ("(SELECT \(ma) FROM \(q(valued.name)) AS m)", "(SELECT \(ms) FROM \(q(valued.name)) AS m)")
+        }
+        helpers = []
+        let quadrant = "(CASE WHEN \(av) IS NULL OR \(sv) IS NULL OR \(splits.0) IS NULL OR \(splits.1) IS NULL THEN NULL "
+            + "WHEN \(av) >= \(splits.0) AND \(sv) >= \(splits.1) THEN \(dialect.string(labels[0])) "
+            + "WHEN \(av) >= \(splits.0) THEN \(dialect.string(labels[1])) "
+            + "WHEN \(sv) >= \(splits.1) THEN \(dialect.string(labels[2])) ELSE \(dialect.string(labels[3])) END)"
+        return adding(valued, [("quadrant", quadrant, .string)], step: "portfolio", from: valued.name, keepHidden: input.hidden)
     }
 
     static func number(_ e: Expr) -> Double? {

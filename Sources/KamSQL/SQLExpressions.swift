@@ -311,12 +311,10 @@ final class RowScope {
         case .mod:
             try numeric(x, y, "%", range)
             if x.type == .float || y.type == .float {
-                switch dialect {
-                case .duckdb: return SQLValue("fmod(\(x.sql), \(y.sql))", .float)
-                case .sqlite, .spark: return SQLValue("(\(dialect.toFloat(x.sql)) % \(y.sql))", .float)
-                case .postgres:
-                    return SQLValue("(\(x.sql) - \(y.sql) * trunc(\(dialect.toFloat(x.sql)) / \(y.sql)))", .float)
-                }
+                // The remainder with the sign of the left side, as kam's (C's fmod), written
+                // out: the engines' own float remainders differ.
+                let fx = dialect.toFloat(x.sql), fy = dialect.toFloat(y.sql)
+                return SQLValue("(\(fx) - \(fy) * \(dialect.truncFloat("\(fx) / \(fy)")))", .float)
             }
             return SQLValue("(\(x.sql) % \(y.sql))", .int)
         case .eq, .ne, .lt, .le, .gt, .ge:
@@ -329,7 +327,8 @@ final class RowScope {
             guard (x.type == .string || x.type == .null) && (y.type == .string || y.type == .null) else {
                 throw unsupported("in with \(y.type.name) on the right", range, hints: ["in takes a list of values or a text: region in [\"EMEA\"]"])
             }
-            let test = "(\(dialect.position(x.sql, in: y.sql)) > 0)"
+            // As kam: the empty text is in no text.
+            let test = "(\(dialect.position(x.sql, in: y.sql)) > 0 AND \(x.sql) <> '')"
             return SQLValue(op == .notIn ? "(NOT \(test))" : test, .bool)
         case .match:
             guard x.type == .string || x.type == .null, y.type == .string else { throw fail("~ matches text with a pattern", range) }
@@ -373,7 +372,12 @@ final class RowScope {
     func arithmetic(_ op: BinaryOp, _ x: SQLValue, _ y: SQLValue, _ range: SourceRange) throws -> SQLValue {
         try numeric(x, y, op.rawValue, range)
         let t: SQLType = x.type == .float || y.type == .float ? .float : (x.type == .null ? y.type : x.type) == .null ? .null : .int
-        return SQLValue("(\(x.sql) \(op.rawValue) \(y.sql))", t == .null ? .int : t)
+        let e = "(\(x.sql) \(op.rawValue) \(y.sql))"
+        // SQLite turns an int that overflows into a float without a word; kam stops.
+        if dialect == .sqlite && t == .int && x.type == .int && y.type == .int {
+            return SQLValue("(CASE WHEN typeof(\(e)) = 'real' THEN \(dialect.raise("integer overflow in '\(op.rawValue)'", value: e, as: .int)) ELSE \(e) END)", .int)
+        }
+        return SQLValue(e, t == .null ? .int : t)
     }
 
     func comparable(_ x: SQLValue, _ y: SQLValue, _ range: SourceRange) throws {
@@ -446,17 +450,18 @@ final class RowScope {
         }
     }
 
-    /// `max(x, 0)`: one of several values; null when any is null, as kam.
+    /// `max(x, 0)`: the largest (smallest) of several values that are not null, as kam's;
+    /// null when all are.
     func leastGreatest(_ fn: String, _ p: [Arg], _ range: SourceRange) throws -> SQLValue {
         let vs = try p.map { try compile($0.value) }
         let t: SQLType = vs.contains { $0.type == .float } ? .float : vs.first(where: { $0.type != .null })?.type ?? .null
-        let nullCheck = vs.map { "\($0.sql) IS NULL" }.joined(separator: " OR ")
-        let name: String
-        switch dialect {
-        case .sqlite: name = fn
-        default: name = fn == "max" ? "GREATEST" : "LEAST"
+        let op = fn == "max" ? ">=" : "<="
+        var acc = vs[0].sql
+        for v in vs.dropFirst() {
+            let a = acc, b = v.sql
+            acc = "(CASE WHEN \(a) IS NULL THEN \(b) WHEN \(b) IS NULL THEN \(a) WHEN \(dialect.byteOrder(a, t)) \(op) \(b) THEN \(a) ELSE \(b) END)"
         }
-        return SQLValue("(CASE WHEN \(nullCheck) THEN NULL ELSE \(name)(\(vs.map(\.sql).joined(separator: ", "))) END)", t)
+        return SQLValue(acc, t)
     }
 
     func windowCall(_ fn: String, _ p: [Arg], _ range: SourceRange) throws -> SQLValue {
@@ -504,6 +509,7 @@ final class RowScope {
         case "today":
             return SQLValue(dialect.date(KamSyntax.Calendar.format(compiler.today)), .date)
         case "lower", "upper":
+            guard dialect != .sqlite else { throw unsupported(fn, range, hints: ["SQLite changes the case of ASCII letters only"]) }
             return SQLValue("\(fn.uppercased())(\(try one(fn, p, range, text).sql))", .string)
         case "trim":
             return SQLValue("TRIM(\(try one(fn, p, range, text).sql))", .string)
@@ -535,10 +541,13 @@ final class RowScope {
                 digits = d
             }
             if v.type == .int { return v }
-            // Half away from zero, as kam: PostgreSQL rounds floats half to even, numerics not.
-            let arg = dialect == .postgres ? "CAST(\(v.sql) AS NUMERIC)" : v.sql
-            let r = "ROUND(\(arg), \(digits))"
-            return p.count == 1 ? SQLValue("CAST(\(r) AS BIGINT)", .int) : SQLValue(dialect.toFloat(r), .float)
+            // As kam: x scaled by 10^digits, rounded half away from zero (PostgreSQL rounds
+            // floats half to even, numerics not), divided back as floats.
+            let scale = digits == 0 ? "" : " * \(dialect.toFloat("1e\(digits)"))"
+            let scaled = "(\(dialect.toFloat(v.sql))\(scale))"
+            let arg = dialect == .postgres ? "CAST(\(scaled) AS NUMERIC)" : scaled
+            if p.count == 1 || digits == 0 { return SQLValue("CAST(ROUND(\(arg)) AS BIGINT)", .int) }
+            return SQLValue("(\(dialect.toFloat("ROUND(\(arg))")) / \(dialect.toFloat("1e\(digits)")))", .float)
         case "sqrt", "ln", "exp":
             guard dialect != .sqlite else { throw unsupported(fn, range, hints: ["SQLite has no math functions by default"]) }
             let v = try one(fn, p, range, numbers)
@@ -564,7 +573,7 @@ final class RowScope {
             let s = try compile(p[0].value), part = try compile(p[1].value)
             for v in [s, part] where v.type != .string && v.type != .null { throw fail("\(fn) needs text, got \(v.type.name)", range) }
             switch fn {
-            case "contains": return SQLValue("(\(dialect.position(part.sql, in: s.sql)) > 0)", .bool)
+            case "contains": return SQLValue("(\(dialect.position(part.sql, in: s.sql)) > 0 AND \(part.sql) <> '')", .bool)
             case "starts_with": return SQLValue("(substr(\(s.sql), 1, \(dialect.length(part.sql))) = \(part.sql))", .bool)
             default:
                 return SQLValue("(\(dialect.length(part.sql)) <= \(dialect.length(s.sql)) AND substr(\(s.sql), \(dialect.length(s.sql)) - \(dialect.length(part.sql)) + 1) = \(part.sql))", .bool)

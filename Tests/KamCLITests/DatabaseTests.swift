@@ -63,6 +63,21 @@ struct DatabaseTests {
         #expect(bad.status == 3)
         #expect(bad.stderr.contains("error: a value that is not a table of the dataset does not compile to SQL (duckdb)"), "\(bad.stderr)")
         #expect(bad.stderr.contains("hint: to run what does not compile with the rows in memory: --engine kam"))
+        // The part kam runs on the rows reads no links (the rows no longer know their
+        // entity): such a pipeline is not split, and the error says what does not compile.
+        let linked = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "orders | derive x = rank(amount) | derive r = account.region"])
+        #expect(linked.status == 3, "\(linked.stdout)")
+        #expect(linked.stderr.contains("error: rank (kam ranks runs of equal values in the current order) does not compile to SQL (duckdb)"), "\(linked.stderr)")
+        // A value the database computes, bound by let, is read by the queries after it.
+        let bound = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c",
+                                    "let n = accounts | where tier == \"key\" | count\nlet avg_size = accounts | avg(employees)\naccounts | where employees > avg_size | take n | count"])
+        let local = try Binary.run(["--quiet", "-c", "let n = accounts | where tier == \"key\" | count\nlet avg_size = accounts | avg(employees)\naccounts | where employees > avg_size | take n | count"])
+        #expect(bound.status == 0, "\(bound.stderr)")
+        #expect(bound.stdout == local.stdout)
+        // A negative value in abc stops the query as kam stops, at the statement.
+        let negative = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "orders | derive a = amount - 50000 | abc a"])
+        #expect(negative.status == 1)
+        #expect(negative.stderr.contains("error: abc needs values of 0 or more, a is: -"), "\(negative.stderr)")
         // With --engine kam the rows are read into memory and kam answers.
         let inMemory = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--engine", "kam", "--quiet", "-c", "accounts | derive w = len(split(name, \" \")) | aggregate n = count() by w"])
         #expect(inMemory.status == 0, "\(inMemory.stderr)")

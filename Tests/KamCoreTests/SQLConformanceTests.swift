@@ -17,9 +17,15 @@ struct SQLConformanceTests {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("SQL/conformance")
     }
 
-    static func files() -> [URL] {
+    /// The corpus files for a dialect: a file that starts with `# not: sqlite, ...` needs
+    /// what those engines lack (a median, case changes beyond ASCII).
+    static func files(for dialect: Dialect? = nil) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []
-        return names.filter { $0.hasSuffix(".kam") }.sorted().map { corpus.appendingPathComponent($0) }
+        return names.filter { $0.hasSuffix(".kam") }.sorted().map { corpus.appendingPathComponent($0) }.filter { url in
+            guard let dialect, let text = try? String(contentsOf: url, encoding: .utf8), let first = text.split(separator: "\n").first,
+                  first.hasPrefix("# not: ") else { return true }
+            return !first.dropFirst(7).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(dialect.rawValue)
+        }
     }
 
     static func session() -> Session {
@@ -51,7 +57,7 @@ struct SQLConformanceTests {
     static func conform(_ engine: SQLEngines.Engine) throws -> Int {
         if let prepare = engine.prepare {
             var all: [String] = []
-            for file in files() {
+            for file in files(for: engine.dialect) {
                 let text = try String(contentsOf: file, encoding: .utf8)
                 if let qs = try? session().compileSQL(text, name: file.lastPathComponent, dialect: engine.dialect, options: engine.options) {
                     all += qs.map(\.sql)
@@ -63,7 +69,7 @@ struct SQLConformanceTests {
             try prepare(all)
         }
         var compared = 0
-        for file in files() {
+        for file in files(for: engine.dialect) {
             let text = try String(contentsOf: file, encoding: .utf8)
             let name = "conformance/" + file.lastPathComponent
             let expected = try kamResults(text, name: name)
