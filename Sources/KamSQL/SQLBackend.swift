@@ -107,7 +107,17 @@ public final class DuckDBBackend: SQLBackend {
         let out = try runProcess(cli, ["-readonly", "-json", path, "-c", sql], what: "DuckDB")
         let text = out.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty || text == "[]" { return Table(names: [], columns: [], count: 0) }
-        return try JSONReader.readTable(Array(text.utf8), name: path)
+        do {
+            return try JSONReader.readTable(Array(text.utf8), name: path)
+        } catch {
+            // DuckDB writes a float past its range as Infinity or NaN, which is no JSON and
+            // no kam number: kam stops where a float leaves its range.
+            if text.contains("Infinity") || text.contains("NaN") {
+                throw Diagnostic(.runtime, "the result holds a float beyond ±1.8e308 (an infinity or NaN), which kam stops at",
+                    hints: ["a division by 0.0 or an overflowing product: where the divisor != 0, or check the magnitudes"])
+            }
+            throw error
+        }
     }
 
     func strings(_ sql: String, _ column: String) throws -> [String] {
