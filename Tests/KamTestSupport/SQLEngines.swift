@@ -157,19 +157,24 @@ public enum SQLEngines {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let dump = dir.appendingPathComponent("dump.sql").path
         try SQLDump.script(graph, dialect: .postgres, orderColumn: "_kam_row").write(toFile: dump, atomically: true, encoding: .utf8)
-        _ = try shell(psql, connArgs + ["-q", "-v", "ON_ERROR_STOP=1", "-f", dump])
+        // A schema of its own: tests that load other data run at the same time.
+        let schema = "kam_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try shell(psql, connArgs + ["-q", "-c", "CREATE SCHEMA \(schema)"])
+        let pgEnv = ["PGOPTIONS": "-c search_path=\(schema)"]
+        _ = try shell(psql, connArgs + ["-q", "-v", "ON_ERROR_STOP=1", "-f", dump], environment: pgEnv)
         return Engine(dialect: .postgres, options: .init(orderColumn: "_kam_row")) { sql, scalar in
             let wrapped = "SELECT json_agg(kam_result__) FROM (\n\(sql)\n) AS kam_result__"
-            let out = try shell(psql, connArgs + ["-At", "-v", "ON_ERROR_STOP=1", "-c", wrapped]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let out = try shell(psql, connArgs + ["-At", "-v", "ON_ERROR_STOP=1", "-c", wrapped], environment: pgEnv).trimmingCharacters(in: .whitespacesAndNewlines)
             if out.isEmpty { return Result(names: [], rows: []) }
             return table(try JSONReader.readTable(Array(out.utf8), name: "postgres"), scalar: scalar)
         }
     }
 
-    public static func shell(_ path: String, _ args: [String]) throws -> String {
+    public static func shell(_ path: String, _ args: [String], environment: [String: String] = [:]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
