@@ -78,6 +78,13 @@ extension Checker {
             for item in items {
                 if let c = item.clause {
                     if b.name == "derive" && c == "by" {
+                        // `derive a = lag(x) by k, b = lag(y)`: b would be taken as a key and
+                        // no column b made; the keys come last.
+                        if item.style == .assign, let n = item.name {
+                            error("'\(n) = ...' after by is not a column: derive takes its keys last", item.value.range,
+                                hints: ["write the columns first: derive ..., \(n) = \(source.slice(item.value.range)) by \(items.first(where: { $0.clause == "by" }).map { source.slice($0.value.range) } ?? "key")"])
+                            continue
+                        }
                         // derive ... by KEY: the key reads the input's rows.
                         _ = expr(item.value, Scope(parent: scope, row: s))
                         continue

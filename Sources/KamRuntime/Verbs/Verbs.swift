@@ -113,6 +113,10 @@ public enum Verbs {
         let keys = site.args.dropFirst().filter { $0.clause == "by" }
         let items = Array(site.args.dropFirst().filter { $0.clause != "by" })
         guard !items.isEmpty else { throw site.fail("derive needs at least one column", hints: ["usage: table | derive name = expression"]) }
+        if let k = keys.first(where: { $0.style == .assign }), let n = k.name {
+            throw site.interp.fail("'\(n) = ...' after by is not a column: derive takes its keys last", k.value.range,
+                hints: ["write the columns first, then by KEY"])
+        }
         for item in items where item.clause != nil {
             throw site.interp.fail("derive takes no '\(item.clause ?? "")' clause", item.value.range, hints: ["derive ... by KEY computes each group apart"])
         }
