@@ -227,6 +227,9 @@ public final class Session {
     /// start replaced by `__pushed` (the rows it gives), for kam to run the rest.
     func pushedPrefix(_ e: Expr, _ compiler: SQLCompiler, range: SourceRange) -> (Expr, SQLQuery)? {
         guard case .call(let callee, var args, true) = e.kind, let input = args.first?.value else { return nil }
+        // A stage that reads the account graph (health, cross_sell, lose, ...) needs the
+        // entity's own rows and links, which rows come back from the database without.
+        if case .name(let fn) = callee.kind, Session.readsGraph(fn) { return nil }
         if case .success(let q) = compiler.compile(expression: input, range: input.range), q.kind == .table {
             args[0].value = Expr(.name("__pushed"), input.range)
             return (Expr(.call(callee: callee, args: args, piped: true), e.range), q)
@@ -234,6 +237,13 @@ public final class Session {
         guard let (inner, q) = pushedPrefix(input, compiler, range: range) else { return nil }
         args[0].value = inner
         return (Expr(.call(callee: callee, args: args, piped: true), e.range), q)
+    }
+
+    /// Whether a stage reads the account graph through links of its own.
+    static func readsGraph(_ name: String) -> Bool {
+        if let b = Builtins.table[name], !b.inputs.isEmpty { return true }
+        return ["cross_sell", "cross_sell_eval", "whitespace", "lose", "org_chart", "kam_metrics", "stakeholders", "coverage",
+                "health", "lifecycle", "profitability"].contains(name)
     }
 
     /// A query's rows as the kam value its result is: a table, a row, a record, a value.

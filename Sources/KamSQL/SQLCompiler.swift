@@ -118,7 +118,11 @@ public final class SQLCompiler {
             order = "1"
         }
         var hidden: [String] = []
-        var select = e.columns.map { "t." + q($0.name) }
+        // kam's ints are 64-bit: a narrower column (SMALLINT, INTEGER) is widened first, so
+        // founded * 100 does not overflow where kam does not.
+        var select = e.columns.map { c in
+            c.type == .int && dialect != .sqlite ? "CAST(t.\(q(c.name)) AS BIGINT) AS \(q(c.name))" : "t." + q(c.name)
+        }
         select.append(order == "1" ? "1 AS \(q("__ord"))" : "\(order) AS \(q("__ord"))")
         var hiddenSeen = Set<String>()
         for l in links.sorted() {
@@ -180,6 +184,13 @@ public final class SQLCompiler {
                         if labelled.label == nil { labelled.label = name }
                         variables[name] = labelled
                         scalars[name] = nil
+                    } else if let v = try? constant(value) {
+                        scalars[name] = v
+                        variables[name] = nil
+                    } else if let q = try? result(value, range: value.range), q.kind == .scalar {
+                        // `let n = accounts | count`: the value as a scalar subquery.
+                        scalars[name] = SQLValue("(" + q.sql + ")", q.types.first ?? .unknown)
+                        variables[name] = nil
                     } else {
                         scalars[name] = try constant(value)
                         variables[name] = nil
@@ -321,6 +332,10 @@ public final class SQLCompiler {
            let q = try scalarStage(fn, input, [], e) {
             return q
         }
+        if case .call(let callee, _, true) = e.kind, case .name(let fn) = callee.kind, !Stages.all.contains(fn), !SQLCompiler.scalarStages.contains(fn),
+           Builtins.table[fn]?.category == .verb {
+            throw unsupported("the stage '\(fn)'", callee.range, hints: ["it runs in kam, with the rows in memory: --engine kam"])
+        }
         guard let r = try relation(e, links: links, label: nil) else {
             throw unsupported("a value that is not a table of the dataset", e.range,
                 hints: ["kam sql compiles pipelines that start at an entity: accounts | where ... | select ..."])
@@ -368,7 +383,7 @@ public final class SQLCompiler {
             guard let input = try relation(first.value, links: links, label: nil) else {
                 // The input is a stage kam sql does not compile: name that stage.
                 if case .call(let c, _, true) = first.value.kind, case .name(let inner) = c.kind, !Stages.all.contains(inner) {
-                    throw unsupported("the stage '\(inner)'", c.range, hints: ["it runs in kam: on a database, on the rows of the part before it"])
+                    throw unsupported("the stage '\(inner)'", c.range, hints: ["it runs in kam, with the rows in memory: --engine kam"])
                 }
                 if piped { throw unsupported("'\(fn)' on a value that is not a table of the dataset", first.value.range) }
                 return nil
@@ -761,10 +776,10 @@ public final class SQLCompiler {
         let before = "COALESCE(t.\(q("__before")), 0)"
         let v2 = "t.\(q("__v"))", total = "t.\(q("__total"))"
         var second = kept.map { "t." + q($0.name) }
-        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(v2) / \(total) ELSE \(dialect.toFloat("0")) END) AS \(q("share"))")
-        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(running) / \(total) ELSE \(dialect.toFloat("1")) END) AS \(q("cum_share"))")
-        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN NOT (\(total) > 0) THEN 'C' WHEN \(before) / \(total) < \(cuts.0) - 1e-12 THEN 'A' "
-            + "WHEN \(before) / \(total) < \(cuts.1) - 1e-12 THEN 'B' ELSE 'C' END) AS \(q("class"))")
+        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(v2) / NULLIF(\(total), 0) ELSE \(dialect.toFloat("0")) END) AS \(q("share"))")
+        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(running) / NULLIF(\(total), 0) ELSE \(dialect.toFloat("1")) END) AS \(q("cum_share"))")
+        second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN NOT (\(total) > 0) THEN 'C' WHEN \(before) / NULLIF(\(total), 0) < \(cuts.0) - 1e-12 THEN 'A' "
+            + "WHEN \(before) / NULLIF(\(total), 0) < \(cuts.1) - 1e-12 THEN 'B' ELSE 'C' END) AS \(q("class"))")
         second.append("t.\(ord)")
         second += input.hidden.map { "t." + q($0) }
         return add(step1, "abc", "SELECT \(second.joined(separator: ", ")) FROM \(q(step1.name)) AS t",
@@ -1089,12 +1104,12 @@ public final class SQLCompiler {
             columns: [], entity: nil, hidden: [])
         let x = q("__v"), total = "MAX(\(q("__total")))"
         func top(_ k: String) -> String {
-            "(CASE WHEN \(total) > 0 THEN \(dialect.floatSum("CASE WHEN \(q("__r")) <= \(k) THEN \(x) ELSE 0 END")) / \(total) ELSE NULL END)"
+            "(CASE WHEN \(total) > 0 THEN \(dialect.floatSum("CASE WHEN \(q("__r")) <= \(k) THEN \(x) ELSE 0 END")) / NULLIF(\(total), 0) ELSE NULL END)"
         }
         let fields = [
             "COUNT(\(x)) AS \(q("n"))",
             "COALESCE(\(dialect.floatSum(x)), \(dialect.toFloat("0"))) AS \(q("total"))",
-            "(CASE WHEN \(total) > 0 THEN \(dialect.floatSum("(\(x) / \(q("__total"))) * (\(x) / \(q("__total")))")) * 10000 ELSE \(dialect.toFloat("0")) END) AS \(q("hhi"))",
+            "(CASE WHEN \(total) > 0 THEN \(dialect.floatSum("(\(x) / NULLIF(\(q("__total")), 0)) * (\(x) / NULLIF(\(q("__total")), 0))")) * 10000 ELSE \(dialect.toFloat("0")) END) AS \(q("hhi"))",
             "\(top("1")) AS \(q("cr1"))", "\(top("5")) AS \(q("cr5"))", "\(top("10")) AS \(q("cr10"))",
             "\(top("((\(q("__n")) + 4) / 5)")) AS \(q("top20"))",
         ]

@@ -327,8 +327,8 @@ final class RowScope {
             guard (x.type == .string || x.type == .null) && (y.type == .string || y.type == .null) else {
                 throw unsupported("in with \(y.type.name) on the right", range, hints: ["in takes a list of values or a text: region in [\"EMEA\"]"])
             }
-            // As kam: the empty text is in no text.
-            let test = "(\(dialect.position(x.sql, in: y.sql)) > 0 AND \(x.sql) <> '')"
+            // As kam: the empty text is in no text (and null is in nothing, nothing in null).
+            let test = "(CASE WHEN \(x.sql) IS NULL OR \(y.sql) IS NULL THEN NULL WHEN \(x.sql) = '' THEN \(dialect.bool(false)) ELSE \(dialect.position(x.sql, in: y.sql)) > 0 END)"
             return SQLValue(op == .notIn ? "(NOT \(test))" : test, .bool)
         case .match:
             guard x.type == .string || x.type == .null, y.type == .string else { throw fail("~ matches text with a pattern", range) }
@@ -573,7 +573,8 @@ final class RowScope {
             let s = try compile(p[0].value), part = try compile(p[1].value)
             for v in [s, part] where v.type != .string && v.type != .null { throw fail("\(fn) needs text, got \(v.type.name)", range) }
             switch fn {
-            case "contains": return SQLValue("(\(dialect.position(part.sql, in: s.sql)) > 0 AND \(part.sql) <> '')", .bool)
+            case "contains":
+                return SQLValue("(CASE WHEN \(s.sql) IS NULL OR \(part.sql) IS NULL THEN NULL WHEN \(part.sql) = '' THEN \(dialect.bool(false)) ELSE \(dialect.position(part.sql, in: s.sql)) > 0 END)", .bool)
             case "starts_with": return SQLValue("(substr(\(s.sql), 1, \(dialect.length(part.sql))) = \(part.sql))", .bool)
             default:
                 return SQLValue("(\(dialect.length(part.sql)) <= \(dialect.length(s.sql)) AND substr(\(s.sql), \(dialect.length(s.sql)) - \(dialect.length(part.sql)) + 1) = \(part.sql))", .bool)

@@ -78,6 +78,18 @@ struct DatabaseTests {
         let negative = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "orders | derive a = amount - 50000 | abc a"])
         #expect(negative.status == 1)
         #expect(negative.stderr.contains("error: abc needs values of 0 or more, a is: -"), "\(negative.stderr)")
+        // A stage that reads the account graph does not compile and is not split either.
+        let health = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "accounts | health"])
+        #expect(health.status == 3)
+        #expect(health.stderr.contains("error: the stage 'health' does not compile to SQL (duckdb)"), "\(health.stderr)")
+        // A narrower int column (SMALLINT) is widened as kam's ints are 64-bit.
+        let narrow = Process()
+        narrow.executableURL = URL(fileURLWithPath: cli)
+        narrow.arguments = [dir + "/narrow.duckdb", "-c", "CREATE TABLE accounts AS SELECT 1 AS id, CAST(1951 AS SMALLINT) AS founded"]
+        try narrow.run()
+        narrow.waitUntilExit()
+        let wide = try Binary.run(["--data", "duckdb:" + dir + "/narrow.duckdb", "--quiet", "-c", "accounts | derive k = founded * 100 + 1 | select k"])
+        #expect(wide.stdout == "k\n195101\n", "\(wide.stderr)")
         // With --engine kam the rows are read into memory and kam answers.
         let inMemory = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--engine", "kam", "--quiet", "-c", "accounts | derive w = len(split(name, \" \")) | aggregate n = count() by w"])
         #expect(inMemory.status == 0, "\(inMemory.stderr)")
