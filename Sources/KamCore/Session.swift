@@ -142,7 +142,9 @@ public final class Session {
         func onDatabase(_ q: SQLQuery, _ stmt: Stmt) throws -> Value {
             do { return Session.value(try backend.run(q), q) } catch let d as Diagnostic {
                 if let r = d.message.range(of: "kam: ") {
-                    let message = String(d.message[r.upperBound...]).components(separatedBy: "\n")[0]
+                    // PostgreSQL quotes the text it could not cast: the message ends at the quote.
+                    var message = String(d.message[r.upperBound...]).components(separatedBy: "\n")[0]
+                    while message.hasSuffix("\"") { message.removeLast() }
                     throw Diagnostic(.runtime, message, at: stmt.range, in: source, hints: ["the database stopped the query where kam would stop"])
                 }
                 throw d

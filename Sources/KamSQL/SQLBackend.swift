@@ -38,6 +38,7 @@ func typed(_ v: Value, _ t: SQLType) -> Value {
     case (.int(let n), .float): return .float(Double(n))
     case (.float(let x), .int) where x == x.rounded() && abs(x) < 9.2e18: return .int(Int64(x))
     case (.int(let n), .duration): return .duration(Duration(days: Int32(clamping: n)))
+    case (.string(let s), .duration): return Int64(s).map { .duration(Duration(days: Int32(clamping: $0))) } ?? v
     default: return v
     }
 }
@@ -50,9 +51,30 @@ func typedTable(_ t: Table, _ q: SQLQuery) -> Table {
             columns.append(Column.from([Value](repeating: .null, count: t.count)))
             continue
         }
-        columns.append(Column.from((0..<t.count).map { typed(c.value(at: $0), type) }))
+        let values = (0..<t.count).map { typed(c.value(at: $0), type) }
+        // All null: still a column of the query's type (it prints as one).
+        if values.allSatisfy({ $0.isNull }), type != .unknown, type != .null {
+            columns.append(nullColumn(type, t.count))
+            continue
+        }
+        columns.append(Column.from(values))
     }
     return Table(names: q.columns, columns: columns, count: t.count)
+}
+
+/// A column of `count` nulls of a kam type.
+func nullColumn(_ t: SQLType, _ count: Int) -> Column {
+    var b = Bitmap(count: count, allValid: true)
+    for i in 0..<count { b[i] = false }
+    let storage: ColumnStorage
+    switch t {
+    case .int, .duration: storage = .int([Int64](repeating: 0, count: count))
+    case .float: storage = .float([Double](repeating: 0, count: count))
+    case .bool: storage = .bool([Bool](repeating: false, count: count))
+    case .date: storage = .date([Int32](repeating: 0, count: count))
+    default: storage = .string(StringColumn(codes: [UInt32](repeating: 0, count: count), dictionary: [""]))
+    }
+    return Column(storage: storage, validity: b)
 }
 
 /// An empty column of a kam type, for a catalog read without rows.
