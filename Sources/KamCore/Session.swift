@@ -5,6 +5,11 @@ import Foundation
 public final class Session {
     public let interpreter: Interpreter
     public var writer: Writer
+    /// When running on a database: its schema graph and the compiler the session keeps.
+    var database: (AccountGraph, SQLCompiler)?
+    /// Pipelines bound by let that the database computes: empty stand-ins with their
+    /// columns (and entity, for links), there for the checker only, never for running.
+    var standIns: [String: Value] = [:]
     /// Whether a --param the script never reads is a warning (scripts, not the REPL, whose
     /// lines each read only some).
     public var warnsUnusedParameters = true
@@ -104,24 +109,32 @@ public final class Session {
             return error.exitCode
         }
         defer { flushWarnings(err) }
+        for (n, v) in standIns { interpreter.globals.vars[n] = v }
         let problems = Checker(interpreter).check(program, warnUnusedParameters: warnsUnusedParameters)
+        for n in standIns.keys { interpreter.globals.vars[n] = nil }
         interpreter.warnings += problems.filter { $0.kind == .warning }
         let errors = problems.filter { $0.kind != .warning }
         if !errors.isEmpty {
             err(DiagnosticList(errors).render())
             return DiagnosticList(errors).exitCode
         }
-        guard let graph = try? interpreter.currentDataset() else {
+        guard let (graph, compiler) = database ?? (try? interpreter.currentDataset()).flatMap({ $0 }).map({ g in
+            (g, SQLCompiler(schema: SQLSchema(graph: g), dialect: backend.dialect, today: interpreter.options.today,
+                            params: interpreter.options.params, options: .init(orderColumn: backend.orderColumn, carryAllLinks: true)))
+        }) else {
             err(Diagnostic(.data, "no dataset to run on").render())
             return 4
         }
-        let compiler = SQLCompiler(schema: SQLSchema(graph: graph), dialect: backend.dialect, today: interpreter.options.today,
-                                   params: interpreter.options.params, options: .init(orderColumn: backend.orderColumn))
-        // Without the rows, kam must not see the entities: their tables are empty.
+        // One compiler and schema for the session: a pipeline bound by let on one line of
+        // the REPL is there for the next.
+        database = (graph, compiler)
+        // Without the rows, kam must not see the entities (their tables are empty): they are
+        // there for the checker, and gone while statements run.
         if !rowsInMemory {
             for e in graph.entities { interpreter.globals.vars[e.name] = nil }
             interpreter.install(AccountGraph(label: graph.label))
         }
+        defer { if !rowsInMemory { interpreter.install(graph) } }
         var documents: [String] = []
         let json = writer.format == .json
         func emit(_ v: Value) {
@@ -173,7 +186,8 @@ public final class Session {
                     if case .expression(let e) = stmt.kind, !compiler.readsData(e) { break }
                     var d = why
                     d.hints.append("to run what does not compile with the rows in memory: --engine kam")
-                    guard case .expression(let e) = stmt.kind, let (rest, q) = pushedPrefix(e, compiler, range: stmt.range) else { throw d }
+                    guard case .expression(let e) = stmt.kind, let (rest, q) = pushedPrefix(e, compiler, range: stmt.range),
+                          !compiler.readsData(rest, except: Set(q.columns)) else { throw d }
                     // The rest runs in kam on the rows alone: it may read their columns only,
                     // never a link (the rows no longer know their entity) — checked first.
                     let rewritten = Program(statements: [Stmt(.expression(rest), stmt.range)], source: source)
@@ -188,8 +202,15 @@ public final class Session {
                     continue
                 case nil:
                     guard case .letBinding(let n, let value) = stmt.kind, !rowsInMemory else { break }
-                    // A let of a pipeline the database computes stays there.
-                    if compiler.bindsRelation(n) { continue }
+                    // A let of a pipeline the database computes stays there; the next lines
+                    // are checked against a stand-in of its shape.
+                    if compiler.bindsRelation(n) {
+                        if let (columns, entity) = compiler.relationShape(n) {
+                            let origin = entity.flatMap { graph.byName[$0] }.map { Origin(graph: graph, entity: $0, rows: []) }
+                            standIns[n] = .table(Table(names: columns.map(\.0), columns: columns.map { _ in Column.from([]) }, count: 0, name: entity, origin: origin))
+                        }
+                        continue
+                    }
                     if !compiler.readsData(value) {
                         try interpreter.run(Program(statements: [stmt], source: source)) { _ in }
                         continue

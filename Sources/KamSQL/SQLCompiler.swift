@@ -17,7 +17,13 @@ public final class SQLCompiler {
         /// The column that gives a base table's row order, when the database has one; else
         /// rowid (SQLite, DuckDB) or the entity's key.
         public var orderColumn: String? = nil
-        public init(orderColumn: String? = nil) { self.orderColumn = orderColumn }
+        /// Every base step carries every link of its entity (a session whose later lines
+        /// may navigate a pipeline bound now, as the REPL's).
+        public var carryAllLinks = false
+        public init(orderColumn: String? = nil, carryAllLinks: Bool = false) {
+            self.orderColumn = orderColumn
+            self.carryAllLinks = carryAllLinks
+        }
     }
 
     public let schema: SQLSchema
@@ -125,7 +131,8 @@ public final class SQLCompiler {
         }
         select.append(order == "1" ? "1 AS \(q("__ord"))" : "\(order) AS \(q("__ord"))")
         var hiddenSeen = Set<String>()
-        for l in links.sorted() {
+        let carried = options.carryAllLinks ? Set(e.forward.keys).union(e.reverse.keys) : links
+        for l in carried.sorted() {
             if let f = e.forward[l], hiddenSeen.insert("__fk_" + f.column).inserted {
                 hidden.append("__fk_" + f.column)
                 select.append("t.\(q(f.column)) AS \(q("__fk_" + f.column))")
@@ -271,11 +278,17 @@ public final class SQLCompiler {
     /// Whether `name` is bound to a relation the database computes (a `let` of a pipeline).
     public func bindsRelation(_ name: String) -> Bool { variables[name] != nil }
 
+    /// The columns of a relation bound by let, with their kam types, and the entity whose
+    /// rows it still holds (for a stand-in the checker reads).
+    public func relationShape(_ name: String) -> (columns: [(String, SQLType)], entity: String?)? {
+        variables[name].map { r in (r.columns.map { ($0.name, $0.type) }, r.entity) }
+    }
+
     /// Whether an expression reads the dataset: an entity, a relation bound by let, or a
     /// function that reads the graph. One that does not (`sum(map([1, 2], x => x * 2))`)
     /// kam can answer with no rows at all.
-    public func readsData(_ e: Expr) -> Bool {
-        let names = linkNames(in: e)
+    public func readsData(_ e: Expr, except columns: Set<String> = []) -> Bool {
+        let names = linkNames(in: e).subtracting(columns)
         return names.contains { schema.entities[$0] != nil || variables[$0] != nil || SQLCompiler.datasetFunctions.contains($0) }
     }
 

@@ -183,7 +183,12 @@ final class REPL {
     func banner() -> String {
         var data = "demo company (built when first used)"
         if let label = driver.dataLabel, let g = session.interpreter.dataset {
-            data = label + ": " + g.entities.map { "\($0.name) \($0.table.count)" }.joined(separator: ", ")
+            if let (_, rows) = driver.backend, !rows {
+                // On the database: its tables, no rows in memory to count.
+                data = label + " (queries run there): " + g.entities.map(\.name).joined(separator: ", ")
+            } else {
+                data = label + ": " + g.entities.map { "\($0.name) \($0.table.count)" }.joined(separator: ", ")
+            }
         }
         return "kam \(kamVersion): \(data)\nType an expression; :help for help, Tab to complete, Ctrl-D to quit.\n"
     }

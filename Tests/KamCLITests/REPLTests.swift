@@ -1,4 +1,5 @@
 import Foundation
+import KamCore
 import Testing
 
 /// The REPL as a person uses it, through a pseudo-terminal.
@@ -389,6 +390,37 @@ struct REPLTests {
         #expect(pty.expect("accounts: 4 rows"))
         pty.send("len(accounts)\r")
         #expect(pty.expect("4"))
+    }
+
+    /// The REPL on a DuckDB file: queries run there, what does not compile says so, and
+    /// the session goes on.
+    @Test func theREPLOnADatabase() throws {
+        guard let cli = ProcessInfo.processInfo.environment["KAM_DUCKDB"], FileManager.default.isExecutableFile(atPath: cli) else {
+            print("REPL on DuckDB: skipped (KAM_DUCKDB is not set)")
+            return
+        }
+        let dir = try tempDir()
+        try SQLDump.script(Demo.build().0, dialect: .duckdb).write(toFile: dir + "/dump.sql", atomically: true, encoding: .utf8)
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: cli)
+        load.arguments = [dir + "/demo.duckdb", "-c", ".read \(dir)/dump.sql"]
+        try load.run()
+        load.waitUntilExit()
+        let pty = try start(arguments: ["--data", "duckdb:" + dir + "/demo.duckdb"])
+        #expect(pty.output.contains("(queries run there): accounts"), "\(pty.output)")
+        pty.send("accounts | count\r")
+        #expect(pty.expect("400"))
+        pty.send("accounts | health\r")
+        #expect(pty.expect("the stage 'health' does not compile to SQL (duckdb)"))
+        pty.mark()
+        pty.send("orders | aggregate n = count() by account.region | sort region | take 1\r")
+        #expect(pty.expect("│ APAC   │"))
+        // A pipeline bound on one line is there, links and all, on the next.
+        pty.send("let key = accounts | where tier == \"key\"\r")
+        pty.mark()
+        pty.send("key | derive o = owner.name | where o != null | count\r")
+        #expect(pty.expect("\r\n"))
+        #expect(!pty.output.contains("unknown name"))
     }
 
     @Test func longResultsAreTruncatedToTheTerminal() throws {
