@@ -58,10 +58,17 @@ public final class Session {
                 out("[\n" + documents.map { $0.trimmingCharacters(in: .newlines) }.joined(separator: ",\n") + "\n]\n")
             }
         }
-        do {
+        return Session.exitCode(err) {
             try interpreter.run(program) { value in
                 if json { documents.append(writer.render(value)) } else { out(writer.render(value)) }
             }
+        }
+    }
+
+    /// Runs `body`: 0, or the error rendered to `err` and its exit code.
+    static func exitCode(_ err: (String) -> Void, _ body: () throws -> Void) -> Int32 {
+        do {
+            try body()
             return 0
         } catch let d as Diagnostic {
             err(d.render())
@@ -163,7 +170,7 @@ public final class Session {
                 throw d
             }
         }
-        do {
+        return Session.exitCode(err) {
             for stmt in program.statements {
                 let started = Clock.now()
                 let line = source.location(of: stmt.range.start).line
@@ -233,16 +240,6 @@ public final class Session {
                 try interpreter.run(Program(statements: [stmt], source: source), emit: emit)
                 timing?("line \(line): in kam \(Clock.format(Clock.now() - started))")
             }
-            return 0
-        } catch let d as Diagnostic {
-            err(d.render())
-            return d.kind.exitCode
-        } catch let list as DiagnosticList {
-            err(list.render())
-            return list.exitCode
-        } catch {
-            err("error: \(error)\n")
-            return 1
         }
     }
 

@@ -184,24 +184,7 @@ public final class SQLCompiler {
             do {
                 switch stmt.kind {
                 case .letBinding(let name, let value):
-                    if let r = try relation(value, links: programNames, label: name) {
-                        // A table keeps the name of the entity it came from; one that lost it
-                        // (aggregate) takes the variable's, as kam names it.
-                        var labelled = r
-                        if labelled.label == nil { labelled.label = name }
-                        variables[name] = labelled
-                        scalars[name] = nil
-                    } else if let v = try? constant(value) {
-                        scalars[name] = v
-                        variables[name] = nil
-                    } else if let q = try? result(value, range: value.range), q.kind == .scalar {
-                        // `let n = accounts | count`: the value as a scalar subquery.
-                        scalars[name] = SQLValue("(" + q.sql + ")", q.types.first ?? .unknown)
-                        variables[name] = nil
-                    } else {
-                        scalars[name] = try constant(value)
-                        variables[name] = nil
-                    }
+                    try bindLet(name, value)
                 case .expression(let e):
                     out.append(try result(e, range: stmt.range))
                 case .parameter:
@@ -223,6 +206,26 @@ public final class SQLCompiler {
         return out
     }
 
+    /// Binds a `let`: a pipeline as a relation, a value as a literal or, when it is a query
+    /// of one value (`let n = accounts | count`), as a scalar subquery.
+    func bindLet(_ name: String, _ value: Expr) throws {
+        variables[name] = nil
+        scalars[name] = nil
+        if let r = try relation(value, links: programNames, label: name) {
+            // A table keeps the name of the entity it came from; one that lost it
+            // (aggregate) takes the variable's, as kam names it.
+            var labelled = r
+            if labelled.label == nil { labelled.label = name }
+            variables[name] = labelled
+        } else if let v = try? constant(value) {
+            scalars[name] = v
+        } else if let q = try? result(value, range: value.range), q.kind == .scalar {
+            scalars[name] = SQLValue("(" + q.sql + ")", q.types.first ?? .unknown)
+        } else {
+            scalars[name] = try constant(value)
+        }
+    }
+
     /// One statement, for running on a database statement by statement: a `let` is bound
     /// for what follows (nil returned), a result gives its query or why it does not compile.
     public func compile(statement stmt: Stmt, in program: Program) -> Result<SQLQuery, Diagnostic>? {
@@ -232,14 +235,10 @@ public final class SQLCompiler {
         source = program.source
         switch stmt.kind {
         case .letBinding(let name, let value):
-            variables[name] = nil
-            scalars[name] = nil
-            if let r = try? relation(value, links: programNames, label: name) {
-                var labelled = r
-                if labelled.label == nil { labelled.label = name }
-                variables[name] = labelled
-            } else if let v = try? constant(value) {
-                scalars[name] = v
+            // One that does not compile leaves the name unbound: what reads it fails too.
+            if (try? bindLet(name, value)) == nil {
+                variables[name] = nil
+                scalars[name] = nil
             }
             return nil
         case .expression(let e):
@@ -301,32 +300,7 @@ public final class SQLCompiler {
     public func compileEach(_ program: Program) -> [Result<SQLQuery, Diagnostic>] {
         source = program.source
         programNames = names(of: program)
-        var out: [Result<SQLQuery, Diagnostic>] = []
-        for stmt in program.statements {
-            switch stmt.kind {
-            case .letBinding(let name, let value):
-                variables[name] = nil
-                scalars[name] = nil
-                if let r = try? relation(value, links: programNames, label: name) {
-                    var labelled = r
-                    if labelled.label == nil { labelled.label = name }
-                    variables[name] = labelled
-                } else if let v = try? constant(value) {
-                    scalars[name] = v
-                }
-            case .expression(let e):
-                do {
-                    out.append(.success(try result(e, range: stmt.range)))
-                } catch let f as Failure {
-                    out.append(.failure(f.diagnostic))
-                } catch {
-                    out.append(.failure(Diagnostic(.syntax, "\(error)", at: stmt.range, in: source)))
-                }
-            default:
-                break
-            }
-        }
-        return out
+        return program.statements.compactMap { compile(statement: $0, in: program) }
     }
 
     /// A statement's query: a table, or a one-row one-column query for a scalar.
