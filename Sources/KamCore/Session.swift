@@ -174,6 +174,23 @@ public final class Session {
             for stmt in program.statements {
                 let started = Clock.now()
                 let line = source.location(of: stmt.range.start).line
+                // schema() (the REPL's :schema) reads the catalog, which is here; the counts
+                // of rows and nulls are the database's, which are not: they show as null.
+                if !rowsInMemory, case .expression(let e) = stmt.kind, case .call(let callee, _, false) = e.kind, case .name("schema") = callee.kind {
+                    interpreter.install(graph)
+                    var shown: [Value] = []
+                    defer {
+                        for x in graph.entities { interpreter.globals.vars[x.name] = nil }
+                        interpreter.install(AccountGraph(label: graph.label))
+                    }
+                    try interpreter.run(Program(statements: [stmt], source: source)) { shown.append($0) }
+                    for v in shown {
+                        guard case .table(let t) = v else { emit(v); continue }
+                        let columns = zip(t.names, t.columns).map { n, c in ["rows", "nulls"].contains(n) ? Column.from([Value](repeating: .null, count: t.count)) : c }
+                        emit(.table(Table(names: t.names, columns: columns, count: t.count)))
+                    }
+                    continue
+                }
                 let compiled = compiler.compile(statement: stmt, in: program)
                 switch compiled {
                 case .success(let q)?:
