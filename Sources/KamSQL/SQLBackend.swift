@@ -228,11 +228,13 @@ public final class DuckDBBackend: SQLBackend {
     public func run(_ query: SQLQuery) throws -> Table { typedTable(try json(query.sql), query) }
 }
 
-/// Runs a program to its end; its stdout, or an error with its stderr.
-func runProcess(_ path: String, _ args: [String], what: String) throws -> String {
+/// Runs a program to its end; its stdout, or an error with its stderr. `environment` is
+/// added to this process's.
+public func runProcess(_ path: String, _ args: [String], what: String, environment: [String: String] = [:]) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -506,12 +506,8 @@ public final class SQLCompiler {
     /// `key ASC|DESC NULLS LAST` for each sort key; `-key` sorts descending.
     func orderKeys(_ scope: RowScope, _ args: [Arg], descendingAll: Bool = false) throws -> [String] {
         try args.map { a in
-            var x = a.value
-            var descending = descendingAll
-            if case .unary(.negate, let inner) = x.kind {
-                x = inner
-                descending.toggle()
-            }
+            let (x, negated) = Verbs.sortKey(a.value)
+            let descending = negated ? !descendingAll : descendingAll
             let v = try scope.compile(x)
             guard v.type != .unknown else { throw fail("cannot sort by \(v.type.name)", a.value.range) }
             return "\(dialect.byteOrder(v.sql, v.type)) \(descending ? "DESC" : "ASC") NULLS LAST"

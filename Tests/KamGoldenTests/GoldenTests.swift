@@ -155,15 +155,7 @@ struct GoldenTests {
                         continue
                     }
                     let line = program.source.location(of: q.range.start).line
-                    do {
-                        var got = try engine.run(q.sql, q.scalar)
-                        if got.names.isEmpty && want.rows.isEmpty { got.names = want.names }
-                        if let problem = SQLEngines.compare(want, got) {
-                            Issue.record("\(file):\(line) on \(engine.dialect): \(problem)\nkam:\n\(want)\nSQL:\n\(got)\n\(q.sql)")
-                        }
-                    } catch {
-                        Issue.record("\(file):\(line) on \(engine.dialect) failed: \(error)\n\(q.sql)")
-                    }
+                    if let problem = SQLEngines.differs(q, from: want, on: engine, at: "\(file):\(line)") { Issue.record("\(problem)") }
                     compared[engine.dialect, default: 0] += 1
                 }
             }

@@ -170,22 +170,23 @@ public enum SQLEngines {
         }
     }
 
+    /// A client run to its end (stdout and stderr read as it runs: Spark and psql write much).
     public static func shell(_ path: String, _ args: [String], environment: [String: String] = [:]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
-            throw Diagnostic(.runtime, "\(path) failed: " + String(decoding: errData, as: UTF8.self))
+        try runProcess(path, args, what: path, environment: environment)
+    }
+
+    /// Runs one compiled query on an engine and compares its rows with kam's: nil when they
+    /// are equal, else what differs, with the query, for the test to record.
+    public static func differs(_ q: SQLQuery, from want: Result, on engine: Engine, at place: String) -> String? {
+        do {
+            var got = try engine.run(q.sql, q.scalar)
+            // An empty result prints no columns: they are the query's.
+            if got.names.isEmpty && want.rows.isEmpty { got.names = want.names }
+            guard let problem = compare(want, got) else { return nil }
+            return "\(place) on \(engine.dialect): \(problem)\nkam:\n\(want)\nSQL:\n\(got)\n\(q.sql)"
+        } catch {
+            return "\(place) on \(engine.dialect) failed: \(error)\n\(q.sql)"
         }
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// kam's own answers for a program, one per result.

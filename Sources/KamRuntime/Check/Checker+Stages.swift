@@ -155,10 +155,7 @@ extension Checker {
     }
 
     /// Whether the accounts' contacts have interactions (profitability's cost to serve).
-    public func unnegated(_ e: Expr) -> Expr {
-        if case .unary(.negate, let inner) = e.kind { return inner }
-        return e
-    }
+    public func unnegated(_ e: Expr) -> Expr { Verbs.sortKey(e).key }
 
     /// where, sort, take, skip, distinct and first on a list: `it` is each item.
     public func listStage(_ b: Builtin, _ e: Expr, _ rest: [Arg], _ element: Shape, _ scope: Scope) -> Shape {

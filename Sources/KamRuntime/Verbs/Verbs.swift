@@ -183,14 +183,17 @@ public enum Verbs {
         public var descending: Bool
     }
 
+    /// A sort key as written: `-revenue` is revenue, descending. One rule for the stages,
+    /// the checker and the SQL compiler.
+    public static func sortKey(_ e: Expr) -> (key: Expr, negated: Bool) {
+        if case .unary(.negate, let inner) = e.kind { return (inner, true) }
+        return (e, false)
+    }
+
     public static func sortKeys(_ args: [Arg], over t: Table, _ site: CallSite, defaultDescending: Bool = false) throws -> [SortKey] {
         try args.map { arg in
-            var e = arg.value
-            var desc = defaultDescending
-            if case .unary(.negate, let inner) = e.kind {
-                e = inner
-                desc.toggle()
-            }
+            let (e, negated) = sortKey(arg.value)
+            let desc = negated ? !defaultDescending : defaultDescending
             return SortKey(column: try site.interp.evalColumn(e, over: t, site.env), descending: desc)
         }
     }
