@@ -352,8 +352,12 @@ public final class SQLCompiler {
             }
         }
         walk(e)
+        // The links a stage follows without naming them.
+        for (stage, links) in Self.stageLinks where names.contains(stage) { names.formUnion(links) }
         return names
     }
+
+    static let stageLinks: [String: [String]] = ["profitability": ["orders", "contacts"], "lose": ["orders", "owner"]]
 
     /// The relation an expression denotes, nil when it is not a table.
     func relation(_ e: Expr, links: Set<String>, label: String?) throws -> Relation? {
@@ -383,7 +387,7 @@ public final class SQLCompiler {
 
     /// The verbs that give a table.
     enum Stages {
-        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score", "quantile", "key_accounts", "rfm", "portfolio"]
+        static let all: Set<String> = ["where", "select", "derive", "sort", "take", "skip", "top", "aggregate", "distinct", "join", "abc", "score", "quantile", "key_accounts", "rfm", "portfolio", "profitability"]
     }
 
     // MARK: stages
@@ -405,6 +409,7 @@ public final class SQLCompiler {
         case "key_accounts": return try keyAccountsStage(input, args, e)
         case "rfm": return try rfmStage(input, args, e)
         case "portfolio": return try portfolioStage(input, args, e)
+        case "profitability": return try profitabilityStage(input, args, e)
         default: throw unsupported("the stage '\(fn)'", e.range)
         }
     }
@@ -1058,6 +1063,88 @@ public final class SQLCompiler {
             + "WHEN \(av) >= \(splits.0) THEN \(dialect.string(labels[1])) "
             + "WHEN \(sv) >= \(splits.1) THEN \(dialect.string(labels[2])) ELSE \(dialect.string(labels[3])) END)"
         return adding(valued, [("quadrant", quadrant, .string)], step: "portfolio", from: valued.name, keepHidden: input.hidden)
+    }
+
+    /// `profitability` (cost_per_interaction:), as kam's over the standard links: from each
+    /// row's orders revenue (Σ amount), cost (Σ cost), gross_margin, margin_pct, avg_discount;
+    /// with the interactions of its contacts, their count, cost_to_serve and net_margin. A
+    /// column the dataset lacks leaves its figures null (cost) or out (interactions), and a
+    /// discount outside 0...1 anywhere in the orders stops the query, as it stops kam.
+    func profitabilityStage(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> Relation {
+        var cpi = "150.0"
+        for a in args {
+            guard a.style == .named, a.name == "cost_per_interaction" else {
+                if a.style == .named, ["revenue", "cost", "discount", "interactions"].contains(a.name ?? "") {
+                    throw unsupported("profitability's \(a.name ?? ""): (inputs pointed elsewhere)", a.value.range,
+                        hints: ["the standard links compile: orders.amount, orders.cost, orders.discount, contacts.interactions"])
+                }
+                throw fail("profitability takes cost_per_interaction:", a.value.range)
+            }
+            guard let x = Self.number(a.value), x >= 0 else {
+                throw fail("cost_per_interaction must be a number of 0 or more", a.value.range)
+            }
+            cpi = "\(x)"
+        }
+        guard let entityName = input.entity, let entity = schema.entities[entityName] else {
+            throw unsupported("profitability here (the rows are no longer rows of an entity)", e.range)
+        }
+        guard let link = entity.reverse["orders"], let orders = schema.entities[link.source], let amount = orders.column("amount") else {
+            throw fail("profitability needs orders.amount", e.range, hints: ["profitability reads each \(entityName) row's orders"])
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        func numbers(_ c: SQLSchema.Column, _ purpose: String) throws {
+            guard c.type.isNumber || c.type == .null else {
+                throw fail("profitability needs orders.\(c.name) to hold numbers for \(purpose), but it holds \(c.type.name) values", e.range)
+            }
+        }
+        try numbers(amount, "revenue")
+        func value(_ fn: String, _ path: [String]) throws -> String {
+            guard let v = try scope.reverseAggregate(fn, path, extra: [], e.range) else { throw fail("profitability needs \(path.joined(separator: "."))", e.range) }
+            return dialect.toFloat(v.sql)
+        }
+        let nullFloat = dialect.toFloat("NULL")
+        var helpers = [("__rev", try value("sum", ["orders", "amount"]))]
+        let cost = orders.column("cost")
+        if let cost {
+            try numbers(cost, "the gross margin")
+            helpers.append(("__cost", try value("sum", ["orders", "cost"])))
+        } else {
+            helpers.append(("__cost", nullFloat))
+        }
+        if let d = orders.column("discount") {
+            try numbers(d, "the average discount")
+            // kam checks the whole column before it reads any row's.
+            let x = q(d.name), table = q(orders.table)
+            let low = "(SELECT MIN(o.\(x)) FROM \(table) AS o)", high = "(SELECT MAX(o.\(x)) FROM \(table) AS o)"
+            let message = "profitability needs orders.discount as a fraction from 0 to 1 for the average discount (0.05 for 5%), but orders has"
+            helpers.append(("__disc", "(CASE WHEN \(low) < 0 THEN \(dialect.raise(message, value: low, as: .float)) "
+                + "WHEN \(high) > 1 THEN \(dialect.raise(message, value: high, as: .float)) ELSE \(try value("avg", ["orders", "discount"])) END)"))
+        } else {
+            helpers.append(("__disc", nullFloat))
+        }
+        var interactions = false
+        if let c = entity.reverse["contacts"], let contacts = schema.entities[c.source], let i = contacts.reverse["interactions"],
+           schema.entities[i.source]?.column("date") != nil {
+            interactions = true
+            guard let n = try scope.reverseAggregate("count", ["contacts", "interactions"], extra: [], e.range) else {
+                throw fail("profitability needs contacts.interactions", e.range)
+            }
+            helpers.append(("__n", n.sql))
+        }
+        let summed = adding(input, [], step: "profitability_sum", from: input.name, joins: scope.joinSQL, helpers: helpers)
+        let rev = "t." + q("__rev"), c = "t." + q("__cost")
+        let margin = cost == nil ? nullFloat : "(\(rev) - \(c))"
+        var extra: [(String, String, SQLType)] = [
+            ("revenue", rev, .float), ("cost", c, .float), ("gross_margin", margin, .float),
+            ("margin_pct", cost == nil ? nullFloat : "(CASE WHEN \(rev) <> 0 THEN \(margin) / \(rev) ELSE NULL END)", .float),
+            ("avg_discount", "t." + q("__disc"), .float),
+        ]
+        if interactions {
+            let n = "t." + q("__n"), serve = "(\(dialect.toFloat(n)) * \(dialect.toFloat(cpi)))"
+            extra += [("interactions", n, .int), ("cost_to_serve", serve, .float),
+                      ("net_margin", cost == nil ? nullFloat : "(\(margin) - \(serve))", .float)]
+        }
+        return adding(summed, extra, step: "profitability", from: summed.name, keepHidden: input.hidden)
     }
 
     static func number(_ e: Expr) -> Double? {

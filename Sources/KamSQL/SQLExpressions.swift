@@ -102,69 +102,114 @@ final class RowScope {
         return SQLValue("\(from).\(q(field))", c.type)
     }
 
-    /// An aggregate over a reverse link, per row: `sum(orders.amount)`, `count(orders)`.
-    func reverseAggregate(_ fn: String, _ link: String, _ field: String?, extra: [Arg], _ range: SourceRange) throws -> SQLValue? {
+    /// An aggregate over a reverse link, per row: `sum(orders.amount)`, `count(orders)`, and
+    /// along further links from there: `count(contacts.interactions)` (every interaction of
+    /// every contact), `sum(orders.product.list_price)` (each order's product). `path` is
+    /// the member chain as written; nil when it does not start with a reverse link.
+    func reverseAggregate(_ fn: String, _ path: [String], extra: [Arg], _ range: SourceRange) throws -> SQLValue? {
         guard let rel = relation, let entityName = rel.entity, let entity = schema.entities[entityName],
-              let r = entity.reverse[link], let src = schema.entities[r.source] else { return nil }
+              let link = path.first, let r = entity.reverse[link], var current = schema.entities[r.source] else { return nil }
         if aggregating && !insideAggregate {
             throw unsupported("a reverse link inside aggregate", range, hints: ["derive it per row first: derive n = count(\(link)) | aggregate ..."])
+        }
+        // The joins inside the subquery: more reverse links (every row), forward links (the
+        // one row, or none when the reference dangles).
+        var from = "s"
+        var inner = ""
+        var chain = link
+        // A forward link ends the chain: its rows are the distinct rows it leads to (an
+        // account's orders reach each product once, as in kam), so the subquery reads the
+        // distinct references first and joins the target to them.
+        var forward: (link: SQLSchema.Forward, table: String)? = nil
+        var field: String? = nil
+        for (k, step) in path.enumerated().dropFirst() {
+            if forward == nil, let next = current.reverse[step], let target = schema.entities[next.source] {
+                let a = "s\(k)"
+                inner += " JOIN \(q(target.table)) AS \(a) ON \(a).\(q(next.column)) = \(from).\(q(next.key))"
+                from = a
+                current = target
+                chain += "." + step
+            } else if forward == nil, let f = current.forward[step], let target = schema.entities[f.target] {
+                forward = (f, target.table)
+                current = target
+                chain += "." + step
+            } else if k == path.count - 1 {
+                field = step
+            } else if forward != nil {
+                throw unsupported("a link after '\(path[k - 1])' (a link to one row, inside an aggregate over many)", range,
+                    hints: ["derive it on \(current.name) first, or aggregate over \(path[k - 1]) itself"])
+            } else {
+                throw fail("'\(step)' is not a link of \(current.name)", range,
+                    hints: current.forward.isEmpty && current.reverse.isEmpty ? [] : ["links: " + (Array(current.forward.keys) + Array(current.reverse.keys)).sorted().joined(separator: ", ")])
+            }
+        }
+        var source = "\(q(schema.entities[r.source]?.table ?? r.source)) AS s\(inner)"
+        var reachedVia: String? = nil
+        if let (f, table) = forward {
+            source = "(SELECT DISTINCT s.\(q(r.column)), \(from).\(q(f.column)) AS \(q("__r")) FROM \(source)) AS s "
+                + "JOIN \(q(table)) AS f ON f.\(q(f.key)) = s.\(q("__r"))"
+            from = "f"
+            reachedVia = "f.\(q(f.key))"
         }
         var valueSQL = "1"
         var type: SQLType = .int
         if let field {
-            guard let c = src.column(field) else {
-                throw fail("\(src.name) has no column '\(field)'", range,
-                    hints: [Suggest.hint(field, in: src.columns.map(\.name)) ?? "columns: " + src.columns.map(\.name).joined(separator: ", ")])
+            guard let c = current.column(field) else {
+                throw fail("\(current.name) has no column '\(field)'", range,
+                    hints: [Suggest.hint(field, in: current.columns.map(\.name)) ?? "columns: " + current.columns.map(\.name).joined(separator: ", ")])
             }
-            valueSQL = "s." + q(field)
+            valueSQL = "\(from).\(q(field))"
             type = c.type
+        } else if fn != "count" {
+            throw fail("\(fn) needs a column: \(fn)(\(chain).amount)", range)
         }
-        let inner: String
+        let aggregate: String
         let outType: SQLType
         var fallback: String? = nil
         switch fn {
         case "sum":
             guard type.isNumber || type == .null else { throw fail("sum needs numbers, got \(type.name)", range) }
             outType = type == .float ? .float : .int
-            inner = outType == .int ? "CAST(SUM(\(valueSQL)) AS BIGINT)" : dialect.floatSum(valueSQL)
+            aggregate = outType == .int ? "CAST(SUM(\(valueSQL)) AS BIGINT)" : dialect.floatSum(valueSQL)
             fallback = outType == .float ? "0.0" : "0"
         case "count":
-            inner = field == nil ? "COUNT(*)" : "COUNT(\(valueSQL))"
+            // A row reached through a forward link last counts when the link leads to one.
+            aggregate = field != nil ? "COUNT(\(valueSQL))" : reachedVia.map { "COUNT(\($0))" } ?? "COUNT(*)"
             outType = .int
             fallback = "0"
         case "count_distinct":
-            guard field != nil else { throw fail("count_distinct needs a column: count_distinct(\(link).product_id)", range) }
-            inner = "COUNT(DISTINCT \(valueSQL))"
+            guard field != nil else { throw fail("count_distinct needs a column: count_distinct(\(chain).product_id)", range) }
+            aggregate = "COUNT(DISTINCT \(valueSQL))"
             outType = .int
             fallback = "0"
         case "avg":
             // The mean of a compensated sum, as kam's, where the engine compensates.
-            inner = type == .float ? "(\(dialect.floatSum(valueSQL)) / COUNT(\(valueSQL)))" : "AVG(\(dialect.toFloat(valueSQL)))"
+            aggregate = type == .float ? "(\(dialect.floatSum(valueSQL)) / COUNT(\(valueSQL)))" : "AVG(\(dialect.toFloat(valueSQL)))"
             outType = .float
         case "min", "max":
-            inner = "\(fn.uppercased())(\(valueSQL))"
+            aggregate = "\(fn.uppercased())(\(valueSQL))"
             outType = type
         default:
             throw unsupported("\(fn) over a reverse link", range)
         }
         _ = extra
-        // One grouped subquery per link, with every aggregate the step reads through it: one
-        // scan of the orders for revenue, count and last date.
-        let key = "rev:\(link)"
+        // One grouped subquery per chain of links, with every aggregate the step reads
+        // through it: one scan of the orders for revenue, count and last date.
+        let key = "rev:\(chain)"
         let a: String
         if let j = joins.first(where: { $0.key == key }) {
             a = j.alias
         } else {
-            a = "g\(joins.count + 1)_\(link)"
+            a = "g\(joins.count + 1)_\(chain.replacingOccurrences(of: ".", with: "_"))"
             joins.append((key, "", a))
-            grouped[a] = (r.column, src.table, "__key_" + r.key, [])
+            grouped[a] = (r.column, source, "__key_" + r.key, [])
         }
         var aggregates = grouped[a]?.aggregates ?? []
         let column: String
-        if let k = aggregates.firstIndex(of: inner) {
+        if let k = aggregates.firstIndex(of: aggregate) {
             column = "v\(k + 1)"
         } else {
-            aggregates.append(inner)
+            aggregates.append(aggregate)
             column = "v\(aggregates.count)"
         }
         grouped[a]?.aggregates = aggregates
@@ -173,13 +218,14 @@ final class RowScope {
     }
 
     /// The grouped subqueries over reverse links, by alias: the link's column, the source
-    /// table, the hidden key it matches, and the aggregates (v1, v2, ...).
-    var grouped: [String: (column: String, table: String, key: String, aggregates: [String])] = [:]
+    /// table with the joins along the chain, the hidden key it matches, and the aggregates
+    /// (v1, v2, ...).
+    var grouped: [String: (column: String, src: String, key: String, aggregates: [String])] = [:]
 
     func joinClause(_ j: (key: String, sql: String, alias: String)) -> String {
         guard let g = grouped[j.alias] else { return j.sql }
         let values = g.aggregates.enumerated().map { "\($0.element) AS v\($0.offset + 1)" }.joined(separator: ", ")
-        let sub = "SELECT s.\(q(g.column)) AS k, \(values) FROM \(q(g.table)) AS s WHERE s.\(q(g.column)) IS NOT NULL GROUP BY s.\(q(g.column))"
+        let sub = "SELECT s.\(q(g.column)) AS k, \(values) FROM \(g.src) WHERE s.\(q(g.column)) IS NOT NULL GROUP BY s.\(q(g.column))"
         return "LEFT JOIN (\(sub)) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))"
     }
 
@@ -394,15 +440,21 @@ final class RowScope {
 
     func positional(_ args: [Arg]) -> [Arg] { args.filter { $0.style == .positional } }
 
+    /// The names of a member chain (`contacts.interactions.date`), nil for anything else.
+    static func chain(_ e: Expr) -> [String]? {
+        switch e.kind {
+        case .name(let n): return [n]
+        case .member(let b, let n): return chain(b).map { $0 + [n] }
+        default: return nil
+        }
+    }
+
     func call(_ fn: String, _ args: [Arg], _ range: SourceRange) throws -> SQLValue {
         let p = positional(args)
         // Aggregates: over a reverse link per row, or over the group inside aggregate.
         if ["sum", "avg", "min", "max", "count", "count_distinct", "median", "percentile", "stddev"].contains(fn) {
             if let first = p.first {
-                if case .member(let b, let field) = first.value.kind, case .name(let link) = b.kind,
-                   let v = try reverseAggregate(fn, link, field, extra: Array(p.dropFirst()), range) { return v }
-                if case .name(let link) = first.value.kind, fn == "count",
-                   let v = try reverseAggregate(fn, link, nil, extra: [], range) { return v }
+                if let path = Self.chain(first.value), let v = try reverseAggregate(fn, path, extra: Array(p.dropFirst()), range) { return v }
             }
             if aggregating && !insideAggregate { return try groupAggregate(fn, p, range) }
             if (fn == "min" || fn == "max") && p.count >= 2 { return try leastGreatest(fn, p, range) }

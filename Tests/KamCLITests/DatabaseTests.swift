@@ -94,6 +94,23 @@ struct DatabaseTests {
         narrow.waitUntilExit()
         let wide = try Binary.run(["--data", "duckdb:" + dir + "/narrow.duckdb", "--quiet", "-c", "accounts | derive k = founded * 100 + 1 | select k"])
         #expect(wide.stdout == "k\n195101\n", "\(wide.stderr)")
+        // profitability compiles; a discount that is no fraction stops the query, as kam stops.
+        let percent = Process()
+        percent.executableURL = URL(fileURLWithPath: cli)
+        percent.arguments = [dir + "/percent.duckdb", "-c", "CREATE TABLE accounts AS SELECT 'A1' AS id; "
+            + "CREATE TABLE orders AS SELECT * FROM (VALUES ('O1', 'A1', 100.0, 0.05), ('O2', 'A1', 50.0, 5.0)) AS o(id, account_id, amount, discount)"]
+        try percent.run()
+        percent.waitUntilExit()
+        // (kam finds it when it checks the script, exit 3; the database when it runs, exit 1.)
+        for (engine, status) in [("sql", 1), ("kam", 3)] {
+            let p = try Binary.run(["--data", "duckdb:" + dir + "/percent.duckdb", "--engine", engine, "--quiet", "-c", "accounts | profitability"])
+            #expect(p.status == status, "\(engine): \(p.stdout)")
+            #expect(p.stderr.contains("profitability needs orders.discount as a fraction from 0 to 1 for the average discount (0.05 for 5%), but orders"), "\(engine): \(p.stderr)")
+        }
+        let profit = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "accounts | profitability | top 2 by net_margin | select id, net_margin"])
+        let profitHere = try Binary.run(["--quiet", "-c", "accounts | profitability | top 2 by net_margin | select id, net_margin"])
+        #expect(profit.status == 0, "\(profit.stderr)")
+        #expect(profit.stdout == profitHere.stdout)
         // With --engine kam the rows are read into memory and kam answers.
         let inMemory = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--engine", "kam", "--quiet", "-c", "accounts | derive w = len(split(name, \" \")) | aggregate n = count() by w"])
         #expect(inMemory.status == 0, "\(inMemory.stderr)")
