@@ -51,7 +51,7 @@ public enum Dialect: String, CaseIterable, Sendable {
         case (.sqlite, .date): "TEXT"
         case (_, .date): "DATE"
         case (.spark, .string): "STRING"
-        case (_, .string), (_, .null), (_, .unknown): "TEXT"
+        case (_, .string), (_, .null), (_, .unknown), (_, .textList): "TEXT"
         }
     }
 
@@ -224,6 +224,21 @@ public enum Dialect: String, CaseIterable, Sendable {
         }
     }
 
+    /// The texts of a table's rows joined in the order of `order`, separated by the unit
+    /// separator (U+001F), which kam reads back as a list (`SQLType.textList`); null when
+    /// there are no rows. SQLite before 3.44 has no ORDER BY inside an aggregate: a window
+    /// gives the order there.
+    public func textList(_ x: String, orderBy order: String, from table: String) -> String {
+        let sep = self == .sqlite ? "char(31)" : "chr(31)"
+        switch self {
+        case .duckdb, .postgres: return "(SELECT string_agg(\(x), \(sep) ORDER BY \(order)) FROM \(table))"
+        case .sqlite:
+            return "(SELECT MAX(l) FROM (SELECT group_concat(\(x), \(sep)) OVER (ORDER BY \(order) ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS l FROM \(table)))"
+        case .spark:
+            return "(SELECT CASE WHEN COUNT(*) = 0 THEN NULL ELSE array_join(transform(array_sort(collect_list(named_struct('o', \(order), 'x', \(x)))), e -> e.x), \(sep)) END FROM \(table))"
+        }
+    }
+
     public func stddev(_ x: String) -> String? { self == .sqlite ? nil : "stddev_samp(\(x))" }
 
     /// `OFFSET n` with no limit.
@@ -243,6 +258,8 @@ public enum SQLType: Equatable, Sendable {
     /// A duration in whole days (durations with months compile only in date arithmetic).
     case duration
     case null, unknown
+    /// A list of texts, written by the query as one text (`Dialect.textList`).
+    case textList
 
     public var isNumber: Bool { self == .int || self == .float }
     public var name: String {
@@ -255,6 +272,7 @@ public enum SQLType: Equatable, Sendable {
         case .duration: "duration"
         case .null: "null"
         case .unknown: "a value of unknown type"
+        case .textList: "list"
         }
     }
 }

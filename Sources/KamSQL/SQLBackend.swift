@@ -28,6 +28,8 @@ extension SQLBackend {
 /// from ISO text, booleans from 0/1 or t/f, ints and floats from numbers or text.
 func typed(_ v: Value, _ t: SQLType) -> Value {
     switch (v, t) {
+    case (.null, .textList): return .list([])
+    case (.string(let s), .textList): return .list(s.split(separator: "\u{1F}", omittingEmptySubsequences: false).map { .string(String($0)) })
     case (.null, _): return .null
     case (.string(let s), .date):
         return Calendar.parse(Array(s.prefix(10).utf8)).map(Value.date) ?? v
@@ -41,6 +43,14 @@ func typed(_ v: Value, _ t: SQLType) -> Value {
     case (.string(let s), .duration): return Int64(s).map { .duration(Duration(days: Int32(clamping: $0))) } ?? v
     default: return v
     }
+}
+
+extension SQLType {
+    /// A value read from an engine, as the kam value of this type: `.textList` reads the
+    /// text a query wrote for a list (`Dialect.textList`) as the list.
+    ///
+    ///     SQLType.textList.value(.string("a\u{1F}b"))   // ["a", "b"]
+    public func value(_ v: Value) -> Value { typed(v, self) }
 }
 
 func typedTable(_ t: Table, _ q: SQLQuery) -> Table {

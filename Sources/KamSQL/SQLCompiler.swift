@@ -685,7 +685,7 @@ public final class SQLCompiler {
 
     // MARK: scalar results
 
-    static let scalarStages: Set<String> = ["concentration", "count", "len", "first", "sum", "avg", "min", "max", "count_distinct", "median", "percentile", "stddev"]
+    static let scalarStages: Set<String> = ["concentration", "lose", "count", "len", "first", "sum", "avg", "min", "max", "count_distinct", "median", "percentile", "stddev"]
 
     /// `| count`, `| first`, `| sum(amount)` and the other aggregates as a stage.
     func scalarStage(_ fn: String, _ input: Relation, _ args: [Arg], _ e: Expr) throws -> SQLQuery? {
@@ -700,6 +700,8 @@ public final class SQLCompiler {
             return SQLQuery(sql: query(r), columns: r.columns.map(\.name), types: r.columns.map(\.type), kind: .row, range: e.range)
         case "concentration":
             return try concentration(input, args, e)
+        case "lose":
+            return try lose(input, args, e)
         case "sum", "avg", "min", "max", "count", "count_distinct", "median", "percentile", "stddev":
             let scope = RowScope(compiler: self, relation: input)
             scope.aggregating = true
@@ -1186,6 +1188,113 @@ public final class SQLCompiler {
         let sql = queryWith(ranked, "SELECT \(fields.joined(separator: ", ")) FROM \(q(ranked.name))")
         return SQLQuery(sql: sql, columns: ["n", "total", "hhi", "cr1", "cr5", "cr10", "top20"],
                         types: [.int, .float, .float, .float, .float, .float, .float], kind: .record, range: e.range)
+    }
+
+    /// `lose CONDITION` (by:, cost:), as kam's: the accounts, value and margin lost, the HHI
+    /// before and after, and the owners of the lost rows (by the owner link's name, else
+    /// owner_id; two owners who share a name with their ids), in the order of their first
+    /// lost row. The value is `revenue` unless by: names another; a null value counts as 0.
+    func lose(_ input: Relation, _ args: [Arg], _ e: Expr) throws -> SQLQuery {
+        for a in args where a.style == .named && a.name != "by" && a.name != "cost" {
+            throw fail("lose takes by: and cost:", a.value.range)
+        }
+        let positional = args.filter { $0.style == .positional }
+        guard positional.count == 1, let condition = positional.first else {
+            throw fail("lose needs a condition: which accounts are lost", e.range,
+                hints: ["usage: accounts | derive revenue = sum(orders.amount) | lose name in [\"Acme\", \"Beta\"]"])
+        }
+        let by = args.first { $0.name == "by" }
+        if by == nil, input.column("revenue") == nil {
+            throw fail("lose needs a revenue column, or by: naming the value", e.range, hints: ["derive revenue = sum(orders.amount) first, or write by: amount"])
+        }
+        let scope = RowScope(compiler: self, relation: input)
+        let (guarded, _) = try stageValue("lose", input, [Arg(by?.value ?? Expr(.name("revenue"), e.range))], e, scope)
+        let cond = try scope.compile(condition.value)
+        guard cond.type == .bool || cond.type == .null else { throw fail("lose needs a condition, got \(cond.type.name)", condition.value.range) }
+        var helpers = [("__v", "COALESCE(\(guarded), \(dialect.toFloat("0")))"), ("__l", "(CASE WHEN \(cond.sql) THEN 1 ELSE 0 END)")]
+        // The cost: cost:, a cost column, or the cost of the orders of a dataset's rows.
+        var cost: String? = nil
+        func numbers(_ v: SQLValue, _ range: SourceRange) throws -> String {
+            guard v.type.isNumber || v.type == .null else { throw fail("lose needs numbers for the cost, got \(v.type.name)", range) }
+            return dialect.toFloat(v.sql)
+        }
+        if let c = args.first(where: { $0.name == "cost" }) {
+            cost = try numbers(try scope.compile(c.value), c.value.range)
+        } else if let c = input.column("cost") {
+            cost = try numbers(SQLValue("t." + q("cost"), c.type), e.range)
+        } else if let entity = input.entity.flatMap({ schema.entities[$0] }), let link = entity.reverse["orders"],
+                  let c = schema.entities[link.source]?.column("cost") {
+            guard c.type.isNumber || c.type == .null else { throw fail("lose needs numbers for the cost, got \(c.type.name)", e.range) }
+            cost = try scope.reverseAggregate("sum", ["orders", "cost"], extra: [], e.range).map { dialect.toFloat($0.sql) }
+        }
+        if let cost { helpers.append(("__c", "COALESCE(\(cost), \(dialect.toFloat("0")))")) }
+        // The owner of each row: the owner link's target (its name, else its id), else the
+        // owner_id column's value.
+        let text = dialect.typeName(.string)
+        var ownerKey: [String] = [], ownerName: [String] = [], ownerID: [String] = []
+        if let entity = input.entity.flatMap({ schema.entities[$0] }), let f = entity.forward["owner"], let target = schema.entities[f.target] {
+            guard let idColumn = target.column("id"), idColumn.type == .string || idColumn.type == .int else {
+                throw unsupported("lose's owners of \(target.name) without a text or int id", e.range)
+            }
+            let key = try scope.compile(Expr(.member(Expr(.name("owner"), e.range), f.key), e.range)).sql
+            let id = "CAST(\(try scope.compile(Expr(.member(Expr(.name("owner"), e.range), "id"), e.range)).sql) AS \(text))"
+            var name = id
+            if let n = target.column("name") {
+                guard n.type == .string || n.type == .int || n.type == .null else { throw unsupported("lose's owner names that are not text", e.range) }
+                let raw = "CAST(\(try scope.compile(Expr(.member(Expr(.name("owner"), e.range), "name"), e.range)).sql) AS \(text))"
+                name = "(CASE WHEN \(raw) IS NULL OR \(raw) = '' OR \(raw) = 'null' THEN \(id) ELSE \(raw) END)"
+            }
+            ownerKey.append("WHEN \(key) IS NOT NULL THEN 'r' || CAST(\(key) AS \(text))")
+            ownerName.append("WHEN \(key) IS NOT NULL THEN \(name)")
+            ownerID.append("WHEN \(key) IS NOT NULL THEN \(id)")
+        }
+        if let c = input.column("owner_id") {
+            guard c.type == .string || c.type == .int || c.type == .null else { throw unsupported("lose's owner_id that is not text or an int", e.range) }
+            let v = "CAST(t.\(q("owner_id")) AS \(text))"
+            ownerKey.append("WHEN \(v) IS NOT NULL THEN 'c' || \(v)")
+            ownerName.append("WHEN \(v) IS NOT NULL THEN \(v)")
+            ownerID.append("WHEN \(v) IS NOT NULL THEN \(v)")
+        }
+        func cases(_ ws: [String]) -> String { ws.isEmpty ? "CAST(NULL AS \(text))" : "(CASE \(ws.joined(separator: " ")) ELSE NULL END)" }
+        helpers += [("__ok", cases(ownerKey)), ("__on", cases(ownerName)), ("__oi", cases(ownerID))]
+        let valued = adding(input, [], step: "lose_value", from: input.name, joins: scope.joinSQL, helpers: helpers, keepHidden: [])
+        let v = q("__v"), l = q("__l"), ord = q("__ord")
+        let zero = dialect.toFloat("0")
+        let totals = add(valued, "lose_total",
+            "SELECT t.\(v), t.\(l), \(cost == nil ? "" : "t.\(q("__c")), ")t.\(q("__ok")), t.\(q("__on")), t.\(q("__oi")), t.\(ord), "
+                + "\(dialect.floatSum("t.\(v)", over: "")) AS \(q("__t")), \(dialect.floatSum("CASE WHEN t.\(l) = 0 THEN t.\(v) ELSE \(zero) END", over: "")) AS \(q("__tk")) "
+                + "FROM \(q(valued.name)) AS t", columns: [], entity: nil, hidden: [])
+        func sum(_ x: String) -> String { "COALESCE(\(dialect.floatSum(x)), \(zero))" }
+        func share(_ x: String, _ total: String) -> String { "(\(x) / NULLIF(\(total), 0)) * (\(x) / NULLIF(\(total), 0))" }
+        var measures = [
+            "COUNT(*) AS \(q("n"))", "CAST(COALESCE(SUM(\(l)), 0) AS BIGINT) AS \(q("lost_n"))",
+            "\(sum(v)) AS \(q("total"))", "\(sum("CASE WHEN \(l) = 1 THEN \(v) ELSE \(zero) END")) AS \(q("lost"))",
+            "(CASE WHEN MAX(\(q("__t"))) > 0 THEN \(sum(share(v, q("__t")))) * 10000 ELSE \(zero) END) AS \(q("hb"))",
+            "(CASE WHEN MAX(\(q("__tk"))) > 0 THEN \(sum("CASE WHEN \(l) = 0 THEN \(share(v, q("__tk"))) ELSE \(zero) END")) * 10000 ELSE \(zero) END) AS \(q("ha"))",
+        ]
+        if cost != nil {
+            let c = q("__c")
+            measures += ["\(sum("\(v) - \(c)")) AS \(q("mt"))", "\(sum("CASE WHEN \(l) = 1 THEN \(v) - \(c) ELSE \(zero) END")) AS \(q("ml"))"]
+        }
+        let measured = add(totals, "lose_measures", "SELECT \(measures.joined(separator: ", ")) FROM \(q(totals.name))", columns: [], entity: nil, hidden: [])
+        let owners = add(measured, "lose_owners",
+            "SELECT \(q("__ok")), MIN(\(ord)) AS \(q("__first")), MIN(\(q("__on"))) AS \(q("__on")), MIN(\(q("__oi"))) AS \(q("__oi")) "
+                + "FROM \(q(totals.name)) WHERE \(l) = 1 AND \(q("__ok")) IS NOT NULL GROUP BY \(q("__ok"))", columns: [], entity: nil, hidden: [])
+        let labels = add(owners, "lose_labels",
+            "SELECT \(q("__first")), (CASE WHEN COUNT(*) OVER (PARTITION BY \(q("__on"))) > 1 THEN \(q("__on")) || ' (' || \(q("__oi")) || ')' ELSE \(q("__on")) END) AS \(q("__label")) "
+                + "FROM \(q(owners.name))", columns: [], entity: nil, hidden: [])
+        var fields: [(String, String, SQLType)] = [
+            ("accounts_lost", q("lost_n"), .int), ("accounts_left", "\(q("n")) - \(q("lost_n"))", .int),
+            ("revenue_lost", q("lost"), .float), ("revenue_share_lost", "(CASE WHEN \(q("total")) > 0 THEN \(q("lost")) / \(q("total")) ELSE NULL END)", .float),
+            ("revenue_after", "\(q("total")) - \(q("lost"))", .float),
+        ]
+        if cost != nil {
+            fields += [("margin_lost", q("ml"), .float), ("margin_share_lost", "(CASE WHEN \(q("mt")) <> 0 THEN \(q("ml")) / \(q("mt")) ELSE NULL END)", .float)]
+        }
+        fields += [("hhi_before", q("hb"), .float), ("hhi_after", q("ha"), .float),
+                   ("owners_affected", dialect.textList(q("__label"), orderBy: q("__first"), from: q(labels.name)), .textList)]
+        let sql = queryWith(labels, "SELECT " + fields.map { "\($0.1) AS \(q($0.0))" }.joined(separator: ", ") + " FROM \(q(measured.name))")
+        return SQLQuery(sql: sql, columns: fields.map(\.0), types: fields.map(\.2), kind: .record, range: e.range)
     }
 
     func queryWith(_ r: Relation, _ select: String) -> String {

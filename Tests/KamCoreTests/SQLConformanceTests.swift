@@ -43,6 +43,7 @@ struct SQLConformanceTests {
     static let mustFail = [
         "orders | derive a = amount - 50000 | abc a",
         "orders | derive a = amount - 50000 | concentration a",
+        "accounts | derive revenue = 10000 - sum(orders.amount) | lose tier == \"key\"",
     ]
 
     static func failsAlike(_ engine: SQLEngines.Engine) throws {

@@ -31,6 +31,7 @@ public enum SQLEngines {
         case (.date(let d), .string(let s)), (.string(let s), .date(let d)): return KamCore.Calendar.format(d) == s
         case (.duration(let d), .int(let n)), (.int(let n), .duration(let d)): return d.months == 0 && Int64(d.days) == n
         case (.string(let x), .string(let y)): return x == y
+        case (.list(let xs), .list(let ys)): return xs.count == ys.count && zip(xs, ys).allSatisfy { same($0, $1) }
         default:
             if let x = a.asDouble, let y = b.asDouble {
                 return x == y || abs(x - y) <= 1e-9 * max(1, abs(x), abs(y))
@@ -182,6 +183,12 @@ public enum SQLEngines {
             var got = try engine.run(q.sql, q.scalar)
             // An empty result prints no columns: they are the query's.
             if got.names.isEmpty && want.rows.isEmpty { got.names = want.names }
+            // A list comes back as one text.
+            for (k, type) in q.types.enumerated() where type == .textList {
+                if let c = got.names.firstIndex(of: q.columns[k]) {
+                    for r in got.rows.indices where c < got.rows[r].count { got.rows[r][c] = type.value(got.rows[r][c]) }
+                }
+            }
             guard let problem = compare(want, got) else { return nil }
             return "\(place) on \(engine.dialect): \(problem)\nkam:\n\(want)\nSQL:\n\(got)\n\(q.sql)"
         } catch {
