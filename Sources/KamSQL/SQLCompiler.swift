@@ -374,6 +374,11 @@ public final class SQLCompiler {
             guard let input = try relation(first.value, links: links, label: nil) else {
                 // The input is a stage kam sql does not compile: name that stage.
                 if case .call(let c, _, true) = first.value.kind, case .name(let inner) = c.kind, !Stages.all.contains(inner) {
+                    // A stage that gives one value or record (lose, concentration, count).
+                    if SQLCompiler.scalarStages.contains(inner) {
+                        throw unsupported("'\(fn)' after '\(inner)' (one value or record, not a table)", callee.range,
+                            hints: ["end the pipeline with \(inner), and read its fields in kam: --engine kam"])
+                    }
                     throw unsupported("the stage '\(inner)'", c.range, hints: ["it runs in kam, with the rows in memory: --engine kam"])
                 }
                 if piped { throw unsupported("'\(fn)' on a value that is not a table of the dataset", first.value.range) }

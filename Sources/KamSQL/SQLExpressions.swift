@@ -137,7 +137,7 @@ final class RowScope {
                 field = step
             } else if forward != nil {
                 throw unsupported("a link after '\(path[k - 1])' (a link to one row, inside an aggregate over many)", range,
-                    hints: ["derive it on \(current.name) first, or aggregate over \(path[k - 1]) itself"])
+                    hints: ["read a column of \(current.name) there: sum(\(path[0..<k].joined(separator: ".")).COLUMN)"])
             } else {
                 throw fail("'\(step)' is not a link of \(current.name)", range,
                     hints: current.forward.isEmpty && current.reverse.isEmpty ? [] : ["links: " + (Array(current.forward.keys) + Array(current.reverse.keys)).sorted().joined(separator: ", ")])
