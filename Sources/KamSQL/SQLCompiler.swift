@@ -763,12 +763,13 @@ public final class SQLCompiler {
         first.append("\(dialect.floatSum(v, over: "")) AS \(q("__total"))")
         first.append("ROW_NUMBER() OVER (\(w)) AS \(ord)")
         first.append("\(dialect.floatSum(v, over: "\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")) AS \(q("__run"))")
-        first.append("\(dialect.floatSum(v, over: "\(w) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")) AS \(q("__before"))")
         let step1 = add(valued, "abc_order", "SELECT \(first.joined(separator: ", ")) FROM \(q(valued.name)) AS t",
-                        columns: kept, entity: input.entity, hidden: input.hidden + ["__v", "__total", "__run", "__before"])
-        // Step 2: shares and classes.
+                        columns: kept, entity: input.entity, hidden: input.hidden + ["__v", "__total", "__run"])
+        // Step 2: shares and classes. Where a row's share starts is the running sum before
+        // it, the running sum less the row (one window fewer; the cuts allow for the last
+        // bit, as kam's do).
         let running = "t." + q("__run")
-        let before = "COALESCE(t.\(q("__before")), 0)"
+        let before = "(\(running) - t.\(q("__v")))"
         let v2 = "t.\(q("__v"))", total = "t.\(q("__total"))"
         var second = kept.map { "t." + q($0.name) }
         second.append("(CASE WHEN \(v2) IS NULL THEN NULL WHEN \(total) > 0 THEN \(v2) / NULLIF(\(total), 0) ELSE \(dialect.toFloat("0")) END) AS \(q("share"))")
@@ -1170,14 +1171,15 @@ public final class SQLCompiler {
         }
         let scope = RowScope(compiler: self, relation: input)
         let (guarded, _) = try stageValue("concentration", input, args, e, scope)
-        let ord = q("__ord")
+        // The value, checked once; the rows whose value is not null ranked, largest first
+        // (which of equal values comes first changes no sum of the largest k: no tie order).
         let valued = add(input, "concentration_value",
-            "SELECT \(guarded) AS \(q("__v")), t.\(ord) FROM \(q(input.name)) AS t\(scope.joinSQL) WHERE \(guarded) IS NOT NULL",
+            "SELECT \(guarded) AS \(q("__v")) FROM \(q(input.name)) AS t\(scope.joinSQL)",
             columns: [], entity: nil, hidden: [])
         let v = "t." + q("__v")
         let ranked = add(valued, "concentration_rank",
             "SELECT \(v), \(dialect.floatSum(v, over: "")) AS \(q("__total")), COUNT(*) OVER () AS \(q("__n")), "
-                + "ROW_NUMBER() OVER (ORDER BY \(v) DESC, t.\(ord)) AS \(q("__r")) FROM \(q(valued.name)) AS t",
+                + "ROW_NUMBER() OVER (ORDER BY \(v) DESC) AS \(q("__r")) FROM \(q(valued.name)) AS t WHERE \(v) IS NOT NULL",
             columns: [], entity: nil, hidden: [])
         let x = q("__v"), total = "MAX(\(q("__total")))"
         func top(_ k: String) -> String {
