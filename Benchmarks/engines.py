@@ -3,9 +3,10 @@
 
   1. pushed down to DuckDB (a database file, through its CLI) and PostgreSQL (a throwaway
      cluster), whole process, against kam's in-memory engine on the CSV files;
-  2. the SQL kam generates against the hand-written SQL of the same task (harness.py's),
-     each run on the same engine, the engine's own timing (median of 5 runs after a warm-up):
-     the generated SQL must not be slower by more than 10%.
+  2. the SQL kam generates against the hand-written SQL of the same task (harness.py's, and
+     the same written with kam's meaning, which gives kam's answer), each run on the same
+     engine, the engine's own timing (median of 5 runs after a warm-up): the generated SQL
+     must not be slower than the hand-written query with the same answer by more than 10%.
 
 usage: engines.py --data DIR --kam PATH --duckdb CLI [--pg "psql connection options"]
 Prints a table and writes the figures as JSON to --out (default: .bench/engines.json)."""
@@ -139,9 +140,11 @@ def main():
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(figures, f, indent=1)
-    slow = [(t, n) for t in TASKS for n, _ in engines if figures["sql"][t][n]["ratio"] > 1.10]
+    slow = [(t, n) for t in TASKS for n, _ in engines if figures["sql"][t][n]["ratio to same meaning"] > 1.10]
     if slow:
-        print("kam's SQL is more than 10% slower than the hand-written SQL: " + ", ".join(f"{t} on {n}" for t, n in slow))
+        print("kam's SQL is more than 10% slower than the hand-written SQL with the same answer: " + ", ".join(f"{t} on {n}" for t, n in slow))
+    else:
+        print("kam's SQL is within 10% of the hand-written SQL with the same answer on every task")
 
 
 if __name__ == "__main__":
