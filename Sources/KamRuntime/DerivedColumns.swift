@@ -29,7 +29,7 @@ public enum DerivedColumns {
     /// The source the expression is parsed from: where the manifest writes it as is, the
     /// manifest's own text with everything else blanked (so every position, in messages and
     /// hints alike, is the manifest's); otherwise the expression alone, named after it.
-    static func source(_ entity: String, _ spec: Manifest.Derived, _ manifest: Manifest) -> (parse: Source, shown: Source, located: Bool) {
+    public static func source(_ entity: String, _ spec: Manifest.Derived, _ manifest: Manifest) -> (parse: Source, shown: Source, located: Bool) {
         let bytes = Array(manifest.text.utf8)
         let expression = Array(spec.expression.utf8)
         if let offset = spec.offset, offset >= 0, offset + expression.count <= bytes.count,

@@ -26,7 +26,7 @@ public final class SQLCompiler {
         }
     }
 
-    public let schema: SQLSchema
+    public private(set) var schema: SQLSchema
     public let dialect: Dialect
     public let today: Int32
     public let options: Options
@@ -117,7 +117,7 @@ public final class SQLCompiler {
         if let c = options.orderColumn {
             order = "t." + q(c)
         } else if dialect.hasRowid {
-            order = "t.rowid"
+            order = e.view != nil ? "t.\(q("__rowid"))" : "t.rowid"
         } else if let k = e.key {
             order = "t." + q(k)
         } else {
@@ -156,7 +156,145 @@ public final class SQLCompiler {
             ctes.append("  \(q(c.name)) AS (\n    \(c.sql)\n  )")
         }
         let cols = r.columns.map { q($0.name) }.joined(separator: ", ")
-        return "WITH\n" + ctes.joined(separator: ",\n") + "\nSELECT \(cols) FROM \(q(r.name)) ORDER BY \(q("__ord"))"
+        return "WITH\n" + (views(reading: ctes) + ctes).joined(separator: ",\n") + "\nSELECT \(cols) FROM \(q(r.name)) ORDER BY \(q("__ord"))"
+    }
+
+    /// A query without the spaces and semicolons around it, to nest as a subquery.
+    static func bare(_ sql: String) -> String {
+        var s = Substring(sql)
+        while let c = s.last, c.isWhitespace || c == ";" { s = s.dropLast() }
+        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
+        return String(s)
+    }
+
+    /// The views of the entities a manifest renames, reads by a query or derives columns
+    /// of, that the CTEs read (with the views those read, dependencies first).
+    func views(reading ctes: [String]) -> [String] {
+        var needed = Set<String>()
+        var todo = viewOrder.filter { e in ctes.contains { $0.contains(q(schema.entities[e]?.table ?? e)) } }
+        while let e = todo.popLast() {
+            guard needed.insert(e).inserted else { continue }
+            todo += viewDependencies[e] ?? []
+        }
+        return viewOrder.filter(needed.contains).flatMap { e in (viewCTEs[e] ?? []).map { "  \(q($0.name)) AS (\n    \($0.sql)\n  )" } }
+    }
+
+    var viewsPrepared = false
+    /// Each view's CTEs (the last one the view, `__src_ENTITY`), the views each reads, and
+    /// an order with every view after the ones it reads.
+    var viewCTEs: [String: [CTE]] = [:]
+    var viewDependencies: [String: [String]] = [:]
+    var viewOrder: [String] = []
+
+    /// Compiles the views once: the database's columns under kam's names (`__raw_ENTITY`),
+    /// then the manifest's derived columns as derive steps, in the order kam computed them,
+    /// each column's type then the compiled one.
+    func prepareViews() {
+        guard !viewsPrepared else { return }
+        viewsPrepared = true
+        let entities = schema.entities.values.filter { $0.view != nil }.sorted { $0.name < $1.name }
+        guard !entities.isEmpty else { return }
+        var relations: [String: Relation] = [:]
+        for e in entities {
+            guard let view = e.view else { continue }
+            let raw = view.columns.compactMap { c in c.source.map { (c.kam, $0) } }
+            var select = raw.map { "v.\(q($0.1)) AS \(q($0.0))" }
+            let from: String
+            if let sql = view.query {
+                from = "(\(Self.bare(sql))) AS v"
+                if dialect.hasRowid { select.append("ROW_NUMBER() OVER () AS \(q("__rowid"))") }
+            } else {
+                from = "\(q(view.table ?? e.name)) AS v"
+                if dialect.hasRowid { select.append("v.rowid AS \(q("__rowid"))") }
+            }
+            let derived = view.columns.contains { $0.source == nil }
+            let rawName = derived ? "__raw_" + e.name : e.table
+            let rawCTE = CTE(name: rawName, sql: "SELECT \(select.joined(separator: ", ")) FROM \(from)")
+            guard derived else {
+                viewCTEs[e.name] = [rawCTE]
+                continue
+            }
+            // The raw rows as a relation of the entity, carrying every link whose column
+            // the database has, for the derived columns to navigate.
+            let rawNames = Set(raw.map(\.0))
+            let order = options.orderColumn.map { "t." + q($0) } ?? (dialect.hasRowid ? "t.\(q("__rowid"))" : e.key.map { "t." + q($0) } ?? "1")
+            var cols = e.columns.filter { rawNames.contains($0.name) }.map { "t." + q($0.name) }
+            cols.append("\(order) AS \(q("__ord"))")
+            var hidden: [String] = []
+            for f in e.forward.values where rawNames.contains(f.column) && !hidden.contains("__fk_" + f.column) {
+                hidden.append("__fk_" + f.column)
+                cols.append("t.\(q(f.column)) AS \(q("__fk_" + f.column))")
+            }
+            for r in e.reverse.values where rawNames.contains(r.key) && !hidden.contains("__key_" + r.key) {
+                hidden.append("__key_" + r.key)
+                cols.append("t.\(q(r.key)) AS \(q("__key_" + r.key))")
+            }
+            let name = nextName(e.name)
+            relations[e.name] = Relation(ctes: [rawCTE, CTE(name: name, sql: "SELECT \(cols.joined(separator: ", ")) FROM \(q(rawName)) AS t")], name: name,
+                                         columns: e.columns.filter { rawNames.contains($0.name) }.map { Col(name: $0.name, type: $0.type) },
+                                         entity: e.name, hidden: hidden, label: e.name)
+        }
+        let saved = source
+        defer { source = saved }
+        for d in schema.derivations {
+            guard let r = relations[d.entity] else { continue }
+            source = d.source
+            do {
+                let next = try deriveStage(r, [Arg(d.expression, style: .assign, name: d.column)], d.expression)
+                relations[d.entity] = next
+                if let t = next.column(d.column)?.type, let i = schema.entities[d.entity]?.columns.firstIndex(where: { $0.name == d.column }) {
+                    schema.entities[d.entity]?.columns[i].type = t
+                }
+            } catch let f as Failure {
+                // The entity's queries fail with it; the others still compile.
+                var diagnostic = f.diagnostic
+                diagnostic.message = "the derived column \(d.entity).\(d.column): " + diagnostic.message
+                diagnostic.hints.append("read the rows into memory instead: --engine kam, or engine = \"kam\" in the manifest")
+                viewFailures[d.entity] = Failure(diagnostic: diagnostic)
+                relations[d.entity] = nil
+            } catch {
+                viewFailures[d.entity] = Failure(diagnostic: Diagnostic(.syntax, "the derived column \(d.entity).\(d.column): \(error)"))
+                relations[d.entity] = nil
+            }
+        }
+        for (name, r) in relations {
+            guard let e = schema.entities[name] else { continue }
+            var select = e.columns.map { "t." + q($0.name) }
+            if dialect.hasRowid { select.append("t.\(q("__ord")) AS \(q("__rowid"))") }
+            viewCTEs[name] = r.ctes + [CTE(name: e.table, sql: "SELECT \(select.joined(separator: ", ")) FROM \(q(r.name)) AS t")]
+        }
+        // Which views each reads, and an order with dependencies first (views that read
+        // each other cannot be one query).
+        for e in entities {
+            let text = (viewCTEs[e.name] ?? []).map(\.sql).joined(separator: "\n")
+            viewDependencies[e.name] = entities.filter { $0.name != e.name && text.contains(q($0.table)) }.map(\.name)
+        }
+        var state: [String: Int] = [:]
+        func visit(_ n: String) {
+            if state[n] == 2 { return }
+            if state[n] == 1 {
+                viewFailures[n] = viewFailures[n] ?? Failure(diagnostic: Diagnostic(.syntax,
+                    "the manifest's derived columns of \(n) read entities that read \(n) back, which one query cannot compute",
+                    hints: ["read the rows into memory instead: --engine kam, or engine = \"kam\" in the manifest"]))
+                return
+            }
+            state[n] = 1
+            for d in viewDependencies[n] ?? [] {
+                visit(d)
+                // A view that reads one that does not compile does not compile either.
+                if let f = viewFailures[d], viewFailures[n] == nil { viewFailures[n] = f }
+            }
+            state[n] = 2
+            viewOrder.append(n)
+        }
+        for e in entities { visit(e.name) }
+    }
+
+    /// The views that do not compile, by entity: a query that reads one fails with its error.
+    var viewFailures: [String: Failure] = [:]
+
+    func checkViews(_ sql: String) throws {
+        for (e, f) in viewFailures.sorted(by: { $0.key < $1.key }) where sql.contains(q(schema.entities[e]?.table ?? e)) { throw f }
     }
 
     // MARK: statements
@@ -209,6 +347,7 @@ public final class SQLCompiler {
     /// Binds a `let`: a pipeline as a relation, a value as a literal or, when it is a query
     /// of one value (`let n = accounts | count`), as a scalar subquery.
     func bindLet(_ name: String, _ value: Expr) throws {
+        prepareViews()
         variables[name] = nil
         scalars[name] = nil
         if let r = try relation(value, links: programNames, label: name) {
@@ -305,6 +444,13 @@ public final class SQLCompiler {
 
     /// A statement's query: a table, or a one-row one-column query for a scalar.
     func result(_ e: Expr, range: SourceRange) throws -> SQLQuery {
+        prepareViews()
+        let q = try compiledResult(e, range: range)
+        try checkViews(q.sql)
+        return q
+    }
+
+    func compiledResult(_ e: Expr, range: SourceRange) throws -> SQLQuery {
         let links = programNames.union(linkNames(in: e))
         // A scalar at the end of a pipeline: count, sum(amount), first ...
         if case .call(let callee, let args, true) = e.kind, case .name(let fn) = callee.kind, let inputArg = args.first,
@@ -1310,7 +1456,7 @@ public final class SQLCompiler {
         for c in r.ctes where seen.insert(c.name).inserted {
             ctes.append("  \(q(c.name)) AS (\n    \(c.sql)\n  )")
         }
-        return "WITH\n" + ctes.joined(separator: ",\n") + "\n" + select
+        return "WITH\n" + (views(reading: ctes + [select]) + ctes).joined(separator: ",\n") + "\n" + select
     }
 
     /// A value the script binds with let that is not a table: compiled once, inlined.

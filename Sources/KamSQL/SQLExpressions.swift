@@ -73,7 +73,10 @@ final class RowScope {
         var from = alias
         var key = ""
         for (k, step) in path.enumerated() {
-            guard let f = entity.forward[step], let target = schema.entities[f.target] else {
+            // A link a column took the name of is NAME_ref; before the column is there (a
+            // manifest's derived column, computed on the rows as read) it is still NAME.
+            let ref = k == 0 && entity.forward[step] == nil && rel.column(step) == nil ? entity.forward[step + "_ref"] : nil
+            guard let f = entity.forward[step] ?? ref, let target = schema.entities[f.target] else {
                 if entity.reverse[step] != nil {
                     throw unsupported("'\(step)' (a reverse link: many rows) outside an aggregate", range,
                         hints: ["aggregate it: sum(\(step).\(field)), count(\(step))"])
@@ -84,7 +87,10 @@ final class RowScope {
             key += (key.isEmpty ? "" : ".") + step
             // The first hop reads the link's value as loaded (carried hidden), later hops the
             // target table's own column.
-            let fk = k == 0 ? "\(from).\(q("__fk_" + f.column))" : "\(from).\(q(f.column))"
+            // (A link whose column was derived after the rows were read, as a manifest's
+            // derived account_id, reads the column itself.)
+            let carried = rel.hidden.contains("__fk_" + f.column) || rel.column(f.column) == nil
+            let fk = k == 0 && carried ? "\(from).\(q("__fk_" + f.column))" : "\(from).\(q(f.column))"
             if let j = joins.first(where: { $0.key == key }) {
                 from = j.alias
             } else {
@@ -202,7 +208,8 @@ final class RowScope {
         } else {
             a = "g\(joins.count + 1)_\(chain.replacingOccurrences(of: ".", with: "_"))"
             joins.append((key, "", a))
-            grouped[a] = (r.column, source, "__key_" + r.key, [])
+            let carried = rel.hidden.contains("__key_" + r.key) || rel.column(r.key) == nil
+            grouped[a] = (r.column, source, carried ? "__key_" + r.key : r.key, [])
         }
         var aggregates = grouped[a]?.aggregates ?? []
         let column: String
@@ -644,6 +651,13 @@ final class RowScope {
         case "days_since":
             let v = try one(fn, p, range, [.date])
             return SQLValue(dialect.daysBetween(dialect.date(KamSyntax.Calendar.format(compiler.today)), v.sql), .int)
+        case "days_between":
+            guard p.count == 2 else { throw fail("days_between takes two dates: days_between(first, last)", range) }
+            let a = try compile(p[0].value), b = try compile(p[1].value)
+            for (v, arg) in [(a, p[0]), (b, p[1])] where v.type != .date && v.type != .null {
+                throw fail("days_between needs dates, got \(v.type.name)", arg.value.range)
+            }
+            return SQLValue(dialect.daysBetween(b.sql, a.sql), .int)
         case "days":
             let v = try one(fn, p, range, [.duration])
             return SQLValue(v.sql, .int)

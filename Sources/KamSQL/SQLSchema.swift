@@ -1,4 +1,6 @@
 import KamData
+import KamRuntime
+import KamSyntax
 
 /// What the compiler knows of the data: each entity's columns with their kam types, its
 /// key, and the links between entities, read off a loaded account graph.
@@ -31,11 +33,34 @@ public struct SQLSchema: Sendable {
         public var key: String?
         public var forward: [String: Forward] = [:]
         public var reverse: [String: Reverse] = [:]
+        /// How a manifest reads the entity off the database (renamed columns, a query), when
+        /// it does: each query then starts with a view of the entity under kam's names,
+        /// which `table` names.
+        public var view: View?
+
+        public struct View: Sendable {
+            /// The table, or the query, the rows come from.
+            public var table: String?
+            public var query: String?
+            /// Each column: kam's name and the database's (nil for a derived column).
+            public var columns: [(kam: String, source: String?)]
+        }
 
         public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
     }
 
     public var entities: [String: Entity] = [:]
+
+    /// A manifest's derived column, to compute in the query: kam's expression, parsed from
+    /// the manifest (its ranges point there).
+    public struct Derivation: Sendable {
+        public var entity: String
+        public var column: String
+        public var expression: Expr
+        public var source: Source
+    }
+    /// In the order kam computed them (each after the columns it reads).
+    public var derivations: [Derivation] = []
 
     public init(entities: [String: Entity] = [:]) { self.entities = entities }
 
@@ -49,6 +74,15 @@ public struct SQLSchema: Sendable {
                 columns.append(Column(name: name, type: SQLSchema.type(of: t.columns[k])))
             }
             var entity = Entity(name: e.name, table: sourceTables ? e.sourceTable ?? e.name : e.name, columns: columns, key: t.columnIndex("id") != nil ? "id" : nil)
+            // Derived columns are computed in the query for the entities a database holds (a
+            // directory's files are no tables: kam sql assumes tables with every column).
+            let fromDatabase = e.sourceTable != nil || e.sourceQuery != nil
+            let derived = fromDatabase ? Set(graph.derivations.filter { $0.entity == e.name }.map(\.spec.column)) : []
+            if sourceTables, !e.sourceColumns.isEmpty || e.sourceQuery != nil || !derived.isEmpty {
+                entity.view = Entity.View(table: e.sourceTable, query: e.sourceQuery,
+                                          columns: columns.map { ($0.name, derived.contains($0.name) ? nil : e.sourceColumns[$0.name] ?? $0.name) })
+                entity.table = "__src_" + e.name
+            }
             for f in e.forward {
                 entity.forward[f.name] = Forward(column: f.column, target: graph.entities[f.target].name, key: f.key)
             }
@@ -62,6 +96,18 @@ public struct SQLSchema: Sendable {
                 // The key the links match is the entity's key (CustomerID in a database).
                 entities[e.name]?.key = via.key
             }
+        }
+        if sourceTables { derivations = SQLSchema.derivations(of: graph).filter { entities[$0.entity]?.view != nil } }
+    }
+
+    /// The derived columns of a graph's manifest, parsed.
+    static func derivations(of graph: AccountGraph) -> [Derivation] {
+        guard let manifest = graph.manifest else { return [] }
+        return graph.derivations.compactMap { d in
+            let source = DerivedColumns.source(d.entity, d.spec, manifest)
+            guard let program = try? Parser.parse(source.parse), program.statements.count == 1,
+                  case .expression(let e) = program.statements[0].kind else { return nil }
+            return Derivation(entity: d.entity, column: d.spec.column, expression: e, source: source.shown)
         }
     }
 

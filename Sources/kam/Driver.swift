@@ -53,7 +53,19 @@ final class Driver {
         if let e = options.engine, e != "kam" && e != "sql" {
             throw ValidationError("unknown engine '\(e)'; use sql (on the database) or kam (rows in memory)")
         }
-        if let data = options.data, let db = try Driver.database(data, engine: options.engine) {
+        // The engine: --engine, else the manifest's `engine`, else on the database (sql).
+        var engine = options.engine
+        var manifestPath = options.manifest
+        if let data = options.data, data.hasPrefix("duckdb:"), manifestPath == nil {
+            manifestPath = Manifest.besides(String(data.dropFirst(7)))
+        }
+        if engine == nil, let m = manifestPath, let data = options.data, Driver.isDatabase(data) {
+            do { engine = try Manifest.load(file: m).engine } catch let d as Diagnostic {
+                Output.error(d.render())
+                throw ExitCode(d.kind.exitCode)
+            }
+        }
+        if let data = options.data, let db = try Driver.database(data, engine: engine) {
             do {
                 let started = Clock.now()
                 let graph: AccountGraph
@@ -61,18 +73,30 @@ final class Driver {
                 switch db {
                 case .onDatabase(let backend, let rows):
                     if rows {
-                        (graph, report) = try DerivedColumns.load(database: backend, strict: options.strict, manifest: options.manifest, options: opts)
+                        (graph, report) = try DerivedColumns.load(database: backend, strict: options.strict, manifest: manifestPath, options: opts)
                     } else {
-                        if let m = options.manifest {
-                            throw Diagnostic(.usage, "a manifest (\(m)) is not yet supported when the queries run on the database",
-                                hints: ["read the rows into memory instead: --engine kam"])
+                        // The derived columns are computed over no rows here, for their links
+                        // and checks; the queries compute them on the database.
+                        (graph, report) = try DerivedColumns.load(database: backend, strict: options.strict, manifest: manifestPath, options: opts)
+                        // Renames, tables, queries, links and derived columns hold on the
+                        // database; types are kam's conversions of the rows in memory.
+                        if let e = graph.entities.first(where: { !$0.inMemoryOnly.isEmpty }), let m = manifestPath {
+                            throw Diagnostic(.usage, "the manifest's \(e.inMemoryOnly.joined(separator: " and ")) for entity '\(e.name)' (\(m)) are not yet supported when the queries run on the database",
+                                hints: ["read the rows into memory instead: --engine kam, or engine = \"kam\" in the manifest",
+                                        "renames (columns), table, sql and links run on the database"])
                         }
-                        (graph, report) = try DatasetLoader.load(database: backend, options: .init(strict: options.strict))
                     }
                     self.backend = (backend, rows)
                 case .sqlite(let path):
                     (graph, report) = try DerivedColumns.load(path, strict: options.strict, manifest: options.manifest, options: opts)
-                    self.backend = (try SQLiteBackend(path: path), true)
+                    // A manifest's types and derived columns are kam's: the rows are in memory,
+                    // so kam answers every statement then.
+                    if graph.entities.allSatisfy({ $0.inMemoryOnly.isEmpty }) {
+                        self.backend = (try SQLiteBackend(path: path), true)
+                    } else if options.engine == "sql" {
+                        throw Diagnostic(.usage, "the manifest's types or derived columns are not yet supported when the queries run on the database",
+                            hints: ["without --engine sql kam answers with the rows in memory"])
+                    }
                 }
                 session.interpreter.install(graph)
                 if options.timing {
@@ -81,7 +105,7 @@ final class Driver {
                 if !options.quiet {
                     // Without the rows, a summary line says what the schema has, not "0 rows".
                     let rowsRead = self.backend?.1 ?? true
-                    Output.error("kam: on \(data) (queries run \(options.engine == "kam" ? "in kam" : "on the database where they compile"))\n"
+                    Output.error("kam: on \(data) (queries run \(engine == "kam" ? "in kam" : "on the database where they compile"))\n"
                         + report.summary.map { "  " + (rowsRead ? $0 : $0.replacingOccurrences(of: ": 0 rows, ", with: ": ")) + "\n" }.joined())
                 }
                 for w in report.warnings { Output.error(w.render()) }
@@ -132,6 +156,12 @@ final class Driver {
 
     /// `duckdb:FILE`, `postgres://...` and `sqlite:FILE` are databases kam runs on;
     /// `--engine kam` reads their rows into memory instead.
+    /// Whether `--data` names a database kam can run on.
+    static func isDatabase(_ data: String) -> Bool {
+        data.hasPrefix("duckdb:") || data.hasPrefix("postgres:") || data.hasPrefix("postgresql:") || data.hasPrefix("sqlite:")
+            || SQLiteReader.isDatabase(data)
+    }
+
     static func database(_ data: String, engine: String?) throws -> Database? {
         let rows = engine == "kam"
         do {

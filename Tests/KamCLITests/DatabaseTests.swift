@@ -120,6 +120,93 @@ struct DatabaseTests {
         #expect(inMemory.stdout.hasPrefix("w,n\n"))
     }
 
+    /// A CRM in a DuckDB file whose names are not kam's, read through a manifest beside it
+    /// (tables, renames, a query, links, derived columns): the queries compute the derived
+    /// columns on the database and answer as kam does with the rows in memory.
+    @Test func aManifestOnDuckDB() throws {
+        guard let cli = ProcessInfo.processInfo.environment["KAM_DUCKDB"], FileManager.default.isExecutableFile(atPath: cli) else {
+            print("a manifest on DuckDB: skipped (KAM_DUCKDB is not set; scripts/test installs the DuckDB CLI)")
+            return
+        }
+        let dir = try tempDir()
+        let crm = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph/sqlite_crm/crm.sql").path
+        // The sample's SQL in DuckDB's words (REAL is 4 bytes there).
+        let sql = try String(contentsOfFile: crm, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("PRAGMA") }
+            .joined(separator: "\n").replacingOccurrences(of: " REAL", with: " DOUBLE")
+        try sql.write(toFile: dir + "/crm.sql", atomically: true, encoding: .utf8)
+        let load = Process()
+        load.executableURL = URL(fileURLWithPath: cli)
+        load.arguments = [dir + "/crm.duckdb", "-c", ".read \(dir)/crm.sql"]
+        try load.run()
+        load.waitUntilExit()
+        let manifest = """
+            engine = "sql"
+
+            [entities.accounts]
+            table = "Customers"
+            columns = { CustomerID = "id", CompanyName = "name", Country = "region" }
+
+            [entities.order_headers]
+            table = "Orders"
+
+            [entities.orders]  # kam's orders are the order lines
+            table = "OrderDetails"
+            columns = { ProductID = "product_id", UnitPrice = "unit_price", Quantity = "quantity", Discount = "discount" }
+
+            [entities.orders.derive]
+            account_id = "order.CustomerID"
+            employee_id = "order.EmployeeID"
+            date = "order.OrderDate"
+            amount = "unit_price * quantity * (1 - discount)"
+
+            [entities.products.derive]
+            category = "category.CategoryName"
+
+            [entities.employees]
+            sql = "SELECT EmployeeID AS id, FirstName || ' ' || LastName AS name, Title FROM Employees"
+
+            """
+        try manifest.write(toFile: dir + "/crm.toml", atomically: true, encoding: .utf8)
+        let script = """
+            orders | aggregate revenue = sum(amount), lines = count() by account_id | sort -revenue
+            accounts | derive revenue = sum(orders.amount), n = count(orders), last = max(orders.date) | select name, region, revenue, n, last
+            orders | derive c = product.category, who = account.name | select c, who, amount | take 25
+            products | derive sold = sum(orders.quantity) | select ProductName, category, sold
+            employees | select name, Title
+            accounts | derive revenue = sum(orders.amount) | abc revenue | select name, class
+            """
+        let there = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "--format", "table", "--timing", "-c", script])
+        let here = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "--engine", "kam", "--quiet", "--format", "table", "-c", script])
+        #expect(there.status == 0, "\(there.stderr)")
+        #expect(here.status == 0, "\(here.stderr)")
+        #expect(there.stdout == here.stdout)
+        #expect(there.stderr.contains("(queries run on the database where they compile)"), "\(there.stderr)")
+        #expect(!there.stderr.contains("in kam"), "\(there.stderr)")
+        // --engine overrides the manifest's engine.
+        let sqlOut = try Binary.run(["sql", "--data", "duckdb:" + dir + "/crm.duckdb", "--quiet", "-c", "orders | select amount"])
+        #expect(sqlOut.stdout.contains("\"__src_orders\" AS ("), "\(sqlOut.stdout)")
+        #expect(sqlOut.stdout.contains("FROM \"OrderDetails\" AS v"), "\(sqlOut.stdout)")
+        // A derived column with no SQL form fails the queries that read its entity, with
+        // its place in the manifest; the others still run.
+        try (manifest + "[entities.accounts.derive]\nowner_id = \"first(orders | aggregate n = count() by employee_id | sort -n, employee_id).employee_id\"\n")
+            .write(toFile: dir + "/crm.toml", atomically: true, encoding: .utf8)
+        let owner = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "--quiet", "-c", "orders | count\naccounts | count"])
+        #expect(owner.status == 3)
+        #expect(owner.stdout == "142\n", "\(owner.stdout)")
+        #expect(owner.stderr.contains("crm.toml:26:13: error: the derived column accounts.owner_id: a field of this value does not compile to SQL (duckdb)"), "\(owner.stderr)")
+        #expect(owner.stderr.contains("hint: read the rows into memory instead: --engine kam, or engine = \"kam\" in the manifest"), "\(owner.stderr)")
+        // engine = "kam" in the manifest reads the rows into memory.
+        try manifest.replacingOccurrences(of: "engine = \"sql\"", with: "engine = \"kam\"").write(toFile: dir + "/crm.toml", atomically: true, encoding: .utf8)
+        let inMemory = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "-c", "orders | count"])
+        #expect(inMemory.stderr.contains("(queries run in kam)"), "\(inMemory.stderr)")
+        #expect(inMemory.stdout == "142\n")
+        // Types are kam's conversions of the rows: not yet on the database.
+        try (manifest + "[entities.categories]\ntypes = { CategoryID = \"string\" }\n").write(toFile: dir + "/crm.toml", atomically: true, encoding: .utf8)
+        let typed = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "--quiet", "-c", "orders | count"])
+        #expect(typed.status != 0)
+        #expect(typed.stderr.contains("error: the manifest's types for entity 'categories'"), "\(typed.stderr)")
+    }
+
     @Test func postgresAnswersAsKam() throws {
         guard let conn = ProcessInfo.processInfo.environment["KAM_PG"], !conn.isEmpty else {
             print("running on PostgreSQL: skipped (KAM_PG is not set; scripts/test sets it when PostgreSQL is installed)")

@@ -40,6 +40,13 @@ public final class AccountGraph: @unchecked Sendable {
         public internal(set) var reverse: [ReverseLink] = []
         /// The database table the entity was read from (`OrderDetails` for order_details).
         public internal(set) var sourceTable: String?
+        /// The database's name of each column the manifest renamed (kam name: source name).
+        public internal(set) var sourceColumns: [String: String] = [:]
+        /// The manifest's query whose rows are the entity, when it reads one.
+        public internal(set) var sourceQuery: String?
+        /// What the manifest does to the entity that only kam can do with the rows in memory
+        /// (types, derived columns), for running on the database to refuse.
+        public internal(set) var inMemoryOnly: [String] = []
         /// Row of each id value, for entities with an `id` column.
         public internal(set) var idIndex: IDIndex = .none
 
@@ -58,6 +65,10 @@ public final class AccountGraph: @unchecked Sendable {
     public var byName: [String: Int] = [:]
     /// Where the dataset came from ("demo company" or a path), for the banner and schema().
     public let label: String
+    /// The manifest's derived columns in the order they were computed (each after what it
+    /// reads), and the manifest: what compiling to SQL needs to compute them there too.
+    public internal(set) var derivations: [(entity: String, spec: Manifest.Derived)] = []
+    public internal(set) var manifest: Manifest?
 
     public init(label: String) { self.label = label }
 

@@ -126,6 +126,11 @@ public enum DatasetLoader {
             // may read a column derived after it), and fails for good only when a whole
             // round makes no progress.
             var waiting = derived
+            var done: [(entity: String, spec: Manifest.Derived)] = []
+            defer {
+                graph.derivations = done
+                graph.manifest = manifest
+            }
             while !waiting.isEmpty {
                 var failed: [(entity: String, spec: Manifest.Derived)] = []
                 var errors: [Error] = []
@@ -146,6 +151,7 @@ public enum DatasetLoader {
                     if let i = names.firstIndex(of: spec.column) { columns[i] = column } else { names.append(spec.column); columns.append(column) }
                     tables[k].table = Table(names: names, columns: columns, count: tables[k].table.count, name: tables[k].table.name)
                     hints.pending.remove(entity + "." + spec.column)
+                    done.append((entity, spec))
                     // Linked again after every derived column: a new column may be a link,
                     // the key a link matches, or hide a link's name; no derivation after it
                     // may see the graph as it was.
@@ -242,8 +248,16 @@ public enum DatasetLoader {
                 table = try db.read(table: t)
                 if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
             }
+            let before = table.names
             table = try apply(spec, to: table, lines: nil, file: path, entity: name, manifest: manifest,
                               source: spec.sql != nil ? "its query" : "table \(sourceTable ?? name)")
+            // What running on the database needs to read the entity as kam does.
+            for (old, new) in zip(before, table.names) where old != new { hints.sourceColumns[name, default: [:]][new] = old }
+            if let t = sourceTable { hints.sourceTables[name] = t }
+            if let sql = spec.sql { hints.sourceQueries[name] = sql }
+            var kamOnly: [String] = []
+            if !spec.types.isEmpty { kamOnly.append("types") }
+            if !kamOnly.isEmpty { hints.inMemoryOnly[name] = kamOnly }
             if let pk = hints.keys[name] {
                 hints.sourceKeys[name] = pk
                 hints.keys[name] = renamed(pk, name)

@@ -19,6 +19,12 @@ public enum Linker {
         public var sourceKeys: [String: String] = [:]
         /// The database table each entity reads, where it is not the entity's name.
         public var sourceTables: [String: String] = [:]
+        /// The database's names of the columns a manifest renamed, by entity (kam: source).
+        public var sourceColumns: [String: [String: String]] = [:]
+        /// The manifest's queries, by entity.
+        public var sourceQueries: [String: String] = [:]
+        /// The manifest keys that change the rows as kam reads them, by entity.
+        public var inMemoryOnly: [String: [String]] = [:]
         public init() {}
     }
 
@@ -85,6 +91,9 @@ public enum Linker {
         for (index, l) in loaded.enumerated() {
             let entity = AccountGraph.Entity(name: l.name, table: l.table, file: l.file)
             entity.sourceTable = hints.sourceTables[l.name]
+            entity.sourceColumns = hints.sourceColumns[l.name] ?? [:]
+            entity.sourceQuery = hints.sourceQueries[l.name]
+            entity.inMemoryOnly = hints.inMemoryOnly[l.name] ?? []
             graph.entities.append(entity)
             graph.byName[l.name] = index
         }

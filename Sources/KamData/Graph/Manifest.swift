@@ -54,11 +54,16 @@ public struct Manifest {
     public var entities: [(String, EntitySpec)] = []
     public var links: [LinkSpec] = []
     public var nulls: [String]?
+    /// Where the queries run on a database (`engine = "sql"`, the default, or `"kam"`, the
+    /// rows read into memory); `--engine` overrides it.
+    public var engine: String?
+    /// Its line, for messages.
+    public var engineLine: Int?
     /// The manifest's path and text, for messages that point into it.
     public var file: String = "kam.toml"
     public var text: String = ""
 
-    public static let topKeys = ["entities", "links", "null"]
+    public static let topKeys = ["entities", "links", "null", "engine"]
     public static let entityKeys = ["file", "table", "sql", "columns", "types", "null", "derive"]
     public static let linkKeys = ["from", "to", "name", "key"]
     public static let typeNames = ["int", "float", "string", "date", "bool"]
@@ -147,6 +152,14 @@ public struct Manifest {
         for (k, v) in zip(root.keys, root.values) {
             switch k {
             case "null": nulls = try strings(v, k)
+            case "engine":
+                let e = try string(v, k, k)
+                guard e == "sql" || e == "kam" else {
+                    throw Diagnostic.data(file: file, line: lineOf(k, k), "unknown engine '\(e)'",
+                        hints: ["engine = \"sql\" runs the queries on the database, engine = \"kam\" reads the rows into memory"])
+                }
+                engine = e
+                engineLine = lineOf(k, k)
             case "entities":
                 guard case .record(let ents) = v else { throw Diagnostic.data(file: file, line: lineOf(k, k), "'entities' must be a table") }
                 for (name, spec) in zip(ents.keys, ents.values) {

@@ -22,9 +22,12 @@ public final class SQLiteReader {
 
     /// Whether the file starts with SQLite's header.
     public static func isDatabase(_ path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        // A directory opens as a handle too, and reading it traps: regular files only.
+        var directory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &directory), !directory.boolValue,
+              let h = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? h.close() }
-        let head = h.readData(ofLength: 16)
+        guard let head = try? h.read(upToCount: 16) else { return false }
         return head == Data("SQLite format 3\u{0}".utf8)
     }
 
