@@ -200,6 +200,11 @@ struct DatabaseTests {
         let inMemory = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "-c", "orders | count"])
         #expect(inMemory.stderr.contains("(queries run in kam)"), "\(inMemory.stderr)")
         #expect(inMemory.stdout == "142\n")
+        // An engine that is neither is an error at its line.
+        try manifest.replacingOccurrences(of: "engine = \"sql\"", with: "engine = \"fast\"").write(toFile: dir + "/crm.toml", atomically: true, encoding: .utf8)
+        let unknown = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "-c", "orders | count"])
+        #expect(unknown.status == 4)
+        #expect(unknown.stderr.contains("crm.toml:1: error: unknown engine 'fast'\nhint: engine = \"sql\" runs the queries on the database, engine = \"kam\" reads the rows into memory"), "\(unknown.stderr)")
         // Types are kam's conversions of the rows: not yet on the database.
         try (manifest + "[entities.categories]\ntypes = { CategoryID = \"string\" }\n").write(toFile: dir + "/crm.toml", atomically: true, encoding: .utf8)
         let typed = try Binary.run(["--data", "duckdb:" + dir + "/crm.duckdb", "--quiet", "-c", "orders | count"])

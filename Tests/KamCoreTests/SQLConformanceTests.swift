@@ -10,7 +10,7 @@ import KamTestSupport
 /// to 1e-9.
 @Suite("SQL conformance")
 struct SQLConformanceTests {
-    nonisolated(unsafe) static let demo: AccountGraph = Demo.build().0
+    static let demo: AccountGraph = Demo.build().0
     static let today = KamCore.Calendar.days(year: 2026, month: 11, day: 1) ?? 0
 
     static var corpus: URL {
