@@ -168,6 +168,24 @@ struct SQLConformanceTests {
         return graph
     }()
 
+    /// The same queries over the benchmark's own dataset (Benchmarks/make_dataset.py) at
+    /// scale factor 0.01, when KAM_TPCH_DATA names it (scripts/test-engines makes it), on
+    /// every engine found, Spark included.
+    @Test func tpchQueriesOnTheBenchmarkDatasetAtASmallScale() throws {
+        guard let dir = ProcessInfo.processInfo.environment["KAM_TPCH_DATA"], FileManager.default.fileExists(atPath: dir + "/orders.csv") else {
+            print("SQL conformance, TPC-H SF 0.01: skipped (KAM_TPCH_DATA is not set; scripts/test-engines makes the dataset)")
+            return
+        }
+        let (graph, _) = try DatasetLoader.load(dir)
+        #expect(graph.entity("orders")?.table.count ?? 0 > 50_000)
+        var counts: [String] = []
+        counts.append("\(try Self.conform(try SQLEngines.sqlite(graph), graph: graph, dir: Self.tpchCorpus)) on SQLite")
+        if let duck = try SQLEngines.duckdb(graph) { counts.append("\(try Self.conform(duck, graph: graph, dir: Self.tpchCorpus)) on DuckDB") }
+        if let pg = try SQLEngines.postgres(graph) { counts.append("\(try Self.conform(pg, graph: graph, dir: Self.tpchCorpus)) on PostgreSQL") }
+        if let spark = try SQLEngines.spark(graph) { counts.append("\(try Self.conform(spark, graph: graph, dir: Self.tpchCorpus)) on Spark SQL") }
+        print("SQL conformance, TPC-H SF 0.01 (the benchmark's dataset): queries equal " + counts.joined(separator: ", "))
+    }
+
     @Test func tpchShapedQueriesOnSQLiteDuckDBAndPostgres() throws {
         #expect(Self.tpch.entity("orders")?.table.count ?? 0 > 2000)
         var counts: [String] = []

@@ -55,3 +55,25 @@ spark_if_installed() {
     export KAM_SPARK_PYTHON="$venv/bin/python"
   fi
 }
+
+# The benchmark's TPC-H dataset at a small scale (SF 0.01: 1,500 accounts, 60,175 order
+# lines), made by Benchmarks/make_dataset.py with DuckDB's tpch extension from PyPI, for the
+# TPC-H-shaped conformance queries; exports KAM_TPCH_DATA.
+ensure_tpch_small() {
+  local venv="$root/.engines/venv" dir="$root/.engines/tpch-sf0.01"
+  if [ ! -f "$dir/orders.csv" ]; then
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+    if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+      echo "kam: installing duckdb and its tpch extension to make the TPC-H dataset ..." >&2
+      "$venv/bin/pip" install -q duckdb duckdb-ext-tpch >&2 || { echo "kam: could not install duckdb; the TPC-H dataset test will skip" >&2; return 0; }
+    fi
+    "$venv/bin/python" "$root/Benchmarks/make_dataset.py" 0.01 "$dir" >&2 || return 0
+  fi
+  export KAM_TPCH_DATA="$dir"
+}
+
+# The small TPC-H dataset only when it is already there.
+tpch_if_made() {
+  [ -f "$root/.engines/tpch-sf0.01/orders.csv" ] && export KAM_TPCH_DATA="$root/.engines/tpch-sf0.01"
+  return 0
+}
