@@ -156,7 +156,8 @@ public final class SQLCompiler {
             ctes.append("  \(q(c.name)) AS (\n    \(c.sql)\n  )")
         }
         let cols = r.columns.map { q($0.name) }.joined(separator: ", ")
-        return "WITH\n" + (views(reading: ctes) + ctes).joined(separator: ",\n") + "\nSELECT \(cols) FROM \(q(r.name)) ORDER BY \(q("__ord"))"
+        let shared = groups(reading: ctes)
+        return "WITH\n" + (views(reading: ctes + shared) + shared + ctes).joined(separator: ",\n") + "\nSELECT \(cols) FROM \(q(r.name)) ORDER BY \(q("__ord"))"
     }
 
     /// A query without the spaces and semicolons around it, to nest as a subquery.
@@ -290,6 +291,49 @@ public final class SQLCompiler {
         for e in entities { visit(e.name) }
     }
 
+    // MARK: shared subqueries
+
+    /// Whether the reverse-link subqueries of the statement being compiled are shared by its
+    /// steps (a CTE each); a view's are its own (views come before any shared CTE).
+    var sharingGroups = false
+    /// Each statement's subqueries have their own names, so one bound by let keeps what it
+    /// computes and a later statement computes only what it reads.
+    var generation = 0
+    var sharedGroups: [String: (column: String, source: String, aggregates: [String])] = [:]
+    var sharedOrder: [String] = []
+
+    /// The shared CTE of a chain of links from this statement.
+    func sharedGroup(chain: String, column: String, source: String) -> String {
+        let raw = "__g\(generation)_\(chain)_\(column)"
+        let name = String(raw.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+        if sharedGroups[name] == nil {
+            sharedGroups[name] = (column, source, [])
+            sharedOrder.append(name)
+        }
+        return name
+    }
+
+    /// The column of the shared CTE that holds an aggregate (v1, v2, ...).
+    func sharedAggregate(_ name: String, _ aggregate: String) -> String {
+        guard var g = sharedGroups[name] else { return "v0" }
+        if let k = g.aggregates.firstIndex(of: aggregate) { return "v\(k + 1)" }
+        g.aggregates.append(aggregate)
+        sharedGroups[name] = g
+        return "v\(g.aggregates.count)"
+    }
+
+    func groupSQL(column: String, source: String, aggregates: [String]) -> String {
+        let values = aggregates.enumerated().map { "\($0.element) AS v\($0.offset + 1)" }.joined(separator: ", ")
+        return "SELECT s.\(q(column)) AS k, \(values) FROM \(source) WHERE s.\(q(column)) IS NOT NULL GROUP BY s.\(q(column))"
+    }
+
+    /// The shared CTEs the steps read.
+    func groups(reading ctes: [String]) -> [String] {
+        sharedOrder.filter { n in ctes.contains { $0.contains(q(n)) } }.compactMap { n in
+            sharedGroups[n].map { "  \(q(n)) AS (\n    \(groupSQL(column: $0.column, source: $0.source, aggregates: $0.aggregates))\n  )" }
+        }
+    }
+
     /// The views that do not compile, by entity: a query that reads one fails with its error.
     var viewFailures: [String: Failure] = [:]
 
@@ -348,6 +392,9 @@ public final class SQLCompiler {
     /// of one value (`let n = accounts | count`), as a scalar subquery.
     func bindLet(_ name: String, _ value: Expr) throws {
         prepareViews()
+        generation += 1
+        sharingGroups = true
+        defer { sharingGroups = false }
         variables[name] = nil
         scalars[name] = nil
         if let r = try relation(value, links: programNames, label: name) {
@@ -445,6 +492,9 @@ public final class SQLCompiler {
     /// A statement's query: a table, or a one-row one-column query for a scalar.
     func result(_ e: Expr, range: SourceRange) throws -> SQLQuery {
         prepareViews()
+        generation += 1
+        sharingGroups = true
+        defer { sharingGroups = false }
         let q = try compiledResult(e, range: range)
         try checkViews(q.sql)
         return q
@@ -1456,7 +1506,8 @@ public final class SQLCompiler {
         for c in r.ctes where seen.insert(c.name).inserted {
             ctes.append("  \(q(c.name)) AS (\n    \(c.sql)\n  )")
         }
-        return "WITH\n" + (views(reading: ctes + [select]) + ctes).joined(separator: ",\n") + "\n" + select
+        let shared = groups(reading: ctes + [select])
+        return "WITH\n" + (views(reading: ctes + [select] + shared) + shared + ctes).joined(separator: ",\n") + "\n" + select
     }
 
     /// A value the script binds with let that is not a table: compiled once, inlined.

@@ -209,31 +209,35 @@ final class RowScope {
             a = "g\(joins.count + 1)_\(chain.replacingOccurrences(of: ".", with: "_"))"
             joins.append((key, "", a))
             let carried = rel.hidden.contains("__key_" + r.key) || rel.column(r.key) == nil
-            grouped[a] = (r.column, source, carried ? "__key_" + r.key : r.key, [])
+            // The steps of a statement share one subquery per chain (a CTE): one scan of the
+            // orders for a where on count(orders) and a derive of sum(orders.amount) after it.
+            let shared = compiler.sharingGroups ? compiler.sharedGroup(chain: chain, column: r.column, source: source) : nil
+            grouped[a] = (r.column, source, carried ? "__key_" + r.key : r.key, [], shared)
         }
-        var aggregates = grouped[a]?.aggregates ?? []
+        guard var g = grouped[a] else { throw fail("\(fn) over \(chain)", range) }
         let column: String
-        if let k = aggregates.firstIndex(of: aggregate) {
+        if let shared = g.shared {
+            column = compiler.sharedAggregate(shared, aggregate)
+        } else if let k = g.aggregates.firstIndex(of: aggregate) {
             column = "v\(k + 1)"
         } else {
-            aggregates.append(aggregate)
-            column = "v\(aggregates.count)"
+            g.aggregates.append(aggregate)
+            column = "v\(g.aggregates.count)"
         }
-        grouped[a]?.aggregates = aggregates
+        grouped[a] = g
         let v = "\(a).\(column)"
         return SQLValue(fallback.map { "COALESCE(\(v), \($0))" } ?? v, outType)
     }
 
     /// The grouped subqueries over reverse links, by alias: the link's column, the source
     /// table with the joins along the chain, the hidden key it matches, and the aggregates
-    /// (v1, v2, ...).
-    var grouped: [String: (column: String, src: String, key: String, aggregates: [String])] = [:]
+    /// (v1, v2, ...); or the statement's shared CTE that holds them.
+    var grouped: [String: (column: String, src: String, key: String, aggregates: [String], shared: String?)] = [:]
 
     func joinClause(_ j: (key: String, sql: String, alias: String)) -> String {
         guard let g = grouped[j.alias] else { return j.sql }
-        let values = g.aggregates.enumerated().map { "\($0.element) AS v\($0.offset + 1)" }.joined(separator: ", ")
-        let sub = "SELECT s.\(q(g.column)) AS k, \(values) FROM \(g.src) WHERE s.\(q(g.column)) IS NOT NULL GROUP BY s.\(q(g.column))"
-        return "LEFT JOIN (\(sub)) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))"
+        if let shared = g.shared { return "LEFT JOIN \(q(shared)) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))" }
+        return "LEFT JOIN (\(compiler.groupSQL(column: g.column, source: g.src, aggregates: g.aggregates))) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))"
     }
 
     // MARK: expressions
