@@ -21,6 +21,8 @@ def main():
              .config("spark.sql.shuffle.partitions", "2")
              .config("spark.sql.session.timeZone", "UTC")
              .config("spark.sql.jsonGenerator.ignoreNullFields", "false")
+             # Temporary views only: no warehouse directory where the tests run.
+             .config("spark.sql.warehouse.dir", os.path.join(data_dir, "warehouse"))
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     for name in sorted(os.listdir(data_dir)):
