@@ -5,7 +5,7 @@
      cluster), whole process, against kam's in-memory engine on the CSV files;
   2. the SQL kam generates against the hand-written SQL of the same task (harness.py's, and
      the same written with kam's meaning, which gives kam's answer), each run on the same
-     engine, the engine's own timing (median of 5 runs after a warm-up): the generated SQL
+     engine, the engine's own timing (median of repeated runs after a warm-up, the queries interleaved): the generated SQL
      must not be slower than the hand-written query with the same answer by more than 10%.
 
 usage: engines.py --data DIR --kam PATH --duckdb CLI [--pg "psql connection options"]
@@ -65,21 +65,24 @@ def wall(cmd, repeat=3, env=None):
     return statistics.median(times)
 
 
-def duck_time(cli, db, sql, repeat=5):
-    """The engine's own time for a query: DuckDB's .timer, median of `repeat` after a warm-up."""
-    script = ".timer on\n" + "\n".join([sql.strip().rstrip(";") + ";"] * (repeat + 1)) + "\n"
+def duck_times(cli, db, queries, repeat=11):
+    """The engine's own time for each query: DuckDB's .timer, the queries interleaved (so a
+    drift of the machine falls on all alike), median of `repeat` after a warm-up round."""
+    qs = [q.strip().rstrip(";") + ";" for q in queries]
+    script = ".timer on\n" + "".join(q + "\n" for _ in range(repeat + 1) for q in qs)
     out = run([cli, "-readonly", db], input=script).stdout
     times = [float(m) for m in re.findall(r"Run Time \(s\): real ([0-9.]+)", out)]
-    return statistics.median(times[1:])
+    return [statistics.median(times[k::len(qs)][1:]) for k in range(len(qs))]
 
 
-def pg_time(conn, sql, repeat=5):
-    """The engine's own time for a query: psql's \\timing, median of `repeat` after a warm-up."""
-    script = "\\timing on\n" + "\n".join([sql.strip().rstrip(";") + ";"] * (repeat + 1)) + "\n"
+def pg_times(conn, queries, repeat=5):
+    """The engine's own time for each query: psql's \\timing, interleaved, median of `repeat`
+    after a warm-up round."""
+    qs = [q.strip().rstrip(";") + ";" for q in queries]
+    script = "\\timing on\n" + "".join(q + "\n" for _ in range(repeat + 1) for q in qs)
     out = run(["psql", *conn.split(), "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"], input=script).stdout
-    out += ""
     times = [float(m) / 1000 for m in re.findall(r"Time: ([0-9.]+) ms", out)]
-    return statistics.median(times[1:])
+    return [statistics.median(times[k::len(qs)][1:]) for k in range(len(qs))]
 
 
 def main():
@@ -127,8 +130,8 @@ def main():
         for t in TASKS:
             figures["whole"][t][f"kam on {name}"] = wall([a.kam, "run", scripts[t], "--data", data, "--quiet"], env=env)
             generated = run([a.kam, "sql", scripts[t], "--data", data, "--quiet", "--dialect", name], env=env).stdout
-            timer = (lambda q: duck_time(a.duckdb, db, q)) if name == "duckdb" else (lambda q: pg_time(a.pg, q))
-            hand, fair, gen = timer(SQL[t]), timer(same(t, name)), timer(generated)
+            timer = (lambda qs: duck_times(a.duckdb, db, qs)) if name == "duckdb" else (lambda qs: pg_times(a.pg, qs))
+            hand, fair, gen = timer([SQL[t], same(t, name), generated])
             figures["sql"].setdefault(t, {})[name] = {"hand-written": hand, "same meaning": fair, "kam's SQL": gen,
                                                       "ratio": gen / hand, "ratio to same meaning": gen / fair}
 
@@ -137,7 +140,7 @@ def main():
     print("  task  " + "".join(f"{c:>18}" for c in cols))
     for t in TASKS:
         print(f"  {t:<6}" + "".join(f"{figures['whole'][t][c]:>18.3f}" for c in cols))
-    print("the engine's own query time, seconds (median of 5): hand-written SQL, the same with kam's meaning, kam's SQL, the two ratios")
+    print("the engine's own query time, seconds (median of 11 on DuckDB, 5 on PostgreSQL, the three interleaved): hand-written SQL, the same with kam's meaning, kam's SQL, the two ratios")
     for t in TASKS:
         line = f"  {t:<6}"
         for n, _ in engines:
