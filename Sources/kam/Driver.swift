@@ -117,11 +117,15 @@ final class Driver {
             let data = given.hasPrefix("sqlite:") ? String(given.dropFirst(7)) : given
             do {
                 let started = Clock.now()
-                let (graph, report) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
+                let (graph, report, fromSnapshot) = try Driver.load(data, options: options, interpreter: opts)
                 session.interpreter.install(graph)
                 if options.timing {
-                    for (entity, seconds) in report.timings { Output.error("timing: load \(entity) \(Clock.format(seconds))\n") }
-                    Output.error("timing: load total \(Clock.format(Clock.now() - started))\n")
+                    if fromSnapshot {
+                        Output.error("timing: load (snapshot) \(Clock.format(Clock.now() - started))\n")
+                    } else {
+                        for (entity, seconds) in report.timings { Output.error("timing: load \(entity) \(Clock.format(seconds))\n") }
+                        Output.error("timing: load total \(Clock.format(Clock.now() - started))\n")
+                    }
                 }
                 if !options.quiet {
                     Output.error("kam: loaded \(data)\n" + report.summary.map { "  \($0)\n" }.joined())
@@ -144,6 +148,34 @@ final class Driver {
         }
         dataLabel = options.data
         quiet = options.quiet
+    }
+
+    /// A directory or file dataset: from the snapshot an earlier run left when its sources
+    /// are unchanged, else parsed (and the snapshot written for the next run).
+    static func load(_ data: String, options: CommonOptions, interpreter opts: Interpreter.Options) throws
+        -> (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool)
+    {
+        let env = ProcessInfo.processInfo.environment
+        let cache = !options.noCache && (env["KAM_NO_CACHE"] ?? "").isEmpty && !SQLiteReader.isDatabase(data) && data != "-"
+        // What else the load depends on: strictness, and for a manifest (whose derived
+        // columns may read today() or a parameter) today and the parameters.
+        var extra = "strict \(options.strict)"
+        var isDir: ObjCBool = false
+        let dir = FileManager.default.fileExists(atPath: data, isDirectory: &isDir) && isDir.boolValue ? data : (data as NSString).deletingLastPathComponent
+        if options.manifest != nil || Manifest.names.contains(where: { FileManager.default.fileExists(atPath: (dir.isEmpty ? "." : dir) + "/" + $0) }) {
+            extra += " today \(opts.today) params " + opts.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        }
+        guard cache, let key = Snapshot.key(dataset: data, manifest: options.manifest, extra: extra) else {
+            let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
+            return (g, r, false)
+        }
+        let path = Snapshot.path(dataset: data, manifest: options.manifest)
+        if let (g, r) = Snapshot.read(path, key: key) { return (g, r, true) }
+        let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
+        // A snapshot that cannot be written (no cache directory, a full disk) costs only
+        // the next run its speed.
+        if Snapshot.canWrite(g, r) { try? Snapshot.write(g, r, key: key, to: path) }
+        return (g, r, false)
     }
 
     /// The database the queries run on, and whether its rows are in memory too.

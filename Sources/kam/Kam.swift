@@ -31,6 +31,9 @@ struct CommonOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print on stderr the load time per entity and the time of each top-level statement.")
     var timing = false
+
+    @Flag(name: .long, help: "Parse the data files again instead of reading the snapshot an earlier run left, and write none (also KAM_NO_CACHE=1).")
+    var noCache = false
 }
 
 @main
@@ -51,7 +54,7 @@ struct Kam: ParsableCommand {
             3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self],
+        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self],
         defaultSubcommand: nil
     )
 
@@ -81,7 +84,7 @@ struct Kam: ParsableCommand {
         do {
             // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
             var arguments = Array(CommandLine.arguments.dropFirst())
-            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "help"].contains(first),
+            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "cache", "help"].contains(first),
                 FileManager.default.fileExists(atPath: first)
             {
                 arguments.insert("run", at: 0)
@@ -128,7 +131,7 @@ struct Kam: ParsableCommand {
 /// Where the subcommand is among the arguments: the first word that is not an option or
 /// an option's value.
 func subcommandIndex(_ arguments: [String]) -> Int? {
-    let flags: Set<String> = ["--quiet", "--strict", "--timing", "--help", "-h", "--version"]
+    let flags: Set<String> = ["--quiet", "--strict", "--timing", "--no-cache", "--help", "-h", "--version"]
     var i = 0
     while i < arguments.count {
         let a = arguments[i]
@@ -248,6 +251,42 @@ struct DemoCommand: ParsableCommand {
             throw ExitCode(d.kind.exitCode)
         }
         Output.error("kam: wrote \(out): " + tables.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ") + "\n")
+    }
+}
+
+/// `kam cache`: where the snapshots of earlier runs are and how large; `kam cache clear`
+/// removes them.
+struct CacheCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Show the snapshots earlier runs left of their datasets, or remove them (kam cache clear).",
+        discussion: """
+            A run on a directory or a CSV/JSON file writes a snapshot of the loaded dataset (typed columns, \
+            links, id indexes) under $XDG_CACHE_HOME/kam (default ~/.cache/kam); the next run on the same, \
+            unchanged files reads it instead of parsing them. A changed file, manifest or kam binary makes \
+            the snapshot stale, and it is written again.
+            """)
+
+    @Argument(help: "clear: remove every snapshot.")
+    var action: String?
+
+    mutating func run() throws {
+        let dir = Snapshot.directory + "/snapshots"
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".snap") || $0.hasSuffix(".tmp") }.sorted()
+        switch action {
+        case nil:
+            var total: Int64 = 0
+            for f in files {
+                let size = ((try? FileManager.default.attributesOfItem(atPath: dir + "/" + f))?[.size] as? NSNumber)?.int64Value ?? 0
+                total += size
+            }
+            print("\(dir): \(files.count) snapshot\(files.count == 1 ? "" : "s"), \(String(format: "%.1f", Double(total) / 1_048_576)) MiB")
+        case "clear"?:
+            for f in files { try? FileManager.default.removeItem(atPath: dir + "/" + f) }
+            Output.error("kam: removed \(files.count) snapshot\(files.count == 1 ? "" : "s") from \(dir)\n")
+        case let other?:
+            throw ValidationError("unknown cache action '\(other)'; use kam cache (show) or kam cache clear")
+        }
     }
 }
 

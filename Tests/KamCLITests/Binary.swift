@@ -14,6 +14,14 @@ enum Binary {
         return beside
     }
 
+    /// The snapshot cache of the kam runs of this test process: its own directory, so the
+    /// tests neither read nor leave snapshots in the user's cache.
+    static let cacheHome: String = {
+        let dir = NSTemporaryDirectory() + "kam-test-cache-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
     struct Result {
         var stdout: String
         var stderr: String
@@ -28,6 +36,7 @@ enum Binary {
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        environment["XDG_CACHE_HOME"] = cacheHome
         environment.removeValue(forKey: "KAM_TODAY")
         for (k, v) in env { environment[k] = v }
         p.environment = environment

@@ -11,6 +11,7 @@ final class PseudoTerminal {
         var env = ProcessInfo.processInfo.environment
         env["TERM"] = "xterm"
         env["NO_COLOR"] = "1"
+        env["XDG_CACHE_HOME"] = Binary.cacheHome
         for (k, v) in environment { env[k] = v }
         let argv = [Binary.path] + arguments
         // Build the C arrays before forking: the child may only call exec.

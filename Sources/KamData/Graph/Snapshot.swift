@@ -1,0 +1,603 @@
+import Foundation
+import KamSyntax
+
+/// A columnar snapshot of a loaded dataset: the typed columns, their dictionaries and null
+/// bitmaps, the link arrays and the id indexes, written after a run parses the files and
+/// mapped back on the next run, which then parses nothing.
+///
+///     let key = Snapshot.key(dataset: "crm/", manifest: nil, extra: "")
+///     if let (graph, report) = Snapshot.read(Snapshot.path(for: key), key: key) { ... }
+///     try Snapshot.write(graph, report, key: key, to: Snapshot.path(for: key))
+///
+/// A snapshot is trusted only when its key is the one the sources give now: each file's
+/// path, size, modification and change times, inode, and a check of its content (its
+/// first and last 64 KiB and 16 blocks between), the manifest's whole text, the kam binary
+/// itself and the load's options. Anything else (another key, a different format version,
+/// a file cut short, a count that does not fit the bytes that are there) reads as no
+/// snapshot, and the caller parses the sources again. A snapshot is written to a temporary
+/// file renamed into place when it is whole, so a run killed while writing leaves none.
+public enum Snapshot {
+    static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
+    static let trailer: [UInt8] = Array("KAMSNEND".utf8)
+    /// Bumped whenever the layout below or what a load computes changes.
+    public static let formatVersion: UInt32 = 1
+
+    // MARK: where
+
+    /// The cache directory: `$XDG_CACHE_HOME/kam`, else `~/.cache/kam`.
+    public static var directory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty, x.hasPrefix("/") { return x + "/kam" }
+        return (env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSTemporaryDirectory()) + "/.cache/kam"
+    }
+
+    /// The snapshot file of a dataset (one per dataset and manifest; a new key replaces it).
+    public static func path(dataset: String, manifest: String?) -> String {
+        let name = absolute(dataset) + "\u{0}" + (manifest.map(absolute) ?? "")
+        return directory + "/snapshots/" + String(fnv(Array(name.utf8)), radix: 16) + ".snap"
+    }
+
+    static func absolute(_ p: String) -> String {
+        let url = URL(fileURLWithPath: p)
+        return url.standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    // MARK: the key
+
+    /// The key of a dataset as its sources are now, or nil when it cannot be snapshotted
+    /// (stdin, a database, a path that is not there).
+    public static func key(dataset: String, manifest: String?, extra: String) -> String? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dataset, isDirectory: &isDir) else { return nil }
+        var parts = ["kam snapshot \(formatVersion)", "binary " + (fileStamp("/proc/self/exe", content: false) ?? "?"), "options " + extra]
+        if isDir.boolValue {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dataset) else { return nil }
+            parts.append("directory " + absolute(dataset))
+            for n in names.sorted() where !n.hasPrefix(".") {
+                let p = dataset + "/" + n
+                var sub: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: p, isDirectory: &sub), !sub.boolValue else { continue }
+                guard let stamp = fileStamp(p, content: true) else { return nil }
+                parts.append(n + " " + stamp)
+            }
+        } else {
+            guard let stamp = fileStamp(dataset, content: true) else { return nil }
+            parts.append("file " + absolute(dataset) + " " + stamp)
+            // The manifest beside a single file is read too: it belongs to the key.
+            let dir = (dataset as NSString).deletingLastPathComponent
+            for n in Manifest.names {
+                let p = (dir.isEmpty ? "." : dir) + "/" + n
+                if let stamp = fileStamp(p, content: true) { parts.append(n + " " + stamp) }
+            }
+        }
+        if let m = manifest {
+            guard let text = FileManager.default.contents(atPath: m) else { return nil }
+            parts.append("manifest " + absolute(m) + " " + String(fnv(Array(text)), radix: 16))
+        }
+        return parts.joined(separator: "\n")
+    }
+
+    /// Size, times, inode and (with `content`) a check of the bytes of a regular file.
+    static func fileStamp(_ path: String, content: Bool) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var s = "size \(st.st_size) mtime \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) ctime \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec) inode \(st.st_dev):\(st.st_ino)"
+        if content {
+            guard let check = sample(path, size: Int(st.st_size)) else { return nil }
+            s += " check " + String(check, radix: 16)
+        }
+        return s
+    }
+
+    /// A hash of the first and last 64 KiB of a file and of 16 blocks of 4 KiB spread
+    /// between (the whole file when it is small).
+    static func sample(_ path: String, size: Int) -> UInt64? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var ranges: [(Int, Int)] = []
+        if size <= 256 * 1024 {
+            ranges = [(0, size)]
+        } else {
+            ranges.append((0, 65536))
+            for k in 1...16 { ranges.append((size / 17 * k, 4096)) }
+            ranges.append((size - 65536, 65536))
+        }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        for (offset, length) in ranges {
+            var done = 0
+            while done < length {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min(length - done, 65536), off_t(offset + done)) }
+                if n < 0 { return nil }
+                if n == 0 { break }
+                for i in 0..<n { h = (h ^ UInt64(buffer[i])) &* 0x100_0000_01b3 }
+                done += n
+            }
+        }
+        return h
+    }
+
+    static func fnv(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    // MARK: writing
+
+    /// Whether a loaded graph can be written: every column typed or of plain values, no
+    /// warning that points into a source text (those are rendered from the text).
+    public static func canWrite(_ graph: AccountGraph, _ report: DatasetLoader.Report) -> Bool {
+        if report.warnings.contains(where: { $0.range != nil || $0.source != nil }) { return false }
+        for e in graph.entities {
+            if case .values = e.idIndex { return false }
+            for c in e.table.columns {
+                if case .values(let vs) = c.storage, !vs.allSatisfy(Writer.plain) { return false }
+            }
+        }
+        return true
+    }
+
+    /// Writes the snapshot to a temporary file beside `path`, then renames it into place.
+    public static func write(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let temporary = path + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw Diagnostic(.data, "cannot write the snapshot \(temporary)") }
+        var w = Writer(fd: fd)
+        defer { close(fd) }
+        w.bytes(magic)
+        w.u32(formatVersion)
+        w.string(key)
+        w.string(graph.label)
+        w.strings(report.summary)
+        w.u64(UInt64(report.warnings.count))
+        for d in report.warnings {
+            w.u8(d.kind == .warning ? 0 : 1)
+            w.string(d.message)
+            w.strings(d.hints)
+            w.strings(d.notes)
+            w.optionalString(d.fileLocation)
+        }
+        w.u64(UInt64(graph.entities.count))
+        for e in graph.entities {
+            w.string(e.name)
+            w.string(e.file)
+            w.optionalString(e.sourceTable)
+            w.u8(e.table.origin != nil ? 1 : 0)
+            w.table(e.table)
+            w.u64(UInt64(e.forward.count))
+            for f in e.forward {
+                w.string(f.name)
+                w.string(f.column)
+                w.u64(UInt64(f.target))
+                w.string(f.key)
+                w.array(f.rows)
+            }
+            w.u64(UInt64(e.reverse.count))
+            for r in e.reverse {
+                w.string(r.name)
+                w.u64(UInt64(r.source))
+                w.string(r.via)
+                w.array(r.offsets)
+                w.array(r.rows)
+            }
+            switch e.idIndex {
+            case .none:
+                w.u8(0)
+            case .dense(let lo, let rows):
+                w.u8(1)
+                w.u64(UInt64(bitPattern: lo))
+                w.array(rows)
+            case .ints(let map):
+                w.u8(2)
+                w.array(Array(map.keys))
+                w.array(Array(map.values))
+            case .strings(let map):
+                w.u8(3)
+                w.strings(Array(map.keys))
+                w.array(Array(map.values))
+            case .values:
+                w.u8(0)
+            }
+        }
+        w.flush()
+        guard !w.failed, let body = MappedFile(path: temporary), body.count == w.written else {
+            unlink(temporary)
+            throw Diagnostic(.data, "cannot write the snapshot \(temporary) (disk full?)")
+        }
+        // The checksum of everything before the trailer, read back from the file itself.
+        let sum = body.withBytes { checksum($0) }
+        w.bytes(trailer)
+        w.u64(sum)
+        w.u64(UInt64(w.written + 8))
+        w.flush()
+        guard !w.failed else {
+            unlink(temporary)
+            throw Diagnostic(.data, "cannot write the snapshot \(temporary) (disk full?)")
+        }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw Diagnostic(.data, "cannot move the snapshot into place: \(path)")
+        }
+    }
+
+    /// A buffered writer of the snapshot's little-endian layout.
+    struct Writer {
+        let fd: Int32
+        var buffer: [UInt8] = []
+        var written = 0
+        var failed = false
+
+        init(fd: Int32) {
+            self.fd = fd
+            buffer.reserveCapacity(1 << 20)
+        }
+
+        /// A value a snapshot keeps in a column of mixed values: null, a bool, a number, a
+        /// date, a text (lists and records are not kept: such a dataset is not written).
+        static func plain(_ v: Value) -> Bool {
+            switch v {
+            case .null, .bool, .int, .float, .date, .string: true
+            default: false
+            }
+        }
+
+        mutating func flush() {
+            var start = 0
+            while start < buffer.count && !failed {
+                let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + start, buffer.count - start) }
+                if n <= 0 { failed = true } else { start += n }
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        mutating func bytes(_ b: [UInt8]) {
+            buffer += b
+            written += b.count
+            if buffer.count >= 1 << 20 { flush() }
+        }
+
+        mutating func raw(_ p: UnsafeRawBufferPointer) {
+            if p.count >= 1 << 16 {
+                flush()
+                var start = 0
+                while start < p.count && !failed {
+                    let n = Glibc.write(fd, p.baseAddress! + start, p.count - start)
+                    if n <= 0 { failed = true } else { start += n }
+                }
+                written += p.count
+            } else if p.count > 0 {
+                buffer.append(contentsOf: p)
+                written += p.count
+                if buffer.count >= 1 << 20 { flush() }
+            }
+        }
+
+        mutating func u8(_ x: UInt8) { bytes([x]) }
+        mutating func u32(_ x: UInt32) { withUnsafeBytes(of: x.littleEndian) { raw($0) } }
+        mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { raw($0) } }
+
+        mutating func string(_ s: String) {
+            let b = Array(s.utf8)
+            u64(UInt64(b.count))
+            bytes(b)
+        }
+
+        mutating func optionalString(_ s: String?) {
+            u8(s == nil ? 0 : 1)
+            if let s { string(s) }
+        }
+
+        mutating func strings(_ xs: [String]) {
+            u64(UInt64(xs.count))
+            for x in xs { string(x) }
+        }
+
+        mutating func array<T>(_ xs: [T]) {
+            u64(UInt64(xs.count))
+            xs.withUnsafeBytes { raw($0) }
+        }
+
+        mutating func table(_ t: Table) {
+            u64(UInt64(t.count))
+            optionalString(t.name)
+            u64(UInt64(t.columns.count))
+            for (name, c) in zip(t.names, t.columns) {
+                string(name)
+                if let v = c.validity {
+                    u8(1)
+                    array(v.words)
+                } else {
+                    u8(0)
+                }
+                switch c.storage {
+                case .int(let a): u8(0); array(a)
+                case .float(let a): u8(1); array(a)
+                case .bool(let a): u8(2); array(a.map { $0 ? UInt8(1) : 0 })
+                case .date(let a): u8(3); array(a)
+                case .string(let s):
+                    u8(4)
+                    strings(s.dictionary)
+                    array(s.codes)
+                case .values(let vs):
+                    u8(5)
+                    u64(UInt64(vs.count))
+                    for v in vs { value(v) }
+                }
+            }
+        }
+
+        mutating func value(_ v: Value) {
+            switch v {
+            case .bool(let b): u8(1); u8(b ? 1 : 0)
+            case .int(let n): u8(2); u64(UInt64(bitPattern: n))
+            case .float(let x): u8(3); u64(x.bitPattern)
+            case .date(let d): u8(4); u32(UInt32(bitPattern: d))
+            case .string(let s): u8(5); string(s)
+            default: u8(0)
+            }
+        }
+    }
+
+    // MARK: the checksum
+
+    /// A 64-bit checksum of the bytes: a hash of each MiB (four lanes of 8-byte words
+    /// multiplied and rotated, so a flipped bit anywhere changes it), the MiBs hashed on
+    /// every core, then the hashes of the MiBs combined in order.
+    static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let chunk = 1 << 20
+        let n = (bytes.count + chunk - 1) / chunk
+        guard n > 0, let base = bytes.baseAddress else { return 0 }
+        var hashes = [UInt64](repeating: 0, count: n)
+        hashes.withUnsafeMutableBufferPointer { out in
+            let slots = out
+            let workers = min(n, max(1, ProcessInfo.processInfo.activeProcessorCount))
+            parallelFor(workers) { w in
+                var k = w
+                while k < n {
+                    let start = k * chunk
+                    slots[k] = hashChunk(UnsafeRawBufferPointer(start: base + start, count: min(chunk, bytes.count - start)))
+                    k += workers
+                }
+            }
+        }
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(bytes.count)
+        for x in hashes { h = (h ^ x) &* 0x100_0000_01b3; h = (h << 29) | (h >> 35) }
+        return h
+    }
+
+    static func hashChunk(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        let m: UInt64 = 0x9e37_79b9_7f4a_7c15
+        var a: UInt64 = 1, b: UInt64 = 2, c: UInt64 = 3, d: UInt64 = 4
+        let blocks = p.count / 32
+        var i = 0
+        for _ in 0..<blocks {
+            a = (a ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* m; a = (a << 31) | (a >> 33)
+            b = (b ^ p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)) &* m; b = (b << 31) | (b >> 33)
+            c = (c ^ p.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)) &* m; c = (c << 31) | (c >> 33)
+            d = (d ^ p.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)) &* m; d = (d << 31) | (d >> 33)
+            i += 32
+        }
+        var h = a &+ (b << 1 | b >> 63) &+ (c << 7 | c >> 57) &+ (d << 12 | d >> 52)
+        while i < p.count {
+            h = (h ^ UInt64(p[i])) &* 0x100_0000_01b3
+            i += 1
+        }
+        return h ^ UInt64(p.count)
+    }
+
+    // MARK: reading
+
+    /// The graph and load report of a snapshot whose key is `key`; nil when there is none,
+    /// it is stale, or it does not read whole (the caller then loads the sources).
+    public static func read(_ path: String, key: String) -> (AccountGraph, DatasetLoader.Report)? {
+        guard let file = MappedFile(path: path) else { return nil }
+        return file.withBytes { bytes -> (AccountGraph, DatasetLoader.Report)? in
+            var r = Reader(bytes: bytes)
+            return try? r.graph(key: key)
+        }
+    }
+
+    struct Invalid: Error {}
+
+    /// A bounds-checked reader: every count is checked against the bytes that are left.
+    struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var at = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {
+            guard n >= 0, n <= bytes.count - at, let base = bytes.baseAddress else { throw Invalid() }
+            defer { at += n }
+            return UnsafeRawBufferPointer(start: base + at, count: n)
+        }
+
+        mutating func u8() throws -> UInt8 { try take(1)[0] }
+        mutating func u32() throws -> UInt32 { UInt32(littleEndian: try take(4).loadUnaligned(as: UInt32.self)) }
+        mutating func u64() throws -> UInt64 { UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self)) }
+
+        mutating func count(_ size: Int = 1) throws -> Int {
+            let n = try u64()
+            guard n <= UInt64(bytes.count - at) / UInt64(max(size, 1)) else { throw Invalid() }
+            return Int(n)
+        }
+
+        mutating func string() throws -> String {
+            let n = try count()
+            return String(decoding: try take(n), as: UTF8.self)
+        }
+
+        mutating func optionalString() throws -> String? { try u8() == 0 ? nil : try string() }
+
+        mutating func strings() throws -> [String] {
+            let n = try count(8)
+            var out: [String] = []
+            out.reserveCapacity(n)
+            for _ in 0..<n { out.append(try string()) }
+            return out
+        }
+
+        mutating func array<T>(_: T.Type) throws -> [T] {
+            let n = try count(MemoryLayout<T>.stride)
+            let source = try take(n * MemoryLayout<T>.stride)
+            return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+                if n > 0, let b = buffer.baseAddress, let s = source.baseAddress {
+                    UnsafeMutableRawPointer(b).copyMemory(from: s, byteCount: n * MemoryLayout<T>.stride)
+                }
+                initialized = n
+            }
+        }
+
+        mutating func graph(key: String) throws -> (AccountGraph, DatasetLoader.Report) {
+            // Whole: the trailer and the length it gives are where they must be.
+            let tail = trailer.count + 16
+            guard bytes.count >= magic.count + tail, Array(bytes[bytes.count - tail..<bytes.count - 16]) == trailer else { throw Invalid() }
+            var end = Reader(bytes: bytes)
+            end.at = bytes.count - 16
+            let sum = try end.u64()
+            guard try end.u64() == UInt64(bytes.count) else { throw Invalid() }
+            guard let base = bytes.baseAddress, checksum(UnsafeBufferPointer(start: base, count: bytes.count - tail)) == sum else { throw Invalid() }
+            guard Array(try take(magic.count)) == magic, try u32() == formatVersion, try string() == key else { throw Invalid() }
+            let graph = AccountGraph(label: try string())
+            var report = DatasetLoader.Report()
+            report.summary = try strings()
+            for _ in 0..<(try count(8)) {
+                let warning = try u8() == 0
+                var d = Diagnostic(warning ? .warning : .data, try string(), hints: try strings())
+                d.notes = try strings()
+                d.fileLocation = try optionalString()
+                report.warnings.append(d)
+            }
+            let entityCount = try count(8)
+            var withOrigin: [Bool] = []
+            for i in 0..<entityCount {
+                let name = try string(), file = try string(), sourceTable = try optionalString()
+                withOrigin.append(try u8() == 1)
+                let e = AccountGraph.Entity(name: name, table: try table(), file: file)
+                e.sourceTable = sourceTable
+                for _ in 0..<(try count(8)) {
+                    let n = try string(), column = try string(), target = Int(try u64()), key = try string()
+                    e.forward.append(AccountGraph.ForwardLink(name: n, column: column, target: target, key: key, rows: try array(Int32.self)))
+                }
+                for _ in 0..<(try count(8)) {
+                    let n = try string(), source = Int(try u64()), via = try string()
+                    e.reverse.append(AccountGraph.ReverseLink(name: n, source: source, via: via, offsets: try array(Int32.self), rows: try array(Int32.self)))
+                }
+                switch try u8() {
+                case 0: e.idIndex = .none
+                case 1:
+                    let lo = Int64(bitPattern: try u64())
+                    e.idIndex = .dense(min: lo, rows: try array(Int32.self))
+                case 2:
+                    let keys = try array(Int64.self), rows = try array(Int32.self)
+                    guard keys.count == rows.count else { throw Invalid() }
+                    e.idIndex = .ints(Dictionary(zip(keys, rows), uniquingKeysWith: { a, _ in a }))
+                case 3:
+                    let keys = try strings(), rows = try array(Int32.self)
+                    guard keys.count == rows.count else { throw Invalid() }
+                    e.idIndex = .strings(Dictionary(zip(keys, rows), uniquingKeysWith: { a, _ in a }))
+                default: throw Invalid()
+                }
+                graph.entities.append(e)
+                graph.byName[name] = i
+            }
+            guard at == bytes.count - tail else { throw Invalid() }
+            try validate(graph)
+            for (i, e) in graph.entities.enumerated() where withOrigin[i] {
+                e.table = Table(names: e.table.names, columns: e.table.columns, count: e.table.count, name: e.table.name,
+                                origin: Origin(graph: graph, entity: i, rows: nil))
+            }
+            return (graph, report)
+        }
+
+        mutating func table() throws -> Table {
+            let rows = try count(0)
+            let name = try optionalString()
+            var names: [String] = [], columns: [Column] = []
+            for _ in 0..<(try count(8)) {
+                names.append(try string())
+                var validity: Bitmap? = nil
+                if try u8() == 1 {
+                    let words = try array(UInt64.self)
+                    guard words.count == (rows + 63) / 64 else { throw Invalid() }
+                    var b = Bitmap(count: rows, allValid: true)
+                    b.words = words
+                    validity = b
+                }
+                let storage: ColumnStorage
+                switch try u8() {
+                case 0: storage = .int(try array(Int64.self))
+                case 1: storage = .float(try array(Double.self))
+                case 2: storage = .bool(try array(UInt8.self).map { $0 != 0 })
+                case 3: storage = .date(try array(Int32.self))
+                case 4:
+                    let dictionary = try strings()
+                    let codes = try array(UInt32.self)
+                    // A code beyond the dictionary would trap when read: check them all.
+                    let limit = UInt32(dictionary.count)
+                    guard !codes.contains(where: { $0 >= limit }) || (limit == 0 && codes.isEmpty) else { throw Invalid() }
+                    storage = .string(StringColumn(codes: codes, dictionary: dictionary))
+                case 5:
+                    var vs: [Value] = []
+                    for _ in 0..<(try count(1)) { vs.append(try value()) }
+                    storage = .values(vs)
+                default: throw Invalid()
+                }
+                let c = Column(storage: storage, validity: validity)
+                guard c.count == rows else { throw Invalid() }
+                columns.append(c)
+            }
+            return Table(names: names, columns: columns, count: rows, name: name)
+        }
+
+        mutating func value() throws -> Value {
+            switch try u8() {
+            case 0: return .null
+            case 1: return .bool(try u8() != 0)
+            case 2: return .int(Int64(bitPattern: try u64()))
+            case 3: return .float(Double(bitPattern: try u64()))
+            case 4: return .date(Int32(bitPattern: try u32()))
+            case 5: return .string(try string())
+            default: throw Invalid()
+            }
+        }
+
+        /// Every index a link or id index holds points at a row that is there, so reading
+        /// the graph cannot trap.
+        func validate(_ graph: AccountGraph) throws {
+            let counts = graph.entities.map(\.table.count)
+            for e in graph.entities {
+                let n = e.table.count
+                for f in e.forward {
+                    guard f.target >= 0, f.target < counts.count, f.rows.count == n else { throw Invalid() }
+                    let limit = Int32(clamping: counts[f.target])
+                    guard !f.rows.contains(where: { $0 < -1 || $0 >= limit }) else { throw Invalid() }
+                }
+                for r in e.reverse {
+                    guard r.source >= 0, r.source < counts.count, r.offsets.count == n + 1, r.offsets.first == 0,
+                          Int(r.offsets.last ?? -1) == r.rows.count else { throw Invalid() }
+                    var previous: Int32 = 0
+                    for o in r.offsets {
+                        guard o >= previous else { throw Invalid() }
+                        previous = o
+                    }
+                    let limit = Int32(clamping: counts[r.source])
+                    guard !r.rows.contains(where: { $0 < 0 || $0 >= limit }) else { throw Invalid() }
+                }
+                switch e.idIndex {
+                case .dense(_, let rows):
+                    guard !rows.contains(where: { $0 < -1 || $0 >= Int32(clamping: n) }) else { throw Invalid() }
+                case .ints(let m):
+                    guard !m.values.contains(where: { $0 < 0 || $0 >= Int32(clamping: n) }) else { throw Invalid() }
+                case .strings(let m):
+                    guard !m.values.contains(where: { $0 < 0 || $0 >= Int32(clamping: n) }) else { throw Invalid() }
+                default: break
+                }
+            }
+        }
+    }
+}

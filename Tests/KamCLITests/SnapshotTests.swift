@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+/// The snapshot a run leaves of its dataset: the next run reads it instead of the files,
+/// and answers the same; a changed file, a snapshot cut short or full of noise, or
+/// --no-cache make it parse the files again. Never a stale answer.
+@Suite("snapshots of datasets")
+struct SnapshotTests {
+    static let script = "accounts | derive revenue = sum(orders.amount), n = count(orders) | top 5 by revenue | select name, revenue, n"
+
+    /// A dataset of its own and a cache of its own.
+    static func setUp() throws -> (data: String, cache: String) {
+        let dir = try tempDir()
+        let demo = try Binary.run(["demo", "--out", dir + "/crm", "--accounts", "60"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        try FileManager.default.createDirectory(atPath: dir + "/cache", withIntermediateDirectories: true)
+        return (dir + "/crm", dir + "/cache")
+    }
+
+    static func run(_ data: String, _ cache: String, _ extra: [String] = [], script: String = SnapshotTests.script,
+                    env: [String: String] = [:]) throws -> Binary.Result {
+        try Binary.run(["--data", data, "--timing", "--quiet"] + extra + ["-c", script], env: ["XDG_CACHE_HOME": cache].merging(env) { $1 })
+    }
+
+    static func snapshots(_ cache: String) -> [String] {
+        let dir = cache + "/kam/snapshots"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".snap") }.map { dir + "/" + $0 }
+    }
+
+    static func fromSnapshot(_ r: Binary.Result) -> Bool { r.stderr.contains("timing: load (snapshot)") }
+
+    @Test func theSecondRunReadsTheSnapshotAndAnswersTheSame() throws {
+        let (data, cache) = try Self.setUp()
+        let cold = try Self.run(data, cache)
+        #expect(cold.status == 0, "\(cold.stderr)")
+        #expect(!Self.fromSnapshot(cold))
+        #expect(Self.snapshots(cache).count == 1)
+        let warm = try Self.run(data, cache)
+        #expect(Self.fromSnapshot(warm), "\(warm.stderr)")
+        #expect(warm.stdout == cold.stdout)
+        // Every entity, column and link as parsed: a script over all of them agrees too.
+        let all = "schema()\naccounts\ncontacts\norders\ninvoices\nsurveys\ninteractions\n"
+            + "accounts | health | select name, health, score\naccounts | derive people = count(contacts), touches = count(contacts.interactions) | select id, people, touches"
+        let parsed = try Self.run(data, cache, ["--no-cache", "--format", "json"], script: all)
+        let mapped = try Self.run(data, cache, ["--format", "json"], script: all)
+        #expect(parsed.status == mapped.status)
+        #expect(parsed.stdout == mapped.stdout)
+        #expect(Self.fromSnapshot(mapped))
+        #expect(!Self.fromSnapshot(parsed))
+    }
+
+    /// A file changed between runs, its size and modification time kept, is seen.
+    @Test func aFileChangedWithTheSameSizeAndTimeIsParsedAgain() throws {
+        let (data, cache) = try Self.setUp()
+        _ = try Self.run(data, cache)
+        let orders = data + "/orders.csv"
+        let attributes = try FileManager.default.attributesOfItem(atPath: orders)
+        var text = try String(contentsOfFile: orders, encoding: .utf8)
+        // One amount's first digit, in the middle of the file: same size.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = lines[0].split(separator: ",").map(String.init)
+        let amount = try #require(header.firstIndex(of: "amount"))
+        var changed = lines
+        let k = lines.count / 2
+        var fields = changed[k].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let digit = try #require(fields[amount].first)
+        fields[amount] = String(digit == "9" ? "1" : "9") + fields[amount].dropFirst()
+        changed[k] = fields.joined(separator: ",")
+        text = changed.joined(separator: "\n")
+        try text.write(toFile: orders, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: attributes[.modificationDate] as Any], ofItemAtPath: orders)
+        #expect((try FileManager.default.attributesOfItem(atPath: orders))[.size] as? Int == attributes[.size] as? Int)
+        let after = try Self.run(data, cache, script: "orders | sum(amount)")
+        let truth = try Self.run(data, cache, ["--no-cache"], script: "orders | sum(amount)")
+        #expect(!Self.fromSnapshot(after), "\(after.stderr)")
+        #expect(after.stdout == truth.stdout)
+    }
+
+    /// A snapshot cut short, or overwritten with noise, is not trusted: the files are
+    /// parsed again, the answer is right, and a good snapshot is written in its place.
+    @Test func aSnapshotCutShortOrNoisyIsNotTrusted() throws {
+        let (data, cache) = try Self.setUp()
+        let cold = try Self.run(data, cache)
+        let snap = try #require(Self.snapshots(cache).first)
+        let bytes = try #require(FileManager.default.contents(atPath: snap))
+        for cut in [0, 7, 100, bytes.count / 2, bytes.count - 9, bytes.count - 1] {
+            try bytes.prefix(cut).write(to: URL(fileURLWithPath: snap))
+            let r = try Self.run(data, cache)
+            #expect(r.status == 0, "cut at \(cut): \(r.stderr)")
+            #expect(!Self.fromSnapshot(r), "cut at \(cut)")
+            #expect(r.stdout == cold.stdout, "cut at \(cut)")
+        }
+        // Noise of the right length, and the right header over noise.
+        var noise = bytes
+        for i in stride(from: 64, to: noise.count - 16, by: 97) { noise[i] ^= 0x5a }
+        try noise.write(to: URL(fileURLWithPath: snap))
+        let noisy = try Self.run(data, cache)
+        #expect(noisy.status == 0, "\(noisy.stderr)")
+        #expect(!Self.fromSnapshot(noisy))
+        #expect(noisy.stdout == cold.stdout)
+        let again = try Self.run(data, cache)
+        #expect(Self.fromSnapshot(again))
+        #expect(again.stdout == cold.stdout)
+    }
+
+    /// --no-cache and KAM_NO_CACHE neither read nor write; kam cache shows and clears.
+    @Test func noCacheAndCacheClear() throws {
+        let (data, cache) = try Self.setUp()
+        let none = try Self.run(data, cache, ["--no-cache"])
+        #expect(none.status == 0)
+        #expect(Self.snapshots(cache).isEmpty)
+        _ = try Self.run(data, cache, env: ["KAM_NO_CACHE": "1"])
+        #expect(Self.snapshots(cache).isEmpty)
+        _ = try Self.run(data, cache)
+        #expect(Self.snapshots(cache).count == 1)
+        let shown = try Binary.run(["cache"], env: ["XDG_CACHE_HOME": cache])
+        #expect(shown.stdout.hasPrefix(cache + "/kam/snapshots: 1 snapshot, "), "\(shown.stdout)")
+        let cleared = try Binary.run(["cache", "clear"], env: ["XDG_CACHE_HOME": cache])
+        #expect(cleared.status == 0)
+        #expect(cleared.stderr == "kam: removed 1 snapshot from \(cache)/kam/snapshots\n")
+        #expect(Self.snapshots(cache).isEmpty)
+        let bad = try Binary.run(["cache", "flush"], env: ["XDG_CACHE_HOME": cache])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("Error: unknown cache action 'flush'; use kam cache (show) or kam cache clear"), "\(bad.stderr)")
+        // A manifest is part of the key: editing it makes the snapshot stale.
+        _ = try Self.run(data, cache)
+        try "[entities.orders.derive]\nbig = \"amount > 1000\"\n".write(toFile: data + "/kam.toml", atomically: true, encoding: .utf8)
+        let withManifest = try Self.run(data, cache, script: "orders | where big | count")
+        #expect(withManifest.status == 0, "\(withManifest.stderr)")
+        #expect(!Self.fromSnapshot(withManifest))
+        let warm = try Self.run(data, cache, script: "orders | where big | count")
+        #expect(Self.fromSnapshot(warm))
+        #expect(warm.stdout == withManifest.stdout)
+    }
+}
