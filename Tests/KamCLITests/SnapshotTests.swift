@@ -101,6 +101,26 @@ struct SnapshotTests {
         let again = try Self.run(data, cache)
         #expect(Self.fromSnapshot(again))
         #expect(again.stdout == cold.stdout)
+        // One byte changed inside a column's bytes (read only when a script asks for the
+        // column): the run stops with an error instead of answering from it, the snapshot
+        // is removed, and the next run is right.
+        let all = "accounts\ncontacts\norders\ninvoices\ninteractions"
+        let truth = try Self.run(data, cache, ["--no-cache"], script: all)
+        _ = try Self.run(data, cache, script: all)
+        var flipped = try #require(FileManager.default.contents(atPath: snap))
+        flipped[flipped.count * 3 / 5] ^= 0x01
+        try flipped.write(to: URL(fileURLWithPath: snap))
+        let damaged = try Self.run(data, cache, script: all)
+        if damaged.status == 0 {
+            #expect(damaged.stdout == truth.stdout)
+        } else {
+            #expect(damaged.status == 4)
+            #expect(damaged.stderr.contains("error: the snapshot \(snap) is damaged (a column does not match its checksum); it is removed: run again"), "\(damaged.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: snap))
+        }
+        let next = try Self.run(data, cache, script: all)
+        #expect(next.status == 0)
+        #expect(next.stdout == truth.stdout)
     }
 
     /// --no-cache and KAM_NO_CACHE neither read nor write; kam cache shows and clears.

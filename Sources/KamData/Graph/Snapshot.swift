@@ -20,7 +20,7 @@ public enum Snapshot {
     static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
     static let trailer: [UInt8] = Array("KAMSNEND".utf8)
     /// Bumped whenever the layout below or what a load computes changes.
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
 
     // MARK: where
 
@@ -140,6 +140,8 @@ public enum Snapshot {
     }
 
     /// Writes the snapshot to a temporary file beside `path`, then renames it into place.
+    /// Each array's bytes are followed by their checksum, and everything else (the counts,
+    /// names, dictionaries, the arrays' checksums) is checked by one checksum at the end.
     public static func write(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -185,7 +187,7 @@ public enum Snapshot {
                 w.array(r.rows)
             }
             switch e.idIndex {
-            case .none:
+            case .none, .values:
                 w.u8(0)
             case .dense(let lo, let rows):
                 w.u8(1)
@@ -199,19 +201,11 @@ public enum Snapshot {
                 w.u8(3)
                 w.strings(Array(map.keys))
                 w.array(Array(map.values))
-            case .values:
-                w.u8(0)
             }
         }
-        w.flush()
-        guard !w.failed, let body = MappedFile(path: temporary), body.count == w.written else {
-            unlink(temporary)
-            throw Diagnostic(.data, "cannot write the snapshot \(temporary) (disk full?)")
-        }
-        // The checksum of everything before the trailer, read back from the file itself.
-        let sum = body.withBytes { checksum($0) }
+        let meta = w.meta
         w.bytes(trailer)
-        w.u64(sum)
+        w.u64(meta)
         w.u64(UInt64(w.written + 8))
         w.flush()
         guard !w.failed else {
@@ -230,6 +224,8 @@ public enum Snapshot {
         var buffer: [UInt8] = []
         var written = 0
         var failed = false
+        /// The checksum of everything but the arrays' bytes.
+        var meta: UInt64 = 0xcbf2_9ce4_8422_2325
 
         init(fd: Int32) {
             self.fd = fd
@@ -255,12 +251,14 @@ public enum Snapshot {
         }
 
         mutating func bytes(_ b: [UInt8]) {
+            for x in b { meta = (meta ^ UInt64(x)) &* 0x100_0000_01b3 }
             buffer += b
             written += b.count
             if buffer.count >= 1 << 20 { flush() }
         }
 
-        mutating func raw(_ p: UnsafeRawBufferPointer) {
+        /// An array's bytes, outside the metadata checksum (they have their own).
+        mutating func payload(_ p: UnsafeRawBufferPointer) {
             if p.count >= 1 << 16 {
                 flush()
                 var start = 0
@@ -277,8 +275,8 @@ public enum Snapshot {
         }
 
         mutating func u8(_ x: UInt8) { bytes([x]) }
-        mutating func u32(_ x: UInt32) { withUnsafeBytes(of: x.littleEndian) { raw($0) } }
-        mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { raw($0) } }
+        mutating func u32(_ x: UInt32) { withUnsafeBytes(of: x.littleEndian) { bytes(Array($0)) } }
+        mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { bytes(Array($0)) } }
 
         mutating func string(_ s: String) {
             let b = Array(s.utf8)
@@ -296,9 +294,14 @@ public enum Snapshot {
             for x in xs { string(x) }
         }
 
+        /// The count, the bytes, their checksum.
         mutating func array<T>(_ xs: [T]) {
             u64(UInt64(xs.count))
-            xs.withUnsafeBytes { raw($0) }
+            let sum = xs.withUnsafeBytes { p -> UInt64 in
+                payload(p)
+                return checksum(UnsafeBufferPointer(start: p.baseAddress?.assumingMemoryBound(to: UInt8.self), count: p.count))
+            }
+            u64(sum)
         }
 
         mutating func table(_ t: Table) {
@@ -392,28 +395,42 @@ public enum Snapshot {
     // MARK: reading
 
     /// The graph and load report of a snapshot whose key is `key`; nil when there is none,
-    /// it is stale, or it does not read whole (the caller then loads the sources).
+    /// it is stale, or it does not read whole (the caller then loads the sources). The
+    /// columns are read from the file when first asked for, each checked against its
+    /// checksum then.
     public static func read(_ path: String, key: String) -> (AccountGraph, DatasetLoader.Report)? {
         guard let file = MappedFile(path: path) else { return nil }
-        return file.withBytes { bytes -> (AccountGraph, DatasetLoader.Report)? in
-            var r = Reader(bytes: bytes)
-            return try? r.graph(key: key)
-        }
+        var r = Reader(file: file)
+        return try? r.graph(key: key)
     }
 
     struct Invalid: Error {}
 
+    /// Where an array is in the file: its count, the offset of its bytes, their checksum.
+    struct Slice {
+        var count: Int
+        var offset: Int
+        var sum: UInt64
+    }
+
     /// A bounds-checked reader: every count is checked against the bytes that are left.
     struct Reader {
+        let file: MappedFile
         let bytes: UnsafeBufferPointer<UInt8>
         var at = 0
+        var meta: UInt64 = 0xcbf2_9ce4_8422_2325
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        init(file: MappedFile) {
+            self.file = file
+            bytes = file.withBytes { $0 }
+        }
 
         mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {
             guard n >= 0, n <= bytes.count - at, let base = bytes.baseAddress else { throw Invalid() }
-            defer { at += n }
-            return UnsafeRawBufferPointer(start: base + at, count: n)
+            let p = UnsafeRawBufferPointer(start: base + at, count: n)
+            for x in p { meta = (meta ^ UInt64(x)) &* 0x100_0000_01b3 }
+            at += n
+            return p
         }
 
         mutating func u8() throws -> UInt8 { try take(1)[0] }
@@ -441,26 +458,29 @@ public enum Snapshot {
             return out
         }
 
-        mutating func array<T>(_: T.Type) throws -> [T] {
+        /// An array's place, its bytes skipped (read later, or now by `array`).
+        mutating func slice<T>(_: T.Type) throws -> Slice {
             let n = try count(MemoryLayout<T>.stride)
-            let source = try take(n * MemoryLayout<T>.stride)
-            return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
-                if n > 0, let b = buffer.baseAddress, let s = source.baseAddress {
-                    UnsafeMutableRawPointer(b).copyMemory(from: s, byteCount: n * MemoryLayout<T>.stride)
-                }
-                initialized = n
-            }
+            let offset = at
+            guard n * MemoryLayout<T>.stride <= bytes.count - at - 8 else { throw Invalid() }
+            at += n * MemoryLayout<T>.stride
+            return Slice(count: n, offset: offset, sum: try u64())
+        }
+
+        mutating func array<T>(_ t: T.Type) throws -> [T] {
+            let s = try slice(t)
+            guard let a = Snapshot.array(t, s, in: bytes) else { throw Invalid() }
+            return a
         }
 
         mutating func graph(key: String) throws -> (AccountGraph, DatasetLoader.Report) {
             // Whole: the trailer and the length it gives are where they must be.
             let tail = trailer.count + 16
             guard bytes.count >= magic.count + tail, Array(bytes[bytes.count - tail..<bytes.count - 16]) == trailer else { throw Invalid() }
-            var end = Reader(bytes: bytes)
+            var end = self
             end.at = bytes.count - 16
             let sum = try end.u64()
             guard try end.u64() == UInt64(bytes.count) else { throw Invalid() }
-            guard let base = bytes.baseAddress, checksum(UnsafeBufferPointer(start: base, count: bytes.count - tail)) == sum else { throw Invalid() }
             guard Array(try take(magic.count)) == magic, try u32() == formatVersion, try string() == key else { throw Invalid() }
             let graph = AccountGraph(label: try string())
             var report = DatasetLoader.Report()
@@ -473,11 +493,13 @@ public enum Snapshot {
                 report.warnings.append(d)
             }
             let entityCount = try count(8)
-            var withOrigin: [Bool] = []
+            var tables: [(names: [String], specs: [LazyColumns.Spec], count: Int, name: String?, origin: Bool)] = []
             for i in 0..<entityCount {
                 let name = try string(), file = try string(), sourceTable = try optionalString()
-                withOrigin.append(try u8() == 1)
-                let e = AccountGraph.Entity(name: name, table: try table(), file: file)
+                let origin = try u8() == 1
+                let (names, specs, rows, tableName) = try table()
+                tables.append((names, specs, rows, tableName, origin))
+                let e = AccountGraph.Entity(name: name, table: Table.empty, file: file)
                 e.sourceTable = sourceTable
                 for _ in 0..<(try count(8)) {
                     let n = try string(), column = try string(), target = Int(try u64()), key = try string()
@@ -505,53 +527,48 @@ public enum Snapshot {
                 graph.entities.append(e)
                 graph.byName[name] = i
             }
-            guard at == bytes.count - tail else { throw Invalid() }
-            try validate(graph)
-            for (i, e) in graph.entities.enumerated() where withOrigin[i] {
-                e.table = Table(names: e.table.names, columns: e.table.columns, count: e.table.count, name: e.table.name,
-                                origin: Origin(graph: graph, entity: i, rows: nil))
+            guard at == bytes.count - tail, meta == sum else { throw Invalid() }
+            try validate(graph, counts: tables.map(\.count))
+            for (i, e) in graph.entities.enumerated() {
+                let t = tables[i]
+                let lazy = LazyColumns(file: file, path: file.path, specs: t.specs, count: t.count)
+                e.table = Table(names: t.names, lazy: lazy, count: t.count, name: t.name,
+                                origin: t.origin ? Origin(graph: graph, entity: i, rows: nil) : nil)
             }
             return (graph, report)
         }
 
-        mutating func table() throws -> Table {
+        mutating func table() throws -> (names: [String], specs: [LazyColumns.Spec], count: Int, name: String?) {
             let rows = try count(0)
             let name = try optionalString()
-            var names: [String] = [], columns: [Column] = []
+            var names: [String] = [], specs: [LazyColumns.Spec] = []
             for _ in 0..<(try count(8)) {
                 names.append(try string())
-                var validity: Bitmap? = nil
+                var spec = LazyColumns.Spec()
                 if try u8() == 1 {
-                    let words = try array(UInt64.self)
-                    guard words.count == (rows + 63) / 64 else { throw Invalid() }
-                    var b = Bitmap(count: rows, allValid: true)
-                    b.words = words
-                    validity = b
+                    let v = try slice(UInt64.self)
+                    guard v.count == (rows + 63) / 64 else { throw Invalid() }
+                    spec.validity = v
                 }
-                let storage: ColumnStorage
-                switch try u8() {
-                case 0: storage = .int(try array(Int64.self))
-                case 1: storage = .float(try array(Double.self))
-                case 2: storage = .bool(try array(UInt8.self).map { $0 != 0 })
-                case 3: storage = .date(try array(Int32.self))
+                spec.kind = try u8()
+                switch spec.kind {
+                case 0, 1: spec.payload = try slice(Int64.self)
+                case 2: spec.payload = try slice(UInt8.self)
+                case 3: spec.payload = try slice(Int32.self)
                 case 4:
-                    let dictionary = try strings()
-                    let codes = try array(UInt32.self)
-                    // A code beyond the dictionary would trap when read: check them all.
-                    let limit = UInt32(dictionary.count)
-                    guard !codes.contains(where: { $0 >= limit }) || (limit == 0 && codes.isEmpty) else { throw Invalid() }
-                    storage = .string(StringColumn(codes: codes, dictionary: dictionary))
+                    spec.dictionary = try strings()
+                    spec.payload = try slice(UInt32.self)
                 case 5:
                     var vs: [Value] = []
                     for _ in 0..<(try count(1)) { vs.append(try value()) }
-                    storage = .values(vs)
+                    guard vs.count == rows else { throw Invalid() }
+                    spec.values = vs
                 default: throw Invalid()
                 }
-                let c = Column(storage: storage, validity: validity)
-                guard c.count == rows else { throw Invalid() }
-                columns.append(c)
+                guard spec.kind == 5 || spec.payload.count == rows else { throw Invalid() }
+                specs.append(spec)
             }
-            return Table(names: names, columns: columns, count: rows, name: name)
+            return (names, specs, rows, name)
         }
 
         mutating func value() throws -> Value {
@@ -568,10 +585,9 @@ public enum Snapshot {
 
         /// Every index a link or id index holds points at a row that is there, so reading
         /// the graph cannot trap.
-        func validate(_ graph: AccountGraph) throws {
-            let counts = graph.entities.map(\.table.count)
-            for e in graph.entities {
-                let n = e.table.count
+        func validate(_ graph: AccountGraph, counts: [Int]) throws {
+            for (i, e) in graph.entities.enumerated() {
+                let n = counts[i]
                 for f in e.forward {
                     guard f.target >= 0, f.target < counts.count, f.rows.count == n else { throw Invalid() }
                     let limit = Int32(clamping: counts[f.target])
@@ -599,5 +615,106 @@ public enum Snapshot {
                 }
             }
         }
+    }
+
+    /// An array read from its place in the file, or nil when its bytes do not match their
+    /// checksum.
+    static func array<T>(_: T.Type, _ s: Slice, in bytes: UnsafeBufferPointer<UInt8>) -> [T]? {
+        let size = s.count * MemoryLayout<T>.stride
+        guard s.offset >= 0, size <= bytes.count - s.offset, let base = bytes.baseAddress else { return nil }
+        guard checksum(UnsafeBufferPointer(start: base + s.offset, count: size)) == s.sum else { return nil }
+        return [T](unsafeUninitializedCapacity: s.count) { buffer, initialized in
+            if size > 0, let b = buffer.baseAddress { UnsafeMutableRawPointer(b).copyMemory(from: base + s.offset, byteCount: size) }
+            initialized = s.count
+        }
+    }
+}
+
+/// The columns of a table mapped from a snapshot: each is read from the file (and checked)
+/// the first time it is asked for, so a script reads only the columns it uses.
+final class LazyColumns: @unchecked Sendable {
+    struct Spec {
+        var kind: UInt8 = 0
+        var validity: Snapshot.Slice?
+        var payload = Snapshot.Slice(count: 0, offset: 0, sum: 0)
+        var dictionary: [String] = []
+        var values: [Value] = []
+    }
+
+    let file: MappedFile
+    let path: String
+    let specs: [Spec]
+    let count: Int
+    private var cache: [Column?]
+    private var everything: [Column]?
+    private let lock = NSLock()
+
+    init(file: MappedFile, path: String, specs: [Spec], count: Int) {
+        self.file = file
+        self.path = path
+        self.specs = specs
+        self.count = count
+        cache = [Column?](repeating: nil, count: specs.count)
+    }
+
+    func column(_ i: Int) -> Column {
+        lock.lock()
+        defer { lock.unlock() }
+        return load(i)
+    }
+
+    func all() -> [Column] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let everything { return everything }
+        let columns = specs.indices.map(load)
+        everything = columns
+        return columns
+    }
+
+    private func load(_ i: Int) -> Column {
+        if let c = cache[i] { return c }
+        guard let c = file.withBytes({ bytes in read(specs[i], bytes) }) else { damaged() }
+        cache[i] = c
+        // The bytes are copied: the kernel may drop their pages.
+        for slice in [specs[i].validity, specs[i].payload].compactMap({ $0 }) {
+            file.release(slice.offset, slice.offset + slice.count * 8)
+        }
+        return c
+    }
+
+    private func read(_ s: Spec, _ bytes: UnsafeBufferPointer<UInt8>) -> Column? {
+        var validity: Bitmap? = nil
+        if let v = s.validity {
+            guard let words = Snapshot.array(UInt64.self, v, in: bytes) else { return nil }
+            var b = Bitmap(count: count, allValid: true)
+            b.words = words
+            validity = b
+        }
+        let storage: ColumnStorage
+        switch s.kind {
+        case 0: guard let a = Snapshot.array(Int64.self, s.payload, in: bytes) else { return nil }; storage = .int(a)
+        case 1: guard let a = Snapshot.array(Double.self, s.payload, in: bytes) else { return nil }; storage = .float(a)
+        case 2: guard let a = Snapshot.array(UInt8.self, s.payload, in: bytes) else { return nil }; storage = .bool(a.map { $0 != 0 })
+        case 3: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes) else { return nil }; storage = .date(a)
+        case 4:
+            guard let codes = Snapshot.array(UInt32.self, s.payload, in: bytes) else { return nil }
+            // A code beyond the dictionary would trap when read.
+            let limit = UInt32(s.dictionary.count)
+            guard !codes.contains(where: { $0 >= limit }) else { return nil }
+            storage = .string(StringColumn(codes: codes, dictionary: s.dictionary))
+        case 5: storage = .values(s.values)
+        default: return nil
+        }
+        return Column(storage: storage, validity: validity)
+    }
+
+    /// A column whose bytes no longer match their checksum (the file was damaged after it
+    /// was opened, or on the disk): kam stops rather than answer from it, and removes the
+    /// snapshot so the next run parses the sources.
+    private func damaged() -> Never {
+        unlink(path)
+        FileHandle.standardError.write(Data("error: the snapshot \(path) is damaged (a column does not match its checksum); it is removed: run again\n".utf8))
+        exit(4)
     }
 }

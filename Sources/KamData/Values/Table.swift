@@ -4,7 +4,11 @@ import KamSyntax
 /// the untouched columns (Swift arrays are copy-on-write).
 public final class Table: @unchecked Sendable {
     public let names: [String]
-    public let columns: [Column]
+    /// The columns; a table mapped from a snapshot reads each from the file the first time
+    /// it is asked for (`column(_:)` reads one, `columns` all).
+    public var columns: [Column] { stored ?? lazy?.all() ?? [] }
+    private let stored: [Column]?
+    let lazy: LazyColumns?
     public let count: Int
     /// The entity or variable name, used to name clashing columns after a join.
     public let name: String?
@@ -15,8 +19,22 @@ public final class Table: @unchecked Sendable {
 
     public init(names: [String], columns: [Column], count: Int? = nil, name: String? = nil, origin: Origin? = nil) {
         self.names = names
-        self.columns = columns
+        self.stored = columns
+        self.lazy = nil
         self.count = count ?? columns.first?.count ?? 0
+        self.name = name
+        self.origin = origin
+        var p: [String: Int] = [:]
+        for (i, n) in names.enumerated() where p[n] == nil { p[n] = i }
+        positions = p
+    }
+
+    /// A table whose columns are read when first asked for.
+    init(names: [String], lazy: LazyColumns, count: Int, name: String?, origin: Origin?) {
+        self.names = names
+        self.stored = nil
+        self.lazy = lazy
+        self.count = count
         self.name = name
         self.origin = origin
         var p: [String: Int] = [:]
@@ -28,7 +46,11 @@ public final class Table: @unchecked Sendable {
 
     @inline(__always) public func columnIndex(_ name: String) -> Int? { positions[name] }
 
-    public func column(_ name: String) -> Column? { positions[name].map { columns[$0] } }
+    public func column(_ name: String) -> Column? {
+        guard let i = positions[name] else { return nil }
+        if let stored { return stored[i] }
+        return lazy?.column(i)
+    }
 
     /// Row `i` as a record (for printing a single row and for `it` in records).
     public func record(at i: Int) -> Record {
@@ -41,7 +63,8 @@ public final class Table: @unchecked Sendable {
 
     /// The same table under another name (`let big = ...` names its table `big`).
     public func renamed(_ name: String?) -> Table {
-        Table(names: names, columns: columns, count: count, name: name, origin: origin)
+        if let lazy { return Table(names: names, lazy: lazy, count: count, name: name, origin: origin) }
+        return Table(names: names, columns: columns, count: count, name: name, origin: origin)
     }
 
     /// The same rows with other columns (derive, select): links still work.
