@@ -70,6 +70,7 @@ final class Driver {
                 let started = Clock.now()
                 let graph: AccountGraph
                 let report: DatasetLoader.Report
+                var inMemory = false
                 switch db {
                 case .onDatabase(let backend, let rows):
                     if rows {
@@ -86,7 +87,10 @@ final class Driver {
                                         "renames (columns), table, sql and links run on the database"])
                         }
                     }
-                    self.backend = (backend, rows)
+                    // With the rows in memory (--engine kam) kam answers every statement
+                    // itself; otherwise the queries run on the database.
+                    self.backend = rows ? nil : (backend, false)
+                    inMemory = rows
                 case .sqlite(let path):
                     (graph, report) = try DerivedColumns.load(path, strict: options.strict, manifest: options.manifest, options: opts)
                     // A manifest's types and derived columns are kam's: the rows are in memory,
@@ -100,7 +104,7 @@ final class Driver {
                 }
                 session.interpreter.install(graph)
                 if options.timing {
-                    Output.error("timing: load (\(self.backend.map { $0.1 ? "rows in memory" : "the schema only" } ?? "")) \(Clock.format(Clock.now() - started))\n")
+                    Output.error("timing: load (\(self.backend.map { $0.1 ? "rows in memory" : "the schema only" } ?? (inMemory ? "rows in memory" : ""))) \(Clock.format(Clock.now() - started))\n")
                 }
                 if !options.quiet {
                     // Without the rows, a summary line says what the schema has, not "0 rows".
