@@ -451,6 +451,11 @@ final class RowScope {
 
     func positional(_ args: [Arg]) -> [Arg] { args.filter { $0.style == .positional } }
 
+    /// What kam's trim removes: Unicode's white space and line breaks (Foundation's
+    /// whitespacesAndNewlines, which takes the zero-width space too).
+    static let whitespace: [Unicode.Scalar] = ([0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680] + Array(0x2000...0x200B)
+        + [0x2028, 0x2029, 0x202F, 0x205F, 0x3000]).compactMap(Unicode.Scalar.init)
+
     /// The names of a member chain (`contacts.interactions.date`), nil for anything else.
     static func chain(_ e: Expr) -> [String]? {
         switch e.kind {
@@ -575,7 +580,15 @@ final class RowScope {
             guard dialect != .sqlite else { throw unsupported(fn, range, hints: ["SQLite changes the case of ASCII letters only"]) }
             return SQLValue("\(fn.uppercased())(\(try one(fn, p, range, text).sql))", .string)
         case "trim":
-            return SQLValue("TRIM(\(try one(fn, p, range, text).sql))", .string)
+            // kam trims whitespace and newlines as Unicode defines them (tabs, line breaks,
+            // no-break spaces, ...); an engine's TRIM alone takes spaces only.
+            let chars = dialect.string(String(String.UnicodeScalarView(Self.whitespace)))
+            let x = try one(fn, p, range, text).sql
+            switch dialect {
+            case .postgres: return SQLValue("btrim(\(x), \(chars))", .string)
+            case .spark: return SQLValue("trim(BOTH \(chars) FROM \(x))", .string)
+            default: return SQLValue("trim(\(x), \(chars))", .string)
+            }
         case "len":
             return SQLValue(dialect.length(try one(fn, p, range, text).sql), .int)
         case "abs":
