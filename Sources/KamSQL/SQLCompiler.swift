@@ -117,7 +117,8 @@ public final class SQLCompiler {
         if let c = options.orderColumn {
             order = "t." + q(c)
         } else if dialect.hasRowid {
-            order = e.view != nil ? "t.\(q("__rowid"))" : "t.rowid"
+            // (A view has no rowid: its rows in the order it gives them.)
+            order = e.view != nil ? "t.\(q("__rowid"))" : e.isView ? "ROW_NUMBER() OVER ()" : "t.rowid"
         } else if let k = e.key {
             order = "t." + q(k)
         } else {
@@ -206,7 +207,7 @@ public final class SQLCompiler {
                 if dialect.hasRowid { select.append("ROW_NUMBER() OVER () AS \(q("__rowid"))") }
             } else {
                 from = "\(q(view.table ?? e.name)) AS v"
-                if dialect.hasRowid { select.append("v.rowid AS \(q("__rowid"))") }
+                if dialect.hasRowid { select.append(e.isView ? "ROW_NUMBER() OVER () AS \(q("__rowid"))" : "v.rowid AS \(q("__rowid"))") }
             }
             let derived = view.columns.contains { $0.source == nil }
             let rawName = derived ? "__raw_" + e.name : e.table

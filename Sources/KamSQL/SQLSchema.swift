@@ -37,6 +37,8 @@ public struct SQLSchema: Sendable {
         /// it does: each query then starts with a view of the entity under kam's names,
         /// which `table` names.
         public var view: View?
+        /// The database table is a view: no rowid, its rows in the order it gives them.
+        public var isView = false
 
         public struct View: Sendable {
             /// The table, or the query, the rows come from.
@@ -76,6 +78,7 @@ public struct SQLSchema: Sendable {
             var entity = Entity(name: e.name, table: sourceTables ? e.sourceTable ?? e.name : e.name, columns: columns, key: t.columnIndex("id") != nil ? "id" : nil)
             // Derived columns are computed in the query for the entities a database holds (a
             // directory's files are no tables: kam sql assumes tables with every column).
+            entity.isView = sourceTables && e.sourceIsView
             let fromDatabase = e.sourceTable != nil || e.sourceQuery != nil
             let derived = fromDatabase ? Set(graph.derivations.filter { $0.entity == e.name }.map(\.spec.column)) : []
             if sourceTables, !e.sourceColumns.isEmpty || e.sourceQuery != nil || !derived.isEmpty {

@@ -86,6 +86,16 @@ struct DatabaseTests {
         let health = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "accounts | health"])
         #expect(health.status == 3)
         #expect(health.stderr.contains("error: the stage 'health' does not compile to SQL (duckdb)"), "\(health.stderr)")
+        // A view is an entity too; it has no rowid, and its rows keep the order it gives.
+        let view = Process()
+        view.executableURL = URL(fileURLWithPath: cli)
+        view.arguments = [dir + "/demo.duckdb", "-c", "CREATE VIEW big_accounts AS SELECT * FROM accounts WHERE employees > 1000"]
+        try view.run()
+        view.waitUntilExit()
+        let onView = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "big_accounts | take 4 | select id, employees"])
+        let sameRows = try Binary.run(["--quiet", "-c", "accounts | where employees > 1000 | take 4 | select id, employees"])
+        #expect(onView.status == 0, "\(onView.stderr)")
+        #expect(onView.stdout == sameRows.stdout)
         // A narrower int column (SMALLINT) is widened as kam's ints are 64-bit.
         let narrow = Process()
         narrow.executableURL = URL(fileURLWithPath: cli)

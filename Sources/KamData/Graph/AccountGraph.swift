@@ -42,6 +42,8 @@ public final class AccountGraph: @unchecked Sendable {
         public internal(set) var sourceTable: String?
         /// The database's name of each column the manifest renamed (kam name: source name).
         public internal(set) var sourceColumns: [String: String] = [:]
+        /// Whether the database table is a view (which has no rowid to order its rows by).
+        public internal(set) var sourceIsView = false
         /// The manifest's query whose rows are the entity, when it reads one.
         public internal(set) var sourceQuery: String?
         /// What the manifest does to the entity that only kam can do with the rows in memory

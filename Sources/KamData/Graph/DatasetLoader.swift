@@ -253,7 +253,10 @@ public enum DatasetLoader {
                               source: spec.sql != nil ? "its query" : "table \(sourceTable ?? name)")
             // What running on the database needs to read the entity as kam does.
             for (old, new) in zip(before, table.names) where old != new { hints.sourceColumns[name, default: [:]][new] = old }
-            if let t = sourceTable { hints.sourceTables[name] = t }
+            if let t = sourceTable {
+                hints.sourceTables[name] = t
+                if views.contains(t) { hints.views.insert(name) }
+            }
             if let sql = spec.sql { hints.sourceQueries[name] = sql }
             var kamOnly: [String] = []
             if !spec.types.isEmpty { kamOnly.append("types") }
@@ -287,6 +290,7 @@ public enum DatasetLoader {
             entityOf[t] = name
             tables.append((name, table, nil, path))
             hints.sourceTables[name] = t
+            if views.contains(t) { hints.views.insert(name) }
             if let pk = try db.primaryKey(t) { hints.keys[name] = pk }
             report.timings.append((name, Clock.now() - started))
         }

@@ -21,6 +21,8 @@ public enum Linker {
         public var sourceTables: [String: String] = [:]
         /// The database's names of the columns a manifest renamed, by entity (kam: source).
         public var sourceColumns: [String: [String: String]] = [:]
+        /// The entities a database view holds.
+        public var views: Set<String> = []
         /// The manifest's queries, by entity.
         public var sourceQueries: [String: String] = [:]
         /// The manifest keys that change the rows as kam reads them, by entity.
@@ -93,6 +95,7 @@ public enum Linker {
             entity.sourceTable = hints.sourceTables[l.name]
             entity.sourceColumns = hints.sourceColumns[l.name] ?? [:]
             entity.sourceQuery = hints.sourceQueries[l.name]
+            entity.sourceIsView = hints.views.contains(l.name)
             entity.inMemoryOnly = hints.inMemoryOnly[l.name] ?? []
             graph.entities.append(entity)
             graph.byName[l.name] = index
