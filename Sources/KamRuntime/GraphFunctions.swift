@@ -24,7 +24,7 @@ public enum GraphFunctions {
             if a[0].isNull { return .null }
             if let r = e.idIndex.row(a[0]) { return .row(e.table, Int(r)) }
             if case .string(let s) = a[0], let n = e.table.columnIndex("name") {
-                let col = e.table.columns[n]
+                let col = e.table.column(at: n)
                 for r in 0..<e.table.count { if case .string(let v) = col.value(at: r), v == s { return .row(e.table, r) } }
                 let names = (0..<e.table.count).compactMap { if case .string(let v) = col.value(at: $0) { v } else { nil } }
                 throw ctx.failArg(0, "no account with id or name \(Format.literal(a[0], depth: 1))", hints: [Suggest.hint(s, in: names) ?? "ids and names must match exactly"])

@@ -434,12 +434,12 @@ public final class Interpreter {
             if let v = r[name] { return v }
             throw fail("record has no field '\(name)'", range, hints: [Suggest.hint(name, in: r.keys) ?? "fields: " + r.keys.joined(separator: ", ")])
         case .row(let t, let i):
-            if let c = t.columnIndex(name) { return t.columns[c].value(at: i) }
+            if let c = t.columnIndex(name) { return t.column(at: c).value(at: i) }
             if let graph = t.origin?.graph, let v = graph.navigate(t, row: i, name) { return v }
             throw unknownField(name, t, range)
         case .table(let t):
             if let c = t.columnIndex(name) {
-                let col = t.columns[c]
+                let col = t.column(at: c)
                 return .list((0..<t.count).map { col.value(at: $0) })
             }
             if let graph = t.origin?.graph, let nav = graph.navigate(t, name) { return .table(nav) }
@@ -486,7 +486,7 @@ public final class Interpreter {
             return r[k] ?? .null
         case (.row(let t, let r), .string(let k)):
             guard let c = t.columnIndex(k) else { return .null }
-            return t.columns[c].value(at: r)
+            return t.column(at: c).value(at: r)
         case (.table, .string(let k)):
             return try member(base, k, range, base: range)
         default:

@@ -1,3 +1,4 @@
+import Foundation
 import KamSyntax
 
 /// The account graph: entity tables and the links between them, resolved once at load.
@@ -16,7 +17,20 @@ public final class AccountGraph: @unchecked Sendable {
         /// database says otherwise).
         public let key: String
         /// Target row per source row, -1 where the value is null or dangling.
-        public let rows: [Int32]
+        public var rows: [Int32] { rowsBox.array }
+        let rowsBox: LazyArray<Int32>
+
+        init(name: String, column: String, target: Int, key: String, rows: [Int32]) {
+            self.init(name: name, column: column, target: target, key: key, rowsBox: LazyArray(rows))
+        }
+
+        init(name: String, column: String, target: Int, key: String, rowsBox: LazyArray<Int32>) {
+            self.name = name
+            self.column = column
+            self.target = target
+            self.key = key
+            self.rowsBox = rowsBox
+        }
     }
 
     public struct ReverseLink: Sendable {
@@ -25,10 +39,27 @@ public final class AccountGraph: @unchecked Sendable {
         public let source: Int
         /// Which forward link of the source this reverses.
         public let via: String
-        public let offsets: [Int32]
-        public let rows: [Int32]
+        public var offsets: [Int32] { offsetsBox.array }
+        public var rows: [Int32] { rowsBox.array }
+        let offsetsBox: LazyArray<Int32>
+        let rowsBox: LazyArray<Int32>
 
-        @inline(__always) public func segment(_ r: Int) -> Range<Int> { Int(offsets[r])..<Int(offsets[r + 1]) }
+        init(name: String, source: Int, via: String, offsets: [Int32], rows: [Int32]) {
+            self.init(name: name, source: source, via: via, offsetsBox: LazyArray(offsets), rowsBox: LazyArray(rows))
+        }
+
+        init(name: String, source: Int, via: String, offsetsBox: LazyArray<Int32>, rowsBox: LazyArray<Int32>) {
+            self.name = name
+            self.source = source
+            self.via = via
+            self.offsetsBox = offsetsBox
+            self.rowsBox = rowsBox
+        }
+
+        @inline(__always) public func segment(_ r: Int) -> Range<Int> {
+            let o = offsets
+            return Int(o[r])..<Int(o[r + 1])
+        }
     }
 
     public final class Entity: @unchecked Sendable {
@@ -125,5 +156,44 @@ public final class AccountGraph: @unchecked Sendable {
     public func linkNames(_ table: Table) -> [String] {
         guard let origin = table.origin, origin.graph === self else { return [] }
         return entities[origin.entity].linkNames
+    }
+}
+
+/// An array given now, or read when first asked for (a link of a dataset mapped from a
+/// snapshot: a script reads only the links it follows).
+final class LazyArray<T>: @unchecked Sendable {
+    private let given: [T]?
+    private var loaded: [T]?
+    private let loader: (() -> [T])?
+    private let lock = NSLock()
+
+    init(_ array: [T]) {
+        given = array
+        loader = nil
+    }
+
+    init(loader: @escaping () -> [T]) {
+        given = nil
+        self.loader = loader
+    }
+
+    /// The same array, checked by `valid` when it is read (a snapshot that fails it is
+    /// damaged: kam stops).
+    func checked(_ valid: @escaping ([T]) -> Bool, path: String = "") -> LazyArray<T> {
+        LazyArray(loader: { [self] in
+            let a = self.array
+            guard valid(a) else { Snapshot.damaged(path) }
+            return a
+        })
+    }
+
+    var array: [T] {
+        if let given { return given }
+        lock.lock()
+        defer { lock.unlock() }
+        if let loaded { return loaded }
+        let a = loader?() ?? []
+        loaded = a
+        return a
     }
 }

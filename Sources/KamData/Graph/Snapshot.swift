@@ -345,6 +345,15 @@ public enum Snapshot {
         }
     }
 
+    /// An array whose bytes no longer match their checksum, or hold a row that is not
+    /// there (the file was damaged on the disk, or after it was opened): kam stops rather
+    /// than answer from it, and removes the snapshot so the next run parses the sources.
+    static func damaged(_ path: String) -> Never {
+        unlink(path)
+        FileHandle.standardError.write(Data("error: the snapshot \(path) is damaged (a column does not match its checksum); it is removed: run again\n".utf8))
+        exit(4)
+    }
+
     // MARK: the checksum
 
     /// A 64-bit checksum of the bytes: a hash of each MiB (four lanes of 8-byte words
@@ -467,6 +476,16 @@ public enum Snapshot {
             return Slice(count: n, offset: offset, sum: try u64())
         }
 
+        /// An array read (and checked against its checksum) when first asked for.
+        func lazyArray<T>(_ s: Slice) -> LazyArray<T> {
+            let file = self.file
+            return LazyArray(loader: {
+                guard let a = file.withBytes({ Snapshot.array(T.self, s, in: $0) }) else { Snapshot.damaged(file.path) }
+                file.release(s.offset, s.offset + s.count * MemoryLayout<T>.stride)
+                return a
+            })
+        }
+
         mutating func array<T>(_ t: T.Type) throws -> [T] {
             let s = try slice(t)
             guard let a = Snapshot.array(t, s, in: bytes) else { throw Invalid() }
@@ -494,6 +513,7 @@ public enum Snapshot {
             }
             let entityCount = try count(8)
             var tables: [(names: [String], specs: [LazyColumns.Spec], count: Int, name: String?, origin: Bool)] = []
+            var forwardChecks: [(Int, Int, Int)] = [], reverseChecks: [(Int, Int, Int)] = []
             for i in 0..<entityCount {
                 let name = try string(), file = try string(), sourceTable = try optionalString()
                 let origin = try u8() == 1
@@ -501,13 +521,20 @@ public enum Snapshot {
                 tables.append((names, specs, rows, tableName, origin))
                 let e = AccountGraph.Entity(name: name, table: Table.empty, file: file)
                 e.sourceTable = sourceTable
+                // The links are read when first followed, each checked then.
                 for _ in 0..<(try count(8)) {
                     let n = try string(), column = try string(), target = Int(try u64()), key = try string()
-                    e.forward.append(AccountGraph.ForwardLink(name: n, column: column, target: target, key: key, rows: try array(Int32.self)))
+                    let rows = try slice(Int32.self)
+                    guard target >= 0, target < entityCount, rows.count == tables[i].count else { throw Invalid() }
+                    forwardChecks.append((i, e.forward.count, target))
+                    e.forward.append(AccountGraph.ForwardLink(name: n, column: column, target: target, key: key, rowsBox: lazyArray(rows)))
                 }
                 for _ in 0..<(try count(8)) {
                     let n = try string(), source = Int(try u64()), via = try string()
-                    e.reverse.append(AccountGraph.ReverseLink(name: n, source: source, via: via, offsets: try array(Int32.self), rows: try array(Int32.self)))
+                    let offsets = try slice(Int32.self), rows = try slice(Int32.self)
+                    guard source >= 0, source < entityCount, offsets.count == tables[i].count + 1 else { throw Invalid() }
+                    reverseChecks.append((i, e.reverse.count, source))
+                    e.reverse.append(AccountGraph.ReverseLink(name: n, source: source, via: via, offsetsBox: lazyArray(offsets), rowsBox: lazyArray(rows)))
                 }
                 switch try u8() {
                 case 0: e.idIndex = .none
@@ -529,6 +556,29 @@ public enum Snapshot {
             }
             guard at == bytes.count - tail, meta == sum else { throw Invalid() }
             try validate(graph, counts: tables.map(\.count))
+            // What a link holds is checked when it is read: rows that are there.
+            let counts = tables.map(\.count)
+            let path = file.path
+            for (i, k, target) in forwardChecks {
+                let link = graph.entities[i].forward[k], limit = Int32(clamping: counts[target])
+                graph.entities[i].forward[k] = AccountGraph.ForwardLink(name: link.name, column: link.column, target: link.target, key: link.key,
+                    rowsBox: link.rowsBox.checked({ !$0.contains { $0 < -1 || $0 >= limit } }, path: path))
+            }
+            for (i, k, source) in reverseChecks {
+                let link = graph.entities[i].reverse[k], limit = Int32(clamping: counts[source])
+                let offsets = link.offsetsBox.checked({ o in
+                    var previous: Int32 = 0
+                    for x in o { if x < previous { return false }; previous = x }
+                    return o.first == 0
+                }, path: path)
+                let rows = link.rowsBox.checked({ !$0.contains { $0 < 0 || $0 >= limit } }, path: path)
+                let both = LazyArray<Int32>(loader: {
+                    let o = offsets.array
+                    guard Int(o.last ?? -1) == rows.array.count else { Snapshot.damaged(path) }
+                    return o
+                })
+                graph.entities[i].reverse[k] = AccountGraph.ReverseLink(name: link.name, source: link.source, via: link.via, offsetsBox: both, rowsBox: rows)
+            }
             for (i, e) in graph.entities.enumerated() {
                 let t = tables[i]
                 let lazy = LazyColumns(file: file, path: file.path, specs: t.specs, count: t.count)
@@ -588,22 +638,6 @@ public enum Snapshot {
         func validate(_ graph: AccountGraph, counts: [Int]) throws {
             for (i, e) in graph.entities.enumerated() {
                 let n = counts[i]
-                for f in e.forward {
-                    guard f.target >= 0, f.target < counts.count, f.rows.count == n else { throw Invalid() }
-                    let limit = Int32(clamping: counts[f.target])
-                    guard !f.rows.contains(where: { $0 < -1 || $0 >= limit }) else { throw Invalid() }
-                }
-                for r in e.reverse {
-                    guard r.source >= 0, r.source < counts.count, r.offsets.count == n + 1, r.offsets.first == 0,
-                          Int(r.offsets.last ?? -1) == r.rows.count else { throw Invalid() }
-                    var previous: Int32 = 0
-                    for o in r.offsets {
-                        guard o >= previous else { throw Invalid() }
-                        previous = o
-                    }
-                    let limit = Int32(clamping: counts[r.source])
-                    guard !r.rows.contains(where: { $0 < 0 || $0 >= limit }) else { throw Invalid() }
-                }
                 switch e.idIndex {
                 case .dense(_, let rows):
                     guard !rows.contains(where: { $0 < -1 || $0 >= Int32(clamping: n) }) else { throw Invalid() }
@@ -655,6 +689,20 @@ final class LazyColumns: @unchecked Sendable {
         self.specs = specs
         self.count = count
         cache = [Column?](repeating: nil, count: specs.count)
+    }
+
+    /// The columns' types, from what the file says each holds.
+    var types: [ColumnType] {
+        specs.map { s in
+            switch s.kind {
+            case 0: .int
+            case 1: .float
+            case 2: .bool
+            case 3: .date
+            case 4: .string
+            default: .value
+            }
+        }
     }
 
     func column(_ i: Int) -> Column {
@@ -709,12 +757,5 @@ final class LazyColumns: @unchecked Sendable {
         return Column(storage: storage, validity: validity)
     }
 
-    /// A column whose bytes no longer match their checksum (the file was damaged after it
-    /// was opened, or on the disk): kam stops rather than answer from it, and removes the
-    /// snapshot so the next run parses the sources.
-    private func damaged() -> Never {
-        unlink(path)
-        FileHandle.standardError.write(Data("error: the snapshot \(path) is damaged (a column does not match its checksum); it is removed: run again\n".utf8))
-        exit(4)
-    }
+    private func damaged() -> Never { Snapshot.damaged(path) }
 }

@@ -45,7 +45,7 @@ public final class Env {
         while let env = e {
             if let v = env.vars[name] { return .value(v) }
             if let row = env.row {
-                if let c = row.table.columnIndex(name) { return .value(row.table.columns[c].value(at: row.index)) }
+                if let c = row.table.columnIndex(name) { return .value(row.table.column(at: c).value(at: row.index)) }
                 if name == "it" { return .value(.row(row.table, row.index)) }
                 if let graph = row.table.origin?.graph, let v = graph.navigate(row.table, row: row.index, name) { return .value(v) }
             }

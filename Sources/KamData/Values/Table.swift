@@ -42,9 +42,18 @@ public final class Table: @unchecked Sendable {
         positions = p
     }
 
+    /// Each column's type, without reading a mapped table's columns.
+    public var columnTypes: [ColumnType] { stored?.map(\.type) ?? lazy?.types ?? [] }
+
     public static let empty = Table(names: [], columns: [], count: 0)
 
     @inline(__always) public func columnIndex(_ name: String) -> Int? { positions[name] }
+
+    /// Column `i` (a mapped table reads only this one).
+    @inline(__always) public func column(at i: Int) -> Column {
+        if let stored { return stored[i] }
+        return lazy?.column(i) ?? Column(storage: .values([]))
+    }
 
     public func column(_ name: String) -> Column? {
         guard let i = positions[name] else { return nil }

@@ -116,7 +116,7 @@ public struct Schema: Sendable {
     public init(_ t: Table, graph: AccountGraph?) {
         columns = t.names
         var types: [String: Shape] = [:]
-        for (n, c) in zip(t.names, t.columns) where types[n] == nil { types[n] = Shape.of(c.type) }
+        for (n, c) in zip(t.names, t.columnTypes) where types[n] == nil { types[n] = Shape.of(c) }
         self.types = types
         entity = t.origin.flatMap { $0.graph === graph ? $0.entity : nil }
         open = false

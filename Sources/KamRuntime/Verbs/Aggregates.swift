@@ -80,7 +80,7 @@ public enum Aggregates {
             if case .name(let n) = valueExpr.kind, let c = group.table.columnIndex(n), site.env.lookupVariable(n) == nil {
                 // A column of the group: reduced as a typed column, exactly as the typed
                 // group-by does (a float column's empty sum is 0.0).
-                let col = group.table.columns[c].gather(group.rows)
+                let col = group.table.column(at: c).gather(group.rows)
                 if p.count == 1, let r = try typedReduce(name, col, site) { return r }
                 for r in 0..<col.count { values.append(col.value(at: r)) }
             } else {

@@ -77,8 +77,8 @@ public enum Kernels {
             return .constant(v)
         case .name(let n):
             if let c = t.columnIndex(n) {
-                if case .values = t.columns[c].storage { return .rows(e) }
-                return .column(t.columns[c])
+                if case .values = t.column(at: c).storage { return .rows(e) }
+                return .column(t.column(at: c))
             }
             // A variable (not a row of an outer stage): a constant for the whole stage.
             guard case .value(let v) = env.lookup(n), env.innermostScope.row == nil, isScalar(v) else { return .rows(e) }
@@ -629,7 +629,7 @@ public struct SegmentAggregate {
             guard case .name(let l) = base.kind, t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
             let src = origin.graph.entities[rev.source].table
             guard let c = src.columnIndex(col) else { return nil }
-            switch src.columns[c].storage {
+            switch src.column(at: c).storage {
             case .int, .float: break
             case .date where kind == .min || kind == .max || kind == .count || kind == .countDistinct: break
             case .string where kind == .countDistinct || kind == .count: break
@@ -637,7 +637,7 @@ public struct SegmentAggregate {
             }
             link = rev
             source = src
-            column = src.columns[c]
+            column = src.column(at: c)
             forward = origin.graph.entities[rev.source].forwardLink(rev.via)?.rows
         default:
             return nil

@@ -395,7 +395,7 @@ public enum Verbs {
         var seen = Set<HashKey>()
         var keep: [Int] = []
         for i in 0..<t.count {
-            let key: Value = t.columns.count == 1 ? t.columns[0].value(at: i) : .list(t.columns.map { $0.value(at: i) })
+            let key: Value = t.columns.count == 1 ? t.column(at: 0).value(at: i) : .list(t.columns.map { $0.value(at: i) })
             if seen.insert(HashKey(key)).inserted { keep.append(i) }
         }
         return .table(keep.count == t.count ? t : t.gather(keep))
@@ -527,7 +527,7 @@ public enum Verbs {
             var k = 2
             while names.contains(name) { name = prefix + "_" + n + "_\(k)"; k += 1 }
             names.append(name)
-            let col = right.columns[c]
+            let col = right.column(at: c)
             if ri.allSatisfy({ $0 != nil }) {
                 columns.append(col.gather(ri.map { $0 ?? 0 }))
             } else {
@@ -556,7 +556,7 @@ public enum GroupBy {
             guard args.count == 1, case .name(let col) = args[0].value.kind, site.env.lookupVariable(col) == nil,
                 let c = t.columnIndex(col)
             else { return nil }
-            let column = t.columns[c]
+            let column = t.column(at: c)
             switch (fn, column.storage) {
             case ("sum", .int), ("sum", .float), ("avg", .int), ("avg", .float): break
             case ("min", .int), ("min", .float), ("max", .int), ("max", .float), ("min", .date), ("max", .date): break
