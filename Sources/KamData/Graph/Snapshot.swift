@@ -20,7 +20,7 @@ public enum Snapshot {
     static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
     static let trailer: [UInt8] = Array("KAMSNEND".utf8)
     /// Bumped whenever the layout below or what a load computes changes.
-    public static let formatVersion: UInt32 = 2
+    public static let formatVersion: UInt32 = 3
 
     // MARK: where
 
@@ -115,6 +115,14 @@ public enum Snapshot {
                 done += n
             }
         }
+        return h
+    }
+
+    /// The metadata checksum's step over some bytes (FNV-1a, byte by byte: the metadata is
+    /// small once the arrays are out of it).
+    @inline(__always) static func fnvStep(_ h: UInt64, _ p: UnsafeRawBufferPointer) -> UInt64 {
+        var h = h
+        for x in p { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
         return h
     }
 
@@ -251,7 +259,7 @@ public enum Snapshot {
         }
 
         mutating func bytes(_ b: [UInt8]) {
-            for x in b { meta = (meta ^ UInt64(x)) &* 0x100_0000_01b3 }
+            b.withUnsafeBytes { meta = Snapshot.fnvStep(meta, $0) }
             buffer += b
             written += b.count
             if buffer.count >= 1 << 20 { flush() }
@@ -322,8 +330,16 @@ public enum Snapshot {
                 case .bool(let a): u8(2); array(a.map { $0 ? UInt8(1) : 0 })
                 case .date(let a): u8(3); array(a)
                 case .string(let s):
+                    // The dictionary as its bytes and where each text starts: an array,
+                    // read with the column, not when the snapshot is opened.
                     u8(4)
-                    strings(s.dictionary)
+                    var text: [UInt8] = [], starts: [Int64] = [0]
+                    for d in s.dictionary {
+                        text += d.utf8
+                        starts.append(Int64(text.count))
+                    }
+                    array(text)
+                    array(starts)
                     array(s.codes)
                 case .values(let vs):
                     u8(5)
@@ -343,6 +359,13 @@ public enum Snapshot {
             default: u8(0)
             }
         }
+    }
+
+    /// madvise over the whole pages inside a range (a hint: failure changes nothing).
+    static func advise(_ p: UnsafeRawPointer, _ size: Int, _ advice: Int32) {
+        let page = 4096
+        let lo = (Int(bitPattern: p) + page - 1) / page * page, hi = (Int(bitPattern: p) + size) / page * page
+        if hi > lo, let start = UnsafeMutableRawPointer(bitPattern: lo) { _ = madvise(start, hi - lo, advice) }
     }
 
     /// An array whose bytes no longer match their checksum, or hold a row that is not
@@ -437,7 +460,7 @@ public enum Snapshot {
         mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {
             guard n >= 0, n <= bytes.count - at, let base = bytes.baseAddress else { throw Invalid() }
             let p = UnsafeRawBufferPointer(start: base + at, count: n)
-            for x in p { meta = (meta ^ UInt64(x)) &* 0x100_0000_01b3 }
+            meta = Snapshot.fnvStep(meta, p)
             at += n
             return p
         }
@@ -606,7 +629,8 @@ public enum Snapshot {
                 case 2: spec.payload = try slice(UInt8.self)
                 case 3: spec.payload = try slice(Int32.self)
                 case 4:
-                    spec.dictionary = try strings()
+                    spec.text = try slice(UInt8.self)
+                    spec.starts = try slice(Int64.self)
                     spec.payload = try slice(UInt32.self)
                 case 5:
                     var vs: [Value] = []
@@ -656,9 +680,15 @@ public enum Snapshot {
     static func array<T>(_: T.Type, _ s: Slice, in bytes: UnsafeBufferPointer<UInt8>) -> [T]? {
         let size = s.count * MemoryLayout<T>.stride
         guard s.offset >= 0, size <= bytes.count - s.offset, let base = bytes.baseAddress else { return nil }
+        // A large array: its pages mapped in one call rather than a fault each, and the copy
+        // in huge pages where the kernel has them.
+        if size >= 1 << 21 { advise(UnsafeRawPointer(base + s.offset), size, 22) }  // MADV_POPULATE_READ
         guard checksum(UnsafeBufferPointer(start: base + s.offset, count: size)) == s.sum else { return nil }
         return [T](unsafeUninitializedCapacity: s.count) { buffer, initialized in
-            if size > 0, let b = buffer.baseAddress { UnsafeMutableRawPointer(b).copyMemory(from: base + s.offset, byteCount: size) }
+            if size > 0, let b = buffer.baseAddress {
+                if size >= 1 << 21 { advise(UnsafeRawPointer(b), size, 14) }  // MADV_HUGEPAGE
+                UnsafeMutableRawPointer(b).copyMemory(from: base + s.offset, byteCount: size)
+            }
             initialized = s.count
         }
     }
@@ -671,7 +701,8 @@ final class LazyColumns: @unchecked Sendable {
         var kind: UInt8 = 0
         var validity: Snapshot.Slice?
         var payload = Snapshot.Slice(count: 0, offset: 0, sum: 0)
-        var dictionary: [String] = []
+        var text: Snapshot.Slice?
+        var starts: Snapshot.Slice?
         var values: [Value] = []
     }
 
@@ -725,7 +756,7 @@ final class LazyColumns: @unchecked Sendable {
         guard let c = file.withBytes({ bytes in read(specs[i], bytes) }) else { damaged() }
         cache[i] = c
         // The bytes are copied: the kernel may drop their pages.
-        for slice in [specs[i].validity, specs[i].payload].compactMap({ $0 }) {
+        for slice in [specs[i].validity, specs[i].payload, specs[i].text, specs[i].starts].compactMap({ $0 }) {
             file.release(slice.offset, slice.offset + slice.count * 8)
         }
         return c
@@ -746,11 +777,23 @@ final class LazyColumns: @unchecked Sendable {
         case 2: guard let a = Snapshot.array(UInt8.self, s.payload, in: bytes) else { return nil }; storage = .bool(a.map { $0 != 0 })
         case 3: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes) else { return nil }; storage = .date(a)
         case 4:
-            guard let codes = Snapshot.array(UInt32.self, s.payload, in: bytes) else { return nil }
+            guard let codes = Snapshot.array(UInt32.self, s.payload, in: bytes), let t = s.text, let st = s.starts,
+                  let text = Snapshot.array(UInt8.self, t, in: bytes), let starts = Snapshot.array(Int64.self, st, in: bytes),
+                  starts.first == 0, Int(starts.last ?? -1) == text.count else { return nil }
+            var dictionary: [String] = []
+            dictionary.reserveCapacity(starts.count - 1)
+            var ok = true
+            text.withUnsafeBufferPointer { p in
+                for k in 1..<max(starts.count, 1) {
+                    let a = Int(starts[k - 1]), b = Int(starts[k])
+                    guard a <= b, b <= p.count else { ok = false; return }
+                    dictionary.append(String(decoding: UnsafeBufferPointer(rebasing: p[a..<b]), as: UTF8.self))
+                }
+            }
             // A code beyond the dictionary would trap when read.
-            let limit = UInt32(s.dictionary.count)
-            guard !codes.contains(where: { $0 >= limit }) else { return nil }
-            storage = .string(StringColumn(codes: codes, dictionary: s.dictionary))
+            let limit = UInt32(dictionary.count)
+            guard ok, !codes.contains(where: { $0 >= limit }) else { return nil }
+            storage = .string(StringColumn(codes: codes, dictionary: dictionary))
         case 5: storage = .values(s.values)
         default: return nil
         }
