@@ -29,6 +29,15 @@ struct DatabaseTests {
 
     static func dump(_ dialect: Dialect) -> String { SQLDump.script(Demo.build().0, dialect: dialect) }
 
+    /// Runs SQL on a DuckDB file with the CLI (to make the databases the tests read).
+    static func duckdb(_ cli: String, _ file: String, _ sql: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: cli)
+        p.arguments = [file, "-c", sql]
+        try p.run()
+        p.waitUntilExit()
+    }
+
     @Test func sqliteAnswersAsKam() throws {
         let db = try tempDir() + "/demo.db"
         try SQLiteReader.create(db, fromSQL: Self.dump(.sqlite))
@@ -47,11 +56,7 @@ struct DatabaseTests {
         }
         let dir = try tempDir()
         try Self.dump(.duckdb).write(toFile: dir + "/dump.sql", atomically: true, encoding: .utf8)
-        let load = Process()
-        load.executableURL = URL(fileURLWithPath: cli)
-        load.arguments = [dir + "/demo.duckdb", "-c", ".read \(dir)/dump.sql"]
-        try load.run()
-        load.waitUntilExit()
+        try Self.duckdb(cli, dir + "/demo.duckdb", ".read \(dir)/dump.sql")
         let r = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--today", "2026-11-01", "--format", "table", "--timing", "-c", Self.script])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == (try Self.expected()))
@@ -87,30 +92,18 @@ struct DatabaseTests {
         #expect(health.status == 3)
         #expect(health.stderr.contains("error: the stage 'health' does not compile to SQL (duckdb)"), "\(health.stderr)")
         // A view is an entity too; it has no rowid, and its rows keep the order it gives.
-        let view = Process()
-        view.executableURL = URL(fileURLWithPath: cli)
-        view.arguments = [dir + "/demo.duckdb", "-c", "CREATE VIEW big_accounts AS SELECT * FROM accounts WHERE employees > 1000"]
-        try view.run()
-        view.waitUntilExit()
+        try Self.duckdb(cli, dir + "/demo.duckdb", "CREATE VIEW big_accounts AS SELECT * FROM accounts WHERE employees > 1000")
         let onView = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "big_accounts | take 4 | select id, employees"])
         let sameRows = try Binary.run(["--quiet", "-c", "accounts | where employees > 1000 | take 4 | select id, employees"])
         #expect(onView.status == 0, "\(onView.stderr)")
         #expect(onView.stdout == sameRows.stdout)
         // A narrower int column (SMALLINT) is widened as kam's ints are 64-bit.
-        let narrow = Process()
-        narrow.executableURL = URL(fileURLWithPath: cli)
-        narrow.arguments = [dir + "/narrow.duckdb", "-c", "CREATE TABLE accounts AS SELECT 1 AS id, CAST(1951 AS SMALLINT) AS founded"]
-        try narrow.run()
-        narrow.waitUntilExit()
+        try Self.duckdb(cli, dir + "/narrow.duckdb", "CREATE TABLE accounts AS SELECT 1 AS id, CAST(1951 AS SMALLINT) AS founded")
         let wide = try Binary.run(["--data", "duckdb:" + dir + "/narrow.duckdb", "--quiet", "-c", "accounts | derive k = founded * 100 + 1 | select k"])
         #expect(wide.stdout == "k\n195101\n", "\(wide.stderr)")
         // profitability compiles; a discount that is no fraction stops the query, as kam stops.
-        let percent = Process()
-        percent.executableURL = URL(fileURLWithPath: cli)
-        percent.arguments = [dir + "/percent.duckdb", "-c", "CREATE TABLE accounts AS SELECT 'A1' AS id; "
-            + "CREATE TABLE orders AS SELECT * FROM (VALUES ('O1', 'A1', 100.0, 0.05), ('O2', 'A1', 50.0, 5.0)) AS o(id, account_id, amount, discount)"]
-        try percent.run()
-        percent.waitUntilExit()
+        try Self.duckdb(cli, dir + "/percent.duckdb", "CREATE TABLE accounts AS SELECT 'A1' AS id; "
+            + "CREATE TABLE orders AS SELECT * FROM (VALUES ('O1', 'A1', 100.0, 0.05), ('O2', 'A1', 50.0, 5.0)) AS o(id, account_id, amount, discount)")
         // (kam finds it when it checks the script, exit 3; the database when it runs, exit 1.)
         for (engine, status) in [("sql", 1), ("kam", 3)] {
             let p = try Binary.run(["--data", "duckdb:" + dir + "/percent.duckdb", "--engine", engine, "--quiet", "-c", "accounts | profitability"])
@@ -144,11 +137,7 @@ struct DatabaseTests {
         let sql = try String(contentsOfFile: crm, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("PRAGMA") }
             .joined(separator: "\n").replacingOccurrences(of: " REAL", with: " DOUBLE")
         try sql.write(toFile: dir + "/crm.sql", atomically: true, encoding: .utf8)
-        let load = Process()
-        load.executableURL = URL(fileURLWithPath: cli)
-        load.arguments = [dir + "/crm.duckdb", "-c", ".read \(dir)/crm.sql"]
-        try load.run()
-        load.waitUntilExit()
+        try Self.duckdb(cli, dir + "/crm.duckdb", ".read \(dir)/crm.sql")
         let manifest = """
             engine = "sql"
 

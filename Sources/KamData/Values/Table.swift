@@ -24,9 +24,7 @@ public final class Table: @unchecked Sendable {
         self.count = count ?? columns.first?.count ?? 0
         self.name = name
         self.origin = origin
-        var p: [String: Int] = [:]
-        for (i, n) in names.enumerated() where p[n] == nil { p[n] = i }
-        positions = p
+        positions = Table.positions(names)
     }
 
     /// A table whose columns are read when first asked for.
@@ -37,9 +35,14 @@ public final class Table: @unchecked Sendable {
         self.count = count
         self.name = name
         self.origin = origin
+        positions = Table.positions(names)
+    }
+
+    /// The first column of each name.
+    private static func positions(_ names: [String]) -> [String: Int] {
         var p: [String: Int] = [:]
         for (i, n) in names.enumerated() where p[n] == nil { p[n] = i }
-        positions = p
+        return p
     }
 
     /// Each column's type, without reading a mapped table's columns.
