@@ -178,7 +178,7 @@ final class Driver {
         let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
         // A snapshot that cannot be written (no cache directory, a full disk) costs only
         // the next run its speed.
-        if Snapshot.canWrite(g, r) { try? Snapshot.write(g, r, key: key, to: path) }
+        if Snapshot.canWrite(g, r) { SnapshotWriter.start(g, r, key: key, path: path) }
         return (g, r, false)
     }
 
@@ -317,7 +317,10 @@ enum Output {
         guard !buffer.isEmpty else { return }
         let bytes = buffer
         buffer.removeAll(keepingCapacity: true)
-        if !writeAll(1, bytes) { Foundation.exit(0) }
+        if !writeAll(1, bytes) {
+            SnapshotWriter.wait()
+            Foundation.exit(0)
+        }
     }
 
     @discardableResult
@@ -346,4 +349,26 @@ enum Terminal {
         if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_row > 0 { return Int(ws.ws_row) }
         return 40
     }
+}
+
+/// Writes a dataset's snapshot while the script runs (the graph is not changed once
+/// loaded); the process waits for it before it exits, so the next run finds it whole.
+enum SnapshotWriter {
+    private struct Job: @unchecked Sendable {
+        let graph: AccountGraph
+        let report: DatasetLoader.Report
+        let key: String
+        let path: String
+    }
+
+    private static let group = DispatchGroup()
+
+    static func start(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, path: String) {
+        let job = Job(graph: graph, report: report, key: key, path: path)
+        DispatchQueue.global(qos: .utility).async(group: group) {
+            try? Snapshot.write(job.graph, job.report, key: job.key, to: job.path)
+        }
+    }
+
+    static func wait() { group.wait() }
 }

@@ -103,28 +103,28 @@ struct Kam: ParsableCommand {
                 } catch {
                     if SQLCommand.exitCode(for: error) == .success {
                         print(SQLCommand.fullMessage(for: error))
-                        Foundation.exit(0)
+                        finish(0)
                     }
                     FileHandle.standardError.write(Data((SQLCommand.fullMessage(for: error) + "\n").utf8))
-                    Foundation.exit(2)
+                    finish(2)
                 }
             }
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch let code as ExitCode {
             Output.flush()
-            Foundation.exit(code.rawValue)
+            finish(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                Foundation.exit(0)
+                finish(0)
             }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(2)
+            finish(2)
         }
         Output.flush()
-        Foundation.exit(0)
+        finish(0)
     }
 }
 
@@ -288,6 +288,13 @@ struct CacheCommand: ParsableCommand {
             throw ValidationError("unknown cache action '\(other)'; use kam cache (show) or kam cache clear")
         }
     }
+}
+
+/// Exits once the snapshot being written is whole.
+func finish(_ code: Int32) -> Never {
+    SnapshotWriter.wait()
+    Output.flush()
+    Foundation.exit(code)
 }
 
 let kamVersion = "0.1.0"

@@ -123,6 +123,23 @@ struct SnapshotTests {
         #expect(next.stdout == truth.stdout)
     }
 
+    /// A run killed while writing leaves only NAME.PID.tmp, which is never read: the next
+    /// run parses the files and removes it.
+    @Test func aKilledWriteLeavesNothingThatLoads() throws {
+        let (data, cache) = try Self.setUp()
+        let cold = try Self.run(data, cache)
+        let snap = try #require(Self.snapshots(cache).first)
+        let bytes = try #require(FileManager.default.contents(atPath: snap))
+        try FileManager.default.removeItem(atPath: snap)
+        let stale = snap + ".999999.tmp"
+        try bytes.prefix(bytes.count / 3).write(to: URL(fileURLWithPath: stale))
+        let r = try Self.run(data, cache)
+        #expect(!Self.fromSnapshot(r))
+        #expect(r.stdout == cold.stdout)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(Self.snapshots(cache) == [snap])
+    }
+
     /// --no-cache and KAM_NO_CACHE neither read nor write; kam cache shows and clears.
     @Test func noCacheAndCacheClear() throws {
         let (data, cache) = try Self.setUp()

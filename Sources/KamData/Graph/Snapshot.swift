@@ -153,6 +153,12 @@ public enum Snapshot {
     public static func write(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // What a killed run left (NAME.PID.tmp of a process that is gone) is removed.
+        let base = (path as NSString).lastPathComponent
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where f.hasPrefix(base + ".") && f.hasSuffix(".tmp") {
+            let pid = f.dropFirst(base.count + 1).dropLast(4)
+            if let p = Int32(pid), p != getpid(), kill(p, 0) != 0, errno == ESRCH { unlink(dir + "/" + f) }
+        }
         let temporary = path + ".\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw Diagnostic(.data, "cannot write the snapshot \(temporary)") }
