@@ -101,6 +101,12 @@ public final class Session {
         return try compiler.compile(program)
     }
 
+    /// The hint to read the rows into memory, once (a stage's own error may give it).
+    static func hintEngineKam(_ d: inout Diagnostic) {
+        guard !d.hints.contains(where: { $0.contains("--engine kam") }) else { return }
+        d.hints.append("to run what does not compile with the rows in memory: --engine kam")
+    }
+
     /// Runs a script on a database (`--data duckdb:crm.duckdb`): every result that compiles
     /// runs there as SQL. One whose pipeline compiles up to a stage runs that part there and
     /// the rest in kam, on the rows it gave. Anything else runs in kam when the rows are in
@@ -209,7 +215,7 @@ public final class Session {
                     // A value that reads no data: kam answers it as anywhere.
                     if case .expression(let e) = stmt.kind, !compiler.readsData(e) { break }
                     var d = why
-                    d.hints.append("to run what does not compile with the rows in memory: --engine kam")
+                    Session.hintEngineKam(&d)
                     guard case .expression(let e) = stmt.kind, let (rest, q) = pushedPrefix(e, compiler, range: stmt.range),
                           !compiler.readsData(rest, except: Set(q.columns)) else { throw d }
                     // The rest runs in kam on the rows alone: it may read their columns only,
@@ -249,7 +255,7 @@ public final class Session {
                         continue
                     }
                     if case .failure(var d) = compiler.compile(expression: value, range: stmt.range) {
-                        d.hints.append("to run what does not compile with the rows in memory: --engine kam")
+                        Session.hintEngineKam(&d)
                         throw d
                     }
                     continue

@@ -91,6 +91,7 @@ struct DatabaseTests {
         let health = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "accounts | health"])
         #expect(health.status == 3)
         #expect(health.stderr.contains("error: the stage 'health' does not compile to SQL (duckdb)"), "\(health.stderr)")
+        #expect(health.stderr.components(separatedBy: "--engine kam").count == 2, "one hint: \(health.stderr)")
         // A view is an entity too; it has no rowid, and its rows keep the order it gives.
         try Self.duckdb(cli, dir + "/demo.duckdb", "CREATE VIEW big_accounts AS SELECT * FROM accounts WHERE employees > 1000")
         let onView = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "big_accounts | take 4 | select id, employees"])
