@@ -193,12 +193,23 @@ final class RowScope {
             aggregate = type == .float ? "(\(dialect.floatSum(valueSQL)) / COUNT(\(valueSQL)))" : "AVG(\(dialect.toFloat(valueSQL)))"
             outType = .float
         case "min", "max":
-            aggregate = "\(fn.uppercased())(\(valueSQL))"
+            // Text by its code points, as kam orders it (PostgreSQL's collation would not).
+            aggregate = "\(fn.uppercased())(\(dialect.byteOrder(valueSQL, type)))"
             outType = type
+        case "median", "percentile", "stddev":
+            guard type.isNumber || type == .null else { throw fail("\(fn) needs numbers, got \(type.name)", range) }
+            var p = "0.5"
+            if fn == "percentile" {
+                guard extra.count == 1 else { throw fail("percentile needs a value and p from 0 to 1: percentile(\(chain).amount, 0.9)", range) }
+                p = try compile(extra[0].value).sql
+            }
+            let x = dialect.toFloat(valueSQL)
+            guard let s = fn == "stddev" ? dialect.stddev(x) : dialect.percentile(x, p) else { throw unsupported("\(fn) over a reverse link", range) }
+            aggregate = s
+            outType = .float
         default:
             throw unsupported("\(fn) over a reverse link", range)
         }
-        _ = extra
         // One grouped subquery per chain of links, with every aggregate the step reads
         // through it: one scan of the orders for revenue, count and last date.
         let key = "rev:\(chain)"
