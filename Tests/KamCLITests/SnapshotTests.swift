@@ -123,6 +123,39 @@ struct SnapshotTests {
         #expect(next.stdout == truth.stdout)
     }
 
+    /// Every dataset directory of the golden corpus (renames, derived columns, JSON, nulls,
+    /// dates, text, mixed columns, warnings, datasets that fail to load): read through its
+    /// snapshot it prints what it prints parsed, every entity whole, the warnings and errors.
+    @Test func everyGoldenDatasetReadsBackTheSame() throws {
+        let root = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph").path
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: root).sorted().filter { n in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: root + "/" + n, isDirectory: &isDir) && isDir.boolValue
+                && !(n.hasPrefix("sqlite") || n.contains("derive_bad"))
+        }
+        #expect(dirs.count >= 10)
+        // (The ones that fail to load fail alike, parsed each time: no snapshot is written of them.)
+        let cache = try tempDir()
+        var compared = 0
+        for d in dirs {
+            let data = root + "/" + d
+            let parsed = try Binary.run(["--data", data, "--format", "json", "-c", "schema()"], env: ["XDG_CACHE_HOME": cache])
+            let entities = parsed.stdout.split(separator: "\"entity\": \"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+            let script = (["schema()"] + entities).joined(separator: "\n")
+            let fresh = try Binary.run(["--data", data, "--no-cache", "--format", "json", "--today", "2026-07-01", "-c", script], env: ["XDG_CACHE_HOME": cache])
+            _ = try Binary.run(["--data", data, "--format", "json", "--today", "2026-07-01", "-c", script], env: ["XDG_CACHE_HOME": cache])
+            let mapped = try Binary.run(["--data", data, "--timing", "--format", "json", "--today", "2026-07-01", "-c", script], env: ["XDG_CACHE_HOME": cache])
+            #expect(mapped.status == fresh.status, "\(d)")
+            #expect(mapped.stdout == fresh.stdout, "\(d)")
+            // The load summary and warnings too (the timing lines aside).
+            let shown = mapped.stderr.split(separator: "\n").filter { !$0.hasPrefix("timing:") }.joined(separator: "\n")
+            let expected = fresh.stderr.split(separator: "\n").filter { !$0.hasPrefix("timing:") }.joined(separator: "\n")
+            #expect(shown == expected, "\(d)")
+            if fresh.status == 0, mapped.stderr.contains("timing: load (snapshot)") { compared += 1 }
+        }
+        #expect(compared >= 6, "datasets read through a snapshot: \(compared)")
+    }
+
     /// A run killed while writing leaves only NAME.PID.tmp, which is never read: the next
     /// run parses the files and removes it.
     @Test func aKilledWriteLeavesNothingThatLoads() throws {

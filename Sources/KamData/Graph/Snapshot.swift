@@ -20,7 +20,7 @@ public enum Snapshot {
     static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
     static let trailer: [UInt8] = Array("KAMSNEND".utf8)
     /// Bumped whenever the layout below or what a load computes changes.
-    public static let formatVersion: UInt32 = 3
+    public static let formatVersion: UInt32 = 4
 
     // MARK: where
 
@@ -141,7 +141,7 @@ public enum Snapshot {
         for e in graph.entities {
             if case .values = e.idIndex { return false }
             for c in e.table.columns {
-                if case .values(let vs) = c.storage, !vs.allSatisfy(Writer.plain) { return false }
+                if case .values(let vs) = c.storage, !vs.allSatisfy({ Writer.plain($0) }) { return false }
             }
         }
         return true
@@ -247,11 +247,13 @@ public enum Snapshot {
         }
 
         /// A value a snapshot keeps in a column of mixed values: null, a bool, a number, a
-        /// date, a text (lists and records are not kept: such a dataset is not written).
-        static func plain(_ v: Value) -> Bool {
+        /// date, a text, and lists and records of those (JSON's nesting, to a depth of 32).
+        static func plain(_ v: Value, depth: Int = 0) -> Bool {
             switch v {
-            case .null, .bool, .int, .float, .date, .string: true
-            default: false
+            case .null, .bool, .int, .float, .date, .string: return true
+            case .list(let xs): return depth < 32 && xs.allSatisfy { plain($0, depth: depth + 1) }
+            case .record(let r): return depth < 32 && r.values.allSatisfy { plain($0, depth: depth + 1) }
+            default: return false
             }
         }
 
@@ -362,6 +364,14 @@ public enum Snapshot {
             case .float(let x): u8(3); u64(x.bitPattern)
             case .date(let d): u8(4); u32(UInt32(bitPattern: d))
             case .string(let s): u8(5); string(s)
+            case .list(let xs):
+                u8(6)
+                u64(UInt64(xs.count))
+                for x in xs { value(x) }
+            case .record(let r):
+                u8(7)
+                strings(r.keys)
+                for x in r.values { value(x) }
             default: u8(0)
             }
         }
@@ -651,7 +661,7 @@ public enum Snapshot {
             return (names, specs, rows, name)
         }
 
-        mutating func value() throws -> Value {
+        mutating func value(depth: Int = 0) throws -> Value {
             switch try u8() {
             case 0: return .null
             case 1: return .bool(try u8() != 0)
@@ -659,6 +669,17 @@ public enum Snapshot {
             case 3: return .float(Double(bitPattern: try u64()))
             case 4: return .date(Int32(bitPattern: try u32()))
             case 5: return .string(try string())
+            case 6:
+                guard depth < 32 else { throw Invalid() }
+                var xs: [Value] = []
+                for _ in 0..<(try count(1)) { xs.append(try value(depth: depth + 1)) }
+                return .list(xs)
+            case 7:
+                guard depth < 32 else { throw Invalid() }
+                let keys = try strings()
+                var vs: [Value] = []
+                for _ in keys { vs.append(try value(depth: depth + 1)) }
+                return .record(Record(keys: keys, values: vs))
             default: throw Invalid()
             }
         }
