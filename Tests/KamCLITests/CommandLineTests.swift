@@ -325,7 +325,8 @@ struct DatasetCommandLineTests {
     }
 
     @Test func timingGoesToStderr() throws {
-        let r = try Binary.run(["--data", Self.crm, "--quiet", "--timing", "-c", "let x = 1\nx + 1"])
+        // (Parsed: a run that reads a snapshot says "timing: load (snapshot)" instead.)
+        let r = try Binary.run(["--data", Self.crm, "--quiet", "--timing", "--no-cache", "-c", "let x = 1\nx + 1"])
         #expect(r.stdout == "2\n")
         let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("timing: ") }
         #expect(lines.contains { $0.hasPrefix("timing: load accounts ") && $0.hasSuffix("s") })
