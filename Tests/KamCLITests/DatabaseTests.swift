@@ -29,6 +29,15 @@ struct DatabaseTests {
 
     static func dump(_ dialect: Dialect) -> String { SQLDump.script(Demo.build().0, dialect: dialect) }
 
+    /// The DuckDB CLI the tests run, or nil (the test says it is skipped).
+    static func duckdbCLI(_ test: String) -> String? {
+        guard let cli = ProcessInfo.processInfo.environment["KAM_DUCKDB"], FileManager.default.isExecutableFile(atPath: cli) else {
+            print("\(test): skipped (KAM_DUCKDB is not set; scripts/test installs the DuckDB CLI)")
+            return nil
+        }
+        return cli
+    }
+
     /// Runs SQL on a DuckDB file with the CLI (to make the databases the tests read).
     static func duckdb(_ cli: String, _ file: String, _ sql: String) throws {
         let p = Process()
@@ -50,10 +59,7 @@ struct DatabaseTests {
     }
 
     @Test func duckdbAnswersAsKam() throws {
-        guard let cli = ProcessInfo.processInfo.environment["KAM_DUCKDB"], FileManager.default.isExecutableFile(atPath: cli) else {
-            print("running on DuckDB: skipped (KAM_DUCKDB is not set; scripts/test installs the DuckDB CLI)")
-            return
-        }
+        guard let cli = Self.duckdbCLI("running on DuckDB") else { return }
         let dir = try tempDir()
         try Self.dump(.duckdb).write(toFile: dir + "/dump.sql", atomically: true, encoding: .utf8)
         try Self.duckdb(cli, dir + "/demo.duckdb", ".read \(dir)/dump.sql")
@@ -128,10 +134,7 @@ struct DatabaseTests {
     /// (tables, renames, a query, links, derived columns): the queries compute the derived
     /// columns on the database and answer as kam does with the rows in memory.
     @Test func aManifestOnDuckDB() throws {
-        guard let cli = ProcessInfo.processInfo.environment["KAM_DUCKDB"], FileManager.default.isExecutableFile(atPath: cli) else {
-            print("a manifest on DuckDB: skipped (KAM_DUCKDB is not set; scripts/test installs the DuckDB CLI)")
-            return
-        }
+        guard let cli = Self.duckdbCLI("a manifest on DuckDB") else { return }
         let dir = try tempDir()
         let crm = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden/graph/sqlite_crm/crm.sql").path
         // The sample's SQL in DuckDB's words (REAL is 4 bytes there).

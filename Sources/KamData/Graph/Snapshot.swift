@@ -783,8 +783,10 @@ final class LazyColumns: @unchecked Sendable {
         guard let c = file.withBytes({ bytes in read(specs[i], bytes) }) else { damaged() }
         cache[i] = c
         // The bytes are copied: the kernel may drop their pages.
-        for slice in [specs[i].validity, specs[i].payload, specs[i].text, specs[i].starts].compactMap({ $0 }) {
-            file.release(slice.offset, slice.offset + slice.count * 8)
+        let spec = specs[i]
+        let payloadStride = [8, 8, 1, 4, 4][Int(min(spec.kind, 4))]
+        for (slice, stride) in [(spec.validity, 8), (spec.payload, payloadStride), (spec.text, 1), (spec.starts, 8)] {
+            if let slice { file.release(slice.offset, slice.offset + slice.count * stride) }
         }
         return c
     }
