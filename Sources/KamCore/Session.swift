@@ -173,7 +173,14 @@ public final class Session {
                     while message.hasSuffix("\"") { message.removeLast() }
                     throw Diagnostic(.runtime, message, at: stmt.range, in: source, hints: ["the database stopped the query where kam would stop"])
                 }
-                throw d
+                // The engine refused the query it was given (an overflow, a value it cannot
+                // convert): a run-time error at the statement, in the engine's words.
+                guard !d.message.hasPrefix("cannot run"), d.range == nil else { throw d }
+                let lines = d.message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                var e = Diagnostic(.runtime, "the database stopped the query: " + (lines.first ?? d.message), at: stmt.range, in: source,
+                                   hints: d.hints + ["kam with the rows in memory (--engine kam) says where in the script"])
+                e.notes = lines.dropFirst().prefix(3).map { "note: " + $0 }
+                throw e
             }
         }
         return Session.exitCode(err) {

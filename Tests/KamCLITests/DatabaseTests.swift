@@ -89,6 +89,11 @@ struct DatabaseTests {
         let negative = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "orders | derive a = amount - 50000 | abc a"])
         #expect(negative.status == 1)
         #expect(negative.stderr.contains("error: abc needs values of 0 or more, a is: -"), "\(negative.stderr)")
+        // What the engine refuses (an int overflow) is a run-time error at the statement.
+        let overflow = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "orders | derive q = quantity * 4611686018427387904 | select q"])
+        #expect(overflow.status == 1, "\(overflow.stderr)")
+        #expect(overflow.stderr.contains("error: the database stopped the query: DuckDB: Out of Range Error: Overflow in multiplication of INT64"), "\(overflow.stderr)")
+        #expect(overflow.stderr.contains("hint: kam with the rows in memory (--engine kam) says where in the script"))
         // schema() reads the catalog; the counts it cannot know are null.
         let schema = try Binary.run(["--data", "duckdb:" + dir + "/demo.duckdb", "--quiet", "-c", "schema()"])
         #expect(schema.status == 0, "\(schema.stderr)")
