@@ -167,9 +167,15 @@ final class Driver {
         var isDir: ObjCBool = false
         let dir = FileManager.default.fileExists(atPath: data, isDirectory: &isDir) && isDir.boolValue ? data : (data as NSString).deletingLastPathComponent
         if options.manifest != nil || Manifest.names.contains(where: { FileManager.default.fileExists(atPath: (dir.isEmpty ? "." : dir) + "/" + $0) }) {
-            extra += " today \(opts.today) params " + opts.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            // Each parameter by the length of its name and value, so no two sets read alike.
+            extra += " today \(opts.today) params " + opts.params.sorted { $0.key < $1.key }
+                .map { "\($0.key.utf8.count):\($0.key)=\($0.value.utf8.count):\($0.value)" }.joined(separator: ";")
         }
-        guard cache, let key = Snapshot.key(dataset: data, manifest: options.manifest, extra: extra) else {
+        // A manifest whose derived columns read other files (load "...") depends on files the
+        // key does not follow: no snapshot then.
+        let manifestPath = options.manifest ?? Manifest.names.map { (dir.isEmpty ? "." : dir) + "/" + $0 }.first { FileManager.default.fileExists(atPath: $0) }
+        let readsFiles = manifestPath.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self).contains(/\bload\s*[(\\"']/) } ?? false
+        guard cache, !readsFiles, let key = Snapshot.key(dataset: data, manifest: options.manifest, extra: extra) else {
             let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
             return (g, r, false)
         }

@@ -485,6 +485,12 @@ public enum Snapshot {
         mutating func u32() throws -> UInt32 { UInt32(littleEndian: try take(4).loadUnaligned(as: UInt32.self)) }
         mutating func u64() throws -> UInt64 { UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self)) }
 
+        /// An entity's index, never one that does not fit an Int.
+        mutating func index() throws -> Int {
+            guard let i = Int(exactly: try u64()) else { throw Invalid() }
+            return i
+        }
+
         mutating func count(_ size: Int = 1) throws -> Int {
             let n = try u64()
             guard n <= UInt64(bytes.count - at) / UInt64(max(size, 1)) else { throw Invalid() }
@@ -562,14 +568,14 @@ public enum Snapshot {
                 e.sourceTable = sourceTable
                 // The links are read when first followed, each checked then.
                 for _ in 0..<(try count(8)) {
-                    let n = try string(), column = try string(), target = Int(try u64()), key = try string()
+                    let n = try string(), column = try string(), target = try index(), key = try string()
                     let rows = try slice(Int32.self)
                     guard target >= 0, target < entityCount, rows.count == tables[i].count else { throw Invalid() }
                     forwardChecks.append((i, e.forward.count, target))
                     e.forward.append(AccountGraph.ForwardLink(name: n, column: column, target: target, key: key, rowsBox: lazyArray(rows)))
                 }
                 for _ in 0..<(try count(8)) {
-                    let n = try string(), source = Int(try u64()), via = try string()
+                    let n = try string(), source = try index(), via = try string()
                     let offsets = try slice(Int32.self), rows = try slice(Int32.self)
                     guard source >= 0, source < entityCount, offsets.count == tables[i].count + 1 else { throw Invalid() }
                     reverseChecks.append((i, e.reverse.count, source))
