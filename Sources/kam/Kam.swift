@@ -243,14 +243,14 @@ struct DemoCommand: ParsableCommand {
         guard accounts >= 1 && accounts <= 10_000_000 else {
             throw ValidationError("--accounts must be between 1 and 10,000,000")
         }
-        let tables = Demo.generate(accounts: accounts, seed: seed)
+        let counts: [(String, Int)]
         do {
-            try CSVWriter.writeDataset(tables, to: out)
+            counts = try Demo.write(accounts: accounts, seed: seed, to: out)
         } catch let d as Diagnostic {
             Output.error(d.render())
             throw ExitCode(d.kind.exitCode)
         }
-        Output.error("kam: wrote \(out): " + tables.map { "\($0.0) \($0.1.count)" }.joined(separator: ", ") + "\n")
+        Output.error("kam: wrote \(out): " + counts.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "\n")
     }
 }
 

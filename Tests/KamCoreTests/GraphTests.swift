@@ -12,6 +12,51 @@ struct GraphTests {
         #expect(a != c)
     }
 
+    /// `kam demo` writes the CSV while it generates, without the tables: the files are the
+    /// text of the tables `Demo.generate` makes, byte for byte.
+    @Test(arguments: [(1, 42), (60, 7), (2500, 3)] as [(Int, UInt64)])
+    func demoWrittenWhileMadeIsTheTablesText(accounts: Int, seed: UInt64) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kam-demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let counts = try Demo.write(accounts: accounts, seed: seed, to: dir)
+        let tables = Demo.generate(accounts: accounts, seed: seed)
+        #expect(counts.map(\.0) == tables.map(\.0))
+        #expect(counts.map(\.1) == tables.map(\.1.count))
+        for (name, table) in tables {
+            let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name + ".csv"))
+            #expect(Array(file) == CSVWriter.bytes(table), "\(name).csv")
+        }
+    }
+
+    /// The CSV writer's fast path for whole cents writes what `Format.float` writes.
+    @Test func floatTextIsTheShortestRoundTrip() {
+        var values: [Double] = [0, -0.0, 0.01, -0.01, 0.05, 0.1, 0.3, 0.1 + 0.2, 1, 5, 10, 100, 1234.5, 1e-5, 0.009, 0.015,
+                                9_999_999_999_999.99, 1e13, 1e13 - 0.01, 123_456_789_012.34, 1e15, 1e16, 2e-308,
+                                .nan, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+        var r = SplitMix64(seed: 11)
+        for _ in 0..<200_000 {
+            let cents = Double(Int64(bitPattern: r.next()) % 10_000_000_000_000)
+            values.append(cents / 100)
+            values.append((r.unit() * 1e6 * 100).rounded() / 100)
+            values.append(Double(bitPattern: r.next()))
+            values.append(r.unit() * 1000)
+        }
+        for v in values {
+            var out: [UInt8] = []
+            CSVWriter.appendFloat(v, &out)
+            if String(decoding: out, as: UTF8.self) != Format.float(v) {
+                Issue.record("\(v): \(String(decoding: out, as: UTF8.self)) != \(Format.float(v))")
+                return
+            }
+        }
+        var out: [UInt8] = []
+        for (v, w) in [(0, 4), (7, 4), (12345, 4), (-42, 0), (Int64.min, 0), (Int64.max, 3)] as [(Int64, Int)] {
+            CSVWriter.appendInt(v, &out, width: w)
+            out.append(32)
+        }
+        #expect(String(decoding: out, as: UTF8.self) == "0000 0007 12345 -42 -9223372036854775808 9223372036854775807 ")
+    }
+
     /// What `kam demo` writes reads back as the same tables.
     @Test func demoRoundTripsThroughCSV() throws {
         for (name, table) in Demo.generate(accounts: 50, seed: 3) {

@@ -89,25 +89,66 @@ public enum Demo {
         return prefix + String(repeating: "0", count: max(0, width - s.count)) + s
     }
 
+    /// The names of the demo's tables, in the fixed order `generate` returns them.
+    public static let tableOrder = ["accounts", "contacts", "employees", "relationships", "products", "orders", "opportunities",
+                                    "surveys", "invoices", "contracts", "interactions"]
+
+    /// The UTF-8 of the person names, as they are written (none needs quoting in CSV).
+    static let nameBytes = (first: firstNames.map { Array($0.utf8) }, last: lastNames.map { Array($0.utf8) },
+                            firstLower: firstNames.map { Array($0.lowercased().utf8) }, lastLower: lastNames.map { Array($0.lowercased().utf8) },
+                            domain: Array(".example.com".utf8))
+
     /// The tables of the demo company, in a fixed order.
     public static func generate(accounts n: Int, seed: UInt64) -> [(String, Table)] {
+        let output = DemoOutput(directory: nil)
+        generate(accounts: n, seed: seed, into: output)
+        return tableOrder.compactMap { name in output.tables[name].map { (name, $0) } }
+    }
+
+    /// Writes the demo company into `dir` as NAME.csv files while it is generated, the text
+    /// of each table a megabyte at a time by a second thread: no table is ever in memory, so
+    /// a million accounts take a few hundred megabytes. The files are the ones
+    /// `CSVWriter.writeDataset(generate(...))` writes. Returns each table's row count, in
+    /// `tableOrder`.
+    public static func write(accounts n: Int, seed: UInt64, to dir: String) throws -> [(String, Int)] {
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw Diagnostic(.data, "cannot create \(dir): \(error.localizedDescription)")
+        }
+        let output = DemoOutput(directory: dir)
+        generate(accounts: n, seed: seed, into: output)
+        try output.wait()
+        return tableOrder.map { ($0, output.counts[$0] ?? 0) }
+    }
+
+    /// Generates the demo company, each table's rows into `output` in one pass.
+    ///
+    /// One random stream makes every value, in one fixed order, so the same seed gives the
+    /// same company. Employees, products, accounts, orders, contacts, relationships with
+    /// interactions are made one after the other; opportunities, surveys, invoices and
+    /// contracts together, account by account.
+    static func generate(accounts n: Int, seed: UInt64, into output: DemoOutput) {
         var r = SplitMix64(seed: seed)
         let width = max(4, String(n).count)
         let days = Int(endDate - startDate)
+        let A = UInt8(ascii: "A"), C = UInt8(ascii: "C"), E = UInt8(ascii: "E"), P = UInt8(ascii: "P")
 
         // Employees: a sales organisation. One head of sales, regional directors, managers, KAMs.
         let kamCount = max(6, n / 12)
         let managerCount = max(2, kamCount / 6)
-        var emp = (id: StringBuilder(), name: StringBuilder(), title: StringBuilder(), level: StringBuilder(), manager: StringBuilder(), region: StringBuilder())
+        var emp = output.table("employees", [("id", .keyed), ("name", .keyed), ("title", .text), ("level", .text), ("manager_id", .keyed), ("region", .text)])
         var empIndex = 0
         func addEmployee(_ title: String, _ level: String, manager: Int?, region: String) -> Int {
             empIndex += 1
-            emp.id.append(pad("E", empIndex, 4))
-            emp.name.append(r.pick(firstNames) + " " + r.pick(lastNames))
-            emp.title.append(title)
-            emp.level.append(level)
-            if let m = manager { emp.manager.append(pad("E", m, 4)) } else { emp.manager.appendNull() }
-            emp.region.append(region)
+            emp.id(E, empIndex, 4)
+            let first = r.int(firstNames.count), last = r.int(lastNames.count)
+            emp.person(first, last)
+            emp.text(title)
+            emp.text(level)
+            if let m = manager { emp.id(E, m, 4) } else { emp.null() }
+            emp.text(region)
+            emp.endRow()
             return empIndex
         }
         let head = addEmployee("Chief Sales Officer", "exec", manager: nil, region: "GLOBAL")
@@ -123,31 +164,34 @@ public enum Demo {
             let (mgr, region) = managers[k % managers.count]
             kams.append((addEmployee("Key Account Manager", "staff", manager: mgr, region: region), region))
         }
+        output.finish(&emp)
         var kamsByRegion: [String: [Int]] = [:]
         for (k, region) in kams { kamsByRegion[region, default: []].append(k) }
 
         // Products.
-        var prod = (id: StringBuilder(), name: StringBuilder(), category: StringBuilder(), family: StringBuilder(), list: FloatBuilder(), cost: FloatBuilder())
+        var prod = output.table("products", [("id", .text), ("name", .text), ("category", .text), ("family", .text), ("list_price", .float), ("unit_cost", .float)])
         var productPrice: [Double] = [], productCost: [Double] = [], productCategory: [Int] = []
         var pIndex = 0
         for (c, (category, families, prices)) in categories.enumerated() {
             for family in families {
                 for v in 1...2 {
                     pIndex += 1
-                    prod.id.append(pad("P", pIndex, 3))
-                    prod.name.append("\(family) \(category == "Services" || category == "Support" ? "Package" : "Series") \(["S", "M", "L", "XL"][v + (pIndex % 2)])-\(pIndex)")
-                    prod.category.append(category)
-                    prod.family.append(family)
+                    prod.text(pad("P", pIndex, 3))
+                    prod.text("\(family) \(category == "Services" || category == "Support" ? "Package" : "Series") \(["S", "M", "L", "XL"][v + (pIndex % 2)])-\(pIndex)")
+                    prod.text(category)
+                    prod.text(family)
                     let price = (prices.lowerBound + r.unit() * (prices.upperBound - prices.lowerBound)).rounded()
                     let margin = category == "Software" || category == "Cloud" ? 0.7 + r.unit() * 0.2 : 0.25 + r.unit() * 0.3
-                    prod.list.append(price)
-                    prod.cost.append((price * (1 - margin) * 100).rounded() / 100)
+                    prod.float(price)
+                    prod.float((price * (1 - margin) * 100).rounded() / 100)
+                    prod.endRow()
                     productPrice.append(price)
                     productCost.append((price * (1 - margin) * 100).rounded() / 100)
                     productCategory.append(c)
                 }
             }
         }
+        output.finish(&prod)
         let productCount = pIndex
         var productsOf: [[Int]] = Array(repeating: [], count: categories.count)
         for p in 0..<productCount { productsOf[productCategory[p]].append(p) }
@@ -155,8 +199,9 @@ public enum Demo {
         let categoryWeights: [[Double]] = (0..<categories.count).map { c in (0..<categories.count).map { d in c == d ? 4 : (abs(c - d) == 1 ? 2 : 0.6) } }
 
         // Accounts.
-        var acc = (id: StringBuilder(), name: StringBuilder(), parent: StringBuilder(), industry: StringBuilder(), region: StringBuilder(),
-                   country: StringBuilder(), owner: StringBuilder(), tier: StringBuilder(), employees: IntBuilder(), founded: IntBuilder())
+        var acc = output.table("accounts", [("id", .keyed), ("name", n > 2000 ? .keyed : .text), ("parent_id", .keyed), ("industry", .text),
+                                            ("region", .text), ("country", .text), ("owner_id", .keyed), ("tier", .text), ("employees", .int),
+                                            ("founded", .int)])
         var size = [Double](repeating: 0, count: n), trend = [Double](repeating: 0, count: n), discountBase = [Double](repeating: 0, count: n)
         var accountOwner = [Int](repeating: 0, count: n), home = [Int](repeating: 0, count: n)
         for i in 0..<n {
@@ -166,28 +211,29 @@ public enum Demo {
             trend[i] = r.chance(0.25) ? -0.35 + r.unit() * 0.3 : (r.chance(0.3) ? 0.1 + r.unit() * 0.4 : -0.05 + r.unit() * 0.15)
             discountBase[i] = 0.02 + r.unit() * 0.08 + (size[i] > 8 ? 0.05 : 0)
             home[i] = r.int(categories.count)
-            acc.id.append(pad("A", i + 1, width))
-            acc.name.append(companyName(&r, i) + (n > 2000 ? " \(i + 1)" : ""))
+            acc.id(A, i + 1, width)
+            // Past 2000 accounts every name carries its number, so names are unique.
+            if n > 2000 { acc.unique(companyName(&r, i) + " \(i + 1)") } else { acc.text(companyName(&r, i)) }
             let regionIndex = r.weighted([0.45, 0.75, 0.92, 1.0])
             let (region, countries) = regions[regionIndex]
             let parent = i > 10 && r.chance(0.1) ? r.int(i) : -1
-            if parent >= 0 { acc.parent.append(pad("A", parent + 1, width)) } else { acc.parent.appendNull() }
-            acc.industry.append(parent >= 0 ? industries[i % industries.count] : r.pick(industries))
-            acc.region.append(region)
-            acc.country.append(r.pick(countries))
+            if parent >= 0 { acc.id(A, parent + 1, width) } else { acc.null() }
+            acc.text(parent >= 0 ? industries[i % industries.count] : r.pick(industries))
+            acc.text(region)
+            acc.text(r.pick(countries))
             let owners = kamsByRegion[region] ?? kams.map(\.0)
             accountOwner[i] = owners[r.int(owners.count)]
-            acc.owner.append(pad("E", accountOwner[i], 4))
-            acc.tier.append(size[i] > 12 ? "key" : size[i] > 3 ? "major" : "standard")
-            acc.employees.append(Int64((size[i] * 180 * (0.5 + r.unit())).rounded()) + 10)
-            acc.founded.append(Int64(1950 + r.int(70)))
+            acc.id(E, accountOwner[i], 4)
+            acc.text(size[i] > 12 ? "key" : size[i] > 3 ? "major" : "standard")
+            acc.int(Int64((size[i] * 180 * (0.5 + r.unit())).rounded()) + 10)
+            acc.int(Int64(1950 + r.int(70)))
+            acc.endRow()
         }
+        output.finish(&acc)
 
-        let aid = (0..<n).map { pad("A", $0 + 1, width) }
-        let pid = (0..<productCount).map { pad("P", $0 + 1, 3) }
         // Orders: per account a yearly rate from its size, shaped by trend and season.
-        var ord = (id: IntBuilder(), account: StringBuilder(), product: StringBuilder(), date: DateBuilder(), quantity: IntBuilder(),
-                   unitPrice: FloatBuilder(), discount: FloatBuilder(), amount: FloatBuilder(), cost: FloatBuilder())
+        var ord = output.table("orders", [("id", .int), ("account_id", .keyed), ("product_id", .keyed), ("date", .date), ("quantity", .int),
+                                          ("unit_price", .float), ("discount", .float), ("amount", .float), ("cost", .float)])
         let seasonal: [Double] = [0.7, 0.8, 1.1, 0.9, 0.95, 1.05, 0.75, 0.7, 1.05, 1.1, 1.2, 1.6]
         var seasonCum: [Double] = []
         var acc2 = 0.0
@@ -195,13 +241,14 @@ public enum Demo {
         var orderId: Int64 = 0
         var lastOrder = [Int32](repeating: -1, count: n)
         var revenue = [Double](repeating: 0, count: n)
+        var cum: [Double] = []
         for i in 0..<n {
             let active = r.chance(0.93)
             guard active else { continue }
             let perYear = max(0.3, size[i] * 0.35)
             let total = max(1, Int((perYear * 3.8 * (0.7 + 0.6 * r.unit())).rounded()))
             // Which categories this account buys: its home category and affine ones.
-            var cum: [Double] = []
+            cum.removeAll(keepingCapacity: true)
             var s = 0.0
             for w in categoryWeights[home[i]] { s += w; cum.append(s) }
             let churnAt: Int32? = trend[i] < -0.25 && r.chance(0.4) ? startDate + Int32(days / 2 + r.int(days / 2)) : nil
@@ -227,39 +274,48 @@ public enum Demo {
                 let price = productPrice[p]
                 let amount = ((Double(qty) * price * (1 - disc)) * 100).rounded() / 100
                 orderId += 1
-                ord.id.append(orderId)
-                ord.account.append(aid[i])
-                ord.product.append(pid[p])
-                ord.date.append(day)
-                ord.quantity.append(qty)
-                ord.unitPrice.append(price)
-                ord.discount.append(disc)
-                ord.amount.append(amount)
-                ord.cost.append(((Double(qty) * productCost[p]) * 100).rounded() / 100)
+                ord.int(orderId)
+                ord.id(A, i + 1, width)
+                ord.id(P, p + 1, 3)
+                ord.date(day)
+                ord.int(qty)
+                ord.float(price)
+                ord.float(disc)
+                ord.float(amount)
+                ord.float(((Double(qty) * productCost[p]) * 100).rounded() / 100)
+                ord.endRow()
                 lastOrder[i] = max(lastOrder[i], day)
                 revenue[i] += amount
             }
         }
+        output.finish(&ord)
 
         // Contacts with levels, buying roles and reporting lines inside each account.
-        var con = (id: StringBuilder(), account: StringBuilder(), name: StringBuilder(), title: StringBuilder(), level: StringBuilder(), role: StringBuilder(),
-                   influence: IntBuilder(), attitude: IntBuilder(), reportsTo: StringBuilder(), email: StringBuilder())
-        var contactAccount: [Int] = [], contactAttitude: [Int] = [], contactLevel: [Int] = []
-        var contactsOf = [[Int]](repeating: [], count: n)
+        var con = output.table("contacts", [("id", .keyed), ("account_id", .keyed), ("name", .keyed), ("title", .keyed), ("level", .text),
+                                            ("role", .text), ("influence", .int), ("attitude", .int), ("reports_to_id", .keyed), ("email", .keyed)])
+        // Contact c (from 0) of account i is one of contactStart[i] ..< contactStart[i + 1].
+        var contactStart = [Int](repeating: 0, count: n + 1)
+        var contactAttitude: [Int8] = [], contactLevel: [Int8] = []
+        contactAttitude.reserveCapacity(n * 4)
+        contactLevel.reserveCapacity(n * 4)
+        let titleStride = contactLevels.map(\.1.count).max() ?? 1
         var cIndex = 0
+        var bosses: [(Int, Int)] = []  // (contact index, level rank)
         for i in 0..<n {
+            contactStart[i] = cIndex
             let count = min(14, 1 + Int(Double(size[i]).squareRoot() * 1.6) + r.int(3))
-            var bosses: [(Int, Int)] = []  // (contact index, level rank)
+            bosses.removeAll(keepingCapacity: true)
             for k in 0..<count {
                 let levelIndex = k == 0 ? (size[i] > 5 ? 0 : 1) : min(4, 1 + r.int(4))
                 let (level, titles, rank) = contactLevels[levelIndex]
                 cIndex += 1
-                let first = r.pick(firstNames), last = r.pick(lastNames)
-                con.id.append(pad("C", cIndex, width + 1))
-                con.account.append(aid[i])
-                con.name.append(first + " " + last)
-                con.title.append(r.pick(titles))
-                con.level.append(level)
+                let first = r.int(firstNames.count), last = r.int(lastNames.count)
+                con.id(C, cIndex, width + 1)
+                con.id(A, i + 1, width)
+                con.person(first, last)
+                let title = r.int(titles.count)
+                con.choice(levelIndex * titleStride + title, titles[title])
+                con.text(level)
                 let role: String
                 switch level {
                 case "exec": role = r.chance(0.7) ? "economic_buyer" : "decision_maker"
@@ -268,52 +324,60 @@ public enum Demo {
                 case "manager": role = r.pick(["technical_buyer", "user", "influencer", "coach", "gatekeeper"])
                 default: role = r.pick(["user", "user", "coach", "gatekeeper", "influencer"])
                 }
-                con.role.append(role)
-                con.influence.append(Int64(max(1, min(5, rank + r.range(-1, 0) + (role == "economic_buyer" || role == "decision_maker" ? 1 : 0)))))
+                con.text(role)
+                con.int(Int64(max(1, min(5, rank + r.range(-1, 0) + (role == "economic_buyer" || role == "decision_maker" ? 1 : 0)))))
                 let attitude = role == "blocker" ? -2 + r.int(2) : role == "champion" ? 1 + r.int(2) : r.range(-1, 2) - (trend[i] < -0.2 ? 1 : 0)
-                con.attitude.append(Int64(max(-2, min(2, attitude))))
-                if let boss = bosses.last(where: { $0.1 > rank }) { con.reportsTo.append(pad("C", boss.0, width + 1)) } else { con.reportsTo.appendNull() }
+                con.int(Int64(max(-2, min(2, attitude))))
+                if let boss = bosses.last(where: { $0.1 > rank }) { con.id(C, boss.0, width + 1) } else { con.null() }
                 bosses.append((cIndex, rank))
-                con.email.append("\(first.lowercased()).\(last.lowercased())@\(i + 1).example.com")
-                contactAccount.append(i)
-                contactAttitude.append(attitude)
-                contactLevel.append(rank)
-                contactsOf[i].append(cIndex - 1)
+                con.email(first, last, account: i + 1)
+                con.endRow()
+                contactAttitude.append(Int8(attitude))
+                contactLevel.append(Int8(rank))
             }
         }
+        contactStart[n] = cIndex
+        output.finish(&con)
 
         // Relationships (employee to contact) and interactions.
-        var rel = (employee: StringBuilder(), contact: StringBuilder(), strength: IntBuilder(), last: DateBuilder())
-        var inter = (employee: StringBuilder(), contact: StringBuilder(), date: DateBuilder(), kind: StringBuilder())
+        var rel = output.table("relationships", [("employee_id", .keyed), ("contact_id", .keyed), ("strength", .int), ("last_contact", .date)])
+        var inter = output.table("interactions", [("employee_id", .keyed), ("contact_id", .keyed), ("date", .date), ("kind", .text)])
         let kinds = ["email", "call", "meeting", "visit", "qbr"]
         for i in 0..<n {
             let owner = accountOwner[i]
+            let contacts = contactStart[i]..<contactStart[i + 1]
             // Small accounts are often single-threaded: the owner knows one contact.
-            let known = size[i] < 2 ? min(1, contactsOf[i].count) : max(1, Int(Double(contactsOf[i].count) * (0.3 + r.unit() * 0.6)))
-            for (k, c) in contactsOf[i].prefix(known).enumerated() {
+            let known = size[i] < 2 ? min(1, contacts.count) : max(1, Int(Double(contacts.count) * (0.3 + r.unit() * 0.6)))
+            for (k, c) in contacts.prefix(known).enumerated() {
                 let employee = k > 0 && r.chance(0.25) ? managers[r.int(managers.count)].0 : owner
-                rel.employee.append(pad("E", employee, 4))
-                rel.contact.append(pad("C", c + 1, width + 1))
-                rel.strength.append(Int64(max(1, min(5, 2 + r.range(-1, 2) + (contactAttitude[c] > 0 ? 1 : 0)))))
+                rel.id(E, employee, 4)
+                rel.id(C, c + 1, width + 1)
+                rel.int(Int64(max(1, min(5, 2 + r.range(-1, 2) + (contactAttitude[c] > 0 ? 1 : 0)))))
                 let stale = r.chance(size[i] < 3 ? 0.4 : 0.15)
                 let last = endDate - Int32(stale ? 120 + r.int(400) : r.int(90))
-                rel.last.append(last)
+                rel.date(last)
+                rel.endRow()
                 let touches = 1 + r.int(size[i] > 8 ? 6 : 3)
                 for _ in 0..<touches {
-                    inter.employee.append(pad("E", employee, 4))
-                    inter.contact.append(pad("C", c + 1, width + 1))
-                    inter.date.append(max(startDate, last - Int32(r.int(365))))
-                    inter.kind.append(kinds[contactLevel[c] >= 4 ? r.int(5) : r.int(3)])
+                    inter.id(E, employee, 4)
+                    inter.id(C, c + 1, width + 1)
+                    inter.date(max(startDate, last - Int32(r.int(365))))
+                    inter.text(kinds[contactLevel[c] >= 4 ? r.int(5) : r.int(3)])
+                    inter.endRow()
                 }
             }
         }
+        output.finish(&rel)
+        output.finish(&inter)
+        contactLevel = []
 
         // Opportunities, NPS surveys, invoices and contracts.
-        var opp = (id: StringBuilder(), account: StringBuilder(), product: StringBuilder(), stage: StringBuilder(), amount: FloatBuilder(),
-                   probability: FloatBuilder(), close: DateBuilder(), owner: StringBuilder())
-        var sur = (account: StringBuilder(), contact: StringBuilder(), date: DateBuilder(), score: IntBuilder())
-        var inv = (id: StringBuilder(), account: StringBuilder(), issued: DateBuilder(), due: DateBuilder(), paid: DateBuilder(), amount: FloatBuilder())
-        var ctr = (id: StringBuilder(), account: StringBuilder(), start: DateBuilder(), end: DateBuilder(), value: FloatBuilder())
+        var opp = output.table("opportunities", [("id", .keyed), ("account_id", .keyed), ("product_id", .keyed), ("stage", .text),
+                                                 ("amount", .float), ("probability", .float), ("close_date", .date), ("owner_id", .keyed)])
+        var sur = output.table("surveys", [("account_id", .keyed), ("contact_id", .keyed), ("date", .date), ("score", .int)])
+        var inv = output.table("invoices", [("id", .keyed), ("account_id", .keyed), ("issued", .date), ("due", .date), ("paid", .date),
+                                            ("amount", .float)])
+        var ctr = output.table("contracts", [("id", .keyed), ("account_id", .keyed), ("start", .date), ("end", .date), ("value", .float)])
         let stages: [(String, Double)] = [("prospecting", 0.1), ("qualification", 0.2), ("proposal", 0.4), ("negotiation", 0.7), ("won", 1.0), ("lost", 0.0)]
         var oIndex = 0, invIndex = 0, ctrIndex = 0
         for i in 0..<n {
@@ -321,24 +385,27 @@ public enum Demo {
                 oIndex += 1
                 let (stage, prob) = stages[r.int(stages.count)]
                 let p = r.int(productCount)
-                opp.id.append(pad("O", oIndex, width + 1))
-                opp.account.append(aid[i])
-                opp.product.append(pid[p])
-                opp.stage.append(stage)
-                opp.amount.append((productPrice[p] * Double(1 + r.int(10)) * (0.8 + r.unit() * 0.4)).rounded())
-                opp.probability.append(prob)
+                opp.id(UInt8(ascii: "O"), oIndex, width + 1)
+                opp.id(A, i + 1, width)
+                opp.id(P, p + 1, 3)
+                opp.text(stage)
+                opp.float((productPrice[p] * Double(1 + r.int(10)) * (0.8 + r.unit() * 0.4)).rounded())
+                opp.float(prob)
                 let closeOffset = stage == "won" || stage == "lost" ? -Int32(r.int(700)) : Int32(r.int(240)) - 30
-                opp.close.append(endDate + closeOffset)
-                opp.owner.append(pad("E", accountOwner[i], 4))
+                opp.date(endDate + closeOffset)
+                opp.id(E, accountOwner[i], 4)
+                opp.endRow()
             }
-            if !contactsOf[i].isEmpty && lastOrder[i] >= 0 {
+            let contacts = contactStart[i]..<contactStart[i + 1]
+            if !contacts.isEmpty && lastOrder[i] >= 0 {
                 for _ in 0..<(1 + r.int(size[i] > 5 ? 5 : 2)) {
-                    let c = contactsOf[i][r.int(contactsOf[i].count)]
-                    sur.account.append(aid[i])
-                    sur.contact.append(pad("C", c + 1, width + 1))
-                    sur.date.append(endDate - Int32(r.int(700)))
+                    let c = contacts.lowerBound + r.int(contacts.count)
+                    sur.id(A, i + 1, width)
+                    sur.id(C, c + 1, width + 1)
+                    sur.date(endDate - Int32(r.int(700)))
                     let base = 7.5 + Double(contactAttitude[c]) * 1.1 + trend[i] * 4
-                    sur.score.append(Int64(max(0, min(10, (base + (r.unit() - 0.5) * 4).rounded()))))
+                    sur.int(Int64(max(0, min(10, (base + (r.unit() - 0.5) * 4).rounded()))))
+                    sur.endRow()
                 }
             }
             // Half-yearly invoices over the last two years for accounts with revenue.
@@ -347,53 +414,32 @@ public enum Demo {
                 var q = endDate - 730
                 while q <= endDate - 20 {
                     invIndex += 1
-                    inv.id.append(pad("I", invIndex, width + 2))
-                    inv.account.append(aid[i])
-                    inv.issued.append(q)
+                    inv.id(UInt8(ascii: "I"), invIndex, width + 2)
+                    inv.id(A, i + 1, width)
+                    inv.date(q)
                     let due = q + 30
-                    inv.due.append(due)
+                    inv.date(due)
                     let late = r.chance(trend[i] < -0.2 ? 0.35 : 0.08)
-                    if due > endDate - 10 || (late && due > endDate - 150) { inv.paid.appendNull() } else { inv.paid.append(due - 10 + Int32(r.int(late ? 60 : 20))) }
-                    inv.amount.append((quarterly * (0.7 + r.unit() * 0.6) * 100).rounded() / 100)
+                    if due > endDate - 10 || (late && due > endDate - 150) { inv.null() } else { inv.date(due - 10 + Int32(r.int(late ? 60 : 20))) }
+                    inv.float((quarterly * (0.7 + r.unit() * 0.6) * 100).rounded() / 100)
+                    inv.endRow()
                     q += 182
                 }
             }
             if size[i] > 3 || r.chance(0.15) {
                 ctrIndex += 1
                 let end = endDate - 200 + Int32(r.int(900))
-                ctr.id.append(pad("K", ctrIndex, width + 1))
-                ctr.account.append(aid[i])
-                ctr.start.append(end - 365 * Int32(1 + r.int(3)))
-                ctr.end.append(end)
-                ctr.value.append((max(revenue[i], 5000) * (0.5 + r.unit() * 0.4)).rounded())
+                ctr.id(UInt8(ascii: "K"), ctrIndex, width + 1)
+                ctr.id(A, i + 1, width)
+                ctr.date(end - 365 * Int32(1 + r.int(3)))
+                ctr.date(end)
+                ctr.float((max(revenue[i], 5000) * (0.5 + r.unit() * 0.4)).rounded())
+                ctr.endRow()
             }
         }
-
-        func table(_ names: [String], _ cols: [Column]) -> Table { Table(names: names, columns: cols) }
-        return [
-            ("accounts", table(["id", "name", "parent_id", "industry", "region", "country", "owner_id", "tier", "employees", "founded"],
-                [acc.id.column(), acc.name.column(), acc.parent.column(), acc.industry.column(), acc.region.column(), acc.country.column(),
-                 acc.owner.column(), acc.tier.column(), acc.employees.column(), acc.founded.column()])),
-            ("contacts", table(["id", "account_id", "name", "title", "level", "role", "influence", "attitude", "reports_to_id", "email"],
-                [con.id.column(), con.account.column(), con.name.column(), con.title.column(), con.level.column(), con.role.column(),
-                 con.influence.column(), con.attitude.column(), con.reportsTo.column(), con.email.column()])),
-            ("employees", table(["id", "name", "title", "level", "manager_id", "region"],
-                [emp.id.column(), emp.name.column(), emp.title.column(), emp.level.column(), emp.manager.column(), emp.region.column()])),
-            ("relationships", table(["employee_id", "contact_id", "strength", "last_contact"],
-                [rel.employee.column(), rel.contact.column(), rel.strength.column(), rel.last.column()])),
-            ("products", table(["id", "name", "category", "family", "list_price", "unit_cost"],
-                [prod.id.column(), prod.name.column(), prod.category.column(), prod.family.column(), prod.list.column(), prod.cost.column()])),
-            ("orders", table(["id", "account_id", "product_id", "date", "quantity", "unit_price", "discount", "amount", "cost"],
-                [ord.id.column(), ord.account.column(), ord.product.column(), ord.date.column(), ord.quantity.column(), ord.unitPrice.column(),
-                 ord.discount.column(), ord.amount.column(), ord.cost.column()])),
-            ("opportunities", table(["id", "account_id", "product_id", "stage", "amount", "probability", "close_date", "owner_id"],
-                [opp.id.column(), opp.account.column(), opp.product.column(), opp.stage.column(), opp.amount.column(), opp.probability.column(),
-                 opp.close.column(), opp.owner.column()])),
-            ("surveys", table(["account_id", "contact_id", "date", "score"], [sur.account.column(), sur.contact.column(), sur.date.column(), sur.score.column()])),
-            ("invoices", table(["id", "account_id", "issued", "due", "paid", "amount"],
-                [inv.id.column(), inv.account.column(), inv.issued.column(), inv.due.column(), inv.paid.column(), inv.amount.column()])),
-            ("contracts", table(["id", "account_id", "start", "end", "value"], [ctr.id.column(), ctr.account.column(), ctr.start.column(), ctr.end.column(), ctr.value.column()])),
-            ("interactions", table(["employee_id", "contact_id", "date", "kind"], [inter.employee.column(), inter.contact.column(), inter.date.column(), inter.kind.column()])),
-        ]
+        output.finish(&opp)
+        output.finish(&sur)
+        output.finish(&inv)
+        output.finish(&ctr)
     }
 }
