@@ -92,6 +92,7 @@ enum Concentration {
         // Who owns the lost accounts: one entry per owner (two people who share a name are
         // two owners, told apart by their id), the owner link's names, else owner_id.
         var owners: [(key: String, name: String, id: String)] = []
+        var seen: Set<String> = []
         for i in lost.sorted() {
             var key = "", name = "", id = ""
             if let g = t.origin?.graph, case .row(let et, let r)? = g.navigate(t, row: i, "owner") {
@@ -106,9 +107,11 @@ enum Concentration {
             } else {
                 continue
             }
-            if !owners.contains(where: { $0.key == key }) { owners.append((key, name, id)) }
+            if seen.insert(key).inserted { owners.append((key, name, id)) }
         }
-        let labels = owners.map { o in owners.filter({ $0.name == o.name }).count > 1 ? "\(o.name) (\(o.id))" : o.name }
+        var sharing: [String: Int] = [:]
+        for o in owners { sharing[o.name, default: 0] += 1 }
+        let labels = owners.map { o in (sharing[o.name] ?? 0) > 1 ? "\(o.name) (\(o.id))" : o.name }
         fields.append(("owners_affected", .list(labels.map { .string($0) })))
         return .record(Record(fields))
     }

@@ -40,7 +40,7 @@ enum Stakeholders {
                    optionalColumn: true, group: "employees"),
     ]
 
-    /// What the map needs, resolved once.
+    /// What the map needs, resolved once: the inputs looked up by name here, not per contact.
     struct Map {
         let t: Table
         let inputs: StageInputs
@@ -48,6 +48,40 @@ enum Stakeholders {
         let staleAfter: Int
         let today: Int32
         let notAssessed: Value
+        let strength: ResolvedInput?, lastContact: ResolvedInput?, ourContact: ResolvedInput?, ourLevelInput: ResolvedInput?
+        let title: ResolvedInput?, role: ResolvedInput?, level: ResolvedInput?, influence: ResolvedInput?, attitude: ResolvedInput?
+        /// From a contact to its relationships.
+        let toRelationships: ResolvedInput?
+        /// Whether `toRelationships` starts at a contact (depth 1) or is a path through
+        /// employees one link shorter.
+        let relationshipDepth: Int
+
+        init(t: Table, inputs: StageInputs, contact: ResolvedInput, staleAfter: Int, today: Int32, notAssessed: Value) {
+            self.t = t
+            self.inputs = inputs
+            self.contact = contact
+            self.staleAfter = staleAfter
+            self.today = today
+            self.notAssessed = notAssessed
+            strength = inputs["strength"]
+            lastContact = inputs["last_contact"]
+            ourContact = inputs["our_contact"]
+            ourLevelInput = inputs["our_level"]
+            title = inputs["title"]
+            role = inputs["role"]
+            level = inputs["level"]
+            influence = inputs["influence"]
+            attitude = inputs["attitude"]
+            if let r = strength ?? lastContact {
+                toRelationships = r
+            } else if let r = ourContact ?? ourLevelInput {
+                // For a path through employees, the relationship rows come one link before its end.
+                toRelationships = r.droppingLastStep()
+            } else {
+                toRelationships = nil
+            }
+            relationshipDepth = 1
+        }
 
         /// The contacts of row `i` of the input.
         func contacts(_ i: Int) -> [Int] { contact.rows(from: t.entityRow(i)) }
@@ -56,32 +90,23 @@ enum Stakeholders {
         func text(_ option: String, _ c: Int) -> Value { inputs[option]?.value(c) ?? .null }
 
         /// Our relationships with a contact (rows of the relationships entity).
-        func relationships(_ c: Int) -> [Int] {
-            if let r = inputs["strength"] ?? inputs["last_contact"] { return r.rows(from: c, depth: 1) }
-            if let r = inputs["our_contact"] ?? inputs["our_level"] { return relationshipRows(r, c) }
-            return []
-        }
-
-        /// For a path through employees, the relationship rows come one link before its end.
-        func relationshipRows(_ r: ResolvedInput, _ c: Int) -> [Int] {
-            r.droppingLastStep().rows(from: c, depth: 1)
-        }
+        func relationships(_ c: Int) -> [Int] { toRelationships?.rows(from: c, depth: relationshipDepth) ?? [] }
 
         /// Our employee's value (name, level) on a relationship row.
-        func ours(_ option: String, _ relationship: Int) -> Value {
-            guard let input = inputs[option], let row = input.rows(from: relationship, depth: 2).first else { return .null }
+        func ours(_ input: ResolvedInput?, _ relationship: Int) -> Value {
+            guard let input, let row = input.rows(from: relationship, depth: 2).first else { return .null }
             return input.value(row)
         }
 
         /// Whether we have any way to know a contact: relationships in the dataset.
-        var hasRelationships: Bool { inputs["strength"] != nil || inputs["last_contact"] != nil || inputs["our_contact"] != nil }
+        var hasRelationships: Bool { strength != nil || lastContact != nil || ourContact != nil }
 
         /// The highest level among our people who know a contact.
         func ourLevel(_ contact: Int) -> String? {
             let order = ["staff", "manager", "director", "vp", "exec"]
             var best: String? = nil
             for r in relationships(contact) {
-                let level = Format.plain(ours("our_level", r))
+                let level = Format.plain(ours(ourLevelInput, r))
                 if let l = order.firstIndex(of: level), l > (best.flatMap { order.firstIndex(of: $0) } ?? -1) { best = level }
             }
             return best
@@ -93,12 +118,12 @@ enum Stakeholders {
             var best: (Int, Double) = (-1, -Double.infinity)
             var last: Int32? = nil
             for r in relationships(contact) {
-                let s = inputs["strength"]?.number(r) ?? 0
+                let s = strength?.number(r) ?? 0
                 if s > best.1 { best = (r, s) }
-                if let d = inputs["last_contact"]?.date(r) { last = max(last ?? Int32(d), Int32(d)) }
+                if let d = lastContact?.date(r) { last = max(last ?? Int32(d), Int32(d)) }
             }
             guard best.0 >= 0 else { return (.null, .null, nil, false) }
-            return (ours("our_contact", best.0), inputs["strength"]?.value(best.0) ?? .null, last, true)
+            return (ours(ourContact, best.0), strength?.value(best.0) ?? .null, last, true)
         }
     }
 
@@ -120,32 +145,40 @@ enum Stakeholders {
 
     static func stakeholders(_ site: inout CallSite) throws -> Value {
         let m = try map(&site, "stakeholders")
-        var rows: [Record] = []
+        let names = ["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags", "not_assessed"]
+        // Column by column: a record per contact would hash every key of every row.
+        var cells = [[Value]](repeating: [], count: names.count)
+        let accountNames = m.t.column("name")
         for i in 0..<m.t.count {
+            let account = accountNames?.value(at: i) ?? .null
             for c in m.contacts(i) {
                 let (who, strength, last, known) = m.strongest(c)
                 // A missing role is null in the map, not the string "null".
-                let roleValue = m.text("role", c)
+                let roleValue = m.role?.value(c) ?? .null
                 let role = roleValue.isNull ? "" : Format.plain(roleValue)
-                let influence = m.text("influence", c).asDouble ?? 0
-                let attitude = m.text("attitude", c).asDouble ?? 0
+                let influenceValue = m.influence?.value(c) ?? .null, attitudeValue = m.attitude?.value(c) ?? .null
+                let influence = influenceValue.asDouble ?? 0
+                let attitude = attitudeValue.asDouble ?? 0
                 var flags: [String] = []
                 if !known && deciders.contains(role) { flags.append("uncovered decision maker") }
                 if attitude <= -1 && influence >= 4 { flags.append("hostile and powerful") }
                 if let last, Int(m.today) - Int(last) > m.staleAfter { flags.append("stale") }
                 if !known { flags.append("unknown to us") }
-                rows.append(Record([
-                    ("account", m.t.column("name")?.value(at: i) ?? .null), ("contact", m.contact.value(c)),
-                    ("title", m.text("title", c)), ("level", m.text("level", c)), ("role", roleValue.isNull ? .null : .string(role)),
-                    ("influence", m.text("influence", c)), ("attitude", m.text("attitude", c)),
-                    ("our_contact", who), ("strength", strength), ("last_contact", last.map { .date($0) } ?? .null),
-                    ("flags", .string(flags.joined(separator: ", "))), ("not_assessed", m.notAssessed),
-                ]))
+                cells[0].append(account)
+                cells[1].append(m.contact.value(c))
+                cells[2].append(m.title?.value(c) ?? .null)
+                cells[3].append(m.level?.value(c) ?? .null)
+                cells[4].append(roleValue.isNull ? .null : .string(role))
+                cells[5].append(influenceValue)
+                cells[6].append(attitudeValue)
+                cells[7].append(who)
+                cells[8].append(strength)
+                cells[9].append(last.map { .date($0) } ?? .null)
+                cells[10].append(.string(flags.joined(separator: ", ")))
+                cells[11].append(m.notAssessed)
             }
         }
-        let names = ["account", "contact", "title", "level", "role", "influence", "attitude", "our_contact", "strength", "last_contact", "flags", "not_assessed"]
-        if rows.isEmpty { return .table(Table(names: names, columns: names.map { _ in Column.from([]) }, count: 0)) }
-        return .table(Table.fromRecords(rows))
+        return .table(Table(names: names, columns: cells.map { Column.from($0) }, count: cells[0].count))
     }
 
     static func coverage(_ site: inout CallSite) throws -> Value {
@@ -162,8 +195,8 @@ enum Stakeholders {
             for c in m.contacts(i) {
                 n += 1
                 let (_, _, last, isKnown) = m.strongest(c)
-                let role = Format.plain(m.text("role", c))
-                let level = Format.plain(m.text("level", c))
+                let role = Format.plain(m.role?.value(c) ?? .null)
+                let level = Format.plain(m.level?.value(c) ?? .null)
                 if isKnown {
                     kn += 1
                     if level == "exec" || level == "vp" { execKnown = true }
@@ -172,7 +205,7 @@ enum Stakeholders {
                     if let last, Int(m.today) - Int(last) > m.staleAfter { st += 1 }
                 }
                 if Stakeholders.deciders.contains(role) { d += 1; if isKnown { dc += 1 } }
-                if (m.text("attitude", c).asDouble ?? 0) <= -1 && (m.text("influence", c).asDouble ?? 0) >= 4 { h += 1 }
+                if (m.attitude?.value(c).asDouble ?? 0) <= -1 && (m.influence?.value(c).asDouble ?? 0) >= 4 { h += 1 }
             }
             contacts.append(n); known.append(kn); deciders.append(d); decidersCovered.append(dc)
             exec.append(execKnown); single.append(kn <= 1); hostile.append(h); stale.append(st)

@@ -80,8 +80,15 @@ public final class AccountGraph: @unchecked Sendable {
         /// What the manifest does to the entity that only kam can do with the rows in memory
         /// (types, derived columns), for running on the database to refuse.
         public internal(set) var inMemoryOnly: [String] = []
-        /// Row of each id value, for entities with an `id` column.
-        public internal(set) var idIndex: IDIndex = .none
+        /// Row of each id value, for entities with an `id` column. A snapshot's is built from
+        /// the column when first asked for (most runs never look an id up).
+        public internal(set) var idIndex: IDIndex {
+            get { idIndexBox.value }
+            set { idIndexBox = LazyIDIndex(newValue) }
+        }
+        var idIndexBox = LazyIDIndex(.none)
+        /// The column the id index is built from.
+        public internal(set) var idColumn: String?
 
         public init(name: String, table: Table, file: String) {
             self.name = name
@@ -161,6 +168,32 @@ public final class AccountGraph: @unchecked Sendable {
 
 /// An array given now, or read when first asked for (a link of a dataset mapped from a
 /// snapshot: a script reads only the links it follows).
+/// An id index given, or built when first read.
+final class LazyIDIndex: @unchecked Sendable {
+    private var built: IDIndex?
+    private let make: (() -> IDIndex)?
+    private let lock = NSLock()
+
+    init(_ index: IDIndex) {
+        built = index
+        make = nil
+    }
+
+    init(building make: @escaping () -> IDIndex) { self.make = make }
+
+    /// The index if it is there, without building it.
+    var ifBuilt: IDIndex? { lock.withLock { built } }
+
+    var value: IDIndex {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        let index = make?() ?? .none
+        built = index
+        return index
+    }
+}
+
 final class LazyArray<T>: @unchecked Sendable {
     private let given: [T]?
     private var loaded: [T]?

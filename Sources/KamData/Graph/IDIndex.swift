@@ -12,6 +12,15 @@ public enum IDIndex: @unchecked Sendable {
 
     public var isEmpty: Bool { if case .none = self { true } else { false } }
 
+    /// Whether `build` over the key column gives this index again (a snapshot stores the
+    /// column's name instead of the index): every kind but `values`, which skips nulls.
+    var byColumn: Bool {
+        switch self {
+        case .dense, .ints, .strings: true
+        case .none, .values: false
+        }
+    }
+
     /// Builds the index; reports the first duplicate as (row, first row with that id).
     /// With `skippingNulls` (a link that matches another column than the key), a null is
     /// no key and matches nothing; otherwise it is reported as missing.

@@ -114,6 +114,7 @@ public enum Linker {
                     hints: ["ids must be unique within an entity"])
             }
             e.idIndex = built
+            e.idColumn = key
         }
         let names = Set(loaded.map(\.name))
         // Which columns link where: declared links first, then links by naming.

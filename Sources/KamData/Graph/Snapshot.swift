@@ -200,6 +200,12 @@ public enum Snapshot {
                 w.array(r.offsets)
                 w.array(r.rows)
             }
+            // An index by a column is built again from it when a run first needs it.
+            if let key = e.idColumn, e.table.columnIndex(key) != nil, e.idIndex.byColumn {
+                w.u8(4)
+                w.string(key)
+                continue
+            }
             switch e.idIndex {
             case .none, .values:
                 w.u8(0)
@@ -594,6 +600,12 @@ public enum Snapshot {
                     let keys = try strings(), rows = try array(Int32.self)
                     guard keys.count == rows.count else { throw Invalid() }
                     e.idIndex = .strings(Dictionary(zip(keys, rows), uniquingKeysWith: { a, _ in a }))
+                case 4:
+                    let key = try string()
+                    guard let c = tables[i].names.firstIndex(of: key) else { throw Invalid() }
+                    // The entity's table is set below; the index reads it when first asked for.
+                    e.idIndexBox = LazyIDIndex(building: { [weak e] in e.map { IDIndex.build($0.table.column(at: c)).0 } ?? .none })
+                    e.idColumn = key
                 default: throw Invalid()
                 }
                 graph.entities.append(e)
@@ -695,7 +707,7 @@ public enum Snapshot {
         func validate(_ graph: AccountGraph, counts: [Int]) throws {
             for (i, e) in graph.entities.enumerated() {
                 let n = counts[i]
-                switch e.idIndex {
+                switch e.idIndexBox.ifBuilt ?? .none {
                 case .dense(_, let rows):
                     guard !rows.contains(where: { $0 < -1 || $0 >= Int32(clamping: n) }) else { throw Invalid() }
                 case .ints(let m):
