@@ -49,6 +49,10 @@ enum Health {
         let score = inputs["nps"], surveyDate = inputs["survey_date"]
         let invoiceAmount = inputs["invoice_amount"], due = inputs["due"], paid = inputs["paid"]
         let lastContact = inputs["last_contact"], renewal = inputs["renewal"]
+        // Each input's values read once, typed, not boxed again per use.
+        let amounts = amount?.numbers(), orderDates = orderDate?.dates(), costs = cost?.numbers(), discounts = discount?.numbers()
+        let scores = score?.numbers(), surveyDates = surveyDate?.dates(), owed = invoiceAmount?.numbers(), dues = due?.dates()
+        let contactDates = lastContact?.dates(), renewals = renewal?.dates()
         var colour: [Value] = [], points: [Value] = [], reasons: [Value] = [], unassessed: [Value] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
@@ -56,13 +60,13 @@ enum Health {
             var why: [String] = []
             var none = absent
             func add(_ n: Int, _ text: String) { p += n; why.append(text) }
-            if let amount, let orderDate {
-                var rev = [0.0, 0.0], costs = [0.0, 0.0], disc = [0.0, 0.0], discN = [0.0, 0.0]
+            if let amount, let amounts, let orderDates {
+                var rev = [0.0, 0.0], spent = [0.0, 0.0], disc = [0.0, 0.0], discN = [0.0, 0.0]
                 for row in amount.rows(from: r) {
-                    guard let d = orderDate.date(row), let y = yearWindow(d, today: today) else { continue }
-                    rev[y] += amount.number(row) ?? 0
-                    if let cost { costs[y] += cost.number(row) ?? 0 }
-                    if let x = discount?.number(row) { disc[y] += x; discN[y] += 1 }
+                    guard let d = orderDates[row], let y = yearWindow(d, today: today) else { continue }
+                    rev[y] += amounts[row] ?? 0
+                    if let costs { spent[y] += costs[row] ?? 0 }
+                    if let x = discounts?[row] { disc[y] += x; discN[y] += 1 }
                 }
                 if rev[1] <= 0 { none.append("revenue trend: no orders in the year before") }
                 if rev[1] > 0 {
@@ -74,14 +78,14 @@ enum Health {
                     if creep > 0.03 { add(1, "discount +\(Int((creep * 100).rounded())) points") }
                 }
                 if cost != nil && rev[0] > 0 && rev[1] > 0 {
-                    let erosion = (rev[1] - costs[1]) / rev[1] - (rev[0] - costs[0]) / rev[0]
+                    let erosion = (rev[1] - spent[1]) / rev[1] - (rev[0] - spent[0]) / rev[0]
                     if erosion > 0.05 { add(1, "margin -\(Int((erosion * 100).rounded())) points") }
                 }
             }
-            if let score, let surveyDate {
+            if let score, let scores, let surveyDates {
                 var promoters = 0, detractors = 0, n = 0
                 for row in score.rows(from: r) {
-                    guard let d = surveyDate.date(row), today - d >= 0, today - d < 365, let s = score.number(row) else { continue }
+                    guard let d = surveyDates[row], today - d >= 0, today - d < 365, let s = scores[row] else { continue }
                     n += 1
                     if s >= 9 { promoters += 1 } else if s <= 6 { detractors += 1 }
                 }
@@ -91,7 +95,7 @@ enum Health {
                     if nps < 0 { add(2, "NPS \(nps)") } else if nps < 30 { add(1, "NPS \(nps)") }
                 }
             }
-            if let invoiceAmount, let due, let paid {
+            if let invoiceAmount, let owed, let dues, let paid {
                 var overdue = 0.0, late = 0
                 for row in invoiceAmount.rows(from: r) {
                     // Unpaid and past due; a credit note (a negative amount) is not owed.
@@ -102,20 +106,20 @@ enum Health {
                         default: return false
                         }
                     }()
-                    guard unpaid, let d = due.date(row), d < today, let owed = invoiceAmount.number(row), owed > 0 else { continue }
-                    overdue += owed
+                    guard unpaid, let d = dues[row], d < today, let amount = owed[row], amount > 0 else { continue }
+                    overdue += amount
                     late = max(late, today - d)
                 }
                 if overdue > 0 { add(late > 30 ? 2 : 1, "\(Format.float((overdue * 100).rounded() / 100)) overdue (\(late) days)") }
             }
-            if let lastContact {
+            if let lastContact, let contactDates {
                 // Each person we could know there (a contact) and our relationships with them;
                 // read straight from the contacts (contacts.last_contact), a person is known
                 // when the date is there.
                 var last: Int? = nil, known = 0
                 for person in lastContact.people(from: r) {
                     known += 1
-                    for row in person { if let d = lastContact.date(row) { last = max(last ?? d, d) } }
+                    for row in person { if let d = contactDates[row] { last = max(last ?? d, d) } }
                 }
                 if known == 0 {
                     add(2, "nobody known")
@@ -127,9 +131,9 @@ enum Health {
                 }
                 if known == 1 { add(1, "single-threaded") }
             }
-            if let renewal {
+            if let renewal, let renewals {
                 for row in renewal.rows(from: r) {
-                    guard let end = renewal.date(row), end >= today, end - today <= 90 else { continue }
+                    guard let end = renewals[row], end >= today, end - today <= 90 else { continue }
                     add(1, "renewal in \(end - today) days")
                     break
                 }

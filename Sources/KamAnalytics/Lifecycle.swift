@@ -43,18 +43,45 @@ enum Lifecycle {
         let category = inputs["category"], people = inputs["last_contact"]
         let notAssessed = Value.string(inputs.absent.joined(separator: "; "))
         let today = site.interp.options.today
+        // Each input's values read once, typed.
+        let amounts = amount.numbers(), dates = date.dates()
+        let npsInput = inputs["nps"], npsDate = inputs["survey_date"]
+        let scores = npsInput?.numbers(), scoreDates = npsDate?.dates()
+        // A category by a number that stands for its text, so counting an account's distinct
+        // categories hashes no string: `seenBy[k] == i` when account i has category k.
+        var categoryKey: [Int] = [], seenBy: [Int] = []
+        if let category {
+            var keyOf: [String: Int] = [:]
+            if case .string(let sc) = category.column.storage {
+                let byCode = sc.dictionary.map { text -> Int in
+                    if let k = keyOf[text] { return k }
+                    keyOf[text] = keyOf.count
+                    return keyOf.count - 1
+                }
+                categoryKey = (0..<category.column.count).map { category.column.isValid($0) ? byCode[Int(sc.codes[$0])] : -1 }
+            } else {
+                categoryKey = (0..<category.column.count).map { row in
+                    guard category.column.isValid(row) else { return -1 }
+                    let text = Format.plain(category.column.value(at: row))
+                    if let k = keyOf[text] { return k }
+                    keyOf[text] = keyOf.count
+                    return keyOf.count - 1
+                }
+            }
+            seenBy = [Int](repeating: -1, count: keyOf.count)
+        }
         var stage: [Value] = [], reason: [Value] = [], unassessed: [Value] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
             unassessed.append(notAssessed)
             var first: Int = .max, last: Int = .min, recent = 0.0, prior = 0.0
             for o in amount.rows(from: r) {
-                guard let d = date.date(o) else { continue }
+                guard let d = dates[o] else { continue }
                 first = min(first, d)
                 last = max(last, d)
                 switch yearWindow(d, today: Int(today)) {
-                case 0: recent += amount.number(o) ?? 0
-                case 1: prior += amount.number(o) ?? 0
+                case 0: recent += amounts[o] ?? 0
+                case 1: prior += amounts[o] ?? 0
                 default: break
                 }
             }
@@ -64,17 +91,20 @@ enum Lifecycle {
                 continue
             }
             // Distinct categories among the account's orders (nulls are no category).
-            var cats = Set<String>()
+            var categories = 0
             if let category {
-                for row in category.rows(from: r) where category.column.isValid(row) { cats.insert(Format.plain(category.column.value(at: row))) }
+                for row in category.rows(from: r) where categoryKey[row] >= 0 && seenBy[categoryKey[row]] != i {
+                    seenBy[categoryKey[row]] = i
+                    categories += 1
+                }
             }
             let known = people?.people(from: r).count ?? 0
             var nps: Double? = nil
             // The surveys of the last 365 days, as health reads them.
-            if let input = inputs["nps"], let when = inputs["survey_date"] {
+            if let input = npsInput, let scores, let scoreDates {
                 let xs = input.rows(from: r).compactMap { row -> Double? in
-                    guard let d = when.date(row), yearWindow(d, today: Int(today)) == 0 else { return nil }
-                    return input.number(row)
+                    guard let d = scoreDates[row], yearWindow(d, today: Int(today)) == 0 else { return nil }
+                    return scores[row]
                 }
                 if !xs.isEmpty { nps = Reduce.sum(xs) / Double(xs.count) }
             }
@@ -91,8 +121,8 @@ enum Lifecycle {
                 (s, why) = (2, "mean survey score \(Format.float((n * 10).rounded() / 10)) (detractor level)")
             } else if let gr = growth, gr > 0.2, known >= 3 {
                 (s, why) = (3, "revenue +\(pct(gr)) and \(known) people known")
-            } else if cats.count >= 2 {
-                (s, why) = (4, "buys from \(cats.count) categories")
+            } else if categories >= 2 {
+                (s, why) = (4, "buys from \(categories) categories")
             } else {
                 // Established: say why no other stage took it.
                 if let gr = growth, gr > 0.2 {

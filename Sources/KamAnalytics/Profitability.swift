@@ -35,16 +35,18 @@ enum Profitability {
         }
         // Interactions reach an account through its contacts.
         var interactionsOf: ((Int) -> Int)? = nil
-        if let inter = inputs["interactions"] { interactionsOf = { r in inter.rows(from: r).count } }
+        if let inter = inputs["interactions"] { interactionsOf = { r in inter.count(from: r) } }
+        // Each order's numbers read once, not boxed again for every use.
+        let amounts = amount.numbers(), costs = costInput?.numbers(), discounts = discountInput?.numbers()
         var revenue: [Double?] = [], cost: [Double?] = [], margin: [Double?] = [], pct: [Double?] = [], disc: [Double?] = []
         var touches: [Value] = [], serve: [Double?] = [], net: [Double?] = []
         for i in 0..<t.count {
             let r = t.entityRow(i)
             // Sums as the reduction library adds (sum(orders.amount) gives the same figure).
             let rows = amount.rows(from: r)
-            let rev = Reduce.sum(rows.map { amount.number($0) ?? 0 })
-            let c = Reduce.sum(rows.map { costInput?.number($0) ?? 0 })
-            let ds = rows.compactMap { discountInput?.number($0) }
+            let rev = Reduce.sum(rows.map { amounts[$0] ?? 0 })
+            let c = costs.map { cs in Reduce.sum(rows.map { cs[$0] ?? 0 }) } ?? 0
+            let ds = discounts.map { d in rows.compactMap { d[$0] } } ?? []
             let d = Reduce.sum(ds), dn = ds.count
             revenue.append(rev)
             cost.append(costInput == nil ? nil : c)

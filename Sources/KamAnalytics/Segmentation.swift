@@ -72,19 +72,23 @@ enum Segmentation {
     /// Groups 1...n by ascending value: row k of m (0-based, ties in input order) is in
     /// group floor(k * n / m) + 1.
     static func groups(_ xs: [Double?], _ n: Int, descending: Bool = false) -> [Int?] {
-        let present = xs.indices.filter { xs[$0] != nil }
-        let order = present.sorted { a, b in
-            let x = xs[a] ?? 0, y = xs[b] ?? 0
-            return x != y ? (descending ? x > y : x < y) : a < b
+        // (value, row) pairs side by side sort faster than rows compared through the values.
+        var keyed: [(Double, Int)] = []
+        keyed.reserveCapacity(xs.count)
+        for (i, x) in xs.enumerated() { if let x { keyed.append((x, i)) } }
+        if descending {
+            keyed.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+        } else {
+            keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         }
         var out = [Int?](repeating: nil, count: xs.count)
         // Equal values share the group of the first of them.
         var k = 0
-        while k < order.count {
+        while k < keyed.count {
             var j = k
-            while j + 1 < order.count && xs[order[j + 1]] == xs[order[k]] { j += 1 }
-            let g = k * n / order.count + 1
-            for m in k...j { out[order[m]] = g }
+            while j + 1 < keyed.count && keyed[j + 1].0 == keyed[k].0 { j += 1 }
+            let g = k * n / keyed.count + 1
+            for m in k...j { out[keyed[m].1] = g }
             k = j + 1
         }
         return out
@@ -133,6 +137,9 @@ enum Segmentation {
             // Recency is days since: fewer days score higher.
             scores.append(groups(xs, 5, descending: lowerIsBetter))
         }
+        if let whole = typedRFM(scores, t.count) {
+            return .table(adding(t, whole))
+        }
         var r = [Value](), f = [Value](), m = [Value](), code = [Value](), segment = [Value]()
         for i in 0..<t.count {
             guard let a = scores[0][i], let b = scores[1][i], let c = scores[2][i] else {
@@ -150,6 +157,25 @@ enum Segmentation {
             segment.append(.string(segments.first { $0.1(a, b, c) }?.0 ?? "needs attention"))
         }
         return .table(adding(t, [("r_score", Column.from(r)), ("f_score", Column.from(f)), ("m_score", Column.from(m)), ("rfm", Column.from(code)), ("segment", Column.from(segment))]))
+    }
+
+    /// The rfm columns without a boxed value per row, when every row has its three scores:
+    /// the same columns (codes and segments dictionary-encoded in order of first appearance).
+    static func typedRFM(_ scores: [[Int?]], _ n: Int) -> [(String, Column)]? {
+        guard n > 0 else { return nil }
+        var r = [Int64](), f = [Int64](), m = [Int64]()
+        r.reserveCapacity(n); f.reserveCapacity(n); m.reserveCapacity(n)
+        var code = KeyedStringBuilder(), segment = KeyedStringBuilder()
+        for i in 0..<n {
+            guard let a = scores[0][i], let b = scores[1][i], let c = scores[2][i], (1...5).contains(a), (1...5).contains(b), (1...5).contains(c)
+            else { return nil }
+            r.append(Int64(a)); f.append(Int64(b)); m.append(Int64(c))
+            code.append(key: (a - 1) * 25 + (b - 1) * 5 + (c - 1)) { "\(a)\(b)\(c)" }
+            let k = segments.firstIndex { $0.1(a, b, c) } ?? segments.count
+            segment.append(key: k) { k < segments.count ? segments[k].0 : "needs attention" }
+        }
+        return [("r_score", Column(storage: .int(r))), ("f_score", Column(storage: .int(f))), ("m_score", Column(storage: .int(m))),
+                ("rfm", code.column()), ("segment", segment.column())]
     }
 
     static let portfolioLabels = ["strategic", "key development", "maintenance", "opportunistic"]

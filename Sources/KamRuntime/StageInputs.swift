@@ -78,15 +78,23 @@ public struct ResolvedInput {
     /// The rows of the input's entity that row `r` of the stage's entity reaches; with
     /// `depth`, `r` is a row of the entity that many links along (a contact, for
     /// contacts.relationships.strength at depth 1).
-    public func rows(from r: Int, depth: Int = 0) -> [Int] {
+    public func rows(from r: Int, depth: Int = 0) -> [Int] { rows(from: r, steps: steps.indices.dropFirst(depth)) }
+
+    /// The rows the links `taken` (indexes into `steps`, in order) reach from row `r`.
+    func rows(from r: Int, steps taken: Range<Int>) -> [Int] {
         var current = [r]
-        for step in steps.dropFirst(depth) {
+        for s in taken {
             var next: [Int] = []
-            switch step {
+            // A link's arrays are taken once per step, not once per row they give.
+            switch steps[s] {
             case .forward(let l):
-                for x in current where l.rows[x] >= 0 { next.append(Int(l.rows[x])) }
+                let targets = l.rows
+                for x in current where targets[x] >= 0 { next.append(Int(targets[x])) }
             case .reverse(let l):
-                for x in current { for k in l.segment(x) { next.append(Int(l.rows[k])) } }
+                let offsets = l.offsets, sources = l.rows
+                for x in current {
+                    for k in Int(offsets[x])..<Int(offsets[x + 1]) { next.append(Int(sources[k])) }
+                }
             }
             current = next
         }
@@ -97,12 +105,14 @@ public struct ResolvedInput {
     /// account, our relationships with them).
     public func rowsByParent(from r: Int) -> [[Int]] {
         guard let last = steps.last else { return [[r]] }
-        let parents = ResolvedInput(steps: Array(steps.dropLast()), entity: entity, column: column, path: path).rows(from: r)
-        return parents.map { x in
-            switch last {
-            case .forward(let l): return l.rows[x] >= 0 ? [Int(l.rows[x])] : []
-            case .reverse(let l): return l.segment(x).map { Int(l.rows[$0]) }
-            }
+        let parents = rows(from: r, steps: 0..<steps.count - 1)
+        switch last {
+        case .forward(let l):
+            let targets = l.rows
+            return parents.map { x in targets[x] >= 0 ? [Int(targets[x])] : [] }
+        case .reverse(let l):
+            let offsets = l.offsets, sources = l.rows
+            return parents.map { x in (Int(offsets[x])..<Int(offsets[x + 1])).map { Int(sources[$0]) } }
         }
     }
 
@@ -124,6 +134,33 @@ public struct ResolvedInput {
 
     /// The value at the input's row `row` as a number, nil for null or a non-number.
     public func number(_ row: Int) -> Double? { column.isValid(row) ? column.value(at: row).asDouble : nil }
+
+    /// `number(row)` for every row of the column, typed columns read without boxing.
+    public func numbers() -> [Double?] {
+        let n = column.count
+        switch column.storage {
+        case .float(let a): return (0..<n).map { column.isValid($0) ? a[$0] : nil }
+        case .int(let a): return (0..<n).map { column.isValid($0) ? Double(a[$0]) : nil }
+        default: return (0..<n).map { number($0) }
+        }
+    }
+
+    /// `date(row)` for every row of the column, a date column read without boxing.
+    public func dates() -> [Int?] {
+        let n = column.count
+        if case .date(let a) = column.storage { return (0..<n).map { column.isValid($0) ? Int(a[$0]) : nil } }
+        return (0..<n).map { date($0) }
+    }
+
+    /// How many rows `rows(from: r)` gives, without making the list when the last link is
+    /// a reverse one.
+    public func count(from r: Int) -> Int {
+        guard case .reverse(let last)? = steps.last else { return rows(from: r).count }
+        let offsets = last.offsets
+        var n = 0
+        for x in rows(from: r, steps: 0..<steps.count - 1) { n += Int(offsets[x + 1] - offsets[x]) }
+        return n
+    }
 
     /// The value as a day number, nil unless a date.
     public func date(_ row: Int) -> Int? { if case .date(let d) = column.value(at: row) { Int(d) } else { nil } }
