@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KamCore
+@testable import KamData
 
 @Suite("account graph")
 struct GraphTests {
@@ -41,14 +42,25 @@ struct GraphTests {
             values.append(Double(bitPattern: r.next()))
             values.append(r.unit() * 1000)
         }
+        // The demo's writer appends into its own buffer the same text.
+        var buffer = ByteBuffer(capacity: 16)
+        defer { buffer.release() }
         for v in values {
             var out: [UInt8] = []
             CSVWriter.appendFloat(v, &out)
-            if String(decoding: out, as: UTF8.self) != Format.float(v) {
-                Issue.record("\(v): \(String(decoding: out, as: UTF8.self)) != \(Format.float(v))")
+            buffer.clear()
+            buffer.float(v)
+            if String(decoding: out, as: UTF8.self) != Format.float(v) || buffer.array != out {
+                Issue.record("\(v): \(String(decoding: out, as: UTF8.self)), \(String(decoding: buffer.array, as: UTF8.self)) != \(Format.float(v))")
                 return
             }
         }
+        buffer.clear()
+        for (v, w) in [(0, 4), (7, 4), (12345, 4), (-42, 0), (Int64.min, 0), (Int64.max, 3)] as [(Int64, Int)] {
+            buffer.int(v, width: w)
+            buffer.byte(32)
+        }
+        #expect(String(decoding: buffer.array, as: UTF8.self) == "0000 0007 12345 -42 -9223372036854775808 9223372036854775807 ")
         var out: [UInt8] = []
         for (v, w) in [(0, 4), (7, 4), (12345, 4), (-42, 0), (Int64.min, 0), (Int64.max, 3)] as [(Int64, Int)] {
             CSVWriter.appendInt(v, &out, width: w)

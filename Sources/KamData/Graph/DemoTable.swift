@@ -30,7 +30,7 @@ struct DemoTable {
 
     /// CSV mode: the text not yet handed on, and where it goes.
     private let csv: Bool
-    private var out: [UInt8] = []
+    private var out = ByteBuffer(capacity: 0)
     private let flush: ([UInt8]) -> Void
     private var column = 0
     private(set) var rows = 0
@@ -55,12 +55,14 @@ struct DemoTable {
         }
         self.slots = slots
         if csv {
-            out.reserveCapacity(1 << 21)
+            out = ByteBuffer(capacity: 1 << 21)
+            var header: [UInt8] = []
             for (i, n) in names.enumerated() {
-                if i > 0 { out.append(comma) }
-                CSVWriter.appendString(n, &out, comma)
+                if i > 0 { header.append(comma) }
+                CSVWriter.appendString(n, &header, comma)
             }
-            out.append(10)
+            header.append(10)
+            out.bytes(header)
         }
     }
 
@@ -72,33 +74,33 @@ struct DemoTable {
         let c = column
         assert(c < kinds.count && kinds[c] == kind, "demo table \(name): column \(c) is not \(kind)")
         column += 1
-        if csv && c > 0 { out.append(comma) }
+        if csv && c > 0 { out.byte(comma) }
         return slots[c]
     }
 
     mutating func text(_ s: String) {
         let k = next(.text)
-        if csv { CSVWriter.appendString(s, &out, comma) } else { texts[k].append(s) }
+        if csv { out.text(s, comma) } else { texts[k].append(s) }
     }
 
     /// A string that stands for `key` in this column (a title by its index, say).
     mutating func choice(_ key: Int, _ s: String) {
         let k = next(.keyed)
-        if csv { CSVWriter.appendString(s, &out, comma) } else { keyed[k].append(key: key) { s } }
+        if csv { out.text(s, comma) } else { keyed[k].append(key: key) { s } }
     }
 
     /// A string no other row of the column has.
     mutating func unique(_ s: String) {
         let k = next(.keyed)
-        if csv { CSVWriter.appendString(s, &out, comma) } else { keyed[k].appendNew(s) }
+        if csv { out.text(s, comma) } else { keyed[k].appendNew(s) }
     }
 
     /// An id: `prefix` and `number` padded with zeros to `width` digits (`Demo.pad`).
     mutating func id(_ prefix: UInt8, _ number: Int, _ width: Int) {
         let k = next(.keyed)
         if csv {
-            out.append(prefix)
-            appendPadded(number, width)
+            out.byte(prefix)
+            out.int(Int64(number), width: width)
         } else {
             keyed[k].append(key: number) { Demo.pad(String(UnicodeScalar(prefix)), number, width) }
         }
@@ -108,9 +110,9 @@ struct DemoTable {
     mutating func person(_ first: Int, _ last: Int) {
         let k = next(.keyed)
         if csv {
-            out.append(contentsOf: Demo.nameBytes.first[first])
-            out.append(UInt8(ascii: " "))
-            out.append(contentsOf: Demo.nameBytes.last[last])
+            out.bytes(Demo.nameBytes.first[first])
+            out.byte(UInt8(ascii: " "))
+            out.bytes(Demo.nameBytes.last[last])
         } else {
             keyed[k].append(key: first * Demo.lastNames.count + last) { Demo.firstNames[first] + " " + Demo.lastNames[last] }
         }
@@ -121,12 +123,12 @@ struct DemoTable {
     mutating func email(_ first: Int, _ last: Int, account: Int) {
         let k = next(.keyed)
         if csv {
-            out.append(contentsOf: Demo.nameBytes.firstLower[first])
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: Demo.nameBytes.lastLower[last])
-            out.append(UInt8(ascii: "@"))
-            CSVWriter.appendInt(Int64(account), &out)
-            out.append(contentsOf: Demo.nameBytes.domain)
+            out.bytes(Demo.nameBytes.firstLower[first])
+            out.byte(UInt8(ascii: "."))
+            out.bytes(Demo.nameBytes.lastLower[last])
+            out.byte(UInt8(ascii: "@"))
+            out.int(Int64(account))
+            out.bytes(Demo.nameBytes.domain)
             return
         }
         if account != scope {
@@ -147,12 +149,12 @@ struct DemoTable {
 
     mutating func int(_ v: Int64) {
         let k = next(.int)
-        if csv { CSVWriter.appendInt(v, &out) } else { ints[k].append(v) }
+        if csv { out.int(v) } else { ints[k].append(v) }
     }
 
     mutating func float(_ v: Double) {
         let k = next(.float)
-        if csv { CSVWriter.appendFloat(v, &out) } else { floats[k].append(v) }
+        if csv { out.float(v) } else { floats[k].append(v) }
     }
 
     mutating func date(_ v: Int32) {
@@ -166,7 +168,7 @@ struct DemoTable {
         column += 1
         guard c < kinds.count else { return }
         if csv {
-            if c > 0 { out.append(comma) }
+            if c > 0 { out.byte(comma) }
             return
         }
         let k = slots[c]
@@ -184,10 +186,10 @@ struct DemoTable {
         column = 0
         rows += 1
         if csv {
-            out.append(10)
+            out.byte(10)
             if out.count >= 1 << 20 {
-                flush(out)
-                out.removeAll(keepingCapacity: true)
+                flush(out.array)
+                out.clear()
             }
         }
     }
@@ -195,8 +197,8 @@ struct DemoTable {
     /// Column mode: the table. CSV mode: hands on the rest of the text.
     mutating func finish() -> Table? {
         if csv {
-            flush(out)
-            out = []
+            flush(out.array)
+            out.release()
             return nil
         }
         var columns: [Column] = []
@@ -214,8 +216,6 @@ struct DemoTable {
         return Table(names: names, columns: columns)
     }
 
-    private mutating func appendPadded(_ v: Int, _ width: Int) { CSVWriter.appendInt(Int64(v), &out, width: width) }
-
     /// `Calendar.format`, without a String per value.
     private mutating func appendDate(_ v: Int32) {
         // The demo's dates lie within a few years: each day's text is made once.
@@ -224,20 +224,23 @@ struct DemoTable {
             if dateText.isEmpty { dateText = [UInt8](repeating: 0, count: 12_000 * 10) }
             let at = slot * 10
             if dateText[at] == 0 {
-                let before = out.count
-                formatDate(v)
-                if out.count - before == 10 { for k in 0..<10 { dateText[at + k] = out[before + k] } }
+                var text: [UInt8] = []
+                formatDate(v, &text)
+                if text.count == 10 { for k in 0..<10 { dateText[at + k] = text[k] } }
+                out.bytes(text)
                 return
             }
-            dateText.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[at..<at + 10])) }
+            dateText.withUnsafeBytes { out.bytes(UnsafeRawBufferPointer(rebasing: $0[at..<at + 10])) }
             return
         }
-        formatDate(v)
+        var text: [UInt8] = []
+        formatDate(v, &text)
+        out.bytes(text)
     }
 
     private var dateText: [UInt8] = []
 
-    private mutating func formatDate(_ v: Int32) {
+    private func formatDate(_ v: Int32, _ out: inout [UInt8]) {
         let (y, m, d) = Calendar.civil(v)
         guard y >= 1000 && y <= 9999 else {
             out.append(contentsOf: Calendar.format(v).utf8)
@@ -249,6 +252,120 @@ struct DemoTable {
         out.append(UInt8(ascii: "-"))
         out.append(UInt8(48 + d / 10)); out.append(UInt8(48 + d % 10))
     }
+}
+
+/// Bytes appended into memory the buffer holds itself: no uniqueness check and no growth
+/// test of an Array on every append, for text made a byte at a time. It has one owner,
+/// which calls `release()` once.
+struct ByteBuffer {
+    private var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always) private mutating func reserve(_ n: Int) { if count + n > capacity { grow(count + n) } }
+
+    private mutating func grow(_ need: Int) {
+        let c = max(need, capacity * 2)
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        b.update(from: base, count: count)
+        base.deallocate()
+        base = b
+        capacity = c
+    }
+
+    @inline(__always) mutating func byte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) mutating func bytes(_ p: UnsafeRawBufferPointer) {
+        guard let from = p.baseAddress, p.count > 0 else { return }
+        reserve(p.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: p.count)
+        count += p.count
+    }
+
+    @inline(__always) mutating func bytes(_ a: [UInt8]) { a.withUnsafeBytes { bytes($0) } }
+
+    /// The decimal digits of `v`, with zeros in front up to `width` digits (`CSVWriter.appendInt`).
+    @inline(__always) mutating func int(_ v: Int64, width: Int = 0) {
+        reserve(24 + width)
+        var x = v.magnitude
+        var digits = 1
+        var p: UInt64 = 10
+        while digits < 20 && x >= p {
+            digits += 1
+            p = p &* 10
+        }
+        if v < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
+        }
+        var z = digits
+        while z < width {
+            base[count] = 48
+            count += 1
+            z += 1
+        }
+        var at = count + digits
+        count = at
+        repeat {
+            at -= 1
+            base[at] = UInt8(truncatingIfNeeded: 48 &+ x % 10)
+            x /= 10
+        } while x > 0
+    }
+
+    /// `CSVWriter.appendFloat`.
+    @inline(__always) mutating func float(_ d: Double) {
+        let m = d.magnitude
+        if m >= 0.01 && m < 1e13 {
+            let cents = (m * 100).rounded()
+            if cents / 100 == m {
+                let k = Int64(cents)
+                if d < 0 { byte(UInt8(ascii: "-")) }
+                int(k / 100)
+                let f = k % 100
+                reserve(3)
+                base[count] = UInt8(ascii: ".")
+                base[count + 1] = UInt8(truncatingIfNeeded: 48 &+ f / 10)
+                count += 2
+                if f % 10 != 0 {
+                    base[count] = UInt8(truncatingIfNeeded: 48 &+ f % 10)
+                    count += 1
+                }
+                return
+            }
+        }
+        bytes(Array(Format.float(d).utf8))
+    }
+
+    /// `CSVWriter.appendString`: quoted when it holds the separator, a quote or a line break.
+    mutating func text(_ s: String, _ separator: UInt8) {
+        var s = s
+        let plain = s.withUTF8 { u -> Bool in
+            for b in u where b == separator || b == UInt8(ascii: "\"") || b == 10 || b == 13 { return false }
+            bytes(UnsafeRawBufferPointer(u))
+            return true
+        }
+        if !plain {
+            var quoted: [UInt8] = []
+            CSVWriter.appendString(s, &quoted, separator)
+            bytes(quoted)
+        }
+    }
+
+    var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    mutating func clear() { count = 0 }
+
+    func release() { base.deallocate() }
 }
 
 /// Where the demo's tables go: kept as tables, or written as NAME.csv files into a
