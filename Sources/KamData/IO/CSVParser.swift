@@ -145,15 +145,24 @@ public struct CSVParser {
             }
         }
         let total = parts.reduce(0) { $0 + $1.rows }
-        var columns: [Column] = []
         let rowCounts = parts.map(\.rows)
-        for c in 0..<width {
-            let pieces = parts.map { $0.columns[c] }
-            // Free each column's pieces as soon as it is joined: peak memory stays near
-            // the size of the final table.
-            for k in parts.indices { parts[k].columns[c] = ColumnPart() }
-            columns.append(join(pieces, rows: rowCounts, total: total))
+        var pieces: [[ColumnPart]] = (0..<width).map { c in parts.map { $0.columns[c] } }
+        for k in parts.indices { parts[k].columns = [] }
+        // The columns joined side by side on the cores (merging the chunks' dictionaries of
+        // a string column is most of it); each column's pieces are freed as soon as it is
+        // joined, so peak memory stays near the size of the final table.
+        var joined = [Column?](repeating: nil, count: width)
+        pieces.withUnsafeMutableBufferPointer { pb in
+            joined.withUnsafeMutableBufferPointer { jb in
+                guard let pieceBase = pb.baseAddress, let joinedBase = jb.baseAddress else { return }
+                parallelFor(width) { c in
+                    let own = pieceBase[c]
+                    pieceBase[c] = []
+                    joinedBase[c] = join(own, rows: rowCounts, total: total)
+                }
+            }
         }
+        let columns = joined.map { $0 ?? Column(storage: .values([])) }
         var checkpoints: [(Int, Int, Int)] = []
         var offset = 0
         for p in parts {
