@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Runs the benchmark tasks in kam, DuckDB (1 thread and all threads) and pandas on one
+"""Runs the benchmark tasks in kam, DuckDB (1 thread and all threads), pandas and polars on one
 dataset, in one run; checks kam's answers against DuckDB's; prints seconds per task per
 engine, the kam / DuckDB-1-thread ratio, and peak memory.
 
-usage: harness.py --data DIR --kam PATH [--engines kam,duckdb1,duckdbN,pandas] [--skip-xsell]
+usage: harness.py --data DIR --kam PATH [--engines kam,duckdb1,duckdbN,cli1,cliN,pandas,polars] [--skip-xsell]
        harness.py --peer ENGINE --data DIR     (one peer, in its own process; prints JSON lines)
 
 The SQL below is the definition of each task (the same as the benchmark anchors)."""
@@ -55,6 +55,40 @@ def peer(engine, data, tasks):
             t = time.perf_counter()
             rows = c.sql(SQL[k]).fetchall()
             emit(k, time.perf_counter() - t, [[str(x) if not isinstance(x, (int, float)) else x for x in r] for r in rows])
+    elif engine == "polars":
+        import datetime, polars as pl
+        t = time.perf_counter()
+        acc = pl.read_csv(f"{data}/accounts.csv"); prod = pl.read_csv(f"{data}/products.csv")
+        o = pl.read_csv(f"{data}/orders.csv", try_parse_dates=True)
+        emit("load", time.perf_counter() - t)
+        rev = lambda: o.group_by("account_id").agg(pl.col("amount").sum().alias("rev"))
+        for k in tasks:
+            t = time.perf_counter()
+            if k == "top":
+                rev().top_k(20, by="rev").join(acc, left_on="account_id", right_on="id").select("name", "rev")
+            elif k == "abc":
+                r = rev().sort("rev", descending=True)
+                lo = (pl.col("rev").cum_sum() - pl.col("rev")) / pl.col("rev").sum()
+                cls = pl.when(lo < 0.8).then(pl.lit("A")).when(lo < 0.95).then(pl.lit("B")).otherwise(pl.lit("C"))
+                r.with_columns(cls.alias("cls")).group_by("cls").agg(pl.len(), pl.col("rev").sum())
+            elif k == "score":
+                f = o.group_by("account_id").agg(pl.col("amount").sum().alias("rev"), pl.len().alias("n"), pl.col("product_id").n_unique().alias("np"),
+                                                 (pl.lit(datetime.date(1998, 8, 3)) - pl.col("date").max()).dt.total_days().alias("rec"))
+                mm = lambda c: (pl.col(c) - pl.col(c).min()) / (pl.col(c).max() - pl.col(c).min())
+                f.with_columns((0.5 * mm("rev") + 0.2 * mm("n") + 0.2 * mm("np") + 0.1 * (1 - mm("rec"))).alias("s")).top_k(20, by="s")
+            elif k == "hhi":
+                r = rev(); total = r["rev"].sum(); ((r["rev"] / total) ** 2).sum() * 10000; r["rev"].top_k(10).sum() / total
+            elif k == "xsell":
+                ac = o.select("account_id", "product_id").join(prod.select("id", "category"), left_on="product_id", right_on="id").select("account_id", "category").unique()
+                # As pandas does it: an account x category matrix, co-occurrence by a product.
+                import numpy as np
+                ix = ac.select((pl.col("account_id").rank("dense") - 1).alias("a"), (pl.col("category").rank("dense") - 1).alias("c"))
+                m = np.zeros((ix["a"].max() + 1, ix["c"].max() + 1)); m[ix["a"].to_numpy(), ix["c"].to_numpy()] = 1
+                co = m.T @ m; np.fill_diagonal(co, 0); w = co / m.sum(axis=0)[:, None]
+                scores = m @ w; scores[m > 0] = -1; np.argsort(-scores, axis=1)[:, :3]
+            else:
+                continue
+            emit(k, time.perf_counter() - t)
     else:
         import numpy as np, pandas as pd
         t = time.perf_counter()
@@ -157,7 +191,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--kam")
     ap.add_argument("--peer")
-    ap.add_argument("--engines", default="kam,duckdb1,duckdbN,cli1,cliN,pandas")
+    ap.add_argument("--engines", default="kam,duckdb1,duckdbN,cli1,cliN,pandas,polars")
     ap.add_argument("--duckdb-cli", help="the DuckDB CLI, for the cli1 and cliN columns")
     ap.add_argument("--skip-xsell", action="store_true")
     a = ap.parse_args()
@@ -167,6 +201,10 @@ def main():
         peer(a.peer, a.data, peer_tasks)
         return
     engines = a.engines.split(",")
+    # polars is a peer where it is installed (scripts/bench installs it; the run goes on without).
+    if "polars" in engines and subprocess.run([sys.executable, "-c", "import polars"], capture_output=True).returncode != 0:
+        print("polars is not installed: its column is left out", file=sys.stderr)
+        engines.remove("polars")
     results = {e: {} for e in engines}
     rows = {}
     peaks = {}

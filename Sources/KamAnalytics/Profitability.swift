@@ -40,14 +40,28 @@ enum Profitability {
         let amounts = amount.numbers(), costs = costInput?.numbers(), discounts = discountInput?.numbers()
         var revenue: [Double?] = [], cost: [Double?] = [], margin: [Double?] = [], pct: [Double?] = [], disc: [Double?] = []
         var touches: [Value] = [], serve: [Double?] = [], net: [Double?] = []
+        // An account's orders straight from the link's arrays when they are one link away.
+        var direct: (offsets: [Int32], rows: [Int32])? = nil
+        if amount.steps.count == 1, case .reverse(let l) = amount.steps[0] { direct = (l.offsets, l.rows) }
         for i in 0..<t.count {
             let r = t.entityRow(i)
             // Sums as the reduction library adds (sum(orders.amount) gives the same figure).
-            let rows = amount.rows(from: r)
-            let rev = Reduce.sum(rows.map { amounts[$0] ?? 0 })
-            let c = costs.map { cs in Reduce.sum(rows.map { cs[$0] ?? 0 }) } ?? 0
-            let ds = discounts.map { d in rows.compactMap { d[$0] } } ?? []
-            let d = Reduce.sum(ds), dn = ds.count
+            var revenueSum = Reduce.Compensated(), costSum = Reduce.Compensated(), discountSum = Reduce.Compensated()
+            var dn = 0
+            func add(_ o: Int) {
+                revenueSum.add(amounts[o] ?? 0)
+                if let costs { costSum.add(costs[o] ?? 0) }
+                if let discounts, let x = discounts[o] {
+                    discountSum.add(x)
+                    dn += 1
+                }
+            }
+            if let direct {
+                for k in Int(direct.offsets[r])..<Int(direct.offsets[r + 1]) { add(Int(direct.rows[k])) }
+            } else {
+                for o in amount.rows(from: r) { add(o) }
+            }
+            let rev = revenueSum.value, c = costSum.value, d = discountSum.value
             revenue.append(rev)
             cost.append(costInput == nil ? nil : c)
             let gm: Double? = costInput == nil ? nil : rev - c

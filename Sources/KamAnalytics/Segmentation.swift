@@ -72,15 +72,11 @@ enum Segmentation {
     /// Groups 1...n by ascending value: row k of m (0-based, ties in input order) is in
     /// group floor(k * n / m) + 1.
     static func groups(_ xs: [Double?], _ n: Int, descending: Bool = false) -> [Int?] {
-        // (value, row) pairs side by side sort faster than rows compared through the values.
-        var keyed: [(Double, Int)] = []
-        keyed.reserveCapacity(xs.count)
-        for (i, x) in xs.enumerated() { if let x { keyed.append((x, i)) } }
-        if descending {
-            keyed.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
-        } else {
-            keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        }
+        // By value, ties in row order: the stable radix sort of the engine's sort.
+        var present: [(Double, Int)] = []
+        present.reserveCapacity(xs.count)
+        for (i, x) in xs.enumerated() { if let x { present.append((x, i)) } }
+        let keyed = RadixSort.order(present.map { RadixSort.key($0.0) }, descending: descending).map { present[$0] }
         var out = [Int?](repeating: nil, count: xs.count)
         // Equal values share the group of the first of them.
         var k = 0

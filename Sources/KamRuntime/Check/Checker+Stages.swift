@@ -305,6 +305,11 @@ extension Checker {
                         + (c == "margin" ? ["kam_metrics gives a margin only where orders have a cost; revenue_weights scores without one"] : []))
             }
         }
+        // lose reads a revenue column unless by: names the value: said before anything runs.
+        if b.name == "lose", known, !s.open, !s.has("revenue"), !rest.contains(where: { $0.style == .named && $0.name == "by" }) {
+            error("lose needs a revenue column, or by: naming the value", e.range,
+                hints: ["derive revenue = sum(orders.amount) first, or write by: amount"])
+        }
         let required = b.params.dropFirst().filter { !$0.optional && !$0.variadic }
         let positionalCount = rest.filter { $0.style == .positional && $0.clause == nil }.count
         var satisfied = positionalCount
