@@ -123,6 +123,43 @@ struct SnapshotTests {
         #expect(next.stdout == truth.stdout)
     }
 
+    /// Arrays of 2 MB and more are checked, copied and given back to the kernel a megabyte
+    /// at a time on the cores: read whole they answer as parsed, and a byte changed in any
+    /// of their chunks stops the run (or is never read), never a wrong answer.
+    @Test func aLargeColumnIsReadInChunksAndCheckedWhole() throws {
+        let dir = try tempDir()
+        let cache = dir + "/cache"
+        var csv = "id,amount\n"
+        for i in 0..<400_000 { csv += "\(i),\(Double(i) * 0.25 + 1)\n" }
+        try csv.write(toFile: dir + "/big.csv", atomically: true, encoding: .utf8)
+        let script = "sum(big.amount)\ncount(big)\nbig | where id % 99991 == 7 | select id, amount"
+        let truth = try Self.run(dir + "/big.csv", cache, ["--no-cache"], script: script)
+        #expect(truth.status == 0, "\(truth.stderr)")
+        #expect(truth.stdout.contains("400000"))
+        _ = try Self.run(dir + "/big.csv", cache, script: script)
+        let warm = try Self.run(dir + "/big.csv", cache, script: script)
+        #expect(Self.fromSnapshot(warm))
+        #expect(warm.stdout == truth.stdout)
+        let snap = try #require(Self.snapshots(cache).first)
+        let bytes = try #require(FileManager.default.contents(atPath: snap))
+        #expect(bytes.count > 6_000_000)
+        for at in [bytes.count / 4, bytes.count / 2 + 12_345, bytes.count * 3 / 4, bytes.count - 300_000] {
+            var flipped = bytes
+            flipped[at] ^= 0x10
+            try flipped.write(to: URL(fileURLWithPath: snap))
+            let r = try Self.run(dir + "/big.csv", cache, script: script)
+            if r.status == 0 {
+                #expect(r.stdout == truth.stdout, "byte \(at)")
+            } else {
+                #expect(r.status == 4, "byte \(at): \(r.stderr)")
+                #expect(r.stderr.contains("is damaged"), "byte \(at): \(r.stderr)")
+            }
+            let next = try Self.run(dir + "/big.csv", cache, script: script)
+            #expect(next.status == 0 && next.stdout == truth.stdout, "byte \(at): \(next.stderr)")
+            _ = try Self.run(dir + "/big.csv", cache, script: script)
+        }
+    }
+
     /// Every dataset directory of the golden corpus (renames, derived columns, JSON, nulls,
     /// dates, text, mixed columns, warnings, datasets that fail to load): read through its
     /// snapshot it prints what it prints parsed, every entity whole, the warnings and errors.

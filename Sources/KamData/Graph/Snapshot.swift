@@ -421,7 +421,12 @@ public enum Snapshot {
                 }
             }
         }
-        var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(bytes.count)
+        return combine(hashes, count: bytes.count)
+    }
+
+    /// The checksum of an array from the hashes of its megabyte chunks, in order.
+    static func combine(_ hashes: [UInt64], count: Int) -> UInt64 {
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(count)
         for x in hashes { h = (h ^ x) &* 0x100_0000_01b3; h = (h << 29) | (h >> 35) }
         return h
     }
@@ -531,7 +536,7 @@ public enum Snapshot {
         func lazyArray<T>(_ s: Slice) -> LazyArray<T> {
             let file = self.file
             return LazyArray(loader: {
-                guard let a = file.withBytes({ Snapshot.array(T.self, s, in: $0) }) else { Snapshot.damaged(file.path) }
+                guard let a = file.withBytes({ Snapshot.array(T.self, s, in: $0, file: file) }) else { Snapshot.damaged(file.path) }
                 file.release(s.offset, s.offset + s.count * MemoryLayout<T>.stride)
                 return a
             })
@@ -721,10 +726,40 @@ public enum Snapshot {
     }
 
     /// An array read from its place in the file, or nil when its bytes do not match their
-    /// checksum.
-    static func array<T>(_: T.Type, _ s: Slice, in bytes: UnsafeBufferPointer<UInt8>) -> [T]? {
+    /// checksum. With `file`, a large array is checked, copied and its pages of the mapping
+    /// given back a megabyte at a time on the cores, so the mapped bytes and the copy are
+    /// never both whole in memory (the peak of a repeated run is the arrays it reads, once).
+    static func array<T>(_: T.Type, _ s: Slice, in bytes: UnsafeBufferPointer<UInt8>, file: MappedFile? = nil) -> [T]? {
         let size = s.count * MemoryLayout<T>.stride
         guard s.offset >= 0, size <= bytes.count - s.offset, let base = bytes.baseAddress else { return nil }
+        if let file, size >= 1 << 21 {
+            let chunk = 1 << 20
+            let n = (size + chunk - 1) / chunk
+            var hashes = [UInt64](repeating: 0, count: n)
+            let a = [T](unsafeUninitializedCapacity: s.count) { buffer, initialized in
+                if let b = buffer.baseAddress {
+                    advise(UnsafeRawPointer(b), size, 14)  // MADV_HUGEPAGE
+                    let destination = UnsafeMutableRawPointer(b)
+                    hashes.withUnsafeMutableBufferPointer { slots in
+                        let workers = min(n, max(1, ProcessInfo.processInfo.activeProcessorCount))
+                        parallelFor(workers) { w in
+                            var k = w
+                            while k < n {
+                                let start = k * chunk, count = min(chunk, size - start)
+                                let source = UnsafeRawPointer(base + s.offset + start)
+                                advise(source, count, 22)  // MADV_POPULATE_READ: one call, not a fault a page
+                                slots[k] = hashChunk(UnsafeRawBufferPointer(start: source, count: count))
+                                (destination + start).copyMemory(from: source, byteCount: count)
+                                file.release(s.offset + start, s.offset + start + count)
+                                k += workers
+                            }
+                        }
+                    }
+                }
+                initialized = s.count
+            }
+            return combine(hashes, count: size) == s.sum ? a : nil
+        }
         // A large array: its pages mapped in one call rather than a fault each, and the copy
         // in huge pages where the kernel has them.
         if size >= 1 << 21 { advise(UnsafeRawPointer(base + s.offset), size, 22) }  // MADV_POPULATE_READ
@@ -819,12 +854,12 @@ final class LazyColumns: @unchecked Sendable {
         }
         let storage: ColumnStorage
         switch s.kind {
-        case 0: guard let a = Snapshot.array(Int64.self, s.payload, in: bytes) else { return nil }; storage = .int(a)
-        case 1: guard let a = Snapshot.array(Double.self, s.payload, in: bytes) else { return nil }; storage = .float(a)
-        case 2: guard let a = Snapshot.array(UInt8.self, s.payload, in: bytes) else { return nil }; storage = .bool(a.map { $0 != 0 })
-        case 3: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes) else { return nil }; storage = .date(a)
+        case 0: guard let a = Snapshot.array(Int64.self, s.payload, in: bytes, file: file) else { return nil }; storage = .int(a)
+        case 1: guard let a = Snapshot.array(Double.self, s.payload, in: bytes, file: file) else { return nil }; storage = .float(a)
+        case 2: guard let a = Snapshot.array(UInt8.self, s.payload, in: bytes, file: file) else { return nil }; storage = .bool(a.map { $0 != 0 })
+        case 3: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes, file: file) else { return nil }; storage = .date(a)
         case 4:
-            guard let codes = Snapshot.array(UInt32.self, s.payload, in: bytes), let t = s.text, let st = s.starts,
+            guard let codes = Snapshot.array(UInt32.self, s.payload, in: bytes, file: file), let t = s.text, let st = s.starts,
                   let text = Snapshot.array(UInt8.self, t, in: bytes), let starts = Snapshot.array(Int64.self, st, in: bytes),
                   starts.first == 0, Int(starts.last ?? -1) == text.count else { return nil }
             var dictionary: [String] = []
