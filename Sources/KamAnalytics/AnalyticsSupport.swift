@@ -62,11 +62,10 @@ extension CallSite {
 
 /// Adds columns to a table (replacing same-named ones), keeping its rows and links.
 func adding(_ t: Table, _ extra: [(String, Column)]) -> Table {
-    var names = t.names, columns = t.columns
-    for (n, c) in extra {
-        if let i = names.firstIndex(of: n) { columns[i] = c } else { names.append(n); columns.append(c) }
-    }
-    return t.with(names: names, columns: columns)
+    // Column by column, so a mapped table's other columns stay unread.
+    var out = t
+    for (n, c) in extra { out = out.setting(c, as: n) }
+    return out
 }
 
 func floatColumn(_ xs: [Double?]) -> Column {

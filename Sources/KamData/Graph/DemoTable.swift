@@ -55,6 +55,7 @@ struct DemoTable {
         }
         self.slots = slots
         if csv {
+            out.release()
             out = ByteBuffer(capacity: 1 << 21)
             var header: [UInt8] = []
             for (i, n) in names.enumerated() {
@@ -213,6 +214,7 @@ struct DemoTable {
             }
         }
         texts = []; keyed = []; ints = []; floats = []; dates = []
+        out.release()
         return Table(names: names, columns: columns)
     }
 

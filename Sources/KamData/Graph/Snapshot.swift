@@ -20,7 +20,7 @@ public enum Snapshot {
     static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
     static let trailer: [UInt8] = Array("KAMSNEND".utf8)
     /// Bumped whenever the layout below or what a load computes changes.
-    public static let formatVersion: UInt32 = 4
+    public static let formatVersion: UInt32 = 5
 
     // MARK: where
 
@@ -569,7 +569,7 @@ public enum Snapshot {
             }
             let entityCount = try count(8)
             var tables: [(names: [String], specs: [LazyColumns.Spec], count: Int, name: String?, origin: Bool)] = []
-            var forwardChecks: [(Int, Int, Int)] = [], reverseChecks: [(Int, Int, Int)] = []
+            var forwardChecks: [(Int, Int, Int)] = [], reverseChecks: [(Int, Int, Int, Int)] = []
             for i in 0..<entityCount {
                 let name = try string(), file = try string(), sourceTable = try optionalString()
                 let origin = try u8() == 1
@@ -589,7 +589,7 @@ public enum Snapshot {
                     let n = try string(), source = try index(), via = try string()
                     let offsets = try slice(Int32.self), rows = try slice(Int32.self)
                     guard source >= 0, source < entityCount, offsets.count == tables[i].count + 1 else { throw Invalid() }
-                    reverseChecks.append((i, e.reverse.count, source))
+                    reverseChecks.append((i, e.reverse.count, source, rows.count))
                     e.reverse.append(AccountGraph.ReverseLink(name: n, source: source, via: via, offsetsBox: lazyArray(offsets), rowsBox: lazyArray(rows)))
                 }
                 switch try u8() {
@@ -626,7 +626,7 @@ public enum Snapshot {
                 graph.entities[i].forward[k] = AccountGraph.ForwardLink(name: link.name, column: link.column, target: link.target, key: link.key,
                     rowsBox: link.rowsBox.checked({ !$0.contains { $0 < -1 || $0 >= limit } }, path: path))
             }
-            for (i, k, source) in reverseChecks {
+            for (i, k, source, rowCount) in reverseChecks {
                 let link = graph.entities[i].reverse[k], limit = Int32(clamping: counts[source])
                 let offsets = link.offsetsBox.checked({ o in
                     var previous: Int32 = 0
@@ -634,9 +634,11 @@ public enum Snapshot {
                     return o.first == 0
                 }, path: path)
                 let rows = link.rowsBox.checked({ !$0.contains { $0 < 0 || $0 >= limit } }, path: path)
+                // The offsets end at the number of rows the file gives the link, so reading
+                // them does not read the rows too (a count needs only the offsets).
                 let both = LazyArray<Int32>(loader: {
                     let o = offsets.array
-                    guard Int(o.last ?? -1) == rows.array.count else { Snapshot.damaged(path) }
+                    guard Int(o.last ?? -1) == rowCount else { Snapshot.damaged(path) }
                     return o
                 })
                 graph.entities[i].reverse[k] = AccountGraph.ReverseLink(name: link.name, source: link.source, via: link.via, offsetsBox: both, rowsBox: rows)

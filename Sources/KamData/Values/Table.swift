@@ -6,9 +6,17 @@ public final class Table: @unchecked Sendable {
     public let names: [String]
     /// The columns; a table mapped from a snapshot reads each from the file the first time
     /// it is asked for (`column(_:)` reads one, `columns` all).
-    public var columns: [Column] { stored ?? lazy?.all() ?? [] }
+    public var columns: [Column] {
+        if let stored { return stored }
+        guard let lazy else { return [] }
+        guard let overrides else { return lazy.all() }
+        return overrides.indices.map { overrides[$0] ?? lazy.column($0) }
+    }
     private let stored: [Column]?
     let lazy: LazyColumns?
+    /// A mapped table with columns set (derive): column i is `overrides[i]` where there is
+    /// one, else the mapped column i, still unread.
+    private let overrides: [Column?]?
     public let count: Int
     /// The entity or variable name, used to name clashing columns after a join.
     public let name: String?
@@ -21,6 +29,7 @@ public final class Table: @unchecked Sendable {
         self.names = names
         self.stored = columns
         self.lazy = nil
+        self.overrides = nil
         self.count = count ?? columns.first?.count ?? 0
         self.name = name
         self.origin = origin
@@ -28,10 +37,11 @@ public final class Table: @unchecked Sendable {
     }
 
     /// A table whose columns are read when first asked for.
-    init(names: [String], lazy: LazyColumns, count: Int, name: String?, origin: Origin?) {
+    init(names: [String], lazy: LazyColumns, overrides: [Column?]? = nil, count: Int, name: String?, origin: Origin?) {
         self.names = names
         self.stored = nil
         self.lazy = lazy
+        self.overrides = overrides
         self.count = count
         self.name = name
         self.origin = origin
@@ -46,7 +56,12 @@ public final class Table: @unchecked Sendable {
     }
 
     /// Each column's type, without reading a mapped table's columns.
-    public var columnTypes: [ColumnType] { stored?.map(\.type) ?? lazy?.types ?? [] }
+    public var columnTypes: [ColumnType] {
+        if let stored { return stored.map(\.type) }
+        guard let lazy else { return [] }
+        guard let overrides else { return lazy.types }
+        return overrides.indices.map { overrides[$0]?.type ?? lazy.types[$0] }
+    }
 
     public static let empty = Table(names: [], columns: [], count: 0)
 
@@ -55,12 +70,14 @@ public final class Table: @unchecked Sendable {
     /// Column `i` (a mapped table reads only this one).
     @inline(__always) public func column(at i: Int) -> Column {
         if let stored { return stored[i] }
+        if let c = overrides?[i] { return c }
         return lazy?.column(i) ?? Column(storage: .values([]))
     }
 
     public func column(_ name: String) -> Column? {
         guard let i = positions[name] else { return nil }
         if let stored { return stored[i] }
+        if let c = overrides?[i] { return c }
         return lazy?.column(i)
     }
 
@@ -75,8 +92,22 @@ public final class Table: @unchecked Sendable {
 
     /// The same table under another name (`let big = ...` names its table `big`).
     public func renamed(_ name: String?) -> Table {
-        if let lazy { return Table(names: names, lazy: lazy, count: count, name: name, origin: origin) }
+        if let lazy { return Table(names: names, lazy: lazy, overrides: overrides, count: count, name: name, origin: origin) }
         return Table(names: names, columns: columns, count: count, name: name, origin: origin)
+    }
+
+    /// The table with column `name` set: replaced where the table has it, else added at the
+    /// end (derive). A mapped table's other columns stay unread.
+    public func setting(_ column: Column, as columnName: String) -> Table {
+        var names = self.names
+        if let lazy {
+            var slots = overrides ?? [Column?](repeating: nil, count: names.count)
+            if let i = positions[columnName] { slots[i] = column } else { names.append(columnName); slots.append(column) }
+            return Table(names: names, lazy: lazy, overrides: slots, count: count, name: name, origin: origin)
+        }
+        var columns = self.columns
+        if let i = positions[columnName] { columns[i] = column } else { names.append(columnName); columns.append(column) }
+        return with(names: names, columns: columns)
     }
 
     /// The same rows with other columns (derive, select): links still work.

@@ -9,9 +9,21 @@ extension Checker {
     /// The verbs that work on a list as a list.
     public static let listVerbs: Set<String> = ["where", "sort", "take", "skip", "distinct", "first"]
 
+    /// The stages that read a clause (`top 10 by revenue`, `join t on id`); any other stage
+    /// would drop it unread, so it is an error.
+    static let clausesRead: [String: Set<String>] = ["derive": ["by"], "aggregate": ["by"], "top": ["by"], "chart": ["by"], "join": ["on"]]
+
     public func stage(_ b: Builtin, _ e: Expr, _ args: [Arg], _ scope: Scope) -> Shape {
         let positional = args.filter { $0.style == .positional && $0.clause == nil }
         let allowed = (Verbs.options[b.name] ?? b.params.dropFirst().map(\.name)) + b.inputs.map(\.option)
+        // select and derive say it themselves, at each item.
+        for a in args where b.name != "select" && b.name != "derive" {
+            guard let c = a.clause, !(Checker.clausesRead[b.name]?.contains(c) ?? false) else { continue }
+            let value = source.slice(a.value.range)
+            let hint = allowed.contains(c) ? "write it as an option: \(b.name) ..., \(c): \(value)"
+                : b.name == "sort" ? "sort by several keys with commas: sort key1, \(value)" : "usage: \(b.signature)"
+            error("\(b.name) takes no '\(c)' clause", a.value.range, hints: [hint])
+        }
         for a in args where a.style == .named {
             if let n = a.name, !allowed.contains(n) {
                 error("\(b.name) has no option '\(n)'", a.value.range,

@@ -164,15 +164,8 @@ public enum Verbs {
             }
             let name = columnName(item, site.interp)
             let col = try site.interp.evalColumn(item.value, over: t, site.env)
-            var names = t.names, columns = t.columns
-            if let i = t.columnIndex(name) {
-                columns[i] = col
-            } else {
-                names.append(name)
-                columns.append(col)
-            }
-            // Each new column is visible to the next ones.
-            t = t.with(names: names, columns: columns)
+            // Each new column is visible to the next ones; a mapped table's others stay unread.
+            t = t.setting(col, as: name)
         }
         return t
     }
