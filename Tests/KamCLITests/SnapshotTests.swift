@@ -129,20 +129,21 @@ struct SnapshotTests {
     @Test func aLargeColumnIsReadInChunksAndCheckedWhole() throws {
         let dir = try tempDir()
         let cache = dir + "/cache"
-        var csv = "id,amount\n"
-        for i in 0..<400_000 { csv += "\(i),\(Double(i) * 0.25 + 1)\n" }
+        // ids past 32 bits, stored as 64-bit integers; q fits 32 bits and is stored narrow.
+        var csv = "id,amount,q\n"
+        for i in 0..<600_000 { csv += "\(Int64(i) * 10_000_000_007),\(Double(i) * 0.25 + 1),\(i % 1000 - 500)\n" }
         try csv.write(toFile: dir + "/big.csv", atomically: true, encoding: .utf8)
-        let script = "sum(big.amount)\ncount(big)\nbig | where id % 99991 == 7 | select id, amount"
+        let script = "sum(big.amount)\nsum(big.q)\ncount(big)\nbig | where id % 99991 == 7 | select id, amount, q"
         let truth = try Self.run(dir + "/big.csv", cache, ["--no-cache"], script: script)
         #expect(truth.status == 0, "\(truth.stderr)")
-        #expect(truth.stdout.contains("400000"))
+        #expect(truth.stdout.contains("600000"))
         _ = try Self.run(dir + "/big.csv", cache, script: script)
         let warm = try Self.run(dir + "/big.csv", cache, script: script)
         #expect(Self.fromSnapshot(warm))
         #expect(warm.stdout == truth.stdout)
         let snap = try #require(Self.snapshots(cache).first)
         let bytes = try #require(FileManager.default.contents(atPath: snap))
-        #expect(bytes.count > 6_000_000)
+        #expect(bytes.count > 12_000_000)
         for at in [bytes.count / 4, bytes.count / 2 + 12_345, bytes.count * 3 / 4, bytes.count - 300_000] {
             var flipped = bytes
             flipped[at] ^= 0x10
