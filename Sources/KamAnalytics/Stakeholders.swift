@@ -50,11 +50,8 @@ enum Stakeholders {
         let notAssessed: Value
         let strength: ResolvedInput?, lastContact: ResolvedInput?, ourContact: ResolvedInput?, ourLevelInput: ResolvedInput?
         let title: ResolvedInput?, role: ResolvedInput?, level: ResolvedInput?, influence: ResolvedInput?, attitude: ResolvedInput?
-        /// From a contact to its relationships.
+        /// From an account to its contacts' relationships (read from a contact: depth 1).
         let toRelationships: ResolvedInput?
-        /// Whether `toRelationships` starts at a contact (depth 1) or is a path through
-        /// employees one link shorter.
-        let relationshipDepth: Int
 
         init(t: Table, inputs: StageInputs, contact: ResolvedInput, staleAfter: Int, today: Int32, notAssessed: Value) {
             self.t = t
@@ -80,17 +77,13 @@ enum Stakeholders {
             } else {
                 toRelationships = nil
             }
-            relationshipDepth = 1
         }
 
         /// The contacts of row `i` of the input.
         func contacts(_ i: Int) -> [Int] { contact.rows(from: t.entityRow(i)) }
 
-        /// A contact's column (title, role, ...): null when the dataset has none.
-        func text(_ option: String, _ c: Int) -> Value { inputs[option]?.value(c) ?? .null }
-
         /// Our relationships with a contact (rows of the relationships entity).
-        func relationships(_ c: Int) -> [Int] { toRelationships?.rows(from: c, depth: relationshipDepth) ?? [] }
+        func relationships(_ c: Int) -> [Int] { toRelationships?.rows(from: c, depth: 1) ?? [] }
 
         /// Our employee's value (name, level) on a relationship row.
         func ours(_ input: ResolvedInput?, _ relationship: Int) -> Value {
