@@ -209,39 +209,10 @@ public enum Reduce {
             return Column(storage: .int(counts()))
         case (_, .values):
             return nil
-        case (.sum, .int(let xs)):
-            var s = [Int64](repeating: 0, count: groups)
-            var overflow = false
-            s.withUnsafeMutableBufferPointer { out in
-                gid.withUnsafeBufferPointer { g in
-                    xs.withUnsafeBufferPointer { x in
-                        for i in 0..<n {
-                            let t = Int(g[i])
-                            if t < 0 { continue }
-                            if let validity, !validity[i] { continue }
-                            let (r, o) = out[t].addingReportingOverflow(x[i])
-                            if o { overflow = true; return }
-                            out[t] = r
-                        }
-                    }
-                }
-            }
-            if overflow { throw Overflow() }
-            return Column(storage: .int(s))
-        case (.sum, .float):
-            let sums = floatSums(c, gid, groups)
-            if sums.contains(where: { !$0.isFinite }) { throw Overflow(float: true) }
-            return Column(storage: .float(sums))
-        case (.avg, .float), (.avg, .int):
-            let sums = floatSums(c, gid, groups), seen = counts()
-            if sums.contains(where: { !$0.isFinite }) { throw Overflow(float: true) }
-            return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : sums[$0] / Double(seen[$0]) }), validity: nullsWhereEmpty(seen))
-        case (.min, .int(let xs)), (.max, .int(let xs)):
-            let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)
-            return Column(storage: .int(best), validity: nullsWhereEmpty(seen))
-        case (.min, .float(let xs)), (.max, .float(let xs)):
-            let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)
-            return Column(storage: .float(best), validity: nullsWhereEmpty(seen))
+        case (.sum, .int), (.sum, .float), (.avg, .int), (.avg, .float), (.min, .int), (.max, .int), (.min, .float), (.max, .float):
+            // The one definition a snapshot's streamed columns use too.
+            guard let values = ColumnStream(c), values.count == n else { return nil }
+            return try grouped(op, values, gid: ArrayStream(gid), groups: groups)
         case (.min, .date(let xs)), (.max, .date(let xs)):
             let (best, seen) = extremes(xs, validity, gid, groups, op == .max, zero: 0)
             return Column(storage: .date(best), validity: nullsWhereEmpty(seen))
@@ -251,43 +222,6 @@ public enum Reduce {
         case (.countDistinct, .string(let s)): return Column(storage: .int(distinctPerGroup(s.codes, c, gid, groups)))
         default: return nil
         }
-    }
-
-    /// Compensated sums per group of an int or float column. Large inputs are split
-    /// between the cores, each scattering into its own arrays, then merged.
-    public static func floatSums(_ c: Column, _ gid: [Int32], _ groups: Int) -> [Double] {
-        // One pass in row order: a group's sum is then bit for bit the sum the row-at-a-time
-        // path and the other group-by paths compute (two partial sums merged can differ in
-        // the last digit). Sums and compensations in two arrays, TwoSum as in Compensated.
-        var sums = [Double](repeating: 0, count: groups), comps = [Double](repeating: 0, count: groups)
-        let validity = c.validity
-        let floats: [Double]
-        switch c.storage {
-        case .float(let xs): floats = xs
-        case .int(let xs): floats = xs.map(Double.init)
-        default: return sums
-        }
-        sums.withUnsafeMutableBufferPointer { s in
-            comps.withUnsafeMutableBufferPointer { k in
-                gid.withUnsafeBufferPointer { g in
-                    floats.withUnsafeBufferPointer { x in
-                        @inline(__always) func add(_ t: Int, _ v: Double) {
-                            let a = s[t], sum = a + v, vPart = sum - a
-                            k[t] += (a - (sum - vPart)) + (v - vPart)
-                            s[t] = sum
-                        }
-                        if let validity {
-                            for i in 0..<g.count where g[i] >= 0 && validity[i] { add(Int(g[i]), x[i]) }
-                        } else {
-                            for i in 0..<g.count where g[i] >= 0 { add(Int(g[i]), x[i]) }
-                        }
-                    }
-                }
-            }
-        }
-        // Past the float range the sum is that infinity (the caller reports it), not the NaN
-        // its compensation would make.
-        return (0..<groups).map { sums[$0].isFinite ? sums[$0] + comps[$0] : sums[$0] }
     }
 
     /// The least or greatest value per group, and how many values each group has.

@@ -161,6 +161,49 @@ struct SnapshotTests {
         }
     }
 
+    /// An aggregate over a link in a repeated run reads the column and the link from the
+    /// snapshot a chunk at a time (never whole): sums, averages, extremes and counts of
+    /// 64-bit, 32-bit and float columns with nulls, over several chunks, answer bit for bit
+    /// as parsed, and also once the column has been read whole; a byte changed in the
+    /// streamed column stops the run before it prints anything.
+    @Test func aggregatesOverALinkStreamTheSnapshotAndAnswerAsParsed() throws {
+        let dir = try tempDir()
+        let cache = dir + "/cache"
+        let data = dir + "/crm"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var accounts = "id,name\n"
+        for a in 0..<3000 { accounts += "\(a),A\(a)\n" }
+        try accounts.write(toFile: data + "/accounts.csv", atomically: true, encoding: .utf8)
+        // 700,000 orders: more than two chunks of 262,144 rows; amount null every 97th row.
+        var orders = "id,account_id,amount,q,big\n"
+        for i in 0..<700_000 {
+            let account = (i &* 7919) % 3000
+            let amount = i % 97 == 0 ? "" : "\(Double(i % 10_007) * 0.01 + 0.1)"
+            orders += "\(i),\(account),\(amount),\(i % 1000 - 500),\(Int64(i) * 10_000_000_019)\n"
+        }
+        try orders.write(toFile: data + "/orders.csv", atomically: true, encoding: .utf8)
+        let derive = "accounts | derive s = sum(orders.amount), a = avg(orders.amount), lo = min(orders.q), hi = max(orders.big), "
+            + "n = count(orders.amount), sq = sum(orders.q), aq = avg(orders.q), mx = max(orders.amount) | top 40 by s"
+        let script = derive + "\nsum(orders.amount)\n" + derive
+        let truth = try Self.run(data, cache, ["--no-cache", "--format", "csv"], script: script)
+        #expect(truth.status == 0, "\(truth.stderr)")
+        _ = try Self.run(data, cache, ["--format", "csv"], script: script)
+        let warm = try Self.run(data, cache, ["--format", "csv"], script: script)
+        #expect(Self.fromSnapshot(warm), "\(warm.stderr)")
+        #expect(warm.status == 0 && warm.stdout == truth.stdout, "\(warm.stderr)")
+        // The amount of order 300,001 (a row of the third chunk), as the snapshot holds it.
+        let snap = try #require(Self.snapshots(cache).first)
+        var bytes = try #require(FileManager.default.contents(atPath: snap))
+        let needle = withUnsafeBytes(of: (Double(300_001 % 10_007) * 0.01 + 0.1).bitPattern.littleEndian) { Data($0) }
+        let at = try #require(bytes.range(of: needle)).lowerBound
+        bytes[at] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: snap))
+        let damaged = try Self.run(data, cache, ["--format", "csv"], script: derive)
+        #expect(damaged.status == 4, "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("is damaged"), "\(damaged.stderr)")
+        #expect(damaged.stdout.isEmpty)
+    }
+
     /// Every dataset directory of the golden corpus (renames, derived columns, JSON, nulls,
     /// dates, text, mixed columns, warnings, datasets that fail to load): read through its
     /// snapshot it prints what it prints parsed, every entity whole, the warnings and errors.

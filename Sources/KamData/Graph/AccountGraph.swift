@@ -19,6 +19,8 @@ public final class AccountGraph: @unchecked Sendable {
         /// Target row per source row, -1 where the value is null or dangling.
         public var rows: [Int32] { rowsBox.array }
         let rowsBox: LazyArray<Int32>
+        /// The rows for one pass in order, read from the snapshot when they are not in memory.
+        public var rowsStream: ArrayStream<Int32> { rowsBox.stream }
 
         init(name: String, column: String, target: Int, key: String, rows: [Int32]) {
             self.init(name: name, column: column, target: target, key: key, rowsBox: LazyArray(rows))
@@ -195,19 +197,30 @@ final class LazyIDIndex: @unchecked Sendable {
 }
 
 final class LazyArray<T>: @unchecked Sendable {
+    /// Where a snapshot holds the array, for a pass that reads it there (ArrayStream), and
+    /// the bounds of the row indexes it holds.
+    struct Mapped {
+        let file: MappedFile
+        let slice: Snapshot.Slice
+        var bounds: Range<Int32>? = nil
+    }
+
     private let given: [T]?
     private var loaded: [T]?
     private let loader: (() -> [T])?
     private let lock = NSLock()
+    let mapped: Mapped?
 
     init(_ array: [T]) {
         given = array
         loader = nil
+        mapped = nil
     }
 
-    init(loader: @escaping () -> [T]) {
+    init(loader: @escaping () -> [T], mapped: Mapped? = nil) {
         given = nil
         self.loader = loader
+        self.mapped = mapped
     }
 
     /// The same array, checked by `valid` when it is read (a snapshot that fails it is
@@ -220,6 +233,18 @@ final class LazyArray<T>: @unchecked Sendable {
         })
     }
 
+    /// The same row indexes, each checked to be within `bounds` when they are read, whole
+    /// or a chunk at a time.
+    func checked(bounds: Range<Int32>, path: String = "") -> LazyArray<T> where T == Int32 {
+        var m = mapped
+        m?.bounds = bounds
+        return LazyArray(loader: { [self] in
+            let a = self.array
+            guard a.withUnsafeBufferPointer({ ArrayStream<Int32>.Pass.within($0, bounds) }) else { Snapshot.damaged(path) }
+            return a
+        }, mapped: m)
+    }
+
     var array: [T] {
         if let given { return given }
         lock.lock()
@@ -228,5 +253,20 @@ final class LazyArray<T>: @unchecked Sendable {
         let a = loader?() ?? []
         loaded = a
         return a
+    }
+
+    /// The array in memory if it is there, without reading it.
+    var ifLoaded: [T]? {
+        if let given { return given }
+        return lock.withLock { loaded }
+    }
+}
+
+extension LazyArray where T: BitwiseCopyable {
+    /// A pass over the array: in memory when it has been read, else from the snapshot.
+    var stream: ArrayStream<T> {
+        if let a = ifLoaded { return ArrayStream(a) }
+        if let mapped { return ArrayStream(file: mapped.file, slice: mapped.slice, bounds: mapped.bounds) }
+        return ArrayStream(array)
     }
 }

@@ -20,7 +20,7 @@ public enum Snapshot {
     static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
     static let trailer: [UInt8] = Array("KAMSNEND".utf8)
     /// Bumped whenever the layout below or what a load computes changes.
-    public static let formatVersion: UInt32 = 6
+    public static let formatVersion: UInt32 = 7
 
     // MARK: where
 
@@ -319,6 +319,9 @@ public enum Snapshot {
         /// The count, the bytes, their checksum.
         mutating func array<T>(_ xs: [T]) {
             u64(UInt64(xs.count))
+            // The elements start at a multiple of 8 in the file (the mapping is page
+            // aligned), so a pass can read them where they are (ArrayStream).
+            if written % 8 != 0 { bytes([UInt8](repeating: 0, count: 8 - written % 8)) }
             let sum = xs.withUnsafeBytes { p -> UInt64 in
                 payload(p)
                 return checksum(UnsafeBufferPointer(start: p.baseAddress?.assumingMemoryBound(to: UInt8.self), count: p.count))
@@ -555,6 +558,7 @@ public enum Snapshot {
         /// An array's place, its bytes skipped (read later, or now by `array`).
         mutating func slice<T>(_: T.Type) throws -> Slice {
             let n = try count(MemoryLayout<T>.stride)
+            if at % 8 != 0 { _ = try take(8 - at % 8) }
             let offset = at
             guard n * MemoryLayout<T>.stride <= bytes.count - at - 8 else { throw Invalid() }
             at += n * MemoryLayout<T>.stride
@@ -568,7 +572,7 @@ public enum Snapshot {
                 guard let a = file.withBytes({ Snapshot.array(T.self, s, in: $0, file: file) }) else { Snapshot.damaged(file.path) }
                 file.release(s.offset, s.offset + s.count * MemoryLayout<T>.stride)
                 return a
-            })
+            }, mapped: LazyArray.Mapped(file: file, slice: s))
         }
 
         mutating func array<T>(_ t: T.Type) throws -> [T] {
@@ -653,7 +657,7 @@ public enum Snapshot {
             for (i, k, target) in forwardChecks {
                 let link = graph.entities[i].forward[k], limit = Int32(clamping: counts[target])
                 graph.entities[i].forward[k] = AccountGraph.ForwardLink(name: link.name, column: link.column, target: link.target, key: link.key,
-                    rowsBox: link.rowsBox.checked({ !$0.contains { $0 < -1 || $0 >= limit } }, path: path))
+                    rowsBox: link.rowsBox.checked(bounds: -1..<limit, path: path))
             }
             for (i, k, source, rowCount) in reverseChecks {
                 let link = graph.entities[i].reverse[k], limit = Int32(clamping: counts[source])
@@ -662,7 +666,7 @@ public enum Snapshot {
                     for x in o { if x < previous { return false }; previous = x }
                     return o.first == 0
                 }, path: path)
-                let rows = link.rowsBox.checked({ !$0.contains { $0 < 0 || $0 >= limit } }, path: path)
+                let rows = link.rowsBox.checked(bounds: 0..<limit, path: path)
                 // The offsets end at the number of rows the file gives the link, so reading
                 // them does not read the rows too (a count needs only the offsets).
                 let both = LazyArray<Int32>(loader: {
@@ -861,6 +865,29 @@ final class LazyColumns: @unchecked Sendable {
         let columns = specs.indices.map(load)
         everything = columns
         return columns
+    }
+
+    /// Column i as a stream for one pass: in memory when it has been read, else read from
+    /// the file a chunk at a time. Nil for a column that is not int or float.
+    func stream(_ i: Int) -> ColumnStream? {
+        lock.lock()
+        let cached = cache[i]
+        lock.unlock()
+        if let cached { return ColumnStream(cached) }
+        let s = specs[i]
+        guard [0, 1, 6].contains(s.kind) else { return nil }
+        var validity: Bitmap? = nil
+        if let v = s.validity {
+            guard let words = file.withBytes({ Snapshot.array(UInt64.self, v, in: $0) }), words.count == (count + 63) / 64 else { damaged() }
+            var b = Bitmap(count: count, allValid: true)
+            b.words = words
+            validity = b
+        }
+        switch s.kind {
+        case 0: return .ints(ArrayStream(file: file, slice: s.payload), validity)
+        case 1: return .floats(ArrayStream(file: file, slice: s.payload), validity)
+        default: return .ints32(ArrayStream(file: file, slice: s.payload), validity)
+        }
     }
 
     private func load(_ i: Int) -> Column {

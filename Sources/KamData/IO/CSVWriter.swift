@@ -49,8 +49,10 @@ public enum CSVWriter {
             table = t
             self.separator = separator
             columns = t.columns
+            // (A few rows of a large dictionary, as after top or a gather: each text is
+            // encoded where it is written.)
             dicts = columns.map { c in
-                if case .string(let s) = c.storage {
+                if case .string(let s) = c.storage, s.dictionary.count <= max(64, t.count) {
                     return s.dictionary.map { d in
                         var b: [UInt8] = []
                         CSVWriter.appendString(d, &b, separator)
@@ -84,7 +86,10 @@ public enum CSVWriter {
                             dateCache[a[r]] = b
                             out.append(contentsOf: b)
                         }
-                    case .string(let s): out.append(contentsOf: dicts[ci]?[Int(s.codes[r])] ?? [])
+                    case .string(let s):
+                        if let d = dicts[ci] { out.append(contentsOf: d[Int(s.codes[r])]) } else {
+                            CSVWriter.appendString(s.dictionary[Int(s.codes[r])], &out, separator)
+                        }
                     case .values(let a):
                         let v = a[r]
                         if case .string(let str) = v { CSVWriter.appendString(str, &out, separator) } else {

@@ -74,6 +74,14 @@ public final class Table: @unchecked Sendable {
         return lazy?.column(i) ?? Column(storage: .values([]))
     }
 
+    /// Column `i` for one pass in row order: a mapped table's unread column is read from the
+    /// snapshot a chunk at a time (ArrayStream), never whole. Nil unless it is int or float.
+    public func stream(at i: Int) -> ColumnStream? {
+        if let stored { return ColumnStream(stored[i]) }
+        if let c = overrides?[i] { return ColumnStream(c) }
+        return lazy?.stream(i)
+    }
+
     public func column(_ name: String) -> Column? {
         guard let i = positions[name] else { return nil }
         if let stored { return stored[i] }

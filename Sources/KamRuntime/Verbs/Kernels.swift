@@ -607,9 +607,10 @@ public struct SegmentAggregate {
     /// The link's forward direction: the target row of each source row. Sums run over it
     /// in source order (sequential reads, scattered adds into a small array), which is much
     /// kinder to the cache than reading each segment's rows.
-    public let forward: [Int32]?
-    /// The source column, nil for count(link).
-    public let column: Column?
+    public let forward: AccountGraph.ForwardLink?
+    /// The source column's index, nil for count(link). Read when the plan runs: a
+    /// snapshot's column and link are streamed from the file, not read whole.
+    public let columnIndex: Int?
 
     public init?(_ e: Expr, _ t: Table, _ env: Env) {
         guard case .call(let callee, let args, false) = e.kind, case .name(let fn) = callee.kind, args.count == 1,
@@ -623,13 +624,13 @@ public struct SegmentAggregate {
             guard t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
             link = rev
             source = origin.graph.entities[rev.source].table
-            column = nil
+            columnIndex = nil
             forward = nil
         case .member(let base, let col):
             guard case .name(let l) = base.kind, t.columnIndex(l) == nil, let rev = entity.reverseLink(l) else { return nil }
             let src = origin.graph.entities[rev.source].table
             guard let c = src.columnIndex(col) else { return nil }
-            switch src.column(at: c).storage {
+            switch src.columnTypes[c] {
             case .int, .float: break
             case .date where kind == .min || kind == .max || kind == .count || kind == .countDistinct: break
             case .string where kind == .countDistinct || kind == .count: break
@@ -637,8 +638,8 @@ public struct SegmentAggregate {
             }
             link = rev
             source = src
-            column = src.column(at: c)
-            forward = origin.graph.entities[rev.source].forwardLink(rev.via)?.rows
+            columnIndex = c
+            forward = origin.graph.entities[rev.source].forwardLink(rev.via)
         default:
             return nil
         }
@@ -646,20 +647,29 @@ public struct SegmentAggregate {
 
     public func run(_ t: Table, _ interp: Interpreter, _ range: SourceRange) throws -> Column {
         let n = t.count
-        guard let column else {
+        guard let columnIndex else {
             return Column(storage: .int((0..<n).map { i in Int64(link.segment(t.entityRow(i)).count) }))
         }
         // One value per target row: the source rows grouped by the row their link points to.
         let targets = link.offsets.count - 1
-        let perTarget: Column
-        do {
-            perTarget = try Reduce.grouped(kind, column, gid: forward ?? groupIDs(column.count), groups: targets)
-                ?? Column(storage: .values([Value](repeating: .null, count: targets)), validity: Bitmap(count: targets, allValid: false))
+        var perTarget: Column? = nil
+        do throws(Reduce.Overflow) {
+            // A numeric column read once in row order, straight from a snapshot when it is
+            // not in memory; else the column whole.
+            if let forward, let values = source.stream(at: columnIndex) {
+                perTarget = try Reduce.grouped(kind, values, gid: forward.rowsStream, groups: targets)
+            }
+            if perTarget == nil {
+                let column = source.column(at: columnIndex)
+                perTarget = try Reduce.grouped(kind, column, gid: forward?.rows ?? groupIDs(column.count), groups: targets)
+            }
         } catch {
             throw interp.fail(error.message, range, hints: error.hints)
         }
-        if t.origin?.rows == nil && n == targets { return perTarget }
-        return perTarget.gather((0..<n).map { t.entityRow($0) })
+        let result = perTarget
+            ?? Column(storage: .values([Value](repeating: .null, count: targets)), validity: Bitmap(count: targets, allValid: false))
+        if t.origin?.rows == nil && n == targets { return result }
+        return result.gather((0..<n).map { t.entityRow($0) })
     }
 
     /// The target row of each source row, from the link's segments (-1: none).
