@@ -157,13 +157,24 @@ extension Reduce {
     /// `gid[i]`. Nil for count_distinct.
     public static func grouped(_ op: Op, _ values: ColumnStream, gid: ArrayStream<Int32>, groups: Int) throws(Overflow) -> Column? {
         let isFloat: Bool
-        if case .floats = values { isFloat = true } else { isFloat = false }
+        switch values {
+        case .floats, .scaled: isFloat = true
+        case .ints, .ints32: isFloat = false
+        }
         guard var r = GroupedReduction(op, groups: groups, floats: isFloat) else { return nil }
         switch values {
         case .ints(let s, let v):
             Streams.zip(gid, s) { start, g, x in r.add(g, ints: x, validity: v, start: start) }
         case .floats(let s, let v):
             Streams.zip(gid, s) { start, g, x in r.add(g, floats: x, validity: v, start: start) }
+        case .scaled(let s, let divisor, let v):
+            var floats = [Double](repeating: 0, count: Streams.chunkRows)
+            Streams.zip(gid, s) { start, g, x in
+                floats.withUnsafeMutableBufferPointer { f in
+                    for i in 0..<x.count { f[i] = Double(x[i]) / divisor }
+                    r.add(g, floats: UnsafeBufferPointer(rebasing: f[0..<x.count]), validity: v, start: start)
+                }
+            }
         case .ints32(let s, let v):
             var wide = [Int64](repeating: 0, count: Streams.chunkRows)
             Streams.zip(gid, s) { start, g, x in

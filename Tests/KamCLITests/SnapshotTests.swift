@@ -129,11 +129,12 @@ struct SnapshotTests {
     @Test func aLargeColumnIsReadInChunksAndCheckedWhole() throws {
         let dir = try tempDir()
         let cache = dir + "/cache"
-        // ids past 32 bits, stored as 64-bit integers; q fits 32 bits and is stored narrow.
-        var csv = "id,amount,q\n"
-        for i in 0..<600_000 { csv += "\(Int64(i) * 10_000_000_007),\(Double(i) * 0.25 + 1),\(i % 1000 - 500)\n" }
+        // ids past 32 bits, stored as 64-bit integers; q fits 32 bits and is stored narrow;
+        // amount is whole cents, stored as 32-bit integers of cents; r is stored as floats.
+        var csv = "id,amount,q,r\n"
+        for i in 0..<600_000 { csv += "\(Int64(i) * 10_000_000_007),\(Double(i) * 0.25 + 1),\(i % 1000 - 500),\(Double(i) / 7)\n" }
         try csv.write(toFile: dir + "/big.csv", atomically: true, encoding: .utf8)
-        let script = "sum(big.amount)\nsum(big.q)\ncount(big)\nbig | where id % 99991 == 7 | select id, amount, q"
+        let script = "sum(big.amount)\nsum(big.q)\nsum(big.r)\ncount(big)\nbig | where id % 99991 == 7 | select id, amount, q, r"
         let truth = try Self.run(dir + "/big.csv", cache, ["--no-cache"], script: script)
         #expect(truth.status == 0, "\(truth.stderr)")
         #expect(truth.stdout.contains("600000"))
@@ -143,7 +144,7 @@ struct SnapshotTests {
         #expect(warm.stdout == truth.stdout)
         let snap = try #require(Self.snapshots(cache).first)
         let bytes = try #require(FileManager.default.contents(atPath: snap))
-        #expect(bytes.count > 12_000_000)
+        #expect(bytes.count > 14_000_000)
         for at in [bytes.count / 4, bytes.count / 2 + 12_345, bytes.count * 3 / 4, bytes.count - 300_000] {
             var flipped = bytes
             flipped[at] ^= 0x10

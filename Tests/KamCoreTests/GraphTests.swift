@@ -29,6 +29,39 @@ struct GraphTests {
         }
     }
 
+    /// A snapshot keeps a float column as scaled 32-bit integers only when every value
+    /// comes back bit for bit; anything else (-0.0, NaN, too large, more decimals) keeps
+    /// the column as floats.
+    @Test func floatsStoredAsScaledIntegersComeBackBitForBit() throws {
+        var r = SplitMix64(seed: 5)
+        // Whole cents as the CSV reader makes them from their text: Double(digits) / 100.
+        var cents: [Double] = [0, 0.01, -0.01, 21_474_836.47, -21_474_836.47, 1245.19, 0.3]
+        for _ in 0..<100_000 { cents.append(Double(Int64(bitPattern: r.next()) % 2_000_000_000) / 100) }
+        let (scaled, scale) = try #require(Snapshot.scaled(cents))
+        #expect(scale == 2)
+        #expect(zip(Snapshot.unscaled(scaled, scale), cents).allSatisfy { $0.bitPattern == $1.bitPattern })
+        // Parsed text with four decimals: ten-thousandths.
+        let rates = ["0.0425", "-1.5", "3", "0.0001", "214748.3647"].map { s in
+            Array(s.utf8).withUnsafeBufferPointer { CSVParser.parseDouble($0) ?? .nan }
+        }
+        let (r4, s4) = try #require(Snapshot.scaled(rates))
+        #expect(s4 == 4)
+        #expect(zip(Snapshot.unscaled(r4, s4), rates).allSatisfy { $0.bitPattern == $1.bitPattern })
+        for bad: [Double] in [[1, -0.0], [1, .nan], [1, .infinity], [21_474_836.48 * 100], [1.0 / 3], [0.00001], []] {
+            #expect(Snapshot.scaled(bad) == nil, "\(bad)")
+        }
+    }
+
+    /// A reverse link's rows are made from the forward link's and the offsets, which must
+    /// count them exactly (a snapshot stores only the offsets).
+    @Test func reverseRowsAreTheForwardRowsSortedByTarget() {
+        let forward: [Int32] = [2, 0, -1, 2, 1, 0]
+        #expect(AccountGraph.ReverseLink.rows(forward: forward, offsets: [0, 2, 3, 5]) == [1, 5, 4, 0, 3])
+        for offsets: [Int32] in [[0, 2, 3, 4], [0, 2, 3, 6], [0, 3, 2, 5], [1, 2, 3, 5], [0, 2, 3], []] {
+            #expect(AccountGraph.ReverseLink.rows(forward: forward, offsets: offsets) == nil, "\(offsets)")
+        }
+    }
+
     /// The CSV writer's fast path for whole cents writes what `Format.float` writes.
     @Test func floatTextIsTheShortestRoundTrip() {
         var values: [Double] = [0, -0.0, 0.01, -0.01, 0.05, 0.1, 0.3, 0.1 + 0.2, 1, 5, 10, 100, 1234.5, 1e-5, 0.009, 0.015,

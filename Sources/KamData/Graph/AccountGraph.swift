@@ -58,6 +58,34 @@ public final class AccountGraph: @unchecked Sendable {
             self.rowsBox = rowsBox
         }
 
+        /// The source rows of each target in order, laid out by `offsets` (a counting sort of
+        /// the forward link's rows); nil when the offsets do not count the rows that point at
+        /// each target (a damaged snapshot), so a reverse link is never stored, only its offsets.
+        static func rows(forward: [Int32], offsets: [Int32]) -> [Int32]? {
+            let targets = offsets.count - 1
+            guard targets >= 0, offsets.first == 0, let total = offsets.last else { return nil }
+            for t in 0..<targets where offsets[t] > offsets[t + 1] { return nil }
+            var fill = offsets
+            var back = [Int32](repeating: 0, count: Int(total))
+            var ok = true
+            fill.withUnsafeMutableBufferPointer { f in
+                back.withUnsafeMutableBufferPointer { b in
+                    forward.withUnsafeBufferPointer { rows in
+                        for i in 0..<rows.count {
+                            let t = Int(rows[i])
+                            if t < 0 { continue }
+                            guard t < targets, f[t] < offsets[t + 1] else { ok = false; return }
+                            b[Int(f[t])] = Int32(truncatingIfNeeded: i)
+                            f[t] += 1
+                        }
+                    }
+                }
+            }
+            // Every segment filled: no row of `back` is left unset.
+            guard ok, (0..<targets).allSatisfy({ fill[$0] == offsets[$0 + 1] }) else { return nil }
+            return back
+        }
+
         @inline(__always) public func segment(_ r: Int) -> Range<Int> {
             let o = offsets
             return Int(o[r])..<Int(o[r + 1])

@@ -39,23 +39,27 @@ public struct ArrayStream<T: BitwiseCopyable>: @unchecked Sendable {
 }
 
 /// A numeric column as a stream: 64-bit or (as a snapshot stores an integer column whose
-/// values fit) 32-bit integers, or floats; with its validity, which is small and read whole.
+/// values fit) 32-bit integers, floats, or floats a snapshot stores as scaled integers;
+/// with its validity, which is small and read whole.
 public enum ColumnStream: Sendable {
     case ints(ArrayStream<Int64>, Bitmap?)
     case ints32(ArrayStream<Int32>, Bitmap?)
     case floats(ArrayStream<Double>, Bitmap?)
+    /// Floats stored as integers of 1/divisor (whole cents: 100): value = Double(x) / divisor.
+    case scaled(ArrayStream<Int32>, Double, Bitmap?)
 
     public var count: Int {
         switch self {
         case .ints(let s, _): s.count
         case .ints32(let s, _): s.count
         case .floats(let s, _): s.count
+        case .scaled(let s, _, _): s.count
         }
     }
 
     public var validity: Bitmap? {
         switch self {
-        case .ints(_, let v), .ints32(_, let v), .floats(_, let v): v
+        case .ints(_, let v), .ints32(_, let v), .floats(_, let v), .scaled(_, _, let v): v
         }
     }
 

@@ -236,14 +236,8 @@ public enum Linker {
                 var offsets = [Int32](repeating: 0, count: targets + 1)
                 for t in r.rows where t >= 0 { offsets[Int(t) + 1] += 1 }
                 for i in 0..<targets { offsets[i + 1] += offsets[i] }
-                var fill = offsets
-                var back = [Int32](repeating: 0, count: Int(offsets[targets]))
-                for (i, t) in r.rows.enumerated() where t >= 0 {
-                    back[Int(fill[Int(t)])] = Int32(i)
-                    fill[Int(t)] += 1
-                }
                 r.offsets = offsets
-                r.back = back
+                r.back = AccountGraph.ReverseLink.rows(forward: r.rows, offsets: offsets) ?? []
                 outBase?[k] = r
             }
         }

@@ -198,7 +198,14 @@ public enum Snapshot {
                 w.u64(UInt64(r.source))
                 w.string(r.via)
                 w.array(r.offsets)
-                w.array(r.rows)
+                // The rows are the forward link's, sorted by target: made again from it when
+                // a run needs them (a fifth of the snapshot of a large fact table).
+                if graph.entities[r.source].forwardLink(r.via) != nil {
+                    w.u8(0)
+                } else {
+                    w.u8(1)
+                    w.array(r.rows)
+                }
             }
             // An index by a column is built again from it when a run first needs it.
             if let key = e.idColumn, e.table.columnIndex(key) != nil, e.idIndex.byColumn {
@@ -351,7 +358,17 @@ public enum Snapshot {
                         u8(0)
                         array(a)
                     }
-                case .float(let a): u8(1); array(a)
+                case .float(let a):
+                    // Money, prices and rates: whole cents (or ten-thousandths) as 32-bit
+                    // integers, half the bytes, when each value comes back bit for bit.
+                    if let (scaled, scale) = Snapshot.scaled(a) {
+                        u8(7)
+                        u8(scale)
+                        array(scaled)
+                    } else {
+                        u8(1)
+                        array(a)
+                    }
                 case .bool(let a): u8(2); array(a.map { $0 ? UInt8(1) : 0 })
                 case .date(let a): u8(3); array(a)
                 case .string(let s):
@@ -444,6 +461,44 @@ public enum Snapshot {
         }
         guard a.isEmpty || (lo >= Int64(Int32.min) && hi <= Int64(Int32.max)) else { return nil }
         return a.map { Int32(truncatingIfNeeded: $0) }
+    }
+
+    /// The floats as integers of 10^-scale (scale 2, else 4) that fit 32 bits, when
+    /// `Double(x) / 10^scale` gives each back bit for bit (as the CSV reader made it from
+    /// its digits); else nil.
+    static func scaled(_ a: [Double]) -> ([Int32], UInt8)? {
+        guard !a.isEmpty else { return nil }
+        for scale: UInt8 in [2, 4] {
+            let p = powerOfTen(scale)
+            var out = [Int32](repeating: 0, count: a.count)
+            let fits = out.withUnsafeMutableBufferPointer { o in
+                a.withUnsafeBufferPointer { x in
+                    for i in 0..<x.count {
+                        let v = (x[i] * p).rounded()
+                        guard v.magnitude <= Double(Int32.max) else { return false }
+                        let c = Int32(v)
+                        guard (Double(c) / p).bitPattern == x[i].bitPattern else { return false }
+                        o[i] = c
+                    }
+                    return true
+                }
+            }
+            if fits { return (out, scale) }
+        }
+        return nil
+    }
+
+    static func powerOfTen(_ scale: UInt8) -> Double { scale == 2 ? 100 : scale == 4 ? 10_000 : 1 }
+
+    /// 32-bit integers of 10^-scale back to the column's floats.
+    static func unscaled(_ a: [Int32], _ scale: UInt8) -> [Double] {
+        let p = powerOfTen(scale)
+        return [Double](unsafeUninitializedCapacity: a.count) { out, initialized in
+            a.withUnsafeBufferPointer { src in
+                for i in 0..<src.count { out[i] = Double(src[i]) / p }
+            }
+            initialized = a.count
+        }
     }
 
     /// 32-bit integers back to the column's 64-bit ones.
@@ -602,7 +657,7 @@ public enum Snapshot {
             }
             let entityCount = try count(8)
             var tables: [(names: [String], specs: [LazyColumns.Spec], count: Int, name: String?, origin: Bool)] = []
-            var forwardChecks: [(Int, Int, Int)] = [], reverseChecks: [(Int, Int, Int, Int)] = []
+            var forwardChecks: [(Int, Int, Int)] = [], reverseChecks: [(Int, Int, Int, Int?)] = []
             for i in 0..<entityCount {
                 let name = try string(), file = try string(), sourceTable = try optionalString()
                 let origin = try u8() == 1
@@ -620,10 +675,12 @@ public enum Snapshot {
                 }
                 for _ in 0..<(try count(8)) {
                     let n = try string(), source = try index(), via = try string()
-                    let offsets = try slice(Int32.self), rows = try slice(Int32.self)
+                    let offsets = try slice(Int32.self)
+                    let rows = try u8() == 1 ? try slice(Int32.self) : nil
                     guard source >= 0, source < entityCount, offsets.count == tables[i].count + 1 else { throw Invalid() }
-                    reverseChecks.append((i, e.reverse.count, source, rows.count))
-                    e.reverse.append(AccountGraph.ReverseLink(name: n, source: source, via: via, offsetsBox: lazyArray(offsets), rowsBox: lazyArray(rows)))
+                    reverseChecks.append((i, e.reverse.count, source, rows?.count))
+                    e.reverse.append(AccountGraph.ReverseLink(name: n, source: source, via: via, offsetsBox: lazyArray(offsets),
+                        rowsBox: rows.map { lazyArray($0) } ?? LazyArray([])))
                 }
                 switch try u8() {
                 case 0: e.idIndex = .none
@@ -666,14 +723,26 @@ public enum Snapshot {
                     for x in o { if x < previous { return false }; previous = x }
                     return o.first == 0
                 }, path: path)
-                let rows = link.rowsBox.checked(bounds: 0..<limit, path: path)
-                // The offsets end at the number of rows the file gives the link, so reading
-                // them does not read the rows too (a count needs only the offsets).
-                let both = LazyArray<Int32>(loader: {
-                    let o = offsets.array
-                    guard Int(o.last ?? -1) == rowCount else { Snapshot.damaged(path) }
-                    return o
-                })
+                let rows: LazyArray<Int32>
+                let both: LazyArray<Int32>
+                if let rowCount {
+                    rows = link.rowsBox.checked(bounds: 0..<limit, path: path)
+                    // The offsets end at the number of rows the file gives the link, so reading
+                    // them does not read the rows too (a count needs only the offsets).
+                    both = LazyArray<Int32>(loader: {
+                        let o = offsets.array
+                        guard Int(o.last ?? -1) == rowCount else { Snapshot.damaged(path) }
+                        return o
+                    })
+                } else {
+                    // Made from the forward link it reverses, which must fill the offsets exactly.
+                    guard let forward = graph.entities[source].forwardLink(link.via) else { throw Invalid() }
+                    both = offsets
+                    rows = LazyArray<Int32>(loader: {
+                        guard let r = AccountGraph.ReverseLink.rows(forward: forward.rows, offsets: offsets.array) else { Snapshot.damaged(path) }
+                        return r
+                    })
+                }
                 graph.entities[i].reverse[k] = AccountGraph.ReverseLink(name: link.name, source: link.source, via: link.via, offsetsBox: both, rowsBox: rows)
             }
             for (i, e) in graph.entities.enumerated() {
@@ -702,6 +771,10 @@ public enum Snapshot {
                 case 0, 1: spec.payload = try slice(Int64.self)
                 case 2: spec.payload = try slice(UInt8.self)
                 case 3, 6: spec.payload = try slice(Int32.self)
+                case 7:
+                    spec.scale = try u8()
+                    guard spec.scale == 2 || spec.scale == 4 else { throw Invalid() }
+                    spec.payload = try slice(Int32.self)
                 case 4:
                     spec.text = try slice(UInt8.self)
                     spec.starts = try slice(Int64.self)
@@ -814,6 +887,8 @@ public enum Snapshot {
 final class LazyColumns: @unchecked Sendable {
     struct Spec {
         var kind: UInt8 = 0
+        /// Kind 7's: the values are integers of 10^-scale.
+        var scale: UInt8 = 0
         var validity: Snapshot.Slice?
         var payload = Snapshot.Slice(count: 0, offset: 0, sum: 0)
         var text: Snapshot.Slice?
@@ -847,6 +922,7 @@ final class LazyColumns: @unchecked Sendable {
             case 3: .date
             case 4: .string
             case 6: .int
+            case 7: .float
             default: .value
             }
         }
@@ -875,7 +951,7 @@ final class LazyColumns: @unchecked Sendable {
         lock.unlock()
         if let cached { return ColumnStream(cached) }
         let s = specs[i]
-        guard [0, 1, 6].contains(s.kind) else { return nil }
+        guard [0, 1, 6, 7].contains(s.kind) else { return nil }
         var validity: Bitmap? = nil
         if let v = s.validity {
             guard let words = file.withBytes({ Snapshot.array(UInt64.self, v, in: $0) }), words.count == (count + 63) / 64 else { damaged() }
@@ -886,6 +962,7 @@ final class LazyColumns: @unchecked Sendable {
         switch s.kind {
         case 0: return .ints(ArrayStream(file: file, slice: s.payload), validity)
         case 1: return .floats(ArrayStream(file: file, slice: s.payload), validity)
+        case 7: return .scaled(ArrayStream(file: file, slice: s.payload), Snapshot.powerOfTen(s.scale), validity)
         default: return .ints32(ArrayStream(file: file, slice: s.payload), validity)
         }
     }
@@ -896,7 +973,7 @@ final class LazyColumns: @unchecked Sendable {
         cache[i] = c
         // The bytes are copied: the kernel may drop their pages.
         let spec = specs[i]
-        let payloadStride = [8, 8, 1, 4, 4, 8, 4][Int(min(spec.kind, 6))]
+        let payloadStride = [8, 8, 1, 4, 4, 8, 4, 4][Int(min(spec.kind, 7))]
         for (slice, stride) in [(spec.validity, 8), (spec.payload, payloadStride), (spec.text, 1), (spec.starts, 8)] {
             if let slice { file.release(slice.offset, slice.offset + slice.count * stride) }
         }
@@ -918,6 +995,7 @@ final class LazyColumns: @unchecked Sendable {
         case 2: guard let a = Snapshot.array(UInt8.self, s.payload, in: bytes, file: file) else { return nil }; storage = .bool(a.map { $0 != 0 })
         case 3: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes, file: file) else { return nil }; storage = .date(a)
         case 6: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes, file: file) else { return nil }; storage = .int(Snapshot.widen(a))
+        case 7: guard let a = Snapshot.array(Int32.self, s.payload, in: bytes, file: file) else { return nil }; storage = .float(Snapshot.unscaled(a, s.scale))
         case 4:
             guard let codes = Snapshot.array(UInt32.self, s.payload, in: bytes, file: file), let t = s.text, let st = s.starts,
                   let text = Snapshot.array(UInt8.self, t, in: bytes), let starts = Snapshot.array(Int64.self, st, in: bytes),
