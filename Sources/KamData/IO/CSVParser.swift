@@ -32,11 +32,21 @@ public struct CSVParser {
         emptyIsNull = nullTokens.contains([])
         tokenList = nullTokens.filter { !$0.isEmpty }.sorted { $0.lexicographicallyPrecedes($1) }
         longestToken = tokenList.map(\.count).max() ?? 0
+        var low: UInt64 = 0, high: UInt64 = 0
+        for t in tokenList {
+            if t[0] < 64 { low |= 1 << UInt64(t[0]) } else if t[0] < 128 { high |= 1 << UInt64(t[0] - 64) }
+        }
+        tokenStartsLow = low
+        tokenStartsHigh = high
+        tokenStartsBeyondASCII = tokenList.contains { $0[0] >= 128 }
     }
 
     public let emptyIsNull: Bool
     public let tokenList: [[UInt8]]
     public let longestToken: Int
+    /// The bytes a null token starts with, as bits: most fields (a digit first) are not a
+    /// token, known from one test.
+    let tokenStartsLow: UInt64, tokenStartsHigh: UInt64, tokenStartsBeyondASCII: Bool
 
     /// One column of one chunk.
     public struct ColumnPart {
@@ -399,6 +409,10 @@ public struct CSVParser {
     public func isNull(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
         if f.count == 0 { return emptyIsNull }
         if f.count > longestToken { return false }
+        let b = f[0]
+        if b < 64 ? (tokenStartsLow >> UInt64(b)) & 1 == 0 : b < 128 ? (tokenStartsHigh >> UInt64(b - 64)) & 1 == 0 : !tokenStartsBeyondASCII {
+            return false
+        }
         for t in tokenList where t.count == f.count && t.elementsEqual(f) { return true }
         return false
     }
