@@ -71,10 +71,12 @@ public final class AccountGraph: @unchecked Sendable {
             fill.withUnsafeMutableBufferPointer { f in
                 back.withUnsafeMutableBufferPointer { b in
                     forward.withUnsafeBufferPointer { rows in
+                        // Each write stays in the array; a segment that overflows into the
+                        // next is found by the check after the loop.
                         for i in 0..<rows.count {
                             let t = Int(rows[i])
                             if t < 0 { continue }
-                            guard t < targets, f[t] < offsets[t + 1] else { ok = false; return }
+                            guard t < targets, f[t] < total else { ok = false; return }
                             b[Int(f[t])] = Int32(truncatingIfNeeded: i)
                             f[t] += 1
                         }

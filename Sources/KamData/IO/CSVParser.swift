@@ -63,6 +63,9 @@ public struct CSVParser {
         public var leadingNulls = 0
         /// Expected rows: arrays are sized once instead of growing by doubling.
         public var reserve = 0
+        /// The last ISO date read (its 10 bytes) and its day: order lines come by the day,
+        /// so most dates are the one before.
+        var lastDateHead: UInt64 = 0, lastDateTail: UInt16 = 0, lastDate: Int32? = nil
 
         public var length: Int {
             switch kind {
@@ -452,6 +455,14 @@ public struct CSVParser {
         case .float:
             if let d = CSVParser.parseDouble(f) { c.floats.append(d) } else { c.failed = true }
         case .date:
+            if f.count == 10, let p = f.baseAddress {
+                let head = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self), tail = UnsafeRawPointer(p + 8).loadUnaligned(as: UInt16.self)
+                if let d = c.lastDate, head == c.lastDateHead, tail == c.lastDateTail { c.dates.append(d); return }
+                guard let d = Calendar.parse(f) else { c.failed = true; return }
+                c.dates.append(d)
+                (c.lastDateHead, c.lastDateTail, c.lastDate) = (head, tail, d)
+                return
+            }
             if let d = Calendar.parse(f) { c.dates.append(d) } else { c.failed = true }
         case .bool:
             if let b = CSVParser.parseBool(f) { c.bools.append(b) } else { c.failed = true }
@@ -577,7 +588,28 @@ public struct CSVParser {
         return neg ? -v : v
     }
 
-    public static let powersOfTen: [Double] = (0...22).map { pow(10.0, Double($0)) }
+    /// 10^k for k in 0...15, exact (a switch: a global table is a lazy global, checked on
+    /// every access).
+    @inline(__always) static func powerOfTen(_ k: Int) -> Double {
+        switch k {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        default: 1e15
+        }
+    }
 
     /// A decimal number. Plain `123.45` with at most 15 digits is computed exactly from its
     /// digits (one correctly rounded division); anything else goes through strtod.
@@ -601,7 +633,7 @@ public struct CSVParser {
         guard digits > 0 else { return nil }
         if i == n {
             if digits <= 15 {
-                let v = Double(mantissa) / powersOfTen[fraction]
+                let v = Double(mantissa) / powerOfTen(fraction)
                 return neg ? -v : v
             }
         } else {
