@@ -122,6 +122,12 @@ public final class Interpreter {
 
     /// Runs every statement; `emit` receives the value of each top-level expression statement.
     public func run(_ program: Program, emit: (Value) throws -> Void) throws {
+        try run(program, emitAt: { v, _ in try emit(v) })
+    }
+
+    /// As `run(_:emit:)`, with the line each result's statement starts on (a report puts
+    /// the headings of the `# section:` comments above it before it).
+    public func run(_ program: Program, emitAt emit: (Value, Int) throws -> Void) throws {
         let saved = currentSource
         currentSource = program.source
         defer { currentSource = saved }
@@ -134,7 +140,7 @@ public final class Interpreter {
                 let line = program.source.location(of: stmt.range.start).line
                 timing("line \(line) \(Clock.format(Clock.now() - start))")
             }
-            if let v { try emit(v) }
+            if let v { try emit(v, program.source.location(of: stmt.range.start).line) }
         }
     }
 
@@ -153,7 +159,12 @@ public final class Interpreter {
             env.vars[name] = v
             return nil
         case .function(let name, let params, let body):
-            env.vars[name] = .function(Function(name: name, body: .closure(params: params, body: body, env: env, source: currentSource)))
+            // Inside a row, the closure keeps that row (Env.pinned); it is in its own scope too,
+            // so it can call itself.
+            let captured = env.pinned()
+            let f = Value.function(Function(name: name, body: .closure(params: params, body: body, env: captured, source: currentSource)))
+            env.vars[name] = f
+            if captured !== env { captured.vars[name] = f }
             return nil
         case .importModule(let path, let isFile):
             try importModule(path, isFile: isFile, range: stmt.range, into: env)
@@ -304,7 +315,7 @@ public final class Interpreter {
         case .call(let callee, let args, let piped):
             return try call(callee, args, piped: piped, e.range, env)
         case .lambda(let params, let body):
-            return .function(Function(name: "lambda", body: .closure(params: params, body: body, env: env, source: currentSource)))
+            return .function(Function(name: "lambda", body: .closure(params: params, body: body, env: env.pinned(), source: currentSource)))
         case .block(let stmts, let value):
             let inner = Env(parent: env)
             for s in stmts { _ = try execute(s, inner) }

@@ -62,6 +62,33 @@ public final class Env {
         return .missing
     }
 
+    /// The scope as it is now, for a closure made in it: a row scope is reused for every
+    /// row (its index moves on), so a lambda made on row 3 and called later (map over a
+    /// column of closures, a stored function) would read whatever row the scope is on by
+    /// then. The copy fixes each row scope at its current row; scopes above the outermost
+    /// row are shared as they are (a later `let` at the top level is still seen).
+    public func pinned() -> Env {
+        guard hasRowScope else { return self }
+        let copy = Env(parent: parent?.pinned(), row: row.map { r in
+            let fixed = RowScope(table: r.table)
+            fixed.index = r.index
+            fixed.windows = r.windows
+            return fixed
+        }, group: group)
+        copy.vars = vars
+        return copy
+    }
+
+    /// Whether this scope or one it is inside stands for a row.
+    var hasRowScope: Bool {
+        var e: Env? = self
+        while let env = e {
+            if env.row != nil { return true }
+            e = env.parent
+        }
+        return false
+    }
+
     /// Variables only (not columns): how a call's callee is looked up.
     public func lookupVariable(_ name: String) -> Value? {
         var e: Env? = self
