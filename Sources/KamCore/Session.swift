@@ -52,17 +52,38 @@ public final class Session {
         // writes one line per row, whatever the number of results).
         var documents: [String] = []
         let json = writer.format == .json
+        // A report: `# section: TITLE` comments head the results after them; HTML is one
+        // page of them all, written once the script has run.
+        let outline = ReportOutline(text)
+        var html = ""
+        var nextSection = 0, emitted = 0
         defer {
             if documents.count == 1 { out(documents[0]) }
             if documents.count > 1 {
                 out("[\n" + documents.map { $0.trimmingCharacters(in: .newlines) }.joined(separator: ",\n") + "\n]\n")
             }
         }
-        return Session.exitCode(err) {
-            try interpreter.run(program) { value in
-                if json { documents.append(writer.render(value)) } else { out(writer.render(value)) }
+        let status = Session.exitCode(err) {
+            try interpreter.run(program) { value, line in
+                var heading = ""
+                while nextSection < outline.sections.count, outline.sections[nextSection].line < line {
+                    // (On the terminal a blank line above every heading but a first one.)
+                    if emitted > 0 && (writer.format == .table || writer.format == .line) { heading += "\n" }
+                    heading += writer.renderHeading(outline.sections[nextSection].title)
+                    nextSection += 1
+                }
+                emitted += 1
+                if json { documents.append(writer.render(value)) } else if writer.format == .html {
+                    html += heading + writer.render(value)
+                } else {
+                    out(heading + writer.render(value))
+                }
             }
         }
+        if writer.format == .html && (status == 0 || !html.isEmpty) {
+            out(HTMLPage.document(title: outline.title ?? (name as NSString).lastPathComponent, subtitle: outline.subtitle(today: interpreter.options.today), body: html))
+        }
+        return status
     }
 
     /// Runs `body`: 0, or the error rendered to `err` and its exit code.

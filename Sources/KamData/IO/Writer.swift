@@ -5,6 +5,8 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, tsv, json, jsonl, markdown
     /// One `column = value` line per field, a blank line between rows: for a wide row.
     case line
+    /// One self-contained HTML page of every result (HTMLPage), for a report to share.
+    case html
 }
 
 /// Renders values for stdout. A table prints as rows; a record or a row as a one-row
@@ -55,6 +57,7 @@ public struct Writer {
             var b: [UInt8] = []
             CSVWriter.appendString(Format.plain(v), &b, UInt8(ascii: ","))
             return String(decoding: b, as: UTF8.self) + "\n"
+        case .html: return HTMLPage.scalar(v) + "\n"
         default: return Format.plain(v) + "\n"
         }
     }
@@ -88,6 +91,21 @@ public struct Writer {
             return out
         // A blank line after each table, so two results are two tables.
         case .markdown: return markdown(t) + "\n"
+        case .html: return HTMLPage.table(t, cellText: cellText) + "\n"
+        }
+    }
+
+    /// The heading of a section of a report (a `# section:` comment before a statement):
+    /// a title line on the terminal, `##` in markdown, `<h2>` in HTML; data formats
+    /// (csv, json, ...) have none.
+    public func renderHeading(_ title: String) -> String {
+        switch format {
+        case .table, .line:
+            let rule = String(repeating: "─", count: max(3, displayWidth(title)))
+            return color ? "\u{1B}[1m\(title)\u{1B}[0m\n\(rule)\n" : "\(title)\n\(rule)\n"
+        case .markdown: return "## " + title + "\n\n"
+        case .html: return "<h2>" + HTMLPage.escape(title) + "</h2>\n"
+        case .csv, .tsv, .json, .jsonl: return ""
         }
     }
 
