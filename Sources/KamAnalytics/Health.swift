@@ -32,16 +32,22 @@ enum Health {
     ]
 
     static let list: [Builtin] = [
-        Builtin("health", ["table"], .verb,
-            "Colour-coded account health (green, yellow, red) from revenue trend, NPS, overdue invoices, engagement, single-threading, renewals, discount creep and margin erosion; adds health, risk_points, reasons and not_assessed.",
+        Builtin("health", ["table", "as_of?"], .verb,
+            "Colour-coded account health (green, yellow, red) from revenue trend, NPS, overdue invoices, engagement, single-threading, renewals, discount creep and margin erosion; adds health, risk_points, reasons and not_assessed. as_of: a date judges as on that day (last week: today() - 7d).",
             .special(health)).producing(.adds(["health", "risk_points", "reasons", "not_assessed"])).needing(inputs),
     ]
 
     static func health(_ site: inout CallSite) throws -> Value {
-        try site.checkNamed([])
+        try site.checkNamed(["as_of"])
         let t = try site.inputTable()
         let inputs = try site.stageInputs(t)
-        let today = Int(site.interp.options.today)
+        var today = Int(site.interp.options.today)
+        if let v = try site.option("as_of") {
+            guard case .date(let d) = v else {
+                throw site.interp.fail("as_of must be a date", site.optionRange("as_of"), hints: ["health as_of: today() - 7d", "health as_of: 2025-06-23"])
+            }
+            today = Int(d)
+        }
         // A signal the dataset cannot give is said so in `not_assessed`, never scored as
         // healthy; an input that is there but incomplete is an error (StageInputs).
         let absent = inputs.absent

@@ -32,7 +32,7 @@ public struct ReportOutline {
     }
 
     /// The line under the title: the script's own, else the day it describes.
-    public func subtitle(today: Int32) -> String? {
-        subtitleText ?? (title == nil ? nil : "as of " + KamSyntax.Calendar.format(today))
+    public func subtitle(today: Int32, always: Bool = false) -> String? {
+        subtitleText ?? (title == nil && !always ? nil : "as of " + KamSyntax.Calendar.format(today))
     }
 }

@@ -57,6 +57,8 @@ public final class Session {
         let outline = ReportOutline(text)
         var html = ""
         var nextSection = 0, emitted = 0
+        var reportTitle: String? = nil
+        var lastOutput = ""
         defer {
             if documents.count == 1 { out(documents[0]) }
             if documents.count > 1 {
@@ -67,21 +69,24 @@ public final class Session {
             try interpreter.run(program) { value, line in
                 var heading = ""
                 while nextSection < outline.sections.count, outline.sections[nextSection].line < line {
-                    // (On the terminal a blank line above every heading but a first one.)
-                    if emitted > 0 && (writer.format == .table || writer.format == .line) { heading += "\n" }
+                    // (A blank line above every heading but a first one, on the terminal and in markdown.)
+                    if emitted > 0 && !lastOutput.hasSuffix("\n\n") && [.table, .line, .markdown].contains(writer.format) { heading += "\n" }
                     heading += writer.renderHeading(outline.sections[nextSection].title)
                     nextSection += 1
                 }
                 emitted += 1
+                if case .record(let r) = value, Writer.isReport(r), case .string(let t)? = r["title"] { reportTitle = reportTitle ?? t }
                 if json { documents.append(writer.render(value)) } else if writer.format == .html {
                     html += heading + writer.render(value)
                 } else {
-                    out(heading + writer.render(value))
+                    lastOutput = heading + writer.render(value)
+                    out(lastOutput)
                 }
             }
         }
         if writer.format == .html && (status == 0 || !html.isEmpty) {
-            out(HTMLPage.document(title: outline.title ?? (name as NSString).lastPathComponent, subtitle: outline.subtitle(today: interpreter.options.today), body: html))
+            let title = outline.title ?? reportTitle ?? (name as NSString).lastPathComponent
+            out(HTMLPage.document(title: title, subtitle: outline.title != nil || reportTitle != nil ? outline.subtitle(today: interpreter.options.today, always: true) : nil, body: html))
         }
         return status
     }

@@ -507,14 +507,14 @@ public func formatNumber(_ x: Double, decimals: Int, separator: String) -> Strin
 
 
 /// Values as block characters scaled from the lowest to the highest (all equal: the
-/// middle block); nil is a space.
+/// middle block, all zero: the lowest, so no revenue reads as nothing); nil is a space.
 func sparkline(_ xs: [Double?], ascii: Bool) -> String {
     let marks: [Character] = ascii ? Array("_.-~=*#") : Array("▁▂▃▄▅▆▇█")
     let present = xs.compactMap { $0 }
     guard let lo = present.min(), let hi = present.max() else { return String(repeating: " ", count: xs.count) }
     return String(xs.map { x -> Character in
         guard let x else { return " " }
-        if hi == lo { return marks[marks.count / 2] }
+        if hi == lo { return hi == 0 ? marks[0] : marks[marks.count / 2] }
         let k = Int(((x - lo) / (hi - lo) * Double(marks.count - 1)).rounded())
         return marks[max(0, min(marks.count - 1, k))]
     })

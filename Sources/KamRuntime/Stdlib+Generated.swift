@@ -31,6 +31,84 @@ fn growth(now, before) = if(before == null or before == 0, null, (now - before) 
 fn positive(x) = max(x, 0)
 
 """#,
+        "reports": #"""
+# reports: what a key account team brings to the Monday meeting, written in kam so a team
+# can copy a report and change it.
+#   import reports
+#   monday(accounts | where tier == "key")
+
+# Revenue per 30-day step over the last 360 days, oldest first: for sparkline(...).
+fn revenue_steps(o) = map(range(12), k => sum(filter(o, x => x.date > today() - (360 - 30 * k) * 1d and x.date <= today() - (330 - 30 * k) * 1d).amount))
+
+# Each account at a glance: health now and a week ago, why, revenue and its trend, NPS of
+# the last 180 days and its change against the 180 days before.
+fn monday_glance(t) {
+  let before = t | health as_of: today() - 7d | select id, last_week = health
+  t
+    | health
+    | nps days: 180
+    | derive p_now = promoters, d_now = detractors, n_now = responses, nps_180d = round(nps, 0)
+    | nps days: 360
+    | derive nps_change = if(responses - n_now == 0 or nps_180d == null, null,
+        round(nps_180d - 100 * ((promoters - p_now) - (detractors - d_now)) / (responses - n_now), 0))
+    | derive revenue_12m = round(sum(filter(orders, o => o.date > today() - 365d).amount), 0),
+        trend = sparkline(revenue_steps(orders)), kam = owner.name
+    | join before on id == id
+    | derive since_last_week = if(health == last_week, "same", last_week + " -> " + health)
+    | sort -risk_points, name
+    | select name, kam, health, since_last_week, reasons, revenue_12m, trend, nps_180d, nps_change
+}
+
+# Where our coverage is thin: decision makers nobody of ours knows, one person known,
+# relationships gone stale.
+fn monday_coverage(t) = t
+  | coverage
+  | derive uncovered_decision_makers = decision_makers - decision_makers_covered
+  | where uncovered_decision_makers > 0 or single_threaded or stale > 0
+  | sort -uncovered_decision_makers, name
+  | select name, known, uncovered_decision_makers, single_threaded, stale
+
+# Contracts of these accounts that end in the next 90 days.
+fn monday_renewals(t) {
+  let ids = t.id
+  contracts
+    | where account_id in ids and end >= today() and end <= today() + 90d
+    | derive account = account.name, days_left = end - today()
+    | sort end
+    | select account, id, end, days_left, value
+}
+
+# The best next products for these accounts, by expected value.
+fn monday_cross_sell(t) = t
+  | cross_sell orders.product.category
+  | where rank <= 3
+  | sort -expected_value, account
+  | take 10
+  | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0)
+  | select account, item, rank, confidence, expected_value, because
+
+# How concentrated the whole base is, and what losing the largest account would cost.
+fn monday_concentration() {
+  let base = accounts | derive revenue = sum(orders.amount)
+  let largest = (base | top 1 by revenue).id
+  let c = base | concentration revenue
+  let l = base | lose id in largest
+  {hhi: round(c.hhi, 0), top5_share: round(c.cr5, 3), largest_account: (base | top 1 by revenue).name[0],
+   revenue_lost: round(l.revenue_lost, 0), revenue_share_lost: round(l.revenue_share_lost, 3), hhi_after: round(l.hhi_after, 0)}
+}
+
+# The Monday account review of the accounts of t: one record of sections, printed as a
+# report (on a terminal, as markdown or as one HTML page: --format html).
+fn monday(t) = {
+  title: "Monday account review",
+  "Accounts at a glance": monday_glance(t),
+  "Coverage gaps": monday_coverage(t),
+  "Renewals in the next 90 days": monday_renewals(t),
+  "Top cross-sell opportunities": monday_cross_sell(t),
+  "Concentration of the base": monday_concentration()
+}
+
+"""#,
         "scoring": #"""
 # scoring: presets for the weighted scoring matrix and key-account selection.
 #   import scoring

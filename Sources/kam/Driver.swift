@@ -16,7 +16,7 @@ final class Driver {
         }
     }
 
-    init(_ options: CommonOptions) throws {
+    init(_ options: CommonOptions, out: String? = nil) throws {
         session = Session()
         var opts = Interpreter.Options()
         if let t = options.today ?? ProcessInfo.processInfo.environment["KAM_TODAY"] {
@@ -32,9 +32,13 @@ final class Driver {
             let name = String(p[..<eq])
             opts.params[name] = String(p[p.index(after: eq)...])
         }
-        let terminal = isatty(1) == 1
+        // --out FILE: results to the file (its extension picks the format), not a terminal.
+        let terminal = isatty(1) == 1 && out == nil
+        let byExtension: [String: OutputFormat] = ["html": .html, "htm": .html, "md": .markdown, "csv": .csv, "tsv": .tsv, "json": .json, "jsonl": .jsonl]
         let format: OutputFormat
-        if let f = options.format {
+        if options.format == nil, let out {
+            format = byExtension[(out as NSString).pathExtension.lowercased()] ?? .csv
+        } else if let f = options.format {
             guard let parsed = OutputFormat(rawValue: f) else {
                 throw ValidationError("unknown format '\(f)'; use one of: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))
             }
@@ -48,6 +52,12 @@ final class Driver {
         opts.plainText = noColor
         session.interpreter.options = opts
         // On a terminal a table fits the window, scripts and -c as the REPL; in a pipe, all of it.
+        if let out {
+            guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
+                throw ValidationError("cannot write --out \(out)")
+            }
+            sink = { handle.write(Data($0.utf8)) }
+        }
         session.writer = Writer(format: format, maxWidth: terminal ? Terminal.width() : nil, maxRows: terminal ? max(10, Terminal.height() - 8) : nil,
                                 color: color)
         if let e = options.engine, e != "kam" && e != "sql" {

@@ -14,8 +14,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "Where a database's queries run: sql (on the database, the default for duckdb:, postgres:// and sqlite: data) or kam (its rows read into memory).")
     var engine: String?
 
-    @Option(name: .long, help: "Output format: table, csv, tsv, json, jsonl or markdown (default: table on a terminal, csv otherwise).")
+    @Option(name: .long, help: "Output format: table, csv, tsv, json, jsonl, markdown or html (default: table on a terminal, csv otherwise; with run's or report's --out, by its extension).")
     var format: String?
+
 
     @Option(name: .long, help: "Pin today's date (YYYY-MM-DD) for reproducible runs; also KAM_TODAY.")
     var today: String?
@@ -54,7 +55,7 @@ struct Kam: ParsableCommand {
             3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self],
+        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self],
         defaultSubcommand: nil
     )
 
@@ -84,7 +85,7 @@ struct Kam: ParsableCommand {
         do {
             // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
             var arguments = Array(CommandLine.arguments.dropFirst())
-            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "cache", "help"].contains(first),
+            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "cache", "report", "help"].contains(first),
                 FileManager.default.fileExists(atPath: first)
             {
                 arguments.insert("run", at: 0)
@@ -149,14 +150,59 @@ struct Run: ParsableCommand {
     @Argument(help: "The script file, or - to read the script from stdin.")
     var file: String
 
+    @Option(name: .long, help: "Write the results to FILE instead of stdout; report.html is one HTML page, .md markdown, .csv/.json data.")
+    var out: String?
+
     mutating func run() throws {
         if file != "-", let text = try? String(contentsOfFile: file, encoding: .utf8) {
             ScriptHeader.apply(text, scriptPath: file, to: &common)
         }
-        let driver = try Driver(common)
+        let driver = try Driver(common, out: out)
         if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
         driver.offerStdinAsInput()
         throw ExitCode(driver.runFile(file))
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print a report of the standard library (import reports): monday, the Monday account review.",
+        discussion: """
+            kam report monday                          the key accounts (tier "key"), else every account
+            kam report monday --out review.html        one self-contained HTML page
+            kam report monday --format markdown        for a wiki
+            Each report is a kam function in stdlib/reports.kam: `import reports` then \
+            `monday(accounts | where region == "EMEA")` runs it on any table of accounts.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The report: monday.")
+    var name: String
+
+    @Option(name: .long, help: "Write the report to FILE instead of stdout: review.html is one HTML page, review.md markdown.")
+    var out: String?
+
+    static let reports = ["monday"]
+
+    mutating func run() throws {
+        guard Self.reports.contains(name) else {
+            throw ValidationError("unknown report '\(name)'; reports: " + Self.reports.joined(separator: ", "))
+        }
+        let driver = try Driver(common, out: out)
+        // The key accounts when the dataset marks them (tier "key"), else every account.
+        let graph = try? driver.session.interpreter.currentDataset()
+        let accounts = graph.flatMap { g in g.byName["accounts"].map { g.entities[$0].table } }
+        guard let accounts else {
+            throw ValidationError("report \(name) needs a dataset with accounts; --data DIR (or none: the demo company)")
+        }
+        var input = "accounts"
+        if let tier = accounts.column("tier"), (0..<accounts.count).contains(where: { if case .string("key") = tier.value(at: $0) { true } else { false } }) {
+            input = "accounts | where tier == \"key\""
+        }
+        let script = "import reports\n\(name)(\(input))\n"
+        throw ExitCode(driver.runText(script, name: "report \(name)"))
     }
 }
 

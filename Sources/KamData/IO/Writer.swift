@@ -42,6 +42,7 @@ public struct Writer {
         }
         switch value {
         case .table(let t): return renderTable(t)
+        case .record(let r) where Writer.isReport(r): return renderSections(r)
         case .record(let r): return renderTable(Table.fromRecords([r]))
         case .row(let t, let i): return renderTable(t.gather([i]))
         case .list(let items): return renderTable(Table(names: ["value"], columns: [Column.from(items)], count: items.count))
@@ -93,6 +94,32 @@ public struct Writer {
         case .markdown: return markdown(t) + "\n"
         case .html: return HTMLPage.table(t, cellText: cellText) + "\n"
         }
+    }
+
+    /// A record holding a table is a report (`monday(accounts)` of `import reports`): each
+    /// field a section headed by its name, `title` its title.
+    public static func isReport(_ r: Record) -> Bool {
+        r.values.contains { if case .table = $0 { true } else { false } }
+    }
+
+    /// A report record's sections, in field order: its `title`, then a heading and the
+    /// value of each other field (a record of figures as a one-row table).
+    public func renderSections(_ r: Record) -> String {
+        var out = ""
+        for (k, v) in zip(r.keys, r.values) {
+            if k == "title", case .string(let title) = v {
+                switch format {
+                case .markdown: out += "# " + title + "\n\n"
+                case .table, .line: out += (color ? "\u{1B}[1m" + title + "\u{1B}[0m" : title.uppercased()) + "\n\n"
+                default: break  // (HTML: the page's title; data formats: none)
+                }
+                continue
+            }
+            if !out.isEmpty && !out.hasSuffix("\n\n") && [.table, .line, .markdown].contains(format) { out += "\n" }
+            out += renderHeading(k)
+            out += render(v)
+        }
+        return out
     }
 
     /// The heading of a section of a report (a `# section:` comment before a statement):
