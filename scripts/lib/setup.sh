@@ -29,6 +29,19 @@ ensure_duckdb_cli() {
   export KAM_DUCKDB="$venv/bin/duckdb"
 }
 
+# Chromium (Debian's chromium package) for the test that draws the HTML report headless.
+# Without it (no network, no root) it says so, and that test skips.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  echo "kam: installing chromium for the HTML report's screenshot test ..." >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if ! { $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2; }; then
+    echo "kam: could not install chromium; the screenshot test will skip" >&2
+  fi
+  return 0
+}
+
 # Spark SQL for the conformance tests: pyspark from PyPI in the same venv, Java from
 # Debian (openjdk-17-jre-headless) when missing; exports KAM_SPARK_PYTHON.
 ensure_spark() {
