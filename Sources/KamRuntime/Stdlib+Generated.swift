@@ -36,6 +36,7 @@ fn positive(x) = max(x, 0)
 # can copy a report and change it.
 #   import reports
 #   monday(accounts | where tier == "key")
+#   account_plan(accounts | where name == "Dynium SA")
 
 # Revenue per 30-day step over the last 360 days, oldest first: for sparkline(...).
 fn revenue_steps(o) = map(range(12), k => sum(filter(o, x => x.date > today() - (360 - 30 * k) * 1d and x.date <= today() - (330 - 30 * k) * 1d).amount))
@@ -106,6 +107,50 @@ fn monday(t) = {
   "Renewals in the next 90 days": monday_renewals(t),
   "Top cross-sell opportunities": monday_cross_sell(t),
   "Concentration of the base": monday_concentration()
+}
+
+# The key account plan of one account (a one-row table of accounts): the analysis of the
+# customer, then objectives, strategies and actions for the team to fill in.
+fn account_plan(t) {
+  let aid = t.id[0]
+  let mine = orders | where account_id == aid
+  let profile = t
+    | derive kam = owner.name, buying_since = min(orders.date), orders = count(orders)
+    | select name, industry, region, country, tier, employees, founded, kam, buying_since, orders
+  let history = mine
+    | aggregate revenue = round(sum(amount), 0), orders = count(), products = count_distinct(product_id) by year = year(date)
+    | sort year
+  let stage = t | lifecycle | select stage, stage_reason
+  let money = t
+    | profitability
+    | derive revenue = round(revenue, 0), gross_margin = round(gross_margin, 0), margin_pct = round(margin_pct, 3),
+        avg_discount = round(avg_discount, 3), cost_to_serve = round(cost_to_serve, 0), net_margin = round(net_margin, 0)
+    | select revenue, gross_margin, margin_pct, avg_discount, interactions, cost_to_serve, net_margin
+  let people = t
+    | stakeholders
+    | select contact, title, level, role, influence, attitude, our_contact, strength, last_contact, flags
+  # Products (not categories: a key account often buys every category), learnt from the
+  # whole base: one account alone says nothing about what goes together.
+  let next = accounts
+    | cross_sell orders.product.name, top: 5
+    | where account_id == aid
+    | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0)
+    | select item, rank, confidence, expected_value, because
+  let gaps = t | coverage | select id, known, single_threaded, stale
+  let risks = t | health | join gaps on id == id | select health, reasons, not_assessed, known, single_threaded, stale
+  let blank = {objective: "", strategy: "", action: "", owner: "", due: ""}
+  {
+    title: "Key account plan: " + t.name[0],
+    "Profile": profile,
+    "History": history,
+    "Life cycle": stage,
+    "Profitability (the key account paradox)": money,
+    "Stakeholders": people,
+    "Org chart": org_chart(account(aid)),
+    "Whitespace and cross-sell": next,
+    "Risks": risks,
+    "Objectives, strategies and actions": table([blank, blank, blank])
+  }
 }
 
 """#,

@@ -167,24 +167,28 @@ struct Run: ParsableCommand {
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Print a report of the standard library (import reports): monday, the Monday account review.",
+        abstract: "Print a report of the standard library (import reports): monday (the Monday account review) or plan (a key account plan).",
         discussion: """
             kam report monday                          the key accounts (tier "key"), else every account
             kam report monday --out review.html        one self-contained HTML page
             kam report monday --format markdown        for a wiki
+            kam report plan --account "Dynium SA"      the key account plan of one account (its id or name)
             Each report is a kam function in stdlib/reports.kam: `import reports` then \
             `monday(accounts | where region == "EMEA")` runs it on any table of accounts.
             """)
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The report: monday.")
+    @Argument(help: "The report: monday or plan.")
     var name: String
+
+    @Option(name: .long, help: "The account of a plan: its id or its name.")
+    var account: String?
 
     @Option(name: .long, help: "Write the report to FILE instead of stdout: review.html is one HTML page, review.md markdown.")
     var out: String?
 
-    static let reports = ["monday"]
+    static let reports = ["monday", "plan"]
 
     mutating func run() throws {
         guard Self.reports.contains(name) else {
@@ -196,6 +200,22 @@ struct ReportCommand: ParsableCommand {
         let accounts = graph.flatMap { g in g.byName["accounts"].map { g.entities[$0].table } }
         guard let accounts else {
             throw ValidationError("report \(name) needs a dataset with accounts; --data DIR (or none: the demo company)")
+        }
+        if name == "plan" {
+            guard let account else { throw ValidationError("report plan needs --account ID_OR_NAME") }
+            // The account by id, else by name; the value reaches the script as a parameter,
+            // never as text spliced into it.
+            func matches(_ column: String) -> Bool {
+                guard let c = accounts.column(column) else { return false }
+                return (0..<accounts.count).contains { if case .string(let s) = c.value(at: $0) { s == account } else { false } }
+            }
+            let by = matches("id") ? "id" : matches("name") ? "name" : nil
+            guard let by else {
+                let names = accounts.column("name").map { c in (0..<min(3, accounts.count)).map { Format.plain(c.value(at: $0)) } } ?? []
+                throw ValidationError("no account with the id or name '\(account)'" + (names.isEmpty ? "" : "; for example: " + names.joined(separator: ", ")))
+            }
+            driver.session.interpreter.options.params["account"] = account
+            throw ExitCode(driver.runText("import reports\naccount_plan(accounts | where \(by) == $account | take 1)\n", name: "report plan"))
         }
         var input = "accounts"
         if let tier = accounts.column("tier"), (0..<accounts.count).contains(where: { if case .string("key") = tier.value(at: $0) { true } else { false } }) {

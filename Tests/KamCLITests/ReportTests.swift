@@ -76,10 +76,33 @@ struct ReportTests {
         #expect(page.contains("class=\"health red\">red<") && page.contains("class=\"health green\">green<"))
     }
 
+    @Test func theKeyAccountPlanOfOneAccount() throws {
+        let dir = try tempDir()
+        let r = try Binary.run(["report", "plan", "--account", "Dynium SA", "--today", Self.today, "--out", dir + "/plan.html"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let page = try String(contentsOfFile: dir + "/plan.html", encoding: .utf8)
+        #expect(Self.wellFormed(page) == nil, "\(Self.wellFormed(page) ?? "")")
+        #expect(page.contains("<h1>Key account plan: Dynium SA</h1>"))
+        let headings = page.matches(of: /<h2>([^<]*)<\/h2>/).map { String($0.1) }
+        #expect(headings == ["Profile", "History", "Life cycle", "Profitability (the key account paradox)", "Stakeholders", "Org chart",
+                             "Whitespace and cross-sell", "Risks", "Objectives, strategies and actions"])
+        // The org chart as its reporting lines, indented.
+        #expect(page.contains("<pre>Paul Müller (COO, economic_buyer) - known by Olga Quinn\n  Olga Weber"))
+        for outside in ["http:", "https:", "src=", "href=", "url(", "<script", "<link"] { #expect(!page.contains(outside)) }
+        // By id too; an account that is not there is named, with examples.
+        let byID = try Binary.run(["report", "plan", "--account", "A0042", "--format", "markdown"])
+        #expect(byID.status == 0 && byID.stdout.hasPrefix("# Key account plan: Ulix Holdings\n"), "\(byID.stderr)")
+        let missing = try Binary.run(["report", "plan", "--account", "Nobody"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no account with the id or name 'Nobody'; for example: Helent Ltd"))
+        let none = try Binary.run(["report", "plan"])
+        #expect(none.stderr.contains("report plan needs --account ID_OR_NAME"))
+    }
+
     @Test func anUnknownReportIsNamed() throws {
         let r = try Binary.run(["report", "weekly"])
         #expect(r.status != 0)
-        #expect(r.stderr.contains("unknown report 'weekly'; reports: monday"))
+        #expect(r.stderr.contains("unknown report 'weekly'; reports: monday, plan"))
     }
 
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first {
