@@ -49,7 +49,8 @@ final class Driver {
         // NO_COLOR, when set and not empty (no-color.org): no colours, and plain characters.
         let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         let color = terminal && !noColor
-        opts.plainText = noColor
+        // (A page draws its own sparklines: plain characters are for a terminal without colour.)
+        opts.plainText = noColor && format != .html
         session.interpreter.options = opts
         // On a terminal a table fits the window, scripts and -c as the REPL; in a pipe, all of it.
         if let out {

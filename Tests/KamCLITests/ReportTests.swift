@@ -8,14 +8,19 @@ import Testing
 struct ReportTests {
     static let today = "2026-06-30"
 
+    /// (With NO_COLOR a text sparkline is plain characters; a page draws its own. The
+    /// comparisons are of the same characters.)
     static func report(_ extra: [String]) throws -> Binary.Result {
-        try Binary.run(["report", "monday", "--today", today] + extra)
+        try Binary.run(["report", "monday", "--today", today] + extra, env: ["NO_COLOR": ""])
     }
 
-    /// The cells of every table of an HTML page, in order, as text.
+    /// The cells of every table of an HTML page, in order, as text (a sparkline drawn as an
+    /// SVG by its title, the text it draws).
     static func htmlCells(_ html: String) -> [String] {
-        html.matches(of: /<td[^>]*>([^<]*)<\/td>/).map { m in
-            String(m.1).replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+        html.matches(of: /<td[^>]*>(.*?)<\/td>/).map { m -> String in
+            var text = String(m.1)
+            if text.hasPrefix("<svg"), let title = text.firstMatch(of: /<title>([^<]*)<\/title>/) { text = String(title.1) }
+            return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
                 .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
         }
     }
@@ -40,7 +45,7 @@ struct ReportTests {
         var open: [String] = []
         for m in html.matches(of: /<(\/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>/) {
             let name = String(m.2).lowercased()
-            if void.contains(name) { continue }
+            if void.contains(name) || m.0.hasSuffix("/>") { continue }
             if m.1.isEmpty { open.append(name) } else {
                 guard open.last == name else { return "</\(name)> closes <\(open.last ?? "nothing")>" }
                 open.removeLast()
@@ -72,6 +77,8 @@ struct ReportTests {
         let cells = Self.htmlCells(page), mdCells = Self.markdownCells(md.stdout)
         #expect(cells.count > 100)
         #expect(cells == mdCells)
+        // Each trend is drawn: an inline SVG of twelve bars.
+        #expect(page.components(separatedBy: "<svg class=\"spark\" width=\"84\" height=\"18\" role=\"img\">").count - 1 >= 10)
         // Health in its colour, as on the terminal.
         #expect(page.contains("class=\"health red\">red<") && page.contains("class=\"health green\">green<"))
     }

@@ -38,16 +38,36 @@ public enum HTMLPage {
                 if v.isNull { classes.append("null") }
                 // Health reads at a glance, as on the terminal.
                 if t.names[c] == "health", case .string(let s) = v, ["green", "yellow", "red"].contains(s) { classes.append("health " + s) }
-                // Floats as the terminal shows them (a page is read, not parsed).
+                // Floats as the terminal shows them (a page is read, not parsed); a sparkline
+                // as an inline SVG of the same bars.
                 let text: String
                 if case .float(let x) = v { text = TableLayout.displayFloat(x) } else { text = cellText(v) }
-                out += "<td" + (classes.isEmpty ? "" : " class=\"" + classes.joined(separator: " ") + "\"") + ">" + escape(text) + "</td>"
+                let cell = sparklineSVG(text) ?? escape(text)
+                out += "<td" + (classes.isEmpty ? "" : " class=\"" + classes.joined(separator: " ") + "\"") + ">" + cell + "</td>"
             }
             out += "</tr>\n"
         }
         out += "</tbody>\n</table>"
         if t.count == 0 { out += "\n<p class=\"empty\">(0 rows)</p>" }
         return out
+    }
+
+    static let blocks: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+
+    /// The bars of a `sparkline(...)` text (block characters, a space for a gap) as an
+    /// inline SVG, with the text as its title; nil for any other text.
+    static func sparklineSVG(_ text: String) -> String? {
+        let chars = Array(text)
+        guard chars.count >= 2, chars.count <= 400, chars.allSatisfy({ $0 == " " || blocks.contains($0) }), chars.contains(where: { $0 != " " }) else { return nil }
+        let bar = 6, gap = 1, height = 18
+        var svg = "<svg class=\"spark\" width=\"\(chars.count * (bar + gap))\" height=\"\(height)\" role=\"img\">"
+        svg += "<title>" + escape(text) + "</title>"
+        for (i, c) in chars.enumerated() {
+            guard let level = blocks.firstIndex(of: c) else { continue }
+            let h = 2 + level * (height - 2) / 7
+            svg += "<rect x=\"\(i * (bar + gap))\" y=\"\(height - h)\" width=\"\(bar)\" height=\"\(h)\"/>"
+        }
+        return svg + "</svg>"
     }
 
     /// A value that is not a table: a paragraph, or preformatted when it has several lines
@@ -106,6 +126,8 @@ public enum HTMLPage {
         td.red { color: var(--red); background: var(--red-bg); }
         pre { font: 13px/1.3 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: var(--band); padding: 10px; overflow-x: auto; }
         p.value { font-size: 16px; font-weight: 600; }
+        svg.spark { display: block; }
+        svg.spark rect { fill: #3b5b7a; }
         p.empty { color: var(--muted); }
         @media print {
           body { max-width: none; padding: 0; font-size: 11px; }
