@@ -21,8 +21,8 @@ enum Nps {
             "Net Promoter Score per row (account, contact, ...) from its surveys: responses, promoters (9-10), passives (7-8), detractors (0-6) and nps = 100 x (promoters - detractors) / responses; days: N counts only the last N days to today.",
             .special(nps)).producing(.adds(counted)).needing(inputs),
         Builtin("nps_trend", ["table", "period?", "overall?"], .verb,
-            "NPS per period (period: \"month\", \"quarter\" (the default) or \"year\") for each row of the table, or with overall: true for all its rows together: name, period, responses, promoters, passives, detractors, nps and change (against the period before).",
-            .special(trend)).producing(.table(["name", "period"] + counted + ["change"])).needing(inputs),
+            "NPS per period (period: \"month\", \"quarter\" (the default) or \"year\") for each row of the table, or with overall: true for all its rows together: id, name, period, responses, promoters, passives, detractors, nps and change (against the period before).",
+            .special(trend)).producing(.table(["id", "name", "period"] + counted + ["change"])).needing(inputs),
     ]
 
     /// Promoter, passive and detractor counts of some answers.
@@ -50,14 +50,19 @@ enum Nps {
                 hints: ["point it at them: date: surveys.answered_on"])
         }
         let scores = score.numbers(), dates = inputs["date"]?.dates()
+        // Nothing after today counts (--today pins the day a run describes).
+        let today = Int(site.interp.options.today)
+        let names = t.column("name") ?? t.column("id")
         var out: [[(score: Double, date: Int?)]] = []
         out.reserveCapacity(t.count)
         for i in 0..<t.count {
             var xs: [(score: Double, date: Int?)] = []
             for row in score.rows(from: t.entityRow(i)) {
                 guard let s = scores[row] else { continue }
+                if let d = dates?[row], d > today { continue }
                 guard s >= 0, s <= 10 else {
-                    throw site.fail("\(score.path.joined(separator: ".")) holds \(Format.literal(score.value(row))), not an answer from 0 to 10",
+                    let of = names.map { " (a survey of \(Format.plain($0.value(at: i))))" } ?? ""
+                    throw site.fail("\(score.path.joined(separator: ".")) holds \(Format.literal(score.value(row))), not an answer from 0 to 10" + of,
                         hints: ["NPS answers are 0 to 10: 9-10 promoters, 7-8 passives, 0-6 detractors",
                                 "a survey on another scale: rescale it first (derive score = round(csat * 2))"])
                 }
@@ -151,12 +156,12 @@ enum Nps {
                 hints: ["count them: surveys | where is_null(date) | count", "or keep the dated ones: nps over a table without them"])
         }
         // Names: the row's name, else its id; overall: "all".
-        let nameColumn = t.column("name") ?? t.column("id")
-        var groups: [(name: Value, answers: [(score: Double, date: Int?)])] = []
+        let nameColumn = t.column("name") ?? t.column("id"), idColumn = t.column("id")
+        var groups: [(id: Value, name: Value, answers: [(score: Double, date: Int?)])] = []
         if overall {
-            groups = [(.string("all"), all.flatMap { $0 })]
+            groups = [(.null, .string("all"), all.flatMap { $0 })]
         } else {
-            for (i, xs) in all.enumerated() { groups.append((nameColumn?.value(at: i) ?? .int(Int64(i + 1)), xs)) }
+            for (i, xs) in all.enumerated() { groups.append((idColumn?.value(at: i) ?? .int(Int64(i + 1)), nameColumn?.value(at: i) ?? .int(Int64(i + 1)), xs)) }
         }
         var rows: [[Value]] = []
         if lo <= hi {
@@ -166,12 +171,12 @@ enum Nps {
                 var previous: Double? = nil
                 for (k, tally) in tallies.enumerated() {
                     let change: Value = tally.score.flatMap { now in previous.map { .float(now - $0) } } ?? .null
-                    rows.append([g.name, .string(period.label(lo + k))] + tally.values + [change])
+                    rows.append([g.id, g.name, .string(period.label(lo + k))] + tally.values + [change])
                     previous = tally.score
                 }
             }
         }
-        let names = ["name", "period"] + counted + ["change"]
+        let names = ["id", "name", "period"] + counted + ["change"]
         let columns = names.indices.map { c in Column.from(rows.map { $0[c] }) }
         return .table(Table(names: names, columns: columns, count: rows.count))
     }

@@ -68,6 +68,8 @@ public final class Session {
         let status = Session.exitCode(err) {
             try interpreter.run(program) { value, line in
                 var heading = ""
+                // A script's `# report:` title over its first result (HTML: the page's).
+                if emitted == 0, let title = outline.title { heading += writer.renderTitle(title) }
                 while nextSection < outline.sections.count, outline.sections[nextSection].line < line {
                     // (A blank line above every heading but a first one, on the terminal and in markdown.)
                     if emitted > 0 && !lastOutput.hasSuffix("\n\n") && [.table, .line, .markdown].contains(writer.format) { heading += "\n" }

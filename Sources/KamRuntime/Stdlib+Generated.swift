@@ -76,6 +76,7 @@ fn monday_renewals(t) {
     | where account_id in ids and end >= today() and end <= today() + 90d
     | derive account = account.name, days_left = end - today()
     | sort end
+    | derive value = round(value, 0)
     | select account, id, end, days_left, value
 }
 
@@ -102,6 +103,7 @@ fn monday_concentration() {
 # report (on a terminal, as markdown or as one HTML page: --format html).
 fn monday(t) = {
   title: "Monday account review",
+  subtitle: "as of " + str(today()),
   "Accounts at a glance": monday_glance(t),
   "Coverage gaps": monday_coverage(t),
   "Renewals in the next 90 days": monday_renewals(t),
@@ -112,7 +114,7 @@ fn monday(t) = {
 # The key account plan of one account (a one-row table of accounts): the analysis of the
 # customer, then objectives, strategies and actions for the team to fill in.
 fn account_plan(t) {
-  let aid = t.id[0]
+  let aid = if(len(t) == 1, t.id[0], error("account_plan needs one account, got " + str(len(t)) + " rows: accounts | where name == \"...\""))
   let mine = orders | where account_id == aid
   let profile = t
     | derive kam = owner.name, buying_since = min(orders.date), orders = count(orders)
@@ -135,12 +137,14 @@ fn account_plan(t) {
     | cross_sell orders.product.name, top: 5
     | where account_id == aid
     | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0)
-    | select item, rank, confidence, expected_value, because
+    | derive score = round(score, 3)
+    | select item, rank, score, confidence, expected_value, because
   let gaps = t | coverage | select id, known, single_threaded, stale
   let risks = t | health | join gaps on id == id | select health, reasons, not_assessed, known, single_threaded, stale
   let blank = {objective: "", strategy: "", action: "", owner: "", due: ""}
   {
     title: "Key account plan: " + t.name[0],
+    subtitle: "as of " + str(today()),
     "Profile": profile,
     "History": history,
     "Life cycle": stage,

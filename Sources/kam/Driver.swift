@@ -37,7 +37,11 @@ final class Driver {
         let byExtension: [String: OutputFormat] = ["html": .html, "htm": .html, "md": .markdown, "csv": .csv, "tsv": .tsv, "json": .json, "jsonl": .jsonl]
         let format: OutputFormat
         if options.format == nil, let out {
-            format = byExtension[(out as NSString).pathExtension.lowercased()] ?? .csv
+            let ext = (out as NSString).pathExtension.lowercased()
+            guard let f = byExtension[ext] else {
+                throw ValidationError("--out \(out): no format for the extension '\(ext)'; use .html, .md, .csv, .tsv, .json or .jsonl, or give --format")
+            }
+            format = f
         } else if let f = options.format {
             guard let parsed = OutputFormat(rawValue: f) else {
                 throw ValidationError("unknown format '\(f)'; use one of: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))
@@ -49,13 +53,14 @@ final class Driver {
         // NO_COLOR, when set and not empty (no-color.org): no colours, and plain characters.
         let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         let color = terminal && !noColor
-        // (A page draws its own sparklines: plain characters are for a terminal without colour.)
+        // (A page draws its own sparklines: plain characters are for a terminal or a pipe
+        // without colour.)
         opts.plainText = noColor && format != .html
         session.interpreter.options = opts
         // On a terminal a table fits the window, scripts and -c as the REPL; in a pipe, all of it.
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
-                throw ValidationError("cannot write --out \(out)")
+                throw ValidationError("cannot write --out \(out): \(String(cString: strerror(errno)))")
             }
             sink = { handle.write(Data($0.utf8)) }
         }

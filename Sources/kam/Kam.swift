@@ -201,8 +201,18 @@ struct ReportCommand: ParsableCommand {
         guard let accounts else {
             throw ValidationError("report \(name) needs a dataset with accounts; --data DIR (or none: the demo company)")
         }
+        if name != "plan", account != nil { throw ValidationError("--account is for report plan; report \(name) covers its accounts") }
         if name == "plan" {
             guard let account else { throw ValidationError("report plan needs --account ID_OR_NAME") }
+            // Two accounts of one name: which is meant is not a guess.
+            if let names = accounts.column("name"), let ids = accounts.column("id"), accounts.column("id").map({ c in
+                !(0..<accounts.count).contains { if case .string(let s) = c.value(at: $0) { s == account } else { false } } }) ?? true {
+                let same = (0..<accounts.count).filter { if case .string(let s) = names.value(at: $0) { s == account } else { false } }
+                if same.count > 1 {
+                    throw ValidationError("\(same.count) accounts are named '\(account)': " + same.prefix(5).map { Format.plain(ids.value(at: $0)) }.joined(separator: ", ")
+                        + "; give --account ID")
+                }
+            }
             // The account by id, else by name; the value reaches the script as a parameter,
             // never as text spliced into it.
             func matches(_ column: String) -> Bool {
@@ -211,8 +221,10 @@ struct ReportCommand: ParsableCommand {
             }
             let by = matches("id") ? "id" : matches("name") ? "name" : nil
             guard let by else {
-                let names = accounts.column("name").map { c in (0..<min(3, accounts.count)).map { Format.plain(c.value(at: $0)) } } ?? []
-                throw ValidationError("no account with the id or name '\(account)'" + (names.isEmpty ? "" : "; for example: " + names.joined(separator: ", ")))
+                let names = accounts.column("name").map { c in (0..<accounts.count).map { Format.plain(c.value(at: $0)) } } ?? []
+                let near = Suggest.hint(account, in: names)
+                throw ValidationError("no account with the id or name '\(account)'"
+                    + (near.map { "; \($0)" } ?? (names.isEmpty ? "" : "; for example: " + names.prefix(3).joined(separator: ", "))))
             }
             driver.session.interpreter.options.params["account"] = account
             throw ExitCode(driver.runText("import reports\naccount_plan(accounts | where \(by) == $account | take 1)\n", name: "report plan"))

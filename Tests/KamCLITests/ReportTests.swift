@@ -34,7 +34,9 @@ struct ReportTests {
             if header { header = false; continue }
             if line.hasPrefix("| ---") || line.hasPrefix("| ---:") { continue }
             let inner = line.dropFirst(2).dropLast(2)
-            cells += inner.components(separatedBy: " | ").map { $0.replacingOccurrences(of: "\\|", with: "|") }
+            cells += inner.components(separatedBy: " | ").map {
+                $0.replacingOccurrences(of: "\\|", with: "|").replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&amp;", with: "&")
+            }
         }
         return cells.filter { !$0.hasPrefix("---") }
     }
@@ -104,6 +106,22 @@ struct ReportTests {
         #expect(missing.stderr.contains("no account with the id or name 'Nobody'; for example: Helent Ltd"))
         let none = try Binary.run(["report", "plan"])
         #expect(none.stderr.contains("report plan needs --account ID_OR_NAME"))
+    }
+
+    @Test func reportOptionsThatCannotBeMetAreSaid() throws {
+        let dir = try tempDir()
+        try "id,name\nA1,Zed\nA2,Zed\nA3,Ann\n".write(toFile: dir + "/accounts.csv", atomically: true, encoding: .utf8)
+        let twice = try Binary.run(["report", "plan", "--data", dir, "--account", "Zed"])
+        #expect(twice.status != 0)
+        #expect(twice.stderr.contains("2 accounts are named 'Zed': A1, A2; give --account ID"), "\(twice.stderr)")
+        let near = try Binary.run(["report", "plan", "--account", "Dynium"])
+        #expect(near.stderr.contains("no account with the id or name 'Dynium'; did you mean 'Dynium SA', 'Dyniumgal Ltd' or 'Dyniumion SA'?"), "\(near.stderr)")
+        let misplaced = try Binary.run(["report", "monday", "--account", "A0042"])
+        #expect(misplaced.stderr.contains("--account is for report plan; report monday covers its accounts"))
+        let ext = try Binary.run(["report", "monday", "--out", dir + "/r.xyz"])
+        #expect(ext.stderr.contains("no format for the extension 'xyz'; use .html, .md, .csv, .tsv, .json or .jsonl, or give --format"))
+        let nowhere = try Binary.run(["report", "monday", "--out", "/nonexistent-dir/r.html"])
+        #expect(nowhere.stderr.contains("cannot write --out /nonexistent-dir/r.html: No such file or directory"), "\(nowhere.stderr)")
     }
 
     @Test func anUnknownReportIsNamed() throws {

@@ -59,6 +59,8 @@ public struct Writer {
             CSVWriter.appendString(Format.plain(v), &b, UInt8(ascii: ","))
             return String(decoding: b, as: UTF8.self) + "\n"
         case .html: return HTMLPage.scalar(v) + "\n"
+        // A text of several lines (a chart, an org chart) as a code block, so a wiki keeps its lines.
+        case .markdown where Format.plain(v).contains("\n"): return "```\n" + Format.plain(v) + "\n```\n\n"
         default: return Format.plain(v) + "\n"
         }
     }
@@ -108,10 +110,14 @@ public struct Writer {
         var out = ""
         for (k, v) in zip(r.keys, r.values) {
             if k == "title", case .string(let title) = v {
+                out += renderTitle(title)
+                continue
+            }
+            if k == "subtitle", case .string(let line) = v {
                 switch format {
-                case .markdown: out += "# " + title + "\n\n"
-                case .table, .line: out += (color ? "\u{1B}[1m" + title + "\u{1B}[0m" : title.uppercased()) + "\n\n"
-                default: break  // (HTML: the page's title; data formats: none)
+                case .markdown: out += "_" + line + "_\n\n"
+                case .table, .line: out += line + "\n\n"
+                default: break  // (HTML: the line under the page's title)
                 }
                 continue
             }
@@ -120,6 +126,16 @@ public struct Writer {
             out += render(v)
         }
         return out
+    }
+
+    /// A report's title: `#` in markdown, a bold (or capitalised) line on the terminal;
+    /// HTML puts it in the page's title and `<h1>`, data formats have none.
+    public func renderTitle(_ title: String) -> String {
+        switch format {
+        case .markdown: return "# " + title + "\n\n"
+        case .table, .line: return (color ? "\u{1B}[1m" + title + "\u{1B}[0m" : title.uppercased()) + "\n\n"
+        default: return ""
+        }
     }
 
     /// The heading of a section of a report (a `# section:` comment before a statement):
@@ -158,14 +174,17 @@ public struct Writer {
     }
 
     public func markdown(_ t: Table) -> String {
+        // (Text, not markup: a name with <b> in it shows as written.)
         func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: "<br>")
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "&", with: "&amp;")
+                .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: "\n", with: "<br>")
         }
         var out = "| " + t.names.map(esc).joined(separator: " | ") + " |\n"
         out += "|" + t.columns.map { TableLayout.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
         for i in 0..<t.count {
             out += "| " + t.columns.map { esc(cellText($0.value(at: i))) }.joined(separator: " | ") + " |\n"
         }
+        if t.count == 0 { out += "\n(0 rows)\n" }
         return out
     }
 }
