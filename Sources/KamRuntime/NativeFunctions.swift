@@ -429,6 +429,11 @@ public enum NativeFunctions {
             default: throw ctx.failArg(0, "table needs a list of records, got \(a[0].aTypeName)", hints: ["write table([{a: 1}, {a: 2}])"])
             }
         }),
+        Builtin("has", ["name"], .table,
+                "Whether the dataset has an entity, or an entity's column or link: has(\"contracts\"), has(\"products.name\"). In if(has(\"contracts\"), ..., ...) the checker checks only the branch that can run, so a script (a report) can do without what a dataset lacks.", .eager { ctx, a in
+            guard case .string(let name) = a[0] else { throw ctx.failArg(0, "has needs a name as text, got \(a[0].aTypeName)", hints: ["has(\"contracts\")"]) }
+            return .bool(NativeFunctions.dataset(try ctx.interp.currentDataset(), has: name))
+        }),
         Builtin("columns", ["t"], .table, "The column names of a table.", .eager { ctx, a in
             switch a[0] {
             case .table(let t), .row(let t, _): return .list(t.names.map { .string($0) })
@@ -518,4 +523,17 @@ func sparkline(_ xs: [Double?], ascii: Bool) -> String {
         let k = Int(((x - lo) / (hi - lo) * Double(marks.count - 1)).rounded())
         return marks[max(0, min(marks.count - 1, k))]
     })
+}
+
+extension NativeFunctions {
+    /// Whether `g` has the entity `name`, or (`entity.field`) that entity's column or link.
+    /// The checker asks it too, for `if(has("..."), ...)`: one answer before and while running.
+    public static func dataset(_ g: AccountGraph?, has name: String) -> Bool {
+        guard let g else { return false }
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        guard let i = g.byName[parts[0]] else { return false }
+        guard parts.count == 2 else { return true }
+        let e = g.entities[i]
+        return e.table.columnIndex(parts[1]) != nil || e.forwardLink(parts[1]) != nil || e.reverseLink(parts[1]) != nil
+    }
 }

@@ -41,17 +41,20 @@ fn positive(x) = max(x, 0)
 # Revenue per 30-day step over the last 360 days, oldest first: for sparkline(...).
 fn revenue_steps(o) = map(range(12), k => sum(filter(o, x => x.date > today() - (360 - 30 * k) * 1d and x.date <= today() - (330 - 30 * k) * 1d).amount))
 
-# Each account at a glance: health now and a week ago, why, revenue and its trend, NPS of
-# the last 180 days and its change against the 180 days before.
-fn monday_glance(t) {
-  let before = t | health as_of: today() - 7d | select id, last_week = health
-  t
-    | health
+# NPS of the last 180 days and its change against the 180 days before; null without surveys.
+fn monday_nps(t) = if(has("surveys"), (t
     | nps days: 180
     | derive p_now = promoters, d_now = detractors, n_now = responses, nps_180d = round(nps, 0)
     | nps days: 360
     | derive nps_change = if(responses - n_now == 0 or nps_180d == null, null,
-        round(nps_180d - 100 * ((promoters - p_now) - (detractors - d_now)) / (responses - n_now), 0))
+        round(nps_180d - 100 * ((promoters - p_now) - (detractors - d_now)) / (responses - n_now), 0))),
+  (t | derive nps_180d = null, nps_change = null))
+
+# Each account at a glance: health now and a week ago, why, revenue and its trend, NPS of
+# the last 180 days and its change against the 180 days before.
+fn monday_glance(t) {
+  let before = t | health as_of: today() - 7d | select id, last_week = health
+  monday_nps(t | health)
     | derive revenue_12m = round(sum(filter(orders, o => o.date > today() - 365d).amount), 0),
         trend = sparkline(revenue_steps(orders)), kam = owner.name
     | join before on id == id
@@ -62,32 +65,35 @@ fn monday_glance(t) {
 
 # Where our coverage is thin: decision makers nobody of ours knows, one person known,
 # relationships gone stale.
-fn monday_coverage(t) = t
+fn monday_coverage(t) = if(has("contacts"), (t
   | coverage
   | derive uncovered_decision_makers = decision_makers - decision_makers_covered
   | where uncovered_decision_makers > 0 or single_threaded or stale > 0
   | sort -uncovered_decision_makers, name
-  | select name, known, uncovered_decision_makers, single_threaded, stale
+  | select name, known, uncovered_decision_makers, single_threaded, stale),
+  "not assessed: the dataset has no contacts")
 
 # Contracts of these accounts that end in the next 90 days.
 fn monday_renewals(t) {
   let ids = t.id
-  contracts
+  if(has("contracts"), (contracts
     | where account_id in ids and end >= today() and end <= today() + 90d
     | derive account = account.name, days_left = end - today()
     | sort end
     | derive value = round(value, 0)
-    | select account, id, end, days_left, value
+    | select account, id, end, days_left, value),
+    "not assessed: the dataset has no contracts")
 }
 
 # The best next products for these accounts, by expected value.
-fn monday_cross_sell(t) = t
+fn monday_cross_sell(t) = if(has("products.category"), (t
   | cross_sell orders.product.category
   | where rank <= 3
   | sort -expected_value, account
   | take 10
   | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0)
-  | select account, item, rank, confidence, expected_value, because
+  | select account, item, rank, confidence, expected_value, because),
+  "not assessed: the products have no category")
 
 # How concentrated the whole base is, and what losing the largest account would cost.
 fn monday_concentration() {
@@ -116,31 +122,42 @@ fn monday(t) = {
 fn account_plan(t) {
   let aid = if(len(t) == 1, t.id[0], error("account_plan needs one account, got " + str(len(t)) + " rows: accounts | where name == \"...\""))
   let mine = orders | where account_id == aid
-  let profile = t
-    | derive kam = owner.name, buying_since = min(orders.date), orders = count(orders)
-    | select name, industry, region, country, tier, employees, founded, kam, buying_since, orders
+  # (Every column the dataset has for it: exports differ in what they keep.)
+  let profile = t | derive kam = owner.name, buying_since = min(orders.date), orders = count(orders)
   let history = mine
     | aggregate revenue = round(sum(amount), 0), orders = count(), products = count_distinct(product_id) by year = year(date)
     | sort year
   let stage = t | lifecycle | select stage, stage_reason
-  let money = t
+  let p = t
     | profitability
     | derive revenue = round(revenue, 0), gross_margin = round(gross_margin, 0), margin_pct = round(margin_pct, 3),
-        avg_discount = round(avg_discount, 3), cost_to_serve = round(cost_to_serve, 0), net_margin = round(net_margin, 0)
-    | select revenue, gross_margin, margin_pct, avg_discount, interactions, cost_to_serve, net_margin
-  let people = t
+        avg_discount = round(avg_discount, 3)
+  # The cost to serve needs our interactions with its people.
+  let money = if(has("contacts.interactions"), (p
+    | derive cost_to_serve = round(cost_to_serve, 0), net_margin = round(net_margin, 0)
+    | select revenue, gross_margin, margin_pct, avg_discount, interactions, cost_to_serve, net_margin),
+    (p | select revenue, gross_margin, margin_pct, avg_discount))
+  let people = if(has("contacts"), (t
     | stakeholders
-    | select contact, title, level, role, influence, attitude, our_contact, strength, last_contact, flags
+    | select contact, title, level, role, influence, attitude, our_contact, strength, last_contact, flags),
+    "not assessed: the dataset has no contacts")
   # Products (not categories: a key account often buys every category), learnt from the
   # whole base: one account alone says nothing about what goes together.
-  let next = accounts
+  let next = if(has("products.name"), (accounts
     | cross_sell orders.product.name, top: 5
     | where account_id == aid
     | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0)
     | derive score = round(score, 3)
-    | select item, rank, score, confidence, expected_value, because
-  let gaps = t | coverage | select id, known, single_threaded, stale
-  let risks = t | health | join gaps on id == id | select health, reasons, not_assessed, known, single_threaded, stale
+    | select item, rank, score, confidence, expected_value, because),
+    if(has("products.category"), (accounts
+      | cross_sell orders.product.category, top: 5
+      | where account_id == aid
+      | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0), score = round(score, 3)
+      | select item, rank, score, confidence, expected_value, because),
+      "not assessed: the products have neither a name nor a category"))
+  let risks = if(has("contacts"), (t | health | join (t | coverage | select id, known, single_threaded, stale) on id == id
+    | select health, reasons, not_assessed, known, single_threaded, stale),
+    (t | health | select health, reasons, not_assessed))
   let blank = {objective: "", strategy: "", action: "", owner: "", due: ""}
   {
     title: "Key account plan: " + t.name[0],
@@ -150,7 +167,7 @@ fn account_plan(t) {
     "Life cycle": stage,
     "Profitability (the key account paradox)": money,
     "Stakeholders": people,
-    "Org chart": org_chart(account(aid)),
+    "Org chart": if(has("contacts"), org_chart(account(aid)), "not assessed: the dataset has no contacts"),
     "Whitespace and cross-sell": next,
     "Risks": risks,
     "Objectives, strategies and actions": table([blank, blank, blank])

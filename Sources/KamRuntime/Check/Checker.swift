@@ -670,6 +670,16 @@ public final class Checker {
             if !(2...3).contains(p.count) {
                 error("if takes 2 or 3 arguments, got \(p.count)", e.range, hints: ["usage: if(cond, then, else)"])
             }
+            // if(has("contracts"), A, B) on a dataset without contracts: A cannot run, so it
+            // is not checked (and the other way round); the report says what it lacks instead.
+            if p.count >= 2, case .call(let callee, let hasArgs, _) = p[0].value.kind, case .name("has") = callee.kind,
+                variable("has", scope) == nil, hasArgs.count == 1, case .string(let name) = hasArgs[0].value.kind, let g = graph()
+            {
+                _ = expr(p[0].value, scope)
+                let present = NativeFunctions.dataset(g, has: name)
+                if present { return expr(p[1].value, scope) }
+                return p.count == 3 ? expr(p[2].value, scope) : .unknown
+            }
             let shapes = args.map { expr($0.value, scope) }
             return shapes.count >= 2 ? shapes.dropFirst(2).reduce(shapes[1]) { Shape.join($0, $1) } : .unknown
         case "table":
