@@ -223,7 +223,7 @@ enum Stakeholders {
 enum OrgChart {
     static let list: [Builtin] = [
         Builtin("org_chart", ["account", "format?"], .string,
-            "The account's contacts by reporting line as text: format \"tree\" (default), \"dot\" or \"mermaid\"; people we know are marked with who knows them.",
+            "The account's contacts by reporting line as text: format \"tree\" (default), \"dot\", \"mermaid\" or \"svg\" (a drawing: boxes by reporting line, the people we know outlined); people we know are marked with who knows them.",
             .eager(orgChart)),
     ]
 
@@ -235,8 +235,8 @@ enum OrgChart {
         }
         var format = "tree"
         if case .string(let f) = a[1] {
-            guard ["tree", "dot", "mermaid"].contains(f) else {
-                throw ctx.failArg(1, "unknown org chart format \"\(f)\"", hints: [Suggest.hint(f, in: ["tree", "dot", "mermaid"]) ?? "formats: tree, dot, mermaid"])
+            guard ["tree", "dot", "mermaid", "svg"].contains(f) else {
+                throw ctx.failArg(1, "unknown org chart format \"\(f)\"", hints: [Suggest.hint(f, in: ["tree", "dot", "mermaid", "svg"]) ?? "formats: tree, dot, mermaid, svg"])
             }
             format = f
         }
@@ -283,6 +283,38 @@ enum OrgChart {
             for c in members { out += "  \(id(c))[\"\(label(c).replacingOccurrences(of: "\"", with: "'"))\"]\n" }
             for c in members { if let p = parent(c) { out += "  \(id(p)) --> \(id(c))\n" } }
             return .string(String(out.dropLast()))
+        case "svg":
+            // Top to bottom in reporting order, each person a box indented under their
+            // manager with an elbow line to them; the people we know outlined in colour.
+            var placed: [(c: Int, depth: Int)] = []
+            var seen = Set<Int>()
+            func place(_ c: Int, _ depth: Int) {
+                guard depth < 64, seen.insert(c).inserted else { return }
+                placed.append((c, depth))
+                for k in children[c] ?? [] { place(k, depth + 1) }
+            }
+            for r in roots { place(r, 0) }
+            for c in members where !seen.contains(c) { place(c, 0) }
+            let rowHeight = 34, indent = 28, boxHeight = 24
+            var width = 200
+            var body = ""
+            var rowOf: [Int: Int] = [:]
+            for (i, p) in placed.enumerated() {
+                rowOf[p.c] = i
+                let text = label(p.c)
+                let x = 8 + p.depth * indent, y = 8 + i * rowHeight
+                let w = 16 + 7 * text.count
+                width = max(width, x + w + 8)
+                let known = knownBy(p.c) != nil
+                body += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(w)\" height=\"\(boxHeight)\" rx=\"4\" class=\"\(known ? "known" : "unknown")\"/>"
+                body += "<text x=\"\(x + 8)\" y=\"\(y + 16)\">\(HTMLPage.escape(text))</text>"
+                if let parent = parent(p.c), let pr = rowOf[parent] {
+                    let px = 8 + (p.depth - 1) * indent + 12, py = 8 + pr * rowHeight + boxHeight
+                    body += "<path d=\"M\(px) \(py) V\(y + boxHeight / 2) H\(x)\"/>"
+                }
+            }
+            let height = 16 + placed.count * rowHeight
+            return .string("<svg class=\"org\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">" + body + "</svg>")
         default:
             var out = ""
             var seen = Set<Int>()

@@ -167,7 +167,8 @@ fn account_plan(t) {
     "Life cycle": stage,
     "Profitability (the key account paradox)": money,
     "Stakeholders": people,
-    "Org chart": if(has("contacts"), org_chart(account(aid)), "not assessed: the dataset has no contacts"),
+    "Org chart": if(has("contacts"), {text: org_chart(account(aid)), svg: org_chart(account(aid), "svg")},
+      "not assessed: the dataset has no contacts"),
     "Whitespace and cross-sell": next,
     "Risks": risks,
     "Objectives, strategies and actions": table([blank, blank, blank])

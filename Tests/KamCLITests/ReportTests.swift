@@ -95,8 +95,13 @@ struct ReportTests {
         let headings = page.matches(of: /<h2>([^<]*)<\/h2>/).map { String($0.1) }
         #expect(headings == ["Profile", "History", "Life cycle", "Profitability (the key account paradox)", "Stakeholders", "Org chart",
                              "Whitespace and cross-sell", "Risks", "Objectives, strategies and actions"])
-        // The org chart as its reporting lines, indented.
-        #expect(page.contains("<pre>Paul Müller (COO, economic_buyer) - known by Olga Quinn\n  Olga Weber"))
+        // The org chart drawn: a box per person, the ones we know outlined, a line to each manager.
+        #expect(page.contains("<figure><svg class=\"org\""))
+        #expect(page.components(separatedBy: "class=\"known\"").count - 1 == 10 && page.components(separatedBy: "class=\"unknown\"").count - 1 == 2)
+        #expect(page.contains("<text x=\"16\" y=\"24\">Paul Müller (COO, economic_buyer) - known by Olga Quinn</text>"))
+        // In markdown, its reporting lines in a code block.
+        let md = try Binary.run(["report", "plan", "--account", "Dynium SA", "--today", Self.today, "--format", "markdown"])
+        #expect(md.stdout.contains("## Org chart\n\n```\nPaul Müller (COO, economic_buyer) - known by Olga Quinn\n  Olga Weber"))
         for outside in ["http:", "https:", "src=", "href=", "url(", "<script", "<link"] { #expect(!page.contains(outside)) }
         // By id too; an account that is not there is named, with examples.
         let byID = try Binary.run(["report", "plan", "--account", "A0042", "--format", "markdown"])

@@ -70,6 +70,16 @@ public enum HTMLPage {
         return svg + "</svg>"
     }
 
+    /// A figure's drawing, inline, when it is a plain SVG drawing (shapes and text: nothing
+    /// that runs, links or loads); else its text, so a page never carries a script.
+    public static func figure(_ svg: String, text: String) -> String {
+        let lower = svg.lowercased()
+        let banned = ["<script", "javascript:", "href", "url(", "<foreignobject", "<image", "<use", "<style", "<iframe", "@import"]
+        let safe = lower.hasPrefix("<svg ") && lower.hasSuffix("</svg>") && !banned.contains(where: lower.contains)
+            && lower.firstMatch(of: /\son[a-z]+\s*=/) == nil
+        return safe ? "<figure>" + svg + "</figure>" : "<pre>" + escape(text) + "</pre>"
+    }
+
     /// A value that is not a table: a paragraph, or preformatted when it has several lines
     /// (a chart drawn in text).
     public static func scalar(_ v: Value) -> String {
@@ -127,6 +137,11 @@ public enum HTMLPage {
         pre { font: 13px/1.3 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: var(--band); padding: 10px; overflow-x: auto; }
         p.value { font-size: 16px; font-weight: 600; }
         svg.spark { display: block; }
+        figure { margin: 4px 0 12px; overflow-x: auto; }
+        svg.org text { font: 12px system-ui, "DejaVu Sans", sans-serif; fill: var(--ink); }
+        svg.org rect.known { fill: var(--green-bg); stroke: var(--green); }
+        svg.org rect.unknown { fill: #fff; stroke: #98a2ad; stroke-dasharray: 3 2; }
+        svg.org path { fill: none; stroke: #98a2ad; }
         svg.spark rect { fill: #3b5b7a; }
         p.empty { color: var(--muted); }
         @media print {

@@ -42,6 +42,10 @@ public struct Writer {
         }
         switch value {
         case .table(let t): return renderTable(t)
+        case .record(let r) where Writer.isFigure(r):
+            // A drawing with its text: the page draws it, every other format shows the text.
+            if format == .html, case .string(let svg)? = r["svg"], case .string(let text)? = r["text"] { return HTMLPage.figure(svg, text: text) + "\n" }
+            return render(r["text"] ?? .null)
         case .record(let r) where Writer.isReport(r): return renderSections(r)
         case .record(let r): return renderTable(Table.fromRecords([r]))
         case .row(let t, let i): return renderTable(t.gather([i]))
@@ -61,6 +65,8 @@ public struct Writer {
         case .html: return HTMLPage.scalar(v) + "\n"
         // A text of several lines (a chart, an org chart) as a code block, so a wiki keeps its lines.
         case .markdown where Format.plain(v).contains("\n"): return "```\n" + Format.plain(v) + "\n```\n\n"
+        // (Text, not markup, as in a table's cells.)
+        case .markdown: return Format.plain(v).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;") + "\n"
         default: return Format.plain(v) + "\n"
         }
     }
@@ -96,6 +102,12 @@ public struct Writer {
         case .markdown: return markdown(t) + "\n"
         case .html: return HTMLPage.table(t, cellText: cellText) + "\n"
         }
+    }
+
+    /// `{text: ..., svg: ...}`: a figure (`org_chart` as a tree and as a drawing).
+    public static func isFigure(_ r: Record) -> Bool {
+        guard r.keys.sorted() == ["svg", "text"], case .string? = r["svg"], case .string? = r["text"] else { return false }
+        return true
     }
 
     /// A record holding a table is a report (`monday(accounts)` of `import reports`): each
