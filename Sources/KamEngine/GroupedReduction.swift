@@ -65,15 +65,7 @@ extension Reduce {
                         }
                     }
                 case .min, .max:
-                    ints.withUnsafeMutableBufferPointer { b in
-                        for i in 0..<gid.count {
-                            let t = Int(gid[i])
-                            if t < 0 { continue }
-                            if let validity, !validity[start + i] { continue }
-                            if k[t] == 0 || (wantMax ? xs[i] > b[t] : xs[i] < b[t]) { b[t] = xs[i] }
-                            k[t] += 1
-                        }
-                    }
+                    ints.withUnsafeMutableBufferPointer { b in Self.extremes(gid, xs, validity, start, wantMax, b, k) }
                 case .countDistinct: break
                 }
             }
@@ -103,17 +95,23 @@ extension Reduce {
                         }
                     }
                 case .min, .max:
-                    sums.withUnsafeMutableBufferPointer { b in
-                        for i in 0..<gid.count {
-                            let t = Int(gid[i])
-                            if t < 0 { continue }
-                            if let validity, !validity[start + i] { continue }
-                            if k[t] == 0 || (wantMax ? xs[i] > b[t] : xs[i] < b[t]) { b[t] = xs[i] }
-                            k[t] += 1
-                        }
-                    }
+                    sums.withUnsafeMutableBufferPointer { b in Self.extremes(gid, xs, validity, start, wantMax, b, k) }
                 case .countDistinct: break
                 }
+            }
+        }
+
+        /// The least or greatest value per group so far, and how many each group has seen.
+        @inline(__always) static func extremes<T: Comparable>(
+            _ gid: UnsafeBufferPointer<Int32>, _ xs: UnsafeBufferPointer<T>, _ validity: Bitmap?, _ start: Int, _ wantMax: Bool,
+            _ best: UnsafeMutableBufferPointer<T>, _ seen: UnsafeMutableBufferPointer<Int64>
+        ) {
+            for i in 0..<gid.count {
+                let t = Int(gid[i])
+                if t < 0 { continue }
+                if let validity, !validity[start + i] { continue }
+                if seen[t] == 0 || (wantMax ? xs[i] > best[t] : xs[i] < best[t]) { best[t] = xs[i] }
+                seen[t] += 1
             }
         }
 
