@@ -193,8 +193,14 @@ public struct Writer {
         }
         var out = "| " + t.names.map(esc).joined(separator: " | ") + " |\n"
         out += "|" + t.columns.map { TableLayout.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
+        // Floats as the terminal and the page show them (a wiki is read; csv and json keep
+        // every digit), so a report's numbers are the same in every view.
+        func text(_ v: Value) -> String {
+            if case .float(let x) = v { return TableLayout.displayFloat(x) }
+            return cellText(v)
+        }
         for i in 0..<t.count {
-            out += "| " + t.columns.map { esc(cellText($0.value(at: i))) }.joined(separator: " | ") + " |\n"
+            out += "| " + t.columns.map { esc(text($0.value(at: i))) }.joined(separator: " | ") + " |\n"
         }
         if t.count == 0 { out += "\n(0 rows)\n" }
         return out
