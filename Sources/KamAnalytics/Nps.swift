@@ -22,7 +22,8 @@ enum Nps {
             .special(nps)).producing(.adds(counted)).needing(inputs),
         Builtin("nps_trend", ["table", "period?", "overall?"], .verb,
             "NPS per period (period: \"month\", \"quarter\" (the default) or \"year\") for each row of the table, or with overall: true for all its rows together: id, name, period, responses, promoters, passives, detractors, nps and change (against the period before).",
-            .special(trend)).producing(.table(["id", "name", "period"] + counted + ["change"])).needing(inputs),
+            .special(trend)).producing(.table(["id", "name", "period"] + counted + ["change"])).needing(inputs)
+            .choosing("period", from: ["month", "quarter", "year"]),
     ]
 
     /// Promoter, passive and detractor counts of some answers.
@@ -135,7 +136,9 @@ enum Nps {
         var period = Period.quarter
         if let v = try site.option("period") {
             guard case .string(let s) = v, let p = Period(rawValue: s) else {
-                throw site.interp.fail("period must be \"month\", \"quarter\" or \"year\"", site.optionRange("period"), hints: ["nps_trend period: \"month\""])
+                let words = ["month", "quarter", "year"]
+                throw site.interp.fail(Builtin.choiceMessage("period", words), site.optionRange("period"),
+                    hints: [{ if case .string(let w) = v { Suggest.hint(w, in: words) } else { nil } }() ?? "nps_trend period: \"month\""])
             }
             period = p
         }

@@ -141,6 +141,24 @@ public struct Builtin: @unchecked Sendable {
         return b
     }
 
+    /// For an option that takes one of some words (`period: "month"`): the words, so the
+    /// checker rejects a literal that is none of them before anything runs.
+    public private(set) var choices: [String: [String]] = [:]
+
+    /// The same built-in, with an option that takes one of `words`.
+    public func choosing(_ option: String, from words: [String]) -> Builtin {
+        var b = self
+        b.choices[option] = words
+        return b
+    }
+
+    /// What is said when an option's word is none of them, by the checker and when it runs.
+    public static func choiceMessage(_ option: String, _ words: [String]) -> String {
+        let quoted = words.map { "\"\($0)\"" }
+        let list = quoted.count > 1 ? quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "") : quoted.joined()
+        return "\(option) must be \(list)"
+    }
+
     /// The same stage, declaring the inputs it reads.
     public func needing(_ inputs: [StageInput]) -> Builtin {
         var b = self

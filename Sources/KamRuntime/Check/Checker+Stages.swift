@@ -29,6 +29,10 @@ extension Checker {
                 error("\(b.name) has no option '\(n)'", a.value.range,
                     hints: [Suggest.hint(n, in: allowed) ?? (allowed.isEmpty ? "\(b.name) takes no options" : "options: " + allowed.joined(separator: ", "))])
             }
+            // A word that is none of the option's: said before anything runs.
+            if let n = a.name, let words = b.choices[n], case .string(let w) = a.value.kind, !words.contains(w) {
+                error(Builtin.choiceMessage(n, words), a.value.range, hints: [Suggest.hint(w, in: words) ?? "\(b.name) \(n): \"\(words[0])\""])
+            }
         }
         guard let inputIndex = args.firstIndex(where: { $0.style == .positional && $0.clause == nil }) else {
             if b.name == "where" {
