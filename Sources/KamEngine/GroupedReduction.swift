@@ -42,7 +42,7 @@ extension Reduce {
             seen.withUnsafeMutableBufferPointer { k in
                 switch op {
                 case .count:
-                    for i in 0..<gid.count where gid[i] >= 0 && (validity?[start + i] ?? true) { k[Int(gid[i])] += 1 }
+                    Self.count(gid, validity, start, k)
                 case .sum:
                     ints.withUnsafeMutableBufferPointer { out in
                         for i in 0..<gid.count {
@@ -55,15 +55,7 @@ extension Reduce {
                         }
                     }
                 case .avg:
-                    sums.withUnsafeMutableBufferPointer { s in
-                        for i in 0..<gid.count {
-                            let t = Int(gid[i])
-                            if t < 0 { continue }
-                            if let validity, !validity[start + i] { continue }
-                            Reduce.twoSum(s, t, Double(xs[i]))
-                            k[t] += 1
-                        }
-                    }
+                    sums.withUnsafeMutableBufferPointer { s in Self.average(gid, xs, validity, start, s, k, Double.init) }
                 case .min, .max:
                     ints.withUnsafeMutableBufferPointer { b in Self.extremes(gid, xs, validity, start, wantMax, b, k) }
                 case .countDistinct: break
@@ -77,7 +69,7 @@ extension Reduce {
             seen.withUnsafeMutableBufferPointer { k in
                 switch op {
                 case .count:
-                    for i in 0..<gid.count where gid[i] >= 0 && (validity?[start + i] ?? true) { k[Int(gid[i])] += 1 }
+                    Self.count(gid, validity, start, k)
                 case .sum:
                     // (A sum needs no count.)
                     sums.withUnsafeMutableBufferPointer { s in
@@ -88,16 +80,29 @@ extension Reduce {
                         }
                     }
                 case .avg:
-                    sums.withUnsafeMutableBufferPointer { s in
-                        for i in 0..<gid.count where gid[i] >= 0 && (validity?[start + i] ?? true) {
-                            Reduce.twoSum(s, Int(gid[i]), xs[i])
-                            k[Int(gid[i])] += 1
-                        }
-                    }
+                    sums.withUnsafeMutableBufferPointer { s in Self.average(gid, xs, validity, start, s, k) { $0 } }
                 case .min, .max:
                     sums.withUnsafeMutableBufferPointer { b in Self.extremes(gid, xs, validity, start, wantMax, b, k) }
                 case .countDistinct: break
                 }
+            }
+        }
+
+        /// How many values (not null) each group has so far.
+        @inline(__always) static func count(
+            _ gid: UnsafeBufferPointer<Int32>, _ validity: Bitmap?, _ start: Int, _ seen: UnsafeMutableBufferPointer<Int64>
+        ) {
+            for i in 0..<gid.count where gid[i] >= 0 && (validity?[start + i] ?? true) { seen[Int(gid[i])] += 1 }
+        }
+
+        /// The compensated sums (as floats) and counts of each group so far, for avg.
+        @inline(__always) static func average<T>(
+            _ gid: UnsafeBufferPointer<Int32>, _ xs: UnsafeBufferPointer<T>, _ validity: Bitmap?, _ start: Int,
+            _ sums: UnsafeMutableBufferPointer<Double>, _ seen: UnsafeMutableBufferPointer<Int64>, _ double: (T) -> Double
+        ) {
+            for i in 0..<gid.count where gid[i] >= 0 && (validity?[start + i] ?? true) {
+                Reduce.twoSum(sums, Int(gid[i]), double(xs[i]))
+                seen[Int(gid[i])] += 1
             }
         }
 
