@@ -23,7 +23,8 @@ public enum HTMLPage {
         return out
     }
 
-    /// A table: a header row, then a row per row; empty cells for null.
+    /// A table: a header row, then a row per row, each cell as `cellText` writes it (the
+    /// writer passes its view text: floats as the terminal shows them); empty for null.
     public static func table(_ t: Table, cellText: (Value) -> String) -> String {
         let numeric = t.columns.map { TableLayout.isNumeric($0) }
         var out = "<table>\n<thead><tr>"
@@ -38,10 +39,8 @@ public enum HTMLPage {
                 if v.isNull { classes.append("null") }
                 // Health reads at a glance, as on the terminal.
                 if t.names[c] == "health", case .string(let s) = v, ["green", "yellow", "red"].contains(s) { classes.append("health " + s) }
-                // Floats as the terminal shows them (a page is read, not parsed); a sparkline
-                // as an inline SVG of the same bars.
-                let text: String
-                if case .float(let x) = v { text = TableLayout.displayFloat(x) } else { text = cellText(v) }
+                // A sparkline as an inline SVG of the same bars.
+                let text = cellText(v)
                 let cell = sparklineSVG(text) ?? escape(text)
                 out += "<td" + (classes.isEmpty ? "" : " class=\"" + classes.joined(separator: " ") + "\"") + ">" + cell + "</td>"
             }

@@ -100,7 +100,7 @@ public struct Writer {
             return out
         // A blank line after each table, so two results are two tables.
         case .markdown: return markdown(t) + "\n"
-        case .html: return HTMLPage.table(t, cellText: cellText) + "\n"
+        case .html: return HTMLPage.table(t, cellText: viewText) + "\n"
         }
     }
 
@@ -164,6 +164,13 @@ public struct Writer {
         }
     }
 
+    /// A cell's text in a view people read (markdown, the HTML page): floats as the terminal
+    /// shows them, so a number is the same in every view (csv and json keep every digit).
+    public func viewText(_ v: Value) -> String {
+        if case .float(let x) = v { return TableLayout.displayFloat(x) }
+        return cellText(v)
+    }
+
     public func cellText(_ v: Value) -> String {
         switch v {
         case .null: return ""
@@ -193,14 +200,8 @@ public struct Writer {
         }
         var out = "| " + t.names.map(esc).joined(separator: " | ") + " |\n"
         out += "|" + t.columns.map { TableLayout.isNumeric($0) ? " ---: |" : " --- |" }.joined() + "\n"
-        // Floats as the terminal and the page show them (a wiki is read; csv and json keep
-        // every digit), so a report's numbers are the same in every view.
-        func text(_ v: Value) -> String {
-            if case .float(let x) = v { return TableLayout.displayFloat(x) }
-            return cellText(v)
-        }
         for i in 0..<t.count {
-            out += "| " + t.columns.map { esc(text($0.value(at: i))) }.joined(separator: " | ") + " |\n"
+            out += "| " + t.columns.map { esc(viewText($0.value(at: i))) }.joined(separator: " | ") + " |\n"
         }
         if t.count == 0 { out += "\n(0 rows)\n" }
         return out
