@@ -22,6 +22,9 @@ public struct CSVParser {
     /// Columns read as text whatever they hold (lower-cased names): a manifest's
     /// `types = { zip = "string" }` keeps 08123 and 12345678901234567890 as written.
     public var textColumns: Set<String> = []
+    /// Numbers and dates of typed columns scanned and parsed in one pass (`fastField`);
+    /// off, every field takes the general path (the differential tests compare the two).
+    public var typedFastPath = true
 
     public init(base: UnsafePointer<UInt8>, count: Int, delimiter: UInt8, nullTokens: Set<[UInt8]>, name: String) {
         self.base = base
@@ -39,7 +42,20 @@ public struct CSVParser {
         tokenStartsLow = low
         tokenStartsHigh = high
         tokenStartsBeyondASCII = tokenList.contains { $0[0] >= 128 }
+        // Digits and '-' that no null token starts with; none when the delimiter is one of
+        // them, so the typed fast path below never reads a delimiter as part of a number.
+        var starts: UInt64 = (1 << 45) | (0x3FF << 48)
+        starts &= ~low
+        if delimiter == UInt8(ascii: "-") || delimiter == UInt8(ascii: ".") || (48...57).contains(delimiter) { starts = 0 }
+        numberStarts = starts
     }
+
+    /// The first bytes the typed fast path takes (`fastField`), as bits.
+    let numberStarts: UInt64
+    /// 10^0 ... 10^15, as integers and as doubles: looked up, not switched on, since a
+    /// number's digit count changes from row to row and a jump table would mispredict.
+    let intPowers: [Int64] = (0...15).map { k in (0..<k).reduce(Int64(1)) { p, _ in p * 10 } }
+    let floatPowers: [Double] = (0...15).map { CSVParser.powerOfTen($0) }
 
     public let emptyIsNull: Bool
     public let tokenList: [[UInt8]]
@@ -358,6 +374,7 @@ public struct CSVParser {
         var row = 0
         var scratch: [UInt8] = []
         scratch.reserveCapacity(256)
+        let fast = typedFastPath && strings == nil && numberStarts != 0
         while pos < end {
             // Blank lines are skipped, as most readers do.
             if base[pos] == 10 || base[pos] == 13 {
@@ -369,15 +386,19 @@ public struct CSVParser {
             let rowLine = line
             var col = 0
             while true {
-                // One field: [fs, fe) in the file, or unescaped in scratch.
-                let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
-                if col < width && (strings == nil || strings?.contains(col) == true) {
-                    if escaped {
-                        scratch.withUnsafeBufferPointer { buf in
-                            add(&cols[col], buf, row: row, forceString: strings != nil)
+                if fast, col < width, let next = fastField(&cols[col], at: pos, end: end) {
+                    pos = next
+                } else {
+                    // One field: [fs, fe) in the file, or unescaped in scratch.
+                    let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
+                    if col < width && (strings == nil || strings?.contains(col) == true) {
+                        if escaped {
+                            scratch.withUnsafeBufferPointer { buf in
+                                add(&cols[col], buf, row: row, forceString: strings != nil)
+                            }
+                        } else {
+                            add(&cols[col], UnsafeBufferPointer(start: base + fs, count: fe - fs), row: row, forceString: strings != nil)
                         }
-                    } else {
-                        add(&cols[col], UnsafeBufferPointer(start: base + fs, count: fe - fs), row: row, forceString: strings != nil)
                     }
                 }
                 col += 1
@@ -409,6 +430,97 @@ public struct CSVParser {
     }
 
     // MARK: values
+
+    /// Reads the ASCII digits from `i` (before `end`) into `value` (wrapping: the caller
+    /// limits the count), eight bytes at a time where eight can be read.
+    @inline(__always)
+    func digits(_ i: inout Int, end: Int, into value: inout Int64) {
+        while i + 8 <= end {
+            let (n, v) = CSVParser.leadingDigits(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            value = value &* intPowers[n] &+ Int64(v)
+            i += n
+            if n < 8 { return }
+        }
+        while i < end, base[i] &- 48 <= 9 {
+            value = value &* 10 &+ Int64(base[i] &- 48)
+            i += 1
+        }
+    }
+
+    /// How many of eight bytes (little-endian, first byte lowest) are ASCII digits before
+    /// the first that is not, and their value (SWAR: Lemire's eight-digit multiply).
+    @inline(__always)
+    static func leadingDigits(_ word: UInt64) -> (count: Int, value: UInt64) {
+        let x = word ^ 0x3030_3030_3030_3030
+        // A byte's top bit is set unless it was '0'...'9' (no carries cross bytes).
+        let notDigit = (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+        let n = notDigit == 0 ? 8 : notDigit.trailingZeroBitCount >> 3
+        if n == 0 { return (0, 0) }
+        // The n digits moved to the top bytes: the bytes below are leading zeros.
+        var v = x << UInt64(64 - 8 * n)
+        v = ((v & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) >> 8
+        v = ((v & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        v = ((v & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+        return (n, v)
+    }
+
+    /// The typed fast path: a field of an int, float or date column that is a plain number
+    /// (`-`, digits, at most one `.`) or a 10-byte ISO date, followed by the delimiter or a
+    /// line end, is scanned and parsed in one pass and appended; returns the position after
+    /// it. Anything else (quotes, nulls, exponents, leading zeros, long numbers, a value
+    /// that changes the column's kind) returns nil and takes the general path
+    /// (`scanField` + `add`), whose answer this one equals for every field it takes.
+    @inline(__always)
+    func fastField(_ c: inout ColumnPart, at start: Int, end: Int) -> Int? {
+        guard start < end else { return nil }
+        let first = base[start]
+        guard first < 64, (numberStarts >> UInt64(first)) & 1 == 1, !c.failed else { return nil }
+        @inline(__always) func ends(_ i: Int) -> Bool {
+            i == end || base[i] == delimiter || base[i] == 10 || base[i] == 13
+        }
+        switch c.kind {
+        case .int, .float:
+            var i = start
+            let neg = first == UInt8(ascii: "-")
+            if neg { i += 1 }
+            let digitsStart = i
+            var mantissa: Int64 = 0
+            digits(&i, end: end, into: &mantissa)
+            let intDigits = i - digitsStart
+            if intDigits > 1 && base[digitsStart] == UInt8(ascii: "0") { return nil }
+            if c.kind == .int {
+                guard intDigits > 0, intDigits <= 18, ends(i) else { return nil }
+                c.ints.append(neg ? -mantissa : mantissa)
+                return i
+            }
+            var fraction = 0
+            if i < end && base[i] == UInt8(ascii: ".") {
+                i += 1
+                let fractionStart = i
+                digits(&i, end: end, into: &mantissa)
+                fraction = i - fractionStart
+            }
+            let digits = intDigits + fraction
+            guard digits > 0, digits <= 15, ends(i) else { return nil }
+            let v = Double(mantissa) / floatPowers[fraction]
+            c.floats.append(neg ? -v : v)
+            return i
+        case .date:
+            guard end - start >= 10, ends(start + 10) else { return nil }
+            let p = UnsafeRawPointer(base + start)
+            let head = p.loadUnaligned(as: UInt64.self), tail = p.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
+            if let d = c.lastDate, head == c.lastDateHead, tail == c.lastDateTail {
+                c.dates.append(d)
+                return start + 10
+            }
+            guard let d = Calendar.parse(UnsafeBufferPointer(start: base + start, count: 10)) else { return nil }
+            c.dates.append(d)
+            (c.lastDateHead, c.lastDateTail, c.lastDate) = (head, tail, d)
+            return start + 10
+        default:
+            return nil
+        }
+    }
 
     @inline(__always)
     public func isNull(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
