@@ -213,7 +213,6 @@ public enum Linker {
         struct Resolved {
             var rows: [Int32] = []
             var offsets: [Int32] = []
-            var back: [Int32] = []
             var dangling = 0
             var examples: [Int] = []
         }
@@ -237,7 +236,6 @@ public enum Linker {
                 for t in r.rows where t >= 0 { offsets[Int(t) + 1] += 1 }
                 for i in 0..<targets { offsets[i + 1] += offsets[i] }
                 r.offsets = offsets
-                r.back = AccountGraph.ReverseLink.rows(forward: r.rows, offsets: offsets) ?? []
                 outBase?[k] = r
             }
         }
@@ -279,7 +277,11 @@ public enum Linker {
             if dst.reverseLink(rname) != nil || dst.table.columnIndex(rname) != nil || (owner != nil && owner != k && rname == src.name) {
                 rname = "\(src.name)_by_\(name)"
             }
-            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: name, offsets: r.offsets, rows: r.back))
+            // The reverse rows (a counting sort of the forward link) are made when a run first
+            // walks the link backwards: a scatter over the forward link needs only the offsets.
+            let forward = r.rows, offsets = r.offsets
+            dst.reverse.append(AccountGraph.ReverseLink(name: rname, source: spec.entity, via: name, offsetsBox: LazyArray(offsets),
+                rowsBox: LazyArray(loader: { AccountGraph.ReverseLink.rows(forward: forward, offsets: offsets) ?? [] })))
         }
         resolved = []
         // Tables that know their graph, so their rows navigate.
