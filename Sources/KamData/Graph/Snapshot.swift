@@ -336,11 +336,41 @@ public enum Snapshot {
             u64(sum)
         }
 
+        /// A numeric column's bytes as the snapshot stores them (`table` writes the tags).
+        enum Narrowed {
+            case none
+            case ints32([Int32])
+            case scaled([Int32], UInt8)
+        }
+
+        /// Each numeric column narrowed, the columns side by side on the cores (the writer
+        /// runs while the script does, and the script is usually done first).
+        static func narrowed(_ t: Table, _ columns: Range<Int>) -> [Narrowed] {
+            var out = [Narrowed](repeating: .none, count: columns.count)
+            out.withUnsafeMutableBufferPointer { o in
+                let slots = o
+                parallelFor(columns.count) { j in
+                    let k = columns.lowerBound + j
+                    switch t.columns[k].storage {
+                    case .int(let a): slots[j] = Snapshot.narrow(a).map { .ints32($0) } ?? .none
+                    case .float(let a): slots[j] = Snapshot.scaled(a).map { .scaled($0.0, $0.1) } ?? .none
+                    default: break
+                    }
+                }
+            }
+            return out
+        }
+
         mutating func table(_ t: Table) {
             u64(UInt64(t.count))
             optionalString(t.name)
             u64(UInt64(t.columns.count))
-            for (name, c) in zip(t.names, t.columns) {
+            // A core's worth of columns at a time, so only that many narrowed copies are held.
+            let step = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            var narrowed: [Narrowed] = []
+            for (k, (name, c)) in zip(t.names, t.columns).enumerated() {
+                if k % step == 0 { narrowed = Writer.narrowed(t, k..<min(t.columns.count, k + step)) }
+                let narrowed = narrowed[k % step]
                 string(name)
                 if let v = c.validity {
                     u8(1)
@@ -351,7 +381,7 @@ public enum Snapshot {
                 switch c.storage {
                 case .int(let a):
                     // Ids, counts and quantities mostly fit in 32 bits: half the bytes to write.
-                    if let narrow = Snapshot.narrow(a) {
+                    if case .ints32(let narrow) = narrowed {
                         u8(6)
                         array(narrow)
                     } else {
@@ -361,7 +391,7 @@ public enum Snapshot {
                 case .float(let a):
                     // Money, prices and rates: whole cents (or ten-thousandths) as 32-bit
                     // integers, half the bytes, when each value comes back bit for bit.
-                    if let (scaled, scale) = Snapshot.scaled(a) {
+                    if case .scaled(let scaled, let scale) = narrowed {
                         u8(7)
                         u8(scale)
                         array(scaled)
@@ -474,9 +504,11 @@ public enum Snapshot {
             let fits = out.withUnsafeMutableBufferPointer { o in
                 a.withUnsafeBufferPointer { x in
                     for i in 0..<x.count {
-                        let v = (x[i] * p).rounded()
+                        // Rounded by hand (`rounded()` is a libm call per value); the check
+                        // below decides, so a tie rounded either way is never wrong.
+                        let v = x[i] * p
                         guard v.magnitude <= Double(Int32.max) else { return false }
-                        let c = Int32(v)
+                        let c = Int32(v < 0 ? v - 0.5 : v + 0.5)
                         guard (Double(c) / p).bitPattern == x[i].bitPattern else { return false }
                         o[i] = c
                     }
