@@ -49,13 +49,15 @@ struct Kam: ParsableCommand {
               kam run plan.kam --param region=EMEA  run a saved script (it reads $region)
               kam check plans/*.kam                 check scripts without running them
               kam run - < report.kam                a script on stdin
-              kam -c 'load "orders.csv" | aggregate revenue = sum(amount) by region' --format json
+              kam -c 'load "orders.csv" | top 5 by amount' --format json
+              kam completions install               shell completion and the man page
 
             Exit codes: 0 ok, 1 runtime error or failed assert, 2 usage (a missing --param), \
             3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self],
+        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self,
+                      CompletionsCommand.self, ManCommand.self],
         defaultSubcommand: nil
     )
 
