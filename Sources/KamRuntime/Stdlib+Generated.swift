@@ -43,11 +43,11 @@ fn revenue_steps(o) = map(range(12), k => sum(filter(o, x => x.date > today() - 
 
 # NPS of the last 180 days and its change against the 180 days before; null without surveys.
 fn monday_nps(t) = if(has("surveys"), (t
-    | nps days: 180
-    | derive p_now = promoters, d_now = detractors, n_now = responses, nps_180d = round(nps, 0)
-    | nps days: 360
-    | derive nps_change = if(responses - n_now == 0 or nps_180d == null, null,
-        round(nps_180d - 100 * ((promoters - p_now) - (detractors - d_now)) / (responses - n_now), 0))),
+  | nps days: 180
+  | derive p_now = promoters, d_now = detractors, n_now = responses, nps_180d = round(nps, 0)
+  | nps days: 360
+  | derive nps_change = if(responses - n_now == 0 or nps_180d == null, null,
+      round(nps_180d - 100 * ((promoters - p_now) - (detractors - d_now)) / (responses - n_now), 0))),
   (t | derive nps_180d = null, nps_change = null))
 
 # Each account at a glance: health now and a week ago, why, revenue and its trend, NPS of
@@ -102,7 +102,7 @@ fn monday_concentration() {
   let c = base | concentration revenue
   let l = base | lose id in largest
   {hhi: round(c.hhi, 0), top5_share: round(c.cr5, 3), largest_account: (base | top 1 by revenue).name[0],
-   revenue_lost: round(l.revenue_lost, 0), revenue_share_lost: round(l.revenue_share_lost, 3), hhi_after: round(l.hhi_after, 0)}
+    revenue_lost: round(l.revenue_lost, 0), revenue_share_lost: round(l.revenue_share_lost, 3), hhi_after: round(l.hhi_after, 0)}
 }
 
 # The Monday account review of the accounts of t: one record of sections, printed as a
@@ -155,7 +155,9 @@ fn account_plan(t) {
       | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0), score = round(score, 3)
       | select item, rank, score, confidence, expected_value, because),
       "not assessed: the products have neither a name nor a category"))
-  let risks = if(has("contacts"), (t | health | join (t | coverage | select id, known, single_threaded, stale) on id == id
+  let risks = if(has("contacts"), (t
+    | health
+    | join (t | coverage | select id, known, single_threaded, stale) on id == id
     | select health, reasons, not_assessed, known, single_threaded, stale),
     (t | health | select health, reasons, not_assessed))
   let blank = {objective: "", strategy: "", action: "", owner: "", due: ""}
