@@ -202,10 +202,47 @@ public final class Interpreter {
             if case .null = v { hints.append("the condition is null, not true") } else if case .bool = v {} else {
                 hints.append("the condition is \(v.aTypeName), not a bool")
             }
-            throw fail(text, condition.range, hints: hints)
+            var d = fail(text, condition.range, hints: hints)
+            d.notes = assertionValues(condition, env)
+            throw d
         case .expression(let e):
             return try eval(e, env)
         }
+    }
+
+    /// What a failed assert's parts were, as a test framework shows them: `n > 0` gives
+    /// `n is -1`. The operands of comparisons, `and`, `or`, `not` and a call's arguments,
+    /// literals left out; a part that cannot be evaluated (the right of an `and` whose left
+    /// was false may not be) is skipped.
+    func assertionValues(_ condition: Expr, _ env: Env) -> [String] {
+        var parts: [Expr] = []
+        func operand(_ e: Expr) {
+            switch e.kind {
+            case .null, .bool, .int, .float, .string, .date, .duration: break
+            case .binary, .and, .or, .coalesce, .unary: collect(e)
+            default: parts.append(e)
+            }
+        }
+        func collect(_ e: Expr) {
+            switch e.kind {
+            case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .coalesce(let a, let b):
+                operand(a)
+                operand(b)
+            case .unary(_, let x): operand(x)
+            case .call(_, let args, false): for a in args { operand(a.value) }
+            default: operand(e)
+            }
+        }
+        collect(condition)
+        var seen = Set<String>(), notes: [String] = []
+        for e in parts {
+            let text = currentSource.slice(e.range)
+            guard seen.insert(text).inserted, notes.count < 8, let v = try? eval(e, env) else { continue }
+            var shown = Format.literal(v, depth: 1)
+            if shown.count > 200 { shown = String(shown.prefix(200)) + "..." }
+            notes.append("  \(text) is \(shown)")
+        }
+        return notes
     }
 
     public func importModule(_ path: String, isFile: Bool, range: SourceRange, into env: Env) throws {

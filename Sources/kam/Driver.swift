@@ -247,15 +247,19 @@ final class Driver {
     var sink: ((String) -> Void)?
 
     func runText(_ text: String, name: String) -> Int32 {
+        run(text, name: name, out: sink ?? Output.write, err: Output.error)
+    }
+
+    /// Runs `text` in the session, on the database when there is one.
+    func run(_ text: String, name: String, out: @escaping (String) -> Void, err: @escaping (String) -> Void) -> Int32 {
         let session = self.session
-        let out = sink ?? Output.write
         if let (backend, rows) = backend {
             return withLargeStack {
-                session.run(text, name: name, on: backend, rowsInMemory: rows, out: out, err: Output.error)
+                session.run(text, name: name, on: backend, rowsInMemory: rows, out: out, err: err)
             }
         }
         return withLargeStack {
-            session.run(text, name: name, out: out, err: Output.error)
+            session.run(text, name: name, out: out, err: err)
         }
     }
 

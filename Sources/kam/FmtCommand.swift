@@ -118,7 +118,7 @@ struct FmtCommand: ParsableCommand {
                     }
                     if url.pathExtension == "kam" {
                         let relative = String(url.path.dropFirst(base.path.count)).drop { $0 == "/" }
-                        found.append(path.hasSuffix("/") ? path + relative : path + "/" + relative)
+                        found.append(path == "." ? String(relative) : path.hasSuffix("/") ? path + relative : path + "/" + relative)
                     }
                 }
             }

@@ -56,7 +56,7 @@ struct Kam: ParsableCommand {
             3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self, FmtCommand.self,
+        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self, FmtCommand.self, TestCommand.self,
                       CompletionsCommand.self, ManCommand.self],
         defaultSubcommand: nil
     )
