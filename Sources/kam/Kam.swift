@@ -56,7 +56,7 @@ struct Kam: ParsableCommand {
             3 syntax or check error, 4 data error.
             """,
         version: kamVersion,
-        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self, FmtCommand.self, TestCommand.self,
+        subcommands: [Run.self, CheckCommand.self, SQLCommand.self, DemoCommand.self, CacheCommand.self, ReportCommand.self, FmtCommand.self, TestCommand.self, LSPCommand.self,
                       CompletionsCommand.self, ManCommand.self],
         defaultSubcommand: nil
     )
@@ -87,7 +87,7 @@ struct Kam: ParsableCommand {
         do {
             // `kam plan.kam` (how a #!/usr/bin/env kam script runs) means `kam run plan.kam`.
             var arguments = Array(CommandLine.arguments.dropFirst())
-            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "cache", "report", "fmt", "test", "help"].contains(first),
+            if let first = arguments.first, !first.hasPrefix("-"), !["run", "check", "sql", "demo", "cache", "report", "fmt", "test", "lsp", "help"].contains(first),
                 FileManager.default.fileExists(atPath: first)
             {
                 arguments.insert("run", at: 0)

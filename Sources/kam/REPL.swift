@@ -336,10 +336,14 @@ final class REPL {
 
                 """
         }
-        guard let b = Builtins.table[topic] else {
-            if let doc = REPL.stdlibHelp(topic) { return doc }
-            return "no function '\(topic)'" + (Suggest.hint(topic, in: Array(Builtins.table.keys) + Array(REPL.coreNames)).map { "; \($0)" } ?? "") + "\n"
-        }
+        if let text = REPL.topicHelp(topic) { return text }
+        return "no function '\(topic)'" + (Suggest.hint(topic, in: Array(Builtins.table.keys) + Array(REPL.coreNames)).map { "; \($0)" } ?? "") + "\n"
+    }
+
+    /// The help of a built-in or a library function (`:help NAME`, and the language
+    /// server's hover): its signature, doc and, for a stage, what it reads.
+    static func topicHelp(_ topic: String) -> String? {
+        guard let b = Builtins.table[topic] else { return REPL.stdlibHelp(topic) }
         var text = "\(b.signature)  [\(b.category.rawValue)]\n  \(b.doc)\n"
         if !b.inputs.isEmpty {
             // What the stage reads, and the option that points each input elsewhere.
