@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KamCore
 
-/// `kam lsp`: a language server over stdio (JSON-RPC 2.0, LSP 3.17) for editors: the
+/// `kam lsp`: a language server over stdio (JSONMessage-RPC 2.0, LSP 3.17) for editors: the
 /// parser's and the checker's diagnostics as you type, completion from the REPL's
 /// completer, hover with a built-in's help, go to definition of `let`, `fn` and `param`,
 /// and formatting by `kam fmt`.
@@ -34,7 +34,7 @@ struct LanguageServer {
     /// Serves until `exit` (or the end of stdin); the process's exit code.
     mutating func serve() -> Int32 {
         while let body = readMessage() {
-            guard let message = try? JSON.parse(body) else {
+            guard let message = try? JSONMessage.parse(body) else {
                 send(.object(["jsonrpc": .string("2.0"), "id": .null, "error": error(-32700, "parse error")]))
                 continue
             }
@@ -44,7 +44,7 @@ struct LanguageServer {
         return shuttingDown ? 0 : 1
     }
 
-    // MARK: framing: `Content-Length: N\r\n\r\n` then N bytes of JSON
+    // MARK: framing: `Content-Length: N\r\n\r\n` then N bytes of JSONMessage
 
     private mutating func fill() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -95,7 +95,7 @@ struct LanguageServer {
         return nil
     }
 
-    private func send(_ message: JSON) {
+    private func send(_ message: JSONMessage) {
         let body = Array(message.text.utf8)
         let bytes = Array("Content-Length: \(body.count)\r\n\r\n".utf8) + body
         var offset = 0
@@ -109,21 +109,21 @@ struct LanguageServer {
         }
     }
 
-    private func error(_ code: Int, _ message: String) -> JSON {
+    private func error(_ code: Int, _ message: String) -> JSONMessage {
         .object(["code": .number(Double(code)), "message": .string(message)])
     }
 
-    private func respond(_ id: JSON, _ result: JSON) {
+    private func respond(_ id: JSONMessage, _ result: JSONMessage) {
         send(.object(["jsonrpc": .string("2.0"), "id": id, "result": result]))
     }
 
-    private func notify(_ method: String, _ params: JSON) {
+    private func notify(_ method: String, _ params: JSONMessage) {
         send(.object(["jsonrpc": .string("2.0"), "method": .string(method), "params": params]))
     }
 
     // MARK: dispatch
 
-    private mutating func handle(_ message: JSON) {
+    private mutating func handle(_ message: JSONMessage) {
         let method = message["method"]?.string ?? ""
         let params = message["params"]
         guard let id = message["id"] else {
@@ -140,7 +140,7 @@ struct LanguageServer {
             respond(id, .object([
                 "capabilities": .object([
                     "textDocumentSync": .object(["openClose": .bool(true), "change": .number(1)]),
-                    "completionProvider": .object(["triggerCharacters": .array([".", "|", " "].map(JSON.string))]),
+                    "completionProvider": .object(["triggerCharacters": .array([".", "|", " "].map(JSONMessage.string))]),
                     "hoverProvider": .bool(true),
                     "definitionProvider": .bool(true),
                     "documentFormattingProvider": .bool(true),
@@ -159,7 +159,7 @@ struct LanguageServer {
         }
     }
 
-    private mutating func notification(_ method: String, _ params: JSON?) {
+    private mutating func notification(_ method: String, _ params: JSONMessage?) {
         switch method {
         case "textDocument/didOpen":
             guard let doc = params?["textDocument"], let uri = doc["uri"]?.string, let text = doc["text"]?.string else { return }
@@ -177,7 +177,7 @@ struct LanguageServer {
         }
     }
 
-    private func document(_ params: JSON?) -> TextDocument? {
+    private func document(_ params: JSONMessage?) -> TextDocument? {
         params?["textDocument"]?["uri"]?.string.flatMap { documents[$0] }
     }
 
@@ -237,11 +237,11 @@ struct LanguageServer {
         }
     }
 
-    private func lspDiagnostic(_ d: Diagnostic, in doc: TextDocument) -> JSON {
+    private func lspDiagnostic(_ d: Diagnostic, in doc: TextDocument) -> JSONMessage {
         var message = d.message
         for hint in d.hints { message += "\nhint: " + hint }
         for note in d.notes { message += "\n" + note.trimmingCharacters(in: .whitespaces) }
-        var range = JSON.object(["start": doc.position(0), "end": doc.position(0)])
+        var range = JSONMessage.object(["start": doc.position(0), "end": doc.position(0)])
         if let r = d.range, d.source === doc.source || d.source?.name == doc.path {
             range = doc.range(r)
         } else if let s = d.source, let r = d.range {
@@ -274,7 +274,7 @@ struct LanguageServer {
         return out
     }
 
-    private mutating func completion(_ params: JSON?) -> JSON {
+    private mutating func completion(_ params: JSONMessage?) -> JSONMessage {
         guard let doc = document(params) else { return .array([]) }
         let offset = doc.offset(params?["position"])
         let before = doc.statementPrefix(offset)
@@ -286,8 +286,8 @@ struct LanguageServer {
         let defined = definitions(doc).map(\.name)
         for name in defined where name.hasPrefix(prefix) && name != prefix { names.insert(name) }
         let entities = Set((try? session.interpreter.currentDataset())?.entities.map(\.name) ?? [])
-        let items: [JSON] = names.sorted().map { name in
-            var item: [String: JSON] = ["label": .string(name)]
+        let items: [JSONMessage] = names.sorted().map { name in
+            var item: [String: JSONMessage] = ["label": .string(name)]
             if let b = Builtins.table[name] {
                 item["kind"] = .number(3)  // Function
                 item["detail"] = .string(b.signature)
@@ -305,7 +305,7 @@ struct LanguageServer {
         return .object(["isIncomplete": .bool(false), "items": .array(items)])
     }
 
-    private func hover(_ params: JSON?) -> JSON {
+    private func hover(_ params: JSONMessage?) -> JSONMessage {
         guard let doc = document(params), let (word, range) = doc.word(at: doc.offset(params?["position"])) else { return .null }
         var text = REPL.topicHelp(word)
         if text == nil, let def = definitions(doc).last(where: { $0.name == word }) {
@@ -325,7 +325,7 @@ struct LanguageServer {
         ])
     }
 
-    private func definition(_ params: JSON?) -> JSON {
+    private func definition(_ params: JSONMessage?) -> JSONMessage {
         guard let doc = document(params) else { return .null }
         let offset = doc.offset(params?["position"])
         guard let (word, _) = doc.word(at: offset) else { return .null }
@@ -335,11 +335,11 @@ struct LanguageServer {
         return .object(["uri": .string(doc.uri), "range": doc.range(def.range)])
     }
 
-    private func formatting(_ params: JSON?) -> JSON {
+    private func formatting(_ params: JSONMessage?) -> JSONMessage {
         guard let doc = document(params), let formatted = try? SourceFormatter.format(doc.text, name: doc.path),
             formatted != doc.text
         else { return .array([]) }
-        let whole = JSON.object(["start": doc.position(0), "end": doc.position(doc.source.bytes.count)])
+        let whole = JSONMessage.object(["start": doc.position(0), "end": doc.position(doc.source.bytes.count)])
         return .array([.object(["range": whole, "newText": .string(formatted)])])
     }
 }

@@ -22,7 +22,7 @@ struct TextDocument {
     var text: String { source.text }
 
     /// The LSP position of a byte offset.
-    func position(_ offset: Int) -> JSON {
+    func position(_ offset: Int) -> JSONMessage {
         let bytes = source.bytes
         let offset = max(0, min(offset, bytes.count))
         var line = 0
@@ -36,10 +36,10 @@ struct TextDocument {
         return .object(["line": .number(Double(line)), "character": .number(Double(prefix.utf16.count))])
     }
 
-    func range(_ r: SourceRange) -> JSON { .object(["start": position(r.start), "end": position(r.end)]) }
+    func range(_ r: SourceRange) -> JSONMessage { .object(["start": position(r.start), "end": position(r.end)]) }
 
     /// The byte offset of an LSP position (clamped to its line).
-    func offset(_ position: JSON?) -> Int {
+    func offset(_ position: JSONMessage?) -> Int {
         let bytes = source.bytes
         let line = max(0, min(position?["line"]?.int ?? 0, lineStarts.count - 1))
         var units = max(0, position?["character"]?.int ?? 0)

@@ -1,16 +1,18 @@
-/// A JSON value, for the language server's messages: a closed enum, read and written here.
+import KamCore
+
+/// A JSONMessage value, for the language server's messages: a closed enum, read and written here.
 ///
-///     let m = try JSON.parse(Array(#"{"id": 1, "method": "shutdown"}"#.utf8))
+///     let m = try JSONMessage.parse(Array(#"{"id": 1, "method": "shutdown"}"#.utf8))
 ///     m["method"]?.string  // "shutdown"
-enum JSON: Equatable, Sendable {
+enum JSONMessage: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
-    case array([JSON])
-    case object([String: JSON])
+    case array([JSONMessage])
+    case object([String: JSONMessage])
 
-    subscript(key: String) -> JSON? {
+    subscript(key: String) -> JSONMessage? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
@@ -20,12 +22,12 @@ enum JSON: Equatable, Sendable {
         if case .number(let d) = self, d.rounded() == d, abs(d) < 1e15 { return Int(d) }
         return nil
     }
-    var array: [JSON]? { if case .array(let a) = self { a } else { nil } }
+    var array: [JSONMessage]? { if case .array(let a) = self { a } else { nil } }
 
     struct Failure: Error { var message: String }
 
-    /// Parses one JSON document; nesting is bounded, so a hostile message cannot overflow the stack.
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSON {
+    /// Parses one JSONMessage document; nesting is bounded, so a hostile message cannot overflow the stack.
+    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONMessage {
         var p = Reader(bytes: bytes)
         let v = try p.value(depth: 0)
         p.space()
@@ -41,33 +43,15 @@ enum JSON: Equatable, Sendable {
         case .number(let d):
             if d.rounded() == d && abs(d) < 1e15 { return String(Int64(d)) }
             return d.isFinite ? "\(d)" : "null"
-        case .string(let s): return JSON.quote(s)
+        case .string(let s): return JSONMessage.quote(s)
         case .array(let a): return "[" + a.map(\.text).joined(separator: ",") + "]"
         case .object(let o):
-            return "{" + o.keys.sorted().map { JSON.quote($0) + ":" + (o[$0] ?? .null).text }.joined(separator: ",") + "}"
+            return "{" + o.keys.sorted().map { JSONMessage.quote($0) + ":" + (o[$0] ?? .null).text }.joined(separator: ",") + "}"
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// Strings are escaped as kam's JSON output escapes them.
+    static func quote(_ s: String) -> String { JSON.quote(s) }
 
     private struct Reader {
         let bytes: [UInt8]
@@ -77,14 +61,14 @@ enum JSON: Equatable, Sendable {
             while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
         }
 
-        mutating func value(depth: Int) throws(Failure) -> JSON {
+        mutating func value(depth: Int) throws(Failure) -> JSONMessage {
             guard depth < 200 else { throw Failure(message: "nested too deeply") }
             space()
             guard i < bytes.count else { throw Failure(message: "unexpected end") }
             switch bytes[i] {
             case UInt8(ascii: "{"):
                 i += 1
-                var o: [String: JSON] = [:]
+                var o: [String: JSONMessage] = [:]
                 space()
                 if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
                 while true {
@@ -102,7 +86,7 @@ enum JSON: Equatable, Sendable {
                 }
             case UInt8(ascii: "["):
                 i += 1
-                var a: [JSON] = []
+                var a: [JSONMessage] = []
                 space()
                 if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
                 while true {
