@@ -273,6 +273,21 @@ public final class Checker {
         return .missing
     }
 
+    /// The shape of `name` when it is a column of the innermost row in scope (not a
+    /// variable, a link or a group key).
+    public func rowColumn(_ name: String, _ scope: Scope) -> Shape? {
+        var s: Scope? = scope
+        while let env = s {
+            if env.vars[name] != nil || env.group != nil || env.open { return nil }
+            if let row = env.row {
+                guard row.has(name) else { return nil }
+                return row.type(name)
+            }
+            s = env.parent
+        }
+        return nil
+    }
+
     /// Every name visible from `scope`, for "did you mean".
     public func visibleNames(_ scope: Scope) -> [String] {
         var names: [String] = []
@@ -775,6 +790,20 @@ public final class Checker {
             if let first = p.first { result = elementShape(expr(first.value, rows)) }
             for a in p.dropFirst() { _ = expr(a.value, scope) }
         } else if let first = p.first {
+            if case .name(let n) = first.value.kind, p.count == (b.name == "percentile" ? 2 : 1),
+                let column = rowColumn(n, scope), column.isScalar
+            {
+                // `derive share = r / sum(r)`: a stage's expression runs row by row, so this
+                // would reduce one row's value (every share 1.0). Refused, never guessed.
+                let call = "\(b.name)(\(n)\(b.name == "percentile" ? ", p" : ""))"
+                let column = "\(b.name)(t.\(n)\(b.name == "percentile" ? ", p" : ""))"
+                var hints = [
+                    "a stage's expressions run row by row; for the whole column, name its table: let t = ...; then \(column)",
+                    "inside aggregate ... by, \(call) reduces each group's rows",
+                ]
+                if b.name == "sum" { hints.append("cumsum(\(n)) is a running total") }
+                error("\(call) here reduces one row's \(n), not the column", e.range, hints: hints)
+            }
             let input = expr(first.value, scope)
             var rows: Schema? = nil
             switch input {

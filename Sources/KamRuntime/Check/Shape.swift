@@ -57,6 +57,14 @@ public indirect enum Shape: Sendable {
         }
     }
 
+    /// One value, not a collection: a reduction of it is the value itself.
+    public var isScalar: Bool {
+        switch self {
+        case .bool, .int, .float, .number, .string, .date, .duration: true
+        default: false
+        }
+    }
+
     /// "a string", "an int": for messages.
     public var described: String {
         switch self {
