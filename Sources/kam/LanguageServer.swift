@@ -283,6 +283,11 @@ struct LanguageServer {
         let prefix = String(before.reversed().prefix { $0.isLetter || $0.isNumber || $0 == "_" }.reversed())
         let (insert, candidates) = withLargeStack { completer.complete(before) }
         var names = Set(candidates.isEmpty ? (insert.isEmpty ? [] : [prefix + insert]) : candidates)
+        // In a stage of a table the file binds (`let t = ...` above, then `t | where `),
+        // nothing has run: the checker, over the statements before this one, knows its columns.
+        let columns = boundColumns(doc, before: before, offset: offset, session: session)
+            .filter { $0.hasPrefix(prefix) && $0 != prefix }
+        if !columns.isEmpty { names = Set(columns) }
         let defined = definitions(doc).map(\.name)
         for name in defined where name.hasPrefix(prefix) && name != prefix { names.insert(name) }
         let entities = Set((try? session.interpreter.currentDataset())?.entities.map(\.name) ?? [])
@@ -303,6 +308,24 @@ struct LanguageServer {
             return .object(item)
         }
         return .object(["isIncomplete": .bool(false), "items": .array(items)])
+    }
+
+    /// The columns and links of the table a `let` of the file binds, when the statement at
+    /// the cursor pipes it into a stage; with the names the stages before the cursor add.
+    private func boundColumns(_ doc: TextDocument, before: String, offset: Int, session: Session) -> [String] {
+        guard before.contains("|") else { return [] }
+        let head = before.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = String(head.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+        guard !first.isEmpty, definitions(doc).contains(where: { $0.name == first }) else { return [] }
+        let start = max(0, offset - before.utf8.count)
+        let earlier = String(decoding: doc.source.bytes[0..<start], as: UTF8.self)
+        return withLargeStack {
+            guard let program = try? Parser.parse(Source(name: doc.path, text: earlier)) else { return [] }
+            let checker = Checker(session.interpreter)
+            _ = checker.check(program, requireParameters: false)
+            guard case .table(let schema)? = checker.globals.vars[first] else { return [] }
+            return schema.columns + checker.linkNames(schema.entity) + Completer(session.interpreter).stageNames(before)
+        }
     }
 
     private func hover(_ params: JSONMessage?) -> JSONMessage {

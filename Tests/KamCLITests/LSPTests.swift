@@ -138,6 +138,27 @@ struct LSPTests {
         let rounds = ((functions["result"] as? [String: Any])?["items"] as? [[String: Any]]) ?? []
         #expect(rounds.contains { $0["label"] as? String == "round" && $0["detail"] as? String == "round(x, digits?)" })
 
+        // A table the file binds: the checker knows its columns, and those a stage adds.
+        try client.notify("textDocument/didChange", [
+            "textDocument": ["uri": uri, "version": 3],
+            "contentChanges": [["text": "let t = accounts | derive revenue = sum(orders.amount)\nt | derive big = revenue > 1 | where re"]],
+        ])
+        _ = try client.diagnostics()
+        let bound = try client.request("textDocument/completion", [
+            "textDocument": ["uri": uri], "position": ["line": 1, "character": 39],
+        ])
+        let boundItems = ((bound["result"] as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+        #expect(boundItems.compactMap { $0["label"] as? String } == ["region", "revenue"])
+        let added = try client.request("textDocument/completion", [
+            "textDocument": ["uri": uri], "position": ["line": 1, "character": 37],
+        ])
+        let addedItems = ((added["result"] as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+        #expect(addedItems.compactMap { $0["label"] as? String }.contains("big"))
+        try client.notify("textDocument/didChange", [
+            "textDocument": ["uri": uri, "version": 4], "contentChanges": [["text": text]],
+        ])
+        _ = try client.diagnostics()
+
         // Hover: a built-in's help, the text of :help; a function of the file, its definition.
         let hover = try client.request("textDocument/hover", ["textDocument": ["uri": uri], "position": ["line": 4, "character": 2]])
         let contents = ((hover["result"] as? [String: Any])?["contents"] as? [String: Any])?["value"] as? String
