@@ -39,7 +39,9 @@ fn positive(x) = max(x, 0)
 #   account_plan(accounts | where name == "Dynium SA")
 
 # Revenue per 30-day step over the last 360 days, oldest first: for sparkline(...).
-fn revenue_steps(o) = map(range(12), k => sum(filter(o, x => x.date > today() - (360 - 30 * k) * 1d and x.date <= today() - (330 - 30 * k) * 1d).amount))
+fn revenue_steps(o) = map(range(12),
+  k => sum(filter(o,
+    x => x.date > today() - (360 - 30 * k) * 1d and x.date <= today() - (330 - 30 * k) * 1d).amount))
 
 # NPS of the last 180 days and its change against the 180 days before; null without surveys.
 fn monday_nps(t) = if(has("surveys"), (t
@@ -101,8 +103,10 @@ fn monday_concentration() {
   let largest = (base | top 1 by revenue).id
   let c = base | concentration revenue
   let l = base | lose id in largest
-  {hhi: round(c.hhi, 0), top5_share: round(c.cr5, 3), largest_account: (base | top 1 by revenue).name[0],
-    revenue_lost: round(l.revenue_lost, 0), revenue_share_lost: round(l.revenue_share_lost, 3), hhi_after: round(l.hhi_after, 0)}
+  {hhi: round(c.hhi, 0), top5_share: round(c.cr5, 3),
+    largest_account: (base | top 1 by revenue).name[0],
+    revenue_lost: round(l.revenue_lost, 0), revenue_share_lost: round(l.revenue_share_lost, 3),
+    hhi_after: round(l.hhi_after, 0)}
 }
 
 # The Monday account review of the accounts of t: one record of sections, printed as a
@@ -120,26 +124,31 @@ fn monday(t) = {
 # The key account plan of one account (a one-row table of accounts): the analysis of the
 # customer, then objectives, strategies and actions for the team to fill in.
 fn account_plan(t) {
-  let aid = if(len(t) == 1, t.id[0], error("account_plan needs one account, got " + str(len(t)) + " rows: accounts | where name == \"...\""))
+  let aid = if(len(t) == 1, t.id[0],
+    error("account_plan needs one account, got " + str(len(t)) + " rows: accounts | where name == \"...\""))
   let mine = orders | where account_id == aid
   # (Every column the dataset has for it: exports differ in what they keep.)
   let profile = t | derive kam = owner.name, buying_since = min(orders.date), orders = count(orders)
   let history = mine
-    | aggregate revenue = round(sum(amount), 0), orders = count(), products = count_distinct(product_id) by year = year(date)
+    | aggregate revenue = round(sum(amount), 0), orders = count(),
+        products = count_distinct(product_id) by year = year(date)
     | sort year
   let stage = t | lifecycle | select stage, stage_reason
   let p = t
     | profitability
-    | derive revenue = round(revenue, 0), gross_margin = round(gross_margin, 0), margin_pct = round(margin_pct, 3),
+    | derive revenue = round(revenue, 0), gross_margin = round(gross_margin, 0),
+        margin_pct = round(margin_pct, 3),
         avg_discount = round(avg_discount, 3)
   # The cost to serve needs our interactions with its people.
   let money = if(has("contacts.interactions"), (p
     | derive cost_to_serve = round(cost_to_serve, 0), net_margin = round(net_margin, 0)
-    | select revenue, gross_margin, margin_pct, avg_discount, interactions, cost_to_serve, net_margin),
+    | select revenue, gross_margin, margin_pct, avg_discount, interactions, cost_to_serve,
+        net_margin),
     (p | select revenue, gross_margin, margin_pct, avg_discount))
   let people = if(has("contacts"), (t
     | stakeholders
-    | select contact, title, level, role, influence, attitude, our_contact, strength, last_contact, flags),
+    | select contact, title, level, role, influence, attitude, our_contact, strength,
+        last_contact, flags),
     "not assessed: the dataset has no contacts")
   # Products (not categories: a key account often buys every category), learnt from the
   # whole base: one account alone says nothing about what goes together.
@@ -152,7 +161,8 @@ fn account_plan(t) {
     if(has("products.category"), (accounts
       | cross_sell orders.product.category, top: 5
       | where account_id == aid
-      | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0), score = round(score, 3)
+      | derive confidence = round(confidence, 2), expected_value = round(expected_value, 0),
+          score = round(score, 3)
       | select item, rank, score, confidence, expected_value, because),
       "not assessed: the products have neither a name nor a category"))
   let risks = if(has("contacts"), (t
@@ -169,7 +179,8 @@ fn account_plan(t) {
     "Life cycle": stage,
     "Profitability (the key account paradox)": money,
     "Stakeholders": people,
-    "Org chart": if(has("contacts"), {text: org_chart(account(aid)), svg: org_chart(account(aid), "svg")},
+    "Org chart": if(has("contacts"),
+      {text: org_chart(account(aid)), svg: org_chart(account(aid), "svg")},
       "not assessed: the dataset has no contacts"),
     "Whitespace and cross-sell": next,
     "Risks": risks,

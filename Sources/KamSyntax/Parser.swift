@@ -56,6 +56,9 @@ public struct Parser {
         let tokens = lexer.tokenize()
         if lexer.diagnostics.contains(where: { $0.message.hasPrefix("unterminated string") }) { return false }
         guard let last = tokens.last(where: { $0.kind != .newline && $0.kind != .eof }) else { return false }
+        // `| rfm recency: r, frequency: f,` parses (a stage's arguments may end at a comma),
+        // but a line ending in ',' always goes on.
+        if last.kind == .comma { return true }
         let end = last.range.end
         do {
             _ = try Parser.parse(source)

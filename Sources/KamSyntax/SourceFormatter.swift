@@ -91,6 +91,7 @@ struct Frame {
     var kind: Kind
     var opener: Int
     var depth: Int
+    var closer: Int? = nil
     var isStatements: Bool { kind == .root || kind == .block }
 }
 
@@ -126,6 +127,8 @@ struct Layout {
     var binaryOperators: Set<Int> = []
     var blockOpeners: Set<Int> = []
     var forced: Set<Int> = []
+    /// Commas a line too wide breaks after (when no pipeline on it can break).
+    var wraps: Set<Int> = []
 
     init(source: Source, program: Program) {
         self.source = source
@@ -232,6 +235,7 @@ struct Layout {
             switch t.kind {
             case .rparen, .rbracket, .rbrace where stack.count > 1:
                 closes[i] = top
+                frames[top].closer = i
                 stack.removeLast()
                 frameOf[i] = stack[stack.count - 1]
             case .lparen, .lbracket, .lbrace:
@@ -351,6 +355,7 @@ struct Layout {
             gaps = originalGaps
             buildSegments()
             breakPipelines()
+            for comma in wraps where comma + 1 < tokens.count { gaps[comma + 1].breaks = true }
             let r = emit()
             var grew = false
             for line in r.long {
@@ -370,8 +375,40 @@ struct Layout {
                     grew = true
                 }
             }
+            if grew { continue }
+            // Still too wide, with no pipeline to break: break after the last comma that
+            // fits, in the outermost list of arguments or items on the line.
+            for line in r.long {
+                // (A comma with only a few characters after it is not worth a line.)
+                let end = tokens.indices.filter { r.lineOf[$0] == line }.map { r.endColumn[$0] }.max() ?? 0
+                let commas = tokens.indices.filter { i in
+                    r.lineOf[i] == line && tokens[i].kind == .comma && r.endColumn[i] <= SourceFormatter.width
+                        && end - r.endColumn[i] >= 12 && i + 1 < tokens.count && r.lineOf[i + 1] == line
+                        && commaMayBreak(i)
+                }
+                let depths = commas.map { frames[frameOf[$0]].depth }
+                guard let shallowest = depths.min(), let at = depths.lastIndex(of: shallowest) else { continue }
+                wraps.insert(commas[at])
+                grew = true
+            }
             if !grew { return r.text }
         }
+    }
+
+    /// Whether a line may end after the comma without changing the parse: between items
+    /// and arguments in brackets (not a lambda's parameters), and between a command-style
+    /// stage's arguments.
+    func commaMayBreak(_ i: Int) -> Bool {
+        let f = frameOf[i]
+        if !frames[f].isStatements {
+            if let closer = frames[f].closer, closer + 1 < tokens.count, tokens[closer + 1].kind == .arrow { return false }
+            return true
+        }
+        let first = segments[segmentOf[i]].first
+        var j = i - 1
+        while j >= first, !(frameOf[j] == f && tokens[j].kind == .pipe) { j -= 1 }
+        guard j >= first, j + 1 < tokens.count, case .ident = tokens[j + 1].kind else { return false }
+        return !(j + 2 < tokens.count && tokens[j + 2].kind == .lparen && !tokens[j + 2].spaceBefore)
     }
 
     private var lineStarts: [Int] { tokens.indices.filter { $0 == 0 || gaps[$0].breaks } }

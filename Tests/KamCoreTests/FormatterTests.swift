@@ -50,9 +50,29 @@ struct FormatterTests {
         let stages = (1...8).map { " | derive column_number_\($0) = \($0)" }.joined()
         let out = try fmt("accounts" + stages)
         #expect(out == "accounts\n" + (1...8).map { "  | derive column_number_\($0) = \($0)\n" }.joined())
-        // A short pipeline inside a long line stays as it is.
+        // A short pipeline inside a long line stays as it is; the line breaks after a comma.
         let long = "{a: (t | take 1), " + (1...7).map { "long_field_name_\($0): \($0)" }.joined(separator: ", ") + "}"
-        #expect(try fmt(long) == long + "\n")
+        #expect(
+            try fmt(long) == "{a: (t | take 1), long_field_name_1: 1, long_field_name_2: 2, long_field_name_3: 3,\n"
+                + "  long_field_name_4: 4, long_field_name_5: 5, long_field_name_6: 6, long_field_name_7: 7}\n")
+    }
+
+    @Test func aStageTooWideBreaksAfterAComma() throws {
+        let columns = (1...9).map { "column_\($0) = sum(amount_\($0))" }.joined(separator: ", ")
+        #expect(
+            try fmt("sales | aggregate " + columns + " by region") == """
+                sales
+                  | aggregate column_1 = sum(amount_1), column_2 = sum(amount_2), column_3 = sum(amount_3),
+                      column_4 = sum(amount_4), column_5 = sum(amount_5), column_6 = sum(amount_6),
+                      column_7 = sum(amount_7), column_8 = sum(amount_8), column_9 = sum(amount_9) by region
+
+                """)
+        // A lambda's parameters cannot be split (the parser needs them on one line), and a
+        // comma with a few characters after it is not worth a line.
+        let params = "let f = (" + (1...6).map { "parameter_number_\($0)" }.joined(separator: ", ") + ") => 1"
+        #expect(try fmt(params) == params + "\n")
+        let tail = "round(" + String(repeating: "a_long_name + ", count: 6) + "a_long_name, 2)"
+        #expect(try fmt(tail) == tail + "\n")
     }
 
     @Test func aPipelineAsAnArgumentIndentsFromItsLine() throws {

@@ -80,7 +80,7 @@ struct ParserTests {
     }
 
     @Test(arguments: [
-        ("table([{a: 1}", true), ("t |", true), ("f(1,", true), ("1 +", true), ("let x =", true), ("t | # note", true),
+        ("table([{a: 1}", true), ("t |", true), ("f(1,", true), ("t | rfm recency: r, frequency: f,", true), ("1 +", true), ("let x =", true), ("t | # note", true),
         ("1 + 1", false), ("t | take 3", false), ("let x = [1, 2]", false), ("", false),
         // A string cannot span lines: an open one is an error to show now, not more to read.
         ("\"open", false), ("\"abc\nfoo", false),
