@@ -18,14 +18,27 @@ public final class Source: @unchecked Sendable {
         self.bytes = Array(text.utf8)
     }
 
-    /// 1-based line and column (columns count Unicode scalars) of a byte offset.
-    public func location(of offset: Int) -> (line: Int, column: Int) {
+    /// How many lines the text has (a final newline starts an empty last one).
+    public var lineCount: Int { lineStarts.count }
+
+    /// The byte offset where 0-based line `index` starts.
+    public func lineStart(_ index: Int) -> Int { lineStarts[max(0, min(index, lineStarts.count - 1))] }
+
+    /// The 0-based line a byte offset is on.
+    public func lineIndex(of offset: Int) -> Int {
         let offset = max(0, min(offset, bytes.count))
         var lo = 0, hi = lineStarts.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
         }
+        return lo
+    }
+
+    /// 1-based line and column (columns count Unicode scalars) of a byte offset.
+    public func location(of offset: Int) -> (line: Int, column: Int) {
+        let offset = max(0, min(offset, bytes.count))
+        let lo = lineIndex(of: offset)
         let start = lineStarts[lo]
         var column = 1
         var i = start

@@ -112,6 +112,10 @@ struct Rendering {
     var lineOf: [Int]
     var endColumn: [Int]
     var long: [Int]
+    /// The first token of each line; a line's tokens run to the next line's first.
+    var starts: [Int]
+
+    func tokens(ofLine n: Int, count: Int) -> Range<Int> { starts[n]..<(n + 1 < starts.count ? starts[n + 1] : count) }
 }
 
 struct Layout {
@@ -363,10 +367,10 @@ struct Layout {
                 // stages are on the line and whose text goes past the limit (a short
                 // pipeline that a long line merely contains stays as it is).
                 var reach: [Int: Int] = [:]
-                for i in tokens.indices where r.lineOf[i] == line {
+                for i in r.tokens(ofLine: line, count: tokens.count) {
                     reach[segmentOf[i], default: 0] = max(reach[segmentOf[i], default: 0], r.endColumn[i])
                 }
-                let candidates = segments.indices.filter { s in
+                let candidates = reach.keys.sorted().filter { s in
                     !segments[s].hasBreak && (reach[s] ?? 0) > SourceFormatter.width
                         && segments[s].pipes.contains { r.lineOf[$0] == line }
                 }
@@ -380,9 +384,10 @@ struct Layout {
             // fits, in the outermost list of arguments or items on the line.
             for line in r.long {
                 // (A comma with only a few characters after it is not worth a line.)
-                let end = tokens.indices.filter { r.lineOf[$0] == line }.map { r.endColumn[$0] }.max() ?? 0
-                let commas = tokens.indices.filter { i in
-                    r.lineOf[i] == line && tokens[i].kind == .comma && r.endColumn[i] <= SourceFormatter.width
+                let onLine = r.tokens(ofLine: line, count: tokens.count)
+                let end = onLine.map { r.endColumn[$0] }.max() ?? 0
+                let commas = onLine.filter { i in
+                    tokens[i].kind == .comma && r.endColumn[i] <= SourceFormatter.width
                         && end - r.endColumn[i] >= 12 && i + 1 < tokens.count && r.lineOf[i + 1] == line
                         && commaMayBreak(i)
                 }
@@ -487,6 +492,7 @@ struct Layout {
         if tokens.isEmpty { comments(originalGaps[0], indent: 0) }
         while let last = out.last, last.isEmpty { out.removeLast() }
         return Rendering(
-            text: out.isEmpty ? "" : out.joined(separator: "\n") + "\n", lineOf: lineIndex, endColumn: endColumn, long: long)
+            text: out.isEmpty ? "" : out.joined(separator: "\n") + "\n", lineOf: lineIndex, endColumn: endColumn, long: long,
+            starts: starts)
     }
 }

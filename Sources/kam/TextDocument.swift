@@ -7,32 +7,21 @@ struct TextDocument {
     var path: String
     var version: Int
     let source: Source
-    private let lineStarts: [Int]
 
     init(uri: String, path: String, version: Int, text: String) {
         self.uri = uri
         self.path = path
         self.version = version
         source = Source(name: path, text: text)
-        var starts = [0]
-        for (i, b) in source.bytes.enumerated() where b == 0x0A { starts.append(i + 1) }
-        lineStarts = starts
     }
 
     var text: String { source.text }
 
     /// The LSP position of a byte offset.
     func position(_ offset: Int) -> JSONMessage {
-        let bytes = source.bytes
-        let offset = max(0, min(offset, bytes.count))
-        var line = 0
-        var lo = 0, hi = lineStarts.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
-        }
-        line = lo
-        let prefix = String(decoding: bytes[lineStarts[line]..<offset], as: UTF8.self)
+        let offset = max(0, min(offset, source.bytes.count))
+        let line = source.lineIndex(of: offset)
+        let prefix = String(decoding: source.bytes[source.lineStart(line)..<offset], as: UTF8.self)
         return .object(["line": .number(Double(line)), "character": .number(Double(prefix.utf16.count))])
     }
 
@@ -41,9 +30,8 @@ struct TextDocument {
     /// The byte offset of an LSP position (clamped to its line).
     func offset(_ position: JSONMessage?) -> Int {
         let bytes = source.bytes
-        let line = max(0, min(position?["line"]?.int ?? 0, lineStarts.count - 1))
         var units = max(0, position?["character"]?.int ?? 0)
-        var i = lineStarts[line]
+        var i = source.lineStart(position?["line"]?.int ?? 0)
         while i < bytes.count, bytes[i] != 0x0A, units > 0 {
             let lead = bytes[i]
             let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
@@ -70,12 +58,10 @@ struct TextDocument {
     /// what the REPL's completer reads as the line before the cursor.
     func statementPrefix(_ offset: Int) -> String {
         let bytes = source.bytes
-        var line = 0
-        while line + 1 < lineStarts.count, lineStarts[line + 1] <= offset { line += 1 }
-        var first = line
+        var first = source.lineIndex(of: offset)
         // Lines that start with blanks or '|' continue the statement above them.
-        while first > 0, let b = bytes[safe: lineStarts[first]], b == 0x20 || b == 0x09 || b == UInt8(ascii: "|") { first -= 1 }
-        return String(decoding: bytes[lineStarts[first]..<min(offset, bytes.count)], as: UTF8.self)
+        while first > 0, let b = bytes[safe: source.lineStart(first)], b == 0x20 || b == 0x09 || b == UInt8(ascii: "|") { first -= 1 }
+        return String(decoding: bytes[source.lineStart(first)..<min(offset, bytes.count)], as: UTF8.self)
     }
 }
 

@@ -197,6 +197,10 @@ struct LSPTests {
     @Test func closingADocumentClearsItsDiagnosticsAndExitWithoutShutdownIsOne() throws {
         let client = try Client()
         _ = try client.request("initialize", ["capabilities": [:]])
+        // A body that is not JSON is answered with a parse error, and the server goes on.
+        client.input.fileHandleForWriting.write(Data("Content-Length: 9\r\n\r\n{\"id\": 1,".utf8))
+        let bad = try client.next()
+        #expect((bad["error"] as? [String: Any])?["code"] as? Int == -32700)
         let uri = "file:///tmp/kam-lsp-test/other.kam"
         try client.notify("textDocument/didOpen", ["textDocument": ["uri": uri, "version": 1, "text": "let x = (1 +\n"]])
         let opened = try client.diagnostics()
