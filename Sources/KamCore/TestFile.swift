@@ -19,7 +19,8 @@ import Foundation
 ///     # 0.25
 ///
 /// An expected block is `# expect:` and the comment lines right after it (`#` alone is an
-/// empty line; the first line that is not a comment, or a blank one, ends it): what the
+/// empty line; the first line that is not a comment, or a blank one, ends it), or one line
+/// `# expect: TEXT`: what the
 /// statements since the test's start or the previous block print must be exactly that.
 /// `# expect error:` expects those statements to fail with that message. A file without
 /// `# test:` lines is one test.
@@ -69,6 +70,30 @@ public struct TestFile: Sendable {
         }
     }
 
+    /// Whether a line opens an expected block (`# expect:`, or `# expect error:`: true),
+    /// spaced however it is: a block mistyped as a comment would check nothing.
+    static func expectation(_ line: String) -> Bool? {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "#" }).joined(separator: " ")
+        if line.hasPrefix("#"), words == "expect:" || words == "expect :" { return false }
+        if line.hasPrefix("#"), words == "expect error:" || words == "expect error :" { return true }
+        return nil
+    }
+
+    /// `# expect: 42`: a one-line expected block.
+    static func inlineExpectation(_ line: String) -> String? {
+        guard line.hasPrefix("# expect: ") else { return nil }
+        let text = String(line.dropFirst(10))
+        return text.trimmingCharacters(in: .whitespaces).isEmpty ? nil : text
+    }
+
+    /// Lines of the prelude that open an expected block: nothing would check them.
+    public var uncheckedExpectations: [Int] {
+        prelude.filter {
+            let l = lines[$0].trimmingCharacters(in: .whitespaces)
+            return TestFile.expectation(l) != nil || TestFile.inlineExpectation(l) != nil
+        }
+    }
+
     static func testName(_ line: String) -> String? {
         guard line.hasPrefix("# test:") else { return nil }
         return String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces)
@@ -88,7 +113,12 @@ public struct TestFile: Sendable {
         var i = body.lowerBound
         while i < body.upperBound {
             let l = lines[i].trimmingCharacters(in: .whitespaces)
-            guard l == "# expect:" || l == "# expect error:" else { i += 1; continue }
+            if let text = TestFile.inlineExpectation(l) {
+                expectations.append(Expectation(line: i, lastLine: i, expected: text + "\n", isError: false))
+                i += 1
+                continue
+            }
+            guard let isError = TestFile.expectation(l) else { i += 1; continue }
             var j = i + 1
             var expected = ""
             while j < body.upperBound {
@@ -102,7 +132,7 @@ public struct TestFile: Sendable {
                 }
                 j += 1
             }
-            expectations.append(Expectation(line: i, lastLine: j - 1, expected: expected, isError: l == "# expect error:"))
+            expectations.append(Expectation(line: i, lastLine: j - 1, expected: expected, isError: isError))
             i = j
         }
         return Test(name: name, line: line, body: body, directives: directives, expectations: expectations)

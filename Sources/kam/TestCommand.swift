@@ -13,7 +13,7 @@ struct TestCommand: ParsableCommand {
             header, imports, lets and fns), in a fresh session with the dataset and today the \
             file or the test declares ('# data:', '# today:', '# param:', '# format:'; the demo \
             company and the real today otherwise). It passes when every assert holds and each \
-            '# expect:' block (the comment lines after it) is exactly what the statements \
+            '# expect:' block (the comment lines after it, or '# expect: TEXT') is exactly what the statements \
             before it printed; '# expect error:' expects them to fail with that message (file \
             names in it without their directory). A file without '# test:' lines is one test. \
             Exit 0 when all pass, 1 otherwise. Examples:
@@ -41,6 +41,13 @@ struct TestCommand: ParsableCommand {
                 continue
             }
             let file = TestFile(String(decoding: data, as: UTF8.self), name: path)
+            if let line = file.uncheckedExpectations.first {
+                // An expected block no test owns would pass unchecked: the file fails instead.
+                Output.write("\(path)\n  \(paint("FAIL", "31"))  \(path):\(line + 1): an expected block before the first '# test:' "
+                    + "belongs to no test; move it into one\n")
+                failed += 1
+                continue
+            }
             let tests = file.tests.filter { filter == nil || $0.name.contains(filter ?? "") }
             if tests.isEmpty { continue }
             Output.write(path + "\n")

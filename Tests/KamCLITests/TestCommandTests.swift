@@ -138,6 +138,21 @@ struct TestCommandTests {
                 """)
     }
 
+    @Test func anExpectedBlockIsNeverLeftUnchecked() throws {
+        let dir = try scratch([
+            "prelude_test.kam": "1 + 1\n# expect:\n# 3\n\n# test: t\nassert true\n",
+            "typo_test.kam": "1 + 1\n#expect:\n#   3\n",
+            "inline_test.kam": "# test: one line\n6 * 7\n# expect: 42\n# test: wrong\n6 * 7\n# expect: 41\n",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Binary.run(["test"], cwd: dir)
+        #expect(r.stdout.contains("prelude_test.kam\n  FAIL  prelude_test.kam:2: an expected block before the first '# test:' belongs to no test"))
+        #expect(r.stdout.contains("typo_test.kam:2: the output differs from the expected block"))
+        #expect(r.stdout.contains("inline_test.kam\n  ok    one line\n  FAIL  wrong\n"))
+        #expect(r.stdout.hasSuffix("\n1 passed, 3 failed\n"))
+        #expect(r.status == 1)
+    }
+
     @Test func filterAndNothingFound() throws {
         let dir = try scratch(["a_test.kam": "# test: alpha\nassert true\n# test: beta\nassert false\n"])
         defer { try? FileManager.default.removeItem(atPath: dir) }
