@@ -1,3 +1,4 @@
+import CBytes
 import Foundation
 import Testing
 @testable import KamCore
@@ -173,6 +174,44 @@ struct ChunkedCSVTests {
             Issue.record("expected an error")
         } catch let d as Diagnostic {
             #expect(d.render().hasPrefix("r.csv:502: error: row has 1 field, expected 2"))
+        }
+    }
+    /// The pre-pass's vector count of quotes and newlines, and its note of bytes outside
+    /// ASCII, equal a plain loop's on every length around the vector block and the point
+    /// where its byte counters are summed (255 blocks).
+    @Test func byteCountsEqualAPlainLoop() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [34, 10, 44, 48, 57, 65, 13]
+        for n in [0, 1, 31, 32, 33, 63, 64, 255 * 32 - 1, 255 * 32, 255 * 32 + 1, 3 * 255 * 32 + 17, 100_000] {
+            for highAt in [nil, 0, n / 2, n - 1] as [Int?] {
+                var bytes = (0..<n).map { _ in alphabet.randomElement(using: &rng) ?? 0 }
+                if let k = highAt, k >= 0, k < n { bytes[k] = 0xC3 }
+                let plain = (bytes.filter { $0 == 34 }.count, bytes.filter { $0 == 10 }.count, bytes.contains { $0 >= 0x80 })
+                let counted = bytes.withUnsafeBufferPointer { b in
+                    b.baseAddress.map { kam_count_bytes($0, b.count) } ?? kam_count_bytes(nil, 0)
+                }
+                #expect(counted.quotes == plain.0 && counted.newlines == plain.1 && (counted.non_ascii != 0) == plain.2, "n \(n) high at \(String(describing: highAt))")
+            }
+        }
+    }
+
+    /// A chunk the pre-pass found all ASCII skips UTF-8 validation; one with a bad byte in
+    /// a later chunk of a large file still fails with its line.
+    @Test func invalidUTF8InALaterChunkNamesItsLine() throws {
+        var bytes = Array("a,b\n".utf8)
+        for i in 0..<2000 { bytes += Array("\(i),x\(i)\n".utf8) }
+        bytes += [0x31, 0x2C, 0xFF, 0x0A]  // line 2002: 1,<0xFF>
+        for i in 0..<50 { bytes += Array("\(i),y\n".utf8) }
+        do {
+            _ = try bytes.withUnsafeBufferPointer { b -> Table in
+                guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+                var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "u.csv")
+                p.chunkTarget = 1000
+                return try p.parse().0
+            }
+            Issue.record("expected an error")
+        } catch let d as Diagnostic {
+            #expect(d.render().hasPrefix("u.csv:2002: error: invalid UTF-8 at byte offset"), "\(d.render())")
         }
     }
 }

@@ -336,24 +336,24 @@ public enum Snapshot {
             u64(sum)
         }
 
-        /// A numeric column's bytes as the snapshot stores them (`table` writes the tags).
+        /// How a numeric column is stored (`table` writes the tags): as it is, as 32-bit
+        /// integers, or as 32-bit integers of 10^-scale.
         enum Narrowed {
             case none
-            case ints32([Int32])
-            case scaled([Int32], UInt8)
+            case ints32
+            case scaled(UInt8)
         }
 
-        /// Each numeric column narrowed, the columns side by side on the cores (the writer
-        /// runs while the script does, and the script is usually done first).
-        static func narrowed(_ t: Table, _ columns: Range<Int>) -> [Narrowed] {
-            var out = [Narrowed](repeating: .none, count: columns.count)
+        /// Whether each numeric column narrows, decided side by side on the cores without
+        /// making the narrowed copies (`narrowedArray` writes them a block at a time).
+        static func narrowing(_ t: Table) -> [Narrowed] {
+            var out = [Narrowed](repeating: .none, count: t.columns.count)
             out.withUnsafeMutableBufferPointer { o in
                 let slots = o
-                parallelFor(columns.count) { j in
-                    let k = columns.lowerBound + j
+                parallelFor(t.columns.count) { k in
                     switch t.columns[k].storage {
-                    case .int(let a): slots[j] = Snapshot.narrow(a).map { .ints32($0) } ?? .none
-                    case .float(let a): slots[j] = Snapshot.scaled(a).map { .scaled($0.0, $0.1) } ?? .none
+                    case .int(let a): slots[k] = Snapshot.fitsInt32(a) ? .ints32 : .none
+                    case .float(let a): slots[k] = Snapshot.scale(of: a).map { .scaled($0) } ?? .none
                     default: break
                     }
                 }
@@ -361,16 +361,47 @@ public enum Snapshot {
             return out
         }
 
+        /// A column's narrowed array (`array`'s layout: count, bytes, checksum), made a
+        /// block at a time into one staging buffer on the cores and written from there: no
+        /// narrowed copy of the whole column is ever held, and the checksum is taken while
+        /// a block is in the cache. Blocks are the checksum's MiB chunks.
+        mutating func narrowedArray<T>(_ source: UnsafeBufferPointer<T>, _ convert: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Int32>) -> Void) {
+            let n = source.count
+            u64(UInt64(n))
+            if written % 8 != 0 { bytes([UInt8](repeating: 0, count: 8 - written % 8)) }
+            flush()
+            let perBlock = (1 << 20) / MemoryLayout<Int32>.size
+            let blocks = (n + perBlock - 1) / perBlock
+            let batch = 2 * max(1, ProcessInfo.processInfo.activeProcessorCount)
+            let staging = UnsafeMutableBufferPointer<Int32>.allocate(capacity: perBlock * min(max(blocks, 1), batch))
+            defer { staging.deallocate() }
+            var hashes = [UInt64](repeating: 0, count: blocks)
+            var first = 0
+            while first < blocks && !failed {
+                let count = min(batch, blocks - first)
+                hashes.withUnsafeMutableBufferPointer { h in
+                    let slots = h, from = first
+                    parallelFor(count) { j in
+                        let lo = (from + j) * perBlock, hi = min(n, lo + perBlock)
+                        let out = UnsafeMutableBufferPointer(rebasing: staging[(j * perBlock)..<(j * perBlock + hi - lo)])
+                        convert(UnsafeBufferPointer(rebasing: source[lo..<hi]), out)
+                        slots[from + j] = Snapshot.hashChunk(UnsafeRawBufferPointer(out))
+                    }
+                }
+                let end = min(n, (first + count) * perBlock)
+                let bytes = (end - first * perBlock) * MemoryLayout<Int32>.size
+                payload(UnsafeRawBufferPointer(start: staging.baseAddress, count: bytes))
+                first += count
+            }
+            u64(blocks == 0 ? 0 : Snapshot.combine(hashes, count: n * MemoryLayout<Int32>.size))
+        }
+
         mutating func table(_ t: Table) {
             u64(UInt64(t.count))
             optionalString(t.name)
             u64(UInt64(t.columns.count))
-            // A core's worth of columns at a time, so only that many narrowed copies are held.
-            let step = max(1, ProcessInfo.processInfo.activeProcessorCount)
-            var narrowed: [Narrowed] = []
+            let narrowed = Writer.narrowing(t)
             for (k, (name, c)) in zip(t.names, t.columns).enumerated() {
-                if k % step == 0 { narrowed = Writer.narrowed(t, k..<min(t.columns.count, k + step)) }
-                let narrowed = narrowed[k % step]
                 string(name)
                 if let v = c.validity {
                     u8(1)
@@ -381,9 +412,13 @@ public enum Snapshot {
                 switch c.storage {
                 case .int(let a):
                     // Ids, counts and quantities mostly fit in 32 bits: half the bytes to write.
-                    if case .ints32(let narrow) = narrowed {
+                    if case .ints32 = narrowed[k] {
                         u8(6)
-                        array(narrow)
+                        a.withUnsafeBufferPointer { src in
+                            narrowedArray(src) { from, to in
+                                for i in 0..<from.count { to[i] = Int32(truncatingIfNeeded: from[i]) }
+                            }
+                        }
                     } else {
                         u8(0)
                         array(a)
@@ -391,10 +426,19 @@ public enum Snapshot {
                 case .float(let a):
                     // Money, prices and rates: whole cents (or ten-thousandths) as 32-bit
                     // integers, half the bytes, when each value comes back bit for bit.
-                    if case .scaled(let scaled, let scale) = narrowed {
+                    if case .scaled(let scale) = narrowed[k] {
                         u8(7)
                         u8(scale)
-                        array(scaled)
+                        let p = Snapshot.powerOfTen(scale)
+                        a.withUnsafeBufferPointer { src in
+                            narrowedArray(src) { from, to in
+                                // The same rounding `scale(of:)` checked, value for value.
+                                for i in 0..<from.count {
+                                    let v = from[i] * p
+                                    to[i] = Int32(v < 0 ? v - 0.5 : v + 0.5)
+                                }
+                            }
+                        }
                     } else {
                         u8(1)
                         array(a)
@@ -482,42 +526,49 @@ public enum Snapshot {
         return combine(hashes, count: bytes.count)
     }
 
-    /// The integers as 32-bit ones when every one fits, else nil.
-    static func narrow(_ a: [Int64]) -> [Int32]? {
+    /// Whether every integer fits 32 bits.
+    static func fitsInt32(_ a: [Int64]) -> Bool {
         var lo = Int64.max, hi = Int64.min
         for x in a {
             lo = min(lo, x)
             hi = max(hi, x)
         }
-        guard a.isEmpty || (lo >= Int64(Int32.min) && hi <= Int64(Int32.max)) else { return nil }
-        return a.map { Int32(truncatingIfNeeded: $0) }
+        return a.isEmpty || (lo >= Int64(Int32.min) && hi <= Int64(Int32.max))
     }
 
-    /// The floats as integers of 10^-scale (scale 2, else 4) that fit 32 bits, when
-    /// `Double(x) / 10^scale` gives each back bit for bit (as the CSV reader made it from
-    /// its digits); else nil.
-    static func scaled(_ a: [Double]) -> ([Int32], UInt8)? {
+    /// The integers as 32-bit ones when every one fits, else nil.
+    static func narrow(_ a: [Int64]) -> [Int32]? {
+        fitsInt32(a) ? a.map { Int32(truncatingIfNeeded: $0) } : nil
+    }
+
+    /// The scale (2, else 4) at which every float is an integer of 10^-scale that fits 32
+    /// bits and `Double(c) / 10^scale` gives it back bit for bit (as the CSV reader made
+    /// it from its digits); nil when none does. Only checked: the writer makes the integers.
+    static func scale(of a: [Double]) -> UInt8? {
         guard !a.isEmpty else { return nil }
         for scale: UInt8 in [2, 4] {
             let p = powerOfTen(scale)
-            var out = [Int32](repeating: 0, count: a.count)
-            let fits = out.withUnsafeMutableBufferPointer { o in
-                a.withUnsafeBufferPointer { x in
-                    for i in 0..<x.count {
-                        // Rounded by hand (`rounded()` is a libm call per value); the check
-                        // below decides, so a tie rounded either way is never wrong.
-                        let v = x[i] * p
-                        guard v.magnitude <= Double(Int32.max) else { return false }
-                        let c = Int32(v < 0 ? v - 0.5 : v + 0.5)
-                        guard (Double(c) / p).bitPattern == x[i].bitPattern else { return false }
-                        o[i] = c
-                    }
-                    return true
+            let fits = a.withUnsafeBufferPointer { x in
+                for i in 0..<x.count {
+                    // Rounded by hand (`rounded()` is a libm call per value); the check
+                    // decides, so a tie rounded either way is never wrong.
+                    let v = x[i] * p
+                    guard v.magnitude <= Double(Int32.max) else { return false }
+                    let c = Int32(v < 0 ? v - 0.5 : v + 0.5)
+                    guard (Double(c) / p).bitPattern == x[i].bitPattern else { return false }
                 }
+                return true
             }
-            if fits { return (out, scale) }
+            if fits { return scale }
         }
         return nil
+    }
+
+    /// The floats as integers of 10^-scale when `scale(of:)` finds a scale, else nil.
+    static func scaled(_ a: [Double]) -> ([Int32], UInt8)? {
+        guard let scale = scale(of: a) else { return nil }
+        let p = powerOfTen(scale)
+        return (a.map { x in let v = x * p; return Int32(v < 0 ? v - 0.5 : v + 0.5) }, scale)
     }
 
     static func powerOfTen(_ scale: UInt8) -> Double { scale == 2 ? 100 : scale == 4 ? 10_000 : 1 }

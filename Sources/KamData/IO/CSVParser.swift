@@ -1,4 +1,5 @@
 import Dispatch
+import CBytes
 import Foundation
 import KamSyntax
 
@@ -107,6 +108,8 @@ public struct CSVParser {
         public var estimatedRows = 0
         /// Blank lines skipped.
         public var blank = 0
+        /// No byte of the chunk is outside ASCII, so it is valid UTF-8 without a look.
+        public var ascii = false
     }
 
     // MARK: entry
@@ -209,30 +212,26 @@ public struct CSVParser {
     public func split(from start: Int, line: Int) throws -> [Chunk] {
         let target = chunkTarget
         if count - start <= target * 2 {
-            var lines = 0
-            for i in start..<count where base[i] == 10 { lines += 1 }
+            let counts = kam_count_bytes(base + start, count - start)
             var c = Chunk(start: start, end: count, firstLine: line)
-            c.estimatedRows = lines + 1
+            c.estimatedRows = counts.newlines + 1
+            c.ascii = counts.non_ascii == 0
             return [c]
         }
         let ranges = stride(from: start, to: count, by: target).map { ($0, min(count, $0 + target)) }
-        var quotes = [Int](repeating: 0, count: ranges.count), newlines = [Int](repeating: 0, count: ranges.count)
-        quotes.withUnsafeMutableBufferPointer { q in
-            newlines.withUnsafeMutableBufferPointer { nl in
-                let qb = q.baseAddress, nb = nl.baseAddress
-                parallelFor(ranges.count) { k in
-                    let (qc, lc) = CSVParser.countQuotesAndNewlines(base + ranges[k].0, ranges[k].1 - ranges[k].0)
-                    qb?[k] = qc
-                    nb?[k] = lc
-                }
+        var counts = [kam_byte_counts](repeating: kam_byte_counts(), count: ranges.count)
+        counts.withUnsafeMutableBufferPointer { out in
+            let slots = out
+            parallelFor(ranges.count) { k in
+                slots[k] = kam_count_bytes(base + ranges[k].0, ranges[k].1 - ranges[k].0)
             }
         }
         // Cut points: the first newline outside quotes at or after each range start.
         var cuts: [(pos: Int, line: Int)] = [(start, line)]
         var parity = 0, lineAt = line
         for k in 1..<ranges.count {
-            parity = (parity + quotes[k - 1]) & 1
-            lineAt += newlines[k - 1]
+            parity = (parity + counts[k - 1].quotes) & 1
+            lineAt += counts[k - 1].newlines
             var i = ranges[k].0, p = parity, l = lineAt
             while i < count {
                 let b = base[i]
@@ -248,32 +247,19 @@ public struct CSVParser {
         for (k, c) in cuts.enumerated() {
             let end = k + 1 < cuts.count ? cuts[k + 1].pos : count
             var chunk = Chunk(start: c.pos, end: end, firstLine: c.line)
-            chunk.estimatedRows = (k + 1 < cuts.count ? cuts[k + 1].line : lineAt + newlines[ranges.count - 1] + 1) - c.line + 1
+            chunk.estimatedRows = (k + 1 < cuts.count ? cuts[k + 1].line : lineAt + counts[ranges.count - 1].newlines + 1) - c.line + 1
+            // ASCII when every range it overlaps is: then it needs no UTF-8 validation.
+            let first = (c.pos - start) / target, last = (max(c.pos, end - 1) - start) / target
+            chunk.ascii = (first...min(last, ranges.count - 1)).allSatisfy { counts[$0].non_ascii == 0 }
             chunks.append(chunk)
         }
         return chunks
     }
 
-    /// Counts '"' and '\n' bytes, eight at a time (SWAR: a zero-byte count per 64-bit word).
+    /// Counts '"' and '\n' bytes (the vector loop of `kam_count_bytes`).
     public static func countQuotesAndNewlines(_ p: UnsafePointer<UInt8>, _ n: Int) -> (Int, Int) {
-        var q = 0, l = 0, i = 0
-        let raw = UnsafeRawPointer(p)
-        let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080, sevens: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        @inline(__always) func zeroBytes(_ x: UInt64) -> Int {
-            let t = ((x & sevens) &+ sevens) | x
-            return (~t & highs).nonzeroBitCount
-        }
-        while i + 8 <= n {
-            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            q &+= zeroBytes(w ^ (lows &* 34))
-            l &+= zeroBytes(w ^ (lows &* 10))
-            i += 8
-        }
-        while i < n {
-            if p[i] == 34 { q += 1 } else if p[i] == 10 { l += 1 }
-            i += 1
-        }
-        return (q, l)
+        let c = kam_count_bytes(p, n)
+        return (c.quotes, c.newlines)
     }
 
     // MARK: records
@@ -351,7 +337,7 @@ public struct CSVParser {
     /// those columns, as strings.
     public func parseChunk(_ chunk: inout Chunk, width: Int, strings: Set<Int>?) throws {
         // Chunks end at newlines, so each holds whole UTF-8 sequences: validate in parallel.
-        if strings == nil, let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base + chunk.start, count: chunk.end - chunk.start)) {
+        if strings == nil, !chunk.ascii, let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base + chunk.start, count: chunk.end - chunk.start)) {
             var l = chunk.firstLine
             for k in chunk.start..<(chunk.start + bad) where base[k] == 10 { l += 1 }
             throw Diagnostic.data(file: name, line: l, "invalid UTF-8 at byte offset \(chunk.start + bad)", hints: ["save the file as UTF-8"])
