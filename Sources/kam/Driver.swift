@@ -16,7 +16,9 @@ final class Driver {
         }
     }
 
-    init(_ options: CommonOptions, out: String? = nil) throws {
+    /// `script`: the text that will run, when it is known before the data is read; then
+    /// only the entities it can reach are read (`DatasetUse`).
+    init(_ options: CommonOptions, out: String? = nil, script: String? = nil) throws {
         session = Session()
         var opts = Interpreter.Options()
         if let t = options.today ?? ProcessInfo.processInfo.environment["KAM_TODAY"] {
@@ -137,8 +139,15 @@ final class Driver {
             let data = given.hasPrefix("sqlite:") ? String(given.dropFirst(7)) : given
             do {
                 let started = Clock.now()
-                let (graph, report, fromSnapshot) = try Driver.load(data, options: options, interpreter: opts)
+                var (graph, report, fromSnapshot) = try Driver.load(data, options: options, interpreter: opts, script: script)
                 session.interpreter.install(graph)
+                // A script that does not check against the entities read gets its messages
+                // from the whole dataset (a misspelt name's hint lists every entity).
+                if let script, graph.entities.count < (DatasetLoader.entityNames(inDirectory: data)?.count ?? 0),
+                   !Driver.checks(script, in: session) {
+                    (graph, report, fromSnapshot) = try Driver.load(data, options: options, interpreter: opts, script: nil)
+                    session.interpreter.install(graph)
+                }
                 if options.timing {
                     if fromSnapshot {
                         Output.error("timing: load (snapshot) \(Clock.format(Clock.now() - started))\n")
@@ -172,9 +181,27 @@ final class Driver {
 
     /// A directory or file dataset: from the snapshot an earlier run left when its sources
     /// are unchanged, else parsed (and the snapshot written for the next run).
-    static func load(_ data: String, options: CommonOptions, interpreter opts: Interpreter.Options) throws
+    /// Whether the script parses and checks clean in the session as it is (nothing runs;
+    /// what the check warns is dropped, the run checks again).
+    static func checks(_ script: String, in session: Session) -> Bool {
+        withLargeStack {
+            defer { session.interpreter.warnings.removeAll() }
+            guard let program = try? Parser.parse(Source(name: "<script>", text: script)) else { return false }
+            return Checker(session.interpreter).check(program, requireParameters: false).allSatisfy { $0.kind == .warning }
+        }
+    }
+
+    static func load(_ data: String, options: CommonOptions, interpreter opts: Interpreter.Options, script: String? = nil) throws
         -> (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool)
     {
+        // The entities the script can reach, when its text tells and they are not all: a
+        // directory without a manifest, and not --strict (which reports every file's
+        // dangling references).
+        var only: Set<String>? = nil
+        if let script, !options.strict, options.manifest == nil, let names = DatasetLoader.entityNames(inDirectory: data),
+           let words = DatasetUse.words(of: script) {
+            only = DatasetUse.entities(words, of: names)
+        }
         let env = ProcessInfo.processInfo.environment
         let cache = !options.noCache && (env["KAM_NO_CACHE"] ?? "").isEmpty && !SQLiteReader.isDatabase(data) && data != "-"
         // What else the load depends on: strictness, and for a manifest (whose derived
@@ -192,15 +219,22 @@ final class Driver {
         let manifestPath = options.manifest ?? Manifest.names.map { (dir.isEmpty ? "." : dir) + "/" + $0 }.first { FileManager.default.fileExists(atPath: $0) }
         let readsFiles = manifestPath.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self).contains(/\bload\s*[(\\"']/) } ?? false
         guard cache, !readsFiles, let key = Snapshot.key(dataset: data, manifest: options.manifest, extra: extra) else {
-            let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
+            let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts, only: only)
             return (g, r, false)
         }
         let path = Snapshot.path(dataset: data, manifest: options.manifest)
-        if let (g, r) = Snapshot.read(path, key: key) { return (g, r, true) }
-        let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts)
+        if let (g, r) = Snapshot.read(path, key: key, needing: only) { return (g, r, true) }
+        // The entities of a snapshot of some of them are read too: it grows to what the
+        // scripts run on the dataset use, and is not replaced by each one's own.
+        if let needed = only, let held = Snapshot.partialEntities(path, key: key) { only = needed.union(held) }
+        let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts, only: only)
         // A snapshot that cannot be written (no cache directory, a full disk) costs only
         // the next run its speed.
-        if Snapshot.canWrite(g, r) { SnapshotWriter.start(g, r, key: key, path: path) }
+        if Snapshot.canWrite(g, r) {
+            let names = DatasetLoader.entityNames(inDirectory: data) ?? []
+            let partial = only != nil && g.entities.count < Set(names).count
+            SnapshotWriter.start(g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key, path: path)
+        }
         return (g, r, false)
     }
 
@@ -388,10 +422,14 @@ enum SnapshotWriter {
     }
 
     private static let group = DispatchGroup()
+    /// One write at a time: a run that read some entities and then all of them (a script
+    /// that did not check against the first) writes both, the second last, and both write
+    /// through the one temporary file of this process.
+    private static let queue = DispatchQueue(label: "kam.snapshot", qos: .utility)
 
     static func start(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, path: String) {
         let job = Job(graph: graph, report: report, key: key, path: path)
-        DispatchQueue.global(qos: .utility).async(group: group) {
+        queue.async(group: group) {
             try? Snapshot.write(job.graph, job.report, key: job.key, to: job.path)
         }
     }

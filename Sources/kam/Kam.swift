@@ -67,7 +67,7 @@ struct Kam: ParsableCommand {
     var command: String?
 
     mutating func run() throws {
-        let driver = try Driver(common)
+        let driver = try Driver(common, script: command)
         if let command {
             driver.offerStdinAsInput()
             throw ExitCode(driver.runText(command, name: "<command>"))
@@ -156,10 +156,12 @@ struct Run: ParsableCommand {
     var out: String?
 
     mutating func run() throws {
+        var script: String? = nil
         if file != "-", let text = try? String(contentsOfFile: file, encoding: .utf8) {
             ScriptHeader.apply(text, scriptPath: file, to: &common)
+            script = text
         }
-        let driver = try Driver(common, out: out)
+        let driver = try Driver(common, out: out, script: script)
         if file == "-" { throw ExitCode(driver.runText(readAllStdin(), name: "<stdin>")) }
         driver.offerStdinAsInput()
         throw ExitCode(driver.runFile(file))

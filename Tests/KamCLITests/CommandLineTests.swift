@@ -292,9 +292,17 @@ struct DatasetCommandLineTests {
         let r = try Binary.run(["--data", Self.crm, "-c", "accounts | derive n = count(orders) | select name, n"])
         #expect(r.status == 0)
         #expect(r.stdout == "name,n\nAcme,2\nBeta,1\nCore,1\nDorm,0\n")
-        #expect(r.stderr.contains("kam: loaded \(Self.crm)\n  accounts: 4 rows, 7 columns (7 string); links owner -> employees, parent -> accounts\n"))
-        #expect(r.stderr.contains("  orders: 5 rows, 5 columns (1 int, 1 float, 1 date, 2 string); links account -> accounts, product -> products\n"))
+        // The script names accounts and orders: only their files are read.
+        #expect(r.stderr.contains("kam: loaded \(Self.crm)\n  accounts: 4 rows, 7 columns (7 string); links parent -> accounts\n"
+            + "  orders: 5 rows, 5 columns (1 int, 1 float, 1 date, 2 string); links account -> accounts\n"
+            + "  not read (the script names none of them): contacts, employees, products\n"), "\(r.stderr)")
         #expect(r.stderr.contains("orders.csv: warning: 1 value of orders.account_id refers to no row of accounts; the link is null there"))
+        // schema() looks the dataset up: every file is read.
+        let all = try Binary.run(["--data", Self.crm, "-c", "schema()"])
+        #expect(all.status == 0)
+        #expect(all.stderr.contains("kam: loaded \(Self.crm)\n  accounts: 4 rows, 7 columns (7 string); links owner -> employees, parent -> accounts\n"))
+        #expect(all.stderr.contains("  orders: 5 rows, 5 columns (1 int, 1 float, 1 date, 2 string); links account -> accounts, product -> products\n"))
+        #expect(!all.stderr.contains("not read"))
         let quiet = try Binary.run(["--data", Self.crm, "--quiet", "-c", "1"])
         #expect(!quiet.stderr.contains("kam: loaded"))
     }

@@ -15,10 +15,14 @@ public enum DatasetLoader {
         /// A manifest given with --manifest, instead of the one beside the data.
         public var manifest: String?
         public var deriver: Deriver?
-        public init(strict: Bool = false, manifest: String? = nil, deriver: Deriver? = nil) {
+        /// In a directory without a manifest, the entities to read; the other files are
+        /// left unread (a script that names none of them cannot reach them: `DatasetUse`).
+        public var only: Set<String>?
+        public init(strict: Bool = false, manifest: String? = nil, deriver: Deriver? = nil, only: Set<String>? = nil) {
             self.strict = strict
             self.manifest = manifest
             self.deriver = deriver
+            self.only = only
         }
     }
 
@@ -60,9 +64,14 @@ public enum DatasetLoader {
                 }
                 byFile[file] = (name, spec)
             }
+            var unread: [String] = []
             for f in files where extensions.contains(ext(f)) {
                 let spec = byFile[f]
                 let name = spec?.0 ?? entityName(base(f))
+                if manifest == nil, let only = options.only, !only.contains(name) {
+                    unread.append(name)
+                    continue
+                }
                 let nulls = spec?.1.nulls ?? manifest?.nulls
                 let started = Clock.now()
                 // Columns typed string are read as text, never through a number.
@@ -78,6 +87,7 @@ public enum DatasetLoader {
             if tables.isEmpty {
                 throw Diagnostic(.data, "no data files in \(path)", hints: ["a dataset directory holds .csv, .tsv, .json or .jsonl files, one per entity"])
             }
+            if !unread.isEmpty { notes.append("not read (the script names none of them): " + unread.joined(separator: ", ")) }
         } else if SQLiteReader.isDatabase(path) {
             manifest = try (options.manifest ?? Manifest.besides(path)).map { try Manifest.load(file: $0) }
             try loadSQLite(path, manifest: manifest, into: &tables, hints: &hints, notes: &notes, report: &report)
@@ -303,6 +313,16 @@ public enum DatasetLoader {
             }
         }
         hints.camelCase = true
+    }
+
+    /// The entities a directory's files give when it has no manifest (nil when it has one,
+    /// or is not a directory): what `Options.only` chooses from.
+    public static func entityNames(inDirectory path: String) -> [String]? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue,
+              !Manifest.names.contains(where: { FileManager.default.fileExists(atPath: path + "/" + $0) }),
+              let files = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
+        return files.filter { extensions.contains(ext($0)) }.map { entityName(base($0)) }
     }
 
     public static func ext(_ f: String) -> String { (f as NSString).pathExtension.lowercased() }

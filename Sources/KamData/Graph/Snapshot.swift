@@ -627,10 +627,36 @@ public enum Snapshot {
     /// it is stale, or it does not read whole (the caller then loads the sources). The
     /// columns are read from the file when first asked for, each checked against its
     /// checksum then.
-    public static func read(_ path: String, key: String) -> (AccountGraph, DatasetLoader.Report)? {
+    public static func read(_ path: String, key: String, needing: Set<String>? = nil) -> (AccountGraph, DatasetLoader.Report)? {
         guard let file = MappedFile(path: path) else { return nil }
         var r = Reader(file: file)
-        return try? r.graph(key: key)
+        return try? r.graph { stored in
+            // A snapshot of some of the entities serves a script that needs only those.
+            stored == key || needing.map { need in entities(stored, key: key).map { need.isSubset(of: $0) } ?? false } ?? false
+        }
+    }
+
+    /// The key of a snapshot of only some entities: the sources' key, then their names.
+    public static func key(_ key: String, entities: [String]) -> String {
+        key + "\nentities " + entities.sorted().joined(separator: ",")
+    }
+
+    /// The entities a snapshot of some of them holds, from its stored key; nil when the
+    /// key is not `key`'s (stale) or the snapshot holds every entity.
+    static func entities(_ stored: String, key: String) -> Set<String>? {
+        let prefix = key + "\nentities "
+        guard stored.hasPrefix(prefix) else { return nil }
+        return Set(stored.dropFirst(prefix.count).split(separator: ",").map(String.init))
+    }
+
+    /// The entities of the snapshot at `path` when it is current for `key` and holds only
+    /// some of them: a run that needs others reads those too, so the snapshot grows to what
+    /// the scripts use.
+    public static func partialEntities(_ path: String, key: String) -> Set<String>? {
+        guard let file = MappedFile(path: path) else { return nil }
+        var r = Reader(file: file)
+        guard let stored = try? r.storedKey() else { return nil }
+        return entities(stored, key: key)
     }
 
     struct Invalid: Error {}
@@ -719,7 +745,13 @@ public enum Snapshot {
             return a
         }
 
-        mutating func graph(key: String) throws -> (AccountGraph, DatasetLoader.Report) {
+        /// The key a snapshot was written with (the file's first fields), checking nothing else.
+        mutating func storedKey() throws -> String {
+            guard Array(try take(magic.count)) == magic, try u32() == formatVersion else { throw Invalid() }
+            return try string()
+        }
+
+        mutating func graph(accept: (String) -> Bool) throws -> (AccountGraph, DatasetLoader.Report) {
             // Whole: the trailer and the length it gives are where they must be.
             let tail = trailer.count + 16
             guard bytes.count >= magic.count + tail, Array(bytes[bytes.count - tail..<bytes.count - 16]) == trailer else { throw Invalid() }
@@ -727,7 +759,7 @@ public enum Snapshot {
             end.at = bytes.count - 16
             let sum = try end.u64()
             guard try end.u64() == UInt64(bytes.count) else { throw Invalid() }
-            guard Array(try take(magic.count)) == magic, try u32() == formatVersion, try string() == key else { throw Invalid() }
+            guard Array(try take(magic.count)) == magic, try u32() == formatVersion, accept(try string()) else { throw Invalid() }
             let graph = AccountGraph(label: try string())
             var report = DatasetLoader.Report()
             report.summary = try strings()
