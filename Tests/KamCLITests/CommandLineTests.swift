@@ -297,6 +297,11 @@ struct DatasetCommandLineTests {
             + "  orders: 5 rows, 5 columns (1 int, 1 float, 1 date, 2 string); links account -> accounts\n"
             + "  not read (the script names none of them): contacts, employees, products\n"), "\(r.stderr)")
         #expect(r.stderr.contains("orders.csv: warning: 1 value of orders.account_id refers to no row of accounts; the link is null there"))
+        // DATA.md shows this summary.
+        let data = try String(contentsOf: Binary.packageRoot.appendingPathComponent("docs/DATA.md"), encoding: .utf8)
+        let shown = r.stderr.components(separatedBy: "\n").prefix(4).joined(separator: "\n")
+            .replacingOccurrences(of: Binary.packageRoot.path + "/", with: "")
+        #expect(data.contains("$ kam --data Tests/KamGoldenTests/Golden/graph/crm -c 'accounts | derive n = count(orders) | select name, n'\n" + shown + "\n"), "\(shown)")
         // schema() looks the dataset up: every file is read.
         let all = try Binary.run(["--data", Self.crm, "-c", "schema()"])
         #expect(all.status == 0)

@@ -354,6 +354,14 @@ public struct CSVParser {
             cols.deallocate()
         }
         for c in 0..<width { cols[c].reserve = chunk.estimatedRows }
+        chunk.rows = try parseRows(&chunk, cols, width: width, strings: strings)
+        chunk.columns = Array(UnsafeBufferPointer(start: cols, count: width))
+    }
+
+    /// The row loop of `parseChunk`, on its own so that it stays small: the optimizer then
+    /// inlines `fastField` into it (in a larger function it makes a call per field), and
+    /// the general path is a call out of line.
+    func parseRows(_ chunk: inout Chunk, _ cols: UnsafeMutablePointer<ColumnPart>, width: Int, strings: Set<Int>?) throws -> Int {
         var pos = chunk.start
         let end = chunk.end
         var line = chunk.firstLine
@@ -375,26 +383,14 @@ public struct CSVParser {
                 if fast, col < width, let next = fastField(&cols[col], at: pos, end: end) {
                     pos = next
                 } else {
-                    // One field: [fs, fe) in the file, or unescaped in scratch.
-                    let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
-                    if col < width && (strings == nil || strings?.contains(col) == true) {
-                        if escaped {
-                            scratch.withUnsafeBufferPointer { buf in
-                                add(&cols[col], buf, row: row, forceString: strings != nil)
-                            }
-                        } else {
-                            add(&cols[col], UnsafeBufferPointer(start: base + fs, count: fe - fs), row: row, forceString: strings != nil)
-                        }
-                    }
+                    try generalField(cols, col, width: width, strings: strings, pos: &pos, end: end, line: &line, row: row, scratch: &scratch)
                 }
                 col += 1
                 if pos < end && base[pos] == delimiter {
                     pos += 1
                     if pos >= end || base[pos] == 10 || base[pos] == 13 {
                         // A trailing delimiter: one more empty field.
-                        if col < width && (strings == nil || strings?.contains(col) == true) {
-                            add(&cols[col], UnsafeBufferPointer(start: base + pos, count: 0), row: row, forceString: strings != nil)
-                        }
+                        if col < width && (strings == nil || strings?.contains(col) == true) { addEmpty(cols, col, row: row, strings: strings, at: pos) }
                         col += 1
                     } else {
                         continue
@@ -405,15 +401,41 @@ public struct CSVParser {
                 line += 1
                 break
             }
-            if col != width {
-                throw Diagnostic.data(file: name, line: rowLine, "row has \(col) field\(col == 1 ? "" : "s"), expected \(width) (as in the header)",
-                    hints: ["quote fields that contain the delimiter: \"a, b\""])
-            }
+            if col != width { throw ragged(col, width: width, line: rowLine) }
             row += 1
         }
-        chunk.rows = row
-        chunk.columns = Array(UnsafeBufferPointer(start: cols, count: width))
+        return row
     }
+
+    /// One field by the general path: scanned (quotes, escapes), then added to its column
+    /// unless the column is not read.
+    @inline(never)
+    func generalField(_ cols: UnsafeMutablePointer<ColumnPart>, _ col: Int, width: Int, strings: Set<Int>?, pos: inout Int, end: Int,
+                      line: inout Int, row: Int, scratch: inout [UInt8]) throws {
+        // One field: [fs, fe) in the file, or unescaped in scratch.
+        let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
+        guard col < width && (strings == nil || strings?.contains(col) == true) else { return }
+        if escaped {
+            scratch.withUnsafeBufferPointer { buf in
+                add(&cols[col], buf, row: row, forceString: strings != nil)
+            }
+        } else {
+            add(&cols[col], UnsafeBufferPointer(start: base + fs, count: fe - fs), row: row, forceString: strings != nil)
+        }
+    }
+
+    /// The empty field after a trailing delimiter.
+    @inline(never)
+    func addEmpty(_ cols: UnsafeMutablePointer<ColumnPart>, _ col: Int, row: Int, strings: Set<Int>?, at pos: Int) {
+        add(&cols[col], UnsafeBufferPointer(start: base + pos, count: 0), row: row, forceString: strings != nil)
+    }
+
+    @inline(never)
+    func ragged(_ count: Int, width: Int, line: Int) -> Diagnostic {
+        Diagnostic.data(file: name, line: line, "row has \(count) field\(count == 1 ? "" : "s"), expected \(width) (as in the header)",
+            hints: ["quote fields that contain the delimiter: \"a, b\""])
+    }
+
 
     // MARK: values
 
@@ -456,7 +478,7 @@ public struct CSVParser {
     /// it. Anything else (quotes, nulls, exponents, leading zeros, long numbers, a value
     /// that changes the column's kind) returns nil and takes the general path
     /// (`scanField` + `add`), whose answer this one equals for every field it takes.
-    @inline(__always)
+    @_transparent
     func fastField(_ c: inout ColumnPart, at start: Int, end: Int) -> Int? {
         guard start < end else { return nil }
         let first = base[start]
