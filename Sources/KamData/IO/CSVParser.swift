@@ -478,7 +478,7 @@ public struct CSVParser {
     /// it. Anything else (quotes, nulls, exponents, leading zeros, long numbers, a value
     /// that changes the column's kind) returns nil and takes the general path
     /// (`scanField` + `add`), whose answer this one equals for every field it takes.
-    @_transparent
+    @inline(__always)
     func fastField(_ c: inout ColumnPart, at start: Int, end: Int) -> Int? {
         guard start < end else { return nil }
         let first = base[start]
