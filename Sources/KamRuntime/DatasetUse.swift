@@ -5,8 +5,11 @@ import KamSyntax
 /// read, so `kam run` parses only their files.
 ///
 /// A script reaches an entity only by a name in its text: the entity's own (`orders`), a
-/// link's (`account` of `account_id`, `orders` backwards), or a string (`"orders"`). So the
-/// entities it needs are those its words name, directly or as a link's target. The text
+/// link's (`account` of `account_id`, `orders` or `deals_by_owner` backwards), or a string
+/// (`"orders"`). So the entities it needs are those its words name, directly or at the far
+/// end of a link they name; the links and their names are the dataset's headers linked
+/// (`DatasetLoader.headerGraph`), and a graph read in part is checked to have the links
+/// the whole one has among its entities (`agrees`). The text
 /// alone cannot tell when the script imports a module, or calls a built-in that reads
 /// entities it is not given (the analytics stages follow links of their own, `has` and
 /// `schema` look the dataset up by a name computed at run time): then every entity is read.
@@ -37,11 +40,14 @@ public enum DatasetUse {
                 // Interpolations nest; a text deeper than this is not worth the guess.
                 if depth > 10_000 { return nil }
                 var lexer = Lexer(source, range: range)
-                for token in lexer.tokenize() {
+                let tokens = lexer.tokenize()
+                for (k, token) in tokens.enumerated() {
                     switch token.kind {
                     case .kwImport: return nil
                     case .ident(let name):
-                        if Builtins.table[name] != nil && !transparent.contains(name) { return nil }
+                        // A field or link of that name (`order.account`) calls nothing.
+                        let field = (k > 0 && tokens[k - 1].kind == .dot) || (k + 1 < tokens.count && tokens[k + 1].kind == .dot)
+                        if !field && Builtins.table[name] != nil && !transparent.contains(name) { return nil }
                         words.insert(name)
                     case .string(let parts):
                         for part in parts {
@@ -64,16 +70,35 @@ public enum DatasetUse {
         words(of: [script] + (Stdlib.modules["core"].map { [$0] } ?? []))
     }
 
-    /// The entities among `entities` the words need: those they name, and the target of
-    /// any link they name (`account` is accounts, `owner` employees, as the linker reads
-    /// `account_id` and `owner_id`). Nil when that is all of them.
-    public static func entities(_ words: Set<String>, of entities: [String]) -> Set<String>? {
-        let names = Set(entities)
-        var needed = names.intersection(words)
-        for w in words {
-            // The same entity (parent, reports_to) is needed already when it is walked.
-            if let target = Linker.target(of: w, from: "", in: names), !target.isEmpty { needed.insert(target) }
+    /// The entities of the dataset (`graph`: its headers linked, no rows) the words need:
+    /// those they name, the target of any forward link they name (`product` of
+    /// `product_id`), and the source of any reverse link they name (`orders` of accounts,
+    /// `deals_by_owner` of employees). Nil when that is all of them, or none.
+    public static func entities(_ words: Set<String>, in graph: AccountGraph) -> Set<String>? {
+        var needed: Set<String> = []
+        for e in graph.entities {
+            if words.contains(e.name) { needed.insert(e.name) }
+            for f in e.forward where words.contains(f.name) { needed.insert(graph.entities[f.target].name) }
+            for r in e.reverse where words.contains(r.name) { needed.insert(graph.entities[r.source].name) }
         }
-        return needed == names || needed.isEmpty ? nil : needed
+        return needed.count == graph.entities.count || needed.isEmpty ? nil : needed
+    }
+
+    /// Whether a graph of some of the entities has the links the whole dataset has among
+    /// them, by the same names (`headers`: `entities(_:in:)`'s graph). A link named after
+    /// what else is in the dataset would otherwise point elsewhere, or be named otherwise.
+    public static func agrees(_ some: AccountGraph, with headers: AccountGraph) -> Bool {
+        let loaded = Set(some.entities.map(\.name))
+        func links(_ g: AccountGraph, _ e: AccountGraph.Entity) -> [String] {
+            let forward = e.forward.map { "\($0.name) -> \(g.entities[$0.target].name)" }
+            let reverse = e.reverse.map { "\($0.name) <- \(g.entities[$0.source].name)" }
+            return (forward + reverse).sorted()
+        }
+        for e in some.entities {
+            guard let h = headers.entity(e.name) else { return false }
+            let whole = links(headers, h).filter { link in loaded.contains(String(link.split(separator: " ").last ?? "")) }
+            if links(some, e) != whole { return false }
+        }
+        return true
     }
 }

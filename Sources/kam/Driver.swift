@@ -198,9 +198,16 @@ final class Driver {
         // directory without a manifest, and not --strict (which reports every file's
         // dangling references).
         var only: Set<String>? = nil
-        if let script, !options.strict, options.manifest == nil, let names = DatasetLoader.entityNames(inDirectory: data),
-           let words = DatasetUse.words(of: script) {
-            only = DatasetUse.entities(words, of: names)
+        var headers: AccountGraph? = nil
+        if let script, !options.strict, options.manifest == nil, let words = DatasetUse.words(of: script),
+           let graph = DatasetLoader.headerGraph(inDirectory: data) {
+            only = DatasetUse.entities(words, in: graph)
+            headers = graph
+        }
+        // Some of the entities, linked as the whole dataset links them; else all of them.
+        func whole(_ loaded: (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool)) throws -> (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool) {
+            guard only != nil, let headers, !DatasetUse.agrees(loaded.0, with: headers) else { return loaded }
+            return try load(data, options: options, interpreter: opts, script: nil)
         }
         let env = ProcessInfo.processInfo.environment
         let cache = !options.noCache && (env["KAM_NO_CACHE"] ?? "").isEmpty && !SQLiteReader.isDatabase(data) && data != "-"
@@ -220,10 +227,10 @@ final class Driver {
         let readsFiles = manifestPath.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self).contains(/\bload\s*[(\\"']/) } ?? false
         guard cache, !readsFiles, let key = Snapshot.key(dataset: data, manifest: options.manifest, extra: extra) else {
             let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts, only: only)
-            return (g, r, false)
+            return try whole((g, r, false))
         }
         let path = Snapshot.path(dataset: data, manifest: options.manifest)
-        if let (g, r) = Snapshot.read(path, key: key, needing: only) { return (g, r, true) }
+        if let (g, r) = Snapshot.read(path, key: key, needing: only) { return try whole((g, r, true)) }
         // The entities of a snapshot of some of them are read too: it grows to what the
         // scripts run on the dataset use, and is not replaced by each one's own.
         if let needed = only, let held = Snapshot.partialEntities(path, key: key) { only = needed.union(held) }
@@ -233,9 +240,12 @@ final class Driver {
         if Snapshot.canWrite(g, r) {
             let names = DatasetLoader.entityNames(inDirectory: data) ?? []
             let partial = only != nil && g.entities.count < Set(names).count
-            SnapshotWriter.start(g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key, path: path)
+            // One whose links the whole dataset does not have is written by the full load.
+            if !partial || headers.map({ DatasetUse.agrees(g, with: $0) }) ?? false {
+                SnapshotWriter.start(g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key, path: path)
+            }
         }
-        return (g, r, false)
+        return try whole((g, r, false))
     }
 
     /// The database the queries run on, and whether its rows are in memory too.

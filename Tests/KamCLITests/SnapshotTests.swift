@@ -342,4 +342,24 @@ struct SnapshotTests {
         }
         #expect(Self.snapshots(cache).count == 1)
     }
+    /// A let that takes a link's name is not read in place of the link: the link's far end
+    /// is read too (deals_by_owner, the reverse of deals.owner_id), and the answer is the
+    /// whole dataset's.
+    @Test func aReverseLinkNamedByItsLinkIsFollowed() throws {
+        let dir = try tempDir()
+        let files = [
+            "accounts": "id,name,owner_id\nA1,Acme,E1\nA2,Beta,E2\n",
+            "employees": "id,name\nE1,Ann\nE2,Bob\nE3,Cid\n",
+            "deals": "id,account_id,owner_id,employee_id,amount\nD1,A1,E1,E2,100\nD2,A2,E2,E3,200\nD3,A2,E2,E2,50\n",
+            "products": "id,name\nP1,Widget\n",
+        ]
+        for (name, text) in files { try text.write(toFile: "\(dir)/\(name).csv", atomically: true, encoding: .utf8) }
+        let script = "let deals_by_owner = [1, 2, 3, 4, 5]\nemployees | derive n = count(deals_by_owner) | select id, n"
+        let r = try Binary.run(["--data", dir, "--no-cache", "-c", script])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "id,n\nE1,1\nE2,2\nE3,0\n")
+        #expect(r.stderr.contains("not read (the script names none of them): accounts, products\n"), "\(r.stderr)")
+        let f = try Binary.run(["--data", dir, "--no-cache", "--quiet", "-c", "fn f(e) = count(e.deals_by_owner)\nemployees | derive n = f(it) | select id, n"])
+        #expect(f.status == 0 && f.stdout == "id,n\nE1,1\nE2,2\nE3,0\n", "\(f.stderr)")
+    }
 }

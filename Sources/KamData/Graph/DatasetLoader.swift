@@ -325,6 +325,44 @@ public enum DatasetLoader {
         return files.filter { extensions.contains(ext($0)) }.map { entityName(base($0)) }
     }
 
+    /// The graph a directory's files give with no rows: each CSV/TSV file's header alone,
+    /// linked as the files would be, so every link's name is known before any row is read
+    /// (`DatasetUse` maps a script's words to entities through it); a small JSON file is
+    /// read whole, since only its records tell its columns. Nil when the directory has a
+    /// manifest or a large JSON file, or a header does not parse or link: then every file
+    /// is read, and says what is wrong.
+    public static func headerGraph(inDirectory path: String) -> AccountGraph? {
+        guard let names = entityNames(inDirectory: path), !names.isEmpty,
+              let files = try? FileManager.default.contentsOfDirectory(atPath: path).sorted() else { return nil }
+        var tables: [Linker.Loaded] = []
+        for f in files where extensions.contains(ext(f)) {
+            guard let file = MappedFile(path: path + "/" + f) else { return nil }
+            if !["csv", "tsv"].contains(ext(f)) {
+                // JSON's columns are its records' keys: a small file is read whole for them.
+                guard file.count <= 4 << 20, let (table, _) = try? readFile(path + "/" + f, nulls: nil) else { return nil }
+                tables.append((entityName(base(f)), table, nil, path + "/" + f))
+                continue
+            }
+            let header: Table? = file.withBytes { bytes in
+                guard let base = bytes.baseAddress else { return nil }
+                // The header's record: to the first newline outside quotes.
+                var end = 0, quoted = false
+                while end < bytes.count {
+                    if bytes[end] == UInt8(ascii: "\"") { quoted.toggle() } else if bytes[end] == 10 && !quoted { end += 1; break }
+                    end += 1
+                }
+                let delimiter = ext(f) == "tsv" ? UInt8(ascii: "\t") : CSVReader.sniffDelimiter(UnsafeBufferPointer(rebasing: bytes.prefix(65_536)))
+                return try? CSVParser(base: base, count: end, delimiter: delimiter, nullTokens: [[]], name: f).parse().0
+            }
+            guard let header else { return nil }
+            tables.append((entityName(base(f)), header, nil, path + "/" + f))
+        }
+        let graph = AccountGraph(label: path)
+        var report = Report()
+        guard (try? Linker.link(graph, tables, manifest: nil, options: Options(), report: &report)) != nil else { return nil }
+        return graph
+    }
+
     public static func ext(_ f: String) -> String { (f as NSString).pathExtension.lowercased() }
     public static func base(_ f: String) -> String { (f as NSString).deletingPathExtension }
 

@@ -210,7 +210,10 @@ public struct CSVParser {
     /// Quotes and newlines are counted per range in parallel; a prefix sum then tells the
     /// quote parity at each range start, so no core scans the whole file alone.
     public func split(from start: Int, line: Int) throws -> [Chunk] {
-        let target = chunkTarget
+        // A large file in chunks of a 16th of it per core, up to 32 MiB: a column's part of a
+        // chunk then spans megabytes, in huge pages (Growable).
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let target = chunkTarget == 4 << 20 ? min(32 << 20, max(chunkTarget, (count - start) / (16 * cores))) : chunkTarget
         if count - start <= target * 2 {
             let counts = kam_count_bytes(base + start, count - start)
             var c = Chunk(start: start, end: count, firstLine: line)

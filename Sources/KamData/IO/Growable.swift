@@ -11,12 +11,30 @@ public final class Growable<T> {
 
     public init(capacity: Int = 16) {
         self.capacity = max(16, capacity)
-        base = .allocate(capacity: self.capacity)
+        base = Growable.allocate(self.capacity)
     }
 
     deinit {
         base.deinitialize(count: count)
-        base.deallocate()
+        free(base)
+    }
+
+    /// Room for `n` elements. A buffer of megabytes starts at a 2 MiB boundary and asks for
+    /// huge pages: the parser fills it in order, and a fault every 2 MiB instead of every
+    /// 4 KiB was a tenth of a large file's load. Only the pages written are backed, so a
+    /// buffer sized by an estimate costs no more than what it holds, rounded to 2 MiB.
+    static func allocate(_ n: Int) -> UnsafeMutablePointer<T> {
+        let bytes = max(1, n) * MemoryLayout<T>.stride
+        let huge = 1 << 21
+        if bytes >= 2 * huge {
+            var p: UnsafeMutableRawPointer? = nil
+            if posix_memalign(&p, huge, bytes) == 0, let p {
+                Snapshot.advise(UnsafeRawPointer(p), bytes, 14)  // MADV_HUGEPAGE
+                return p.bindMemory(to: T.self, capacity: n)
+            }
+        }
+        guard let p = malloc(bytes) else { fatalError("out of memory (\(bytes) bytes)") }
+        return p.bindMemory(to: T.self, capacity: n)
     }
 
     @inline(__always) public func append(_ v: T) {
@@ -34,9 +52,9 @@ public final class Growable<T> {
     public func reserve(_ n: Int) { if n > capacity { grow(n) } }
 
     private func grow(_ newCapacity: Int) {
-        let nb = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
+        let nb = Growable.allocate(newCapacity)
         nb.moveInitialize(from: base, count: count)
-        base.deallocate()
+        free(base)
         base = nb
         capacity = newCapacity
     }
