@@ -363,3 +363,34 @@ struct SnapshotTests {
         #expect(f.status == 0 && f.stdout == "id,n\nE1,1\nE2,2\nE3,0\n", "\(f.stderr)")
     }
 }
+
+/// Reading only the entities a script names gives every golden script the answer reading
+/// every file gives (KAM_READ_ALL=1): the same output and exit code, script by script.
+@Suite("partial loads against full loads")
+struct PartialLoadDifferentialTests {
+    @Test func everyGoldenScriptAnswersAsWithEveryFile() throws {
+        let golden = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden").path
+        let demo = try tempDir() + "/demo"
+        let made = try Binary.run(["demo", "--out", demo])
+        #expect(made.status == 0, "\(made.stderr)")
+        var compared = 0, partial = 0
+        let files = (FileManager.default.enumerator(atPath: golden)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".kam") }.sorted()
+        for file in files {
+            let path = golden + "/" + file
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# data:") }) else { continue }
+            let value = line.dropFirst("# data:".count).trimmingCharacters(in: .whitespaces)
+            let data = value == "demo" ? demo : golden + "/" + value
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else { continue }
+            let args = ["run", path, "--data", data, "--no-cache", "--today", "2026-07-01"]
+            let some = try Binary.run(args)
+            let every = try Binary.run(args + ["--quiet"], env: ["KAM_READ_ALL": "1"])
+            #expect(some.stdout == every.stdout && some.status == every.status, "\(file): \(some.stderr)\n---\n\(every.stderr)")
+            compared += 1
+            if some.stderr.contains("not read (the script names none of them)") { partial += 1 }
+        }
+        // Most of the corpus runs on directories, and most scripts name few entities.
+        #expect(compared >= 100 && partial >= 15, "compared \(compared), partial \(partial)")
+    }
+}
