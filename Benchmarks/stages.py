@@ -97,7 +97,16 @@ def main():
     # The statements, each also alone in a script of its own.
     script = os.path.join(HERE, "stages.kam")
     lines = open(script).read().splitlines()
-    stages = [(n + 1, text) for n, text in enumerate(lines) if text.strip() and not text.startswith("#")]
+    # A statement starts at a line that is not indented (kam fmt puts each stage of a long
+    # pipeline on a line of its own, indented); it is numbered by its first line.
+    stages = []
+    for n, text in enumerate(lines):
+        if not text.strip() or text.startswith("#"):
+            continue
+        if text[0].isspace() and stages:
+            stages[-1] = (stages[-1][0], stages[-1][1] + "\n" + text)
+        else:
+            stages.append((n + 1, text))
     alone = {}
     for n, text in stages:
         alone[n] = os.path.join(work, f"stage{n}.kam")
@@ -111,14 +120,17 @@ def main():
     parsed = line_times(err)
     load = re.search(r"timing: load total ([0-9.]+)s", err)
     figures["kam_parse_run"] = {"seconds": wall, "peak_mb": mb, "load": float(load.group(1)) if load else None}
-    measured([a.kam, *common, "-c", "accounts | count"], env=env)  # writes the snapshot
+    measured([a.kam, *common, "-c", "accounts | count"], env=dict(env, KAM_READ_ALL="1"))  # writes the snapshot of every entity
     rows = []
     for n, text in stages:
         verb = [v for v in re.findall(r"\| (\w+)", text) if v not in ("select", "where", "aggregate", "derive")]
         stage = verb[-1] if verb else text.split("|")[1].strip()
         w, m, answer, e = measured([a.kam, *common, "run", alone[n]], env=env)
-        snap = line_times(e).get(1)
-        row = {"line": n, "stage": stage, "kam": parsed.get(n), "kam_snapshot": snap, "kam_snapshot_process": w, "kam_snapshot_mb": m}
+        # --timing names a statement by a line of it (a pipeline's by its last stage's).
+        span = range(n, n + text.count("\n") + 1)
+        at = lambda times, first: next((times[k] for k in range(first, first + len(span)) if k in times), None)
+        snap = at(line_times(e), 1)
+        row = {"line": n, "stage": stage, "kam": at(parsed, n), "kam_snapshot": snap, "kam_snapshot_process": w, "kam_snapshot_mb": m}
         # 3. DuckDB, where the statement has a SQL form.
         sql = run([a.kam, "sql", alone[n], "--data", f"duckdb:{db}", "--dialect", "duckdb", "--today", TODAY], check=False, env=env)
         if sql.returncode == 0 and sql.stdout.strip():
