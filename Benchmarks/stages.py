@@ -126,7 +126,8 @@ def main():
         verb = [v for v in re.findall(r"\| (\w+)", text) if v not in ("select", "where", "aggregate", "derive")]
         stage = verb[-1] if verb else text.split("|")[1].strip()
         w, m, answer, e = measured([a.kam, *common, "run", alone[n]], env=env)
-        # --timing names a statement by a line of it (a pipeline's by its last stage's).
+        # --timing names a statement by its first line (kam before 2026-12-03 by a pipeline's
+        # last stage's): the figure is looked for on any line of it.
         span = range(n, n + text.count("\n") + 1)
         at = lambda times, first: next((times[k] for k in range(first, first + len(span)) if k in times), None)
         snap = at(line_times(e), 1)

@@ -214,7 +214,7 @@ public final class Session {
         return Session.exitCode(err) {
             for stmt in program.statements {
                 let started = Clock.now()
-                let line = source.location(of: stmt.range.start).line
+                let line = source.location(of: stmt.start).line
                 // schema() (the REPL's :schema) reads the catalog, which is here; the counts
                 // of rows and nulls are the database's, which are not: they show as null.
                 if !rowsInMemory, case .expression(let e) = stmt.kind, case .call(let callee, _, false) = e.kind, case .name("schema") = callee.kind {

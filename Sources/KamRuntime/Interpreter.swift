@@ -137,7 +137,7 @@ public final class Interpreter {
             let start = Clock.now()
             let v = try execute(stmt, globals)
             if let timing {
-                let line = program.source.location(of: stmt.range.start).line
+                let line = program.source.location(of: stmt.start).line
                 timing("line \(line) \(Clock.format(Clock.now() - start))")
             }
             if let v { try emit(v, program.source.location(of: stmt.range.start).line) }

@@ -68,6 +68,20 @@ public indirect enum ExprKind: Sendable {
 
 /// A statement; `expr` statements at top level print their value.
 public struct Stmt: Sendable {
+    /// Where the statement's text starts: a pipeline's range is its last stage's (so errors
+    /// point at the stage), and its first input comes before it (`--timing` names a
+    /// statement by this line).
+    public var start: Int {
+        func first(_ e: Expr) -> Int {
+            if case .call(_, let args, true) = e.kind, let input = args.first { return min(e.range.start, first(input.value)) }
+            return e.range.start
+        }
+        switch kind {
+        case .expression(let e): return first(e)
+        default: return range.start
+        }
+    }
+
     public enum Kind: Sendable {
         case letBinding(name: String, value: Expr)
         case function(name: String, params: [String], body: Expr)

@@ -346,6 +346,10 @@ struct DatasetCommandLineTests {
         #expect(lines.contains { $0.hasPrefix("timing: load total ") })
         #expect(lines.contains { $0.hasPrefix("timing: line 1 ") })
         #expect(lines.contains { $0.hasPrefix("timing: line 2 ") })
+        // A pipeline over several lines is named by its first line.
+        let piped = try Binary.run(["--data", Self.crm, "--quiet", "--timing", "--no-cache", "-c", "accounts\n  | where id != \"\"\n  | count\n1"])
+        let named = piped.stderr.split(separator: "\n").filter { $0.hasPrefix("timing: line ") }.map { $0.split(separator: " ")[2] }
+        #expect(named == ["1", "4"], "\(piped.stderr)")
     }
 
     @Test func demoWritesIdenticalFilesForASeedAndLoadsBack() throws {
