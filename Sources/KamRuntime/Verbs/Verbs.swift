@@ -410,7 +410,7 @@ public enum Verbs {
                 hints: ["name the key: other_name = \(site.interp.currentSource.slice(byArgs[i].value.range))"])
         }
         let keyColumns = try byArgs.map { try site.interp.evalColumn($0.value, over: t, site.env) }
-        if keyColumns.count <= 1, site.interp.options.evaluation == .columnar, let fast = try GroupBy.run(t, keyName: keyNames.first, key: keyColumns.first, aggs: Array(aggs), site) {
+        if site.interp.options.evaluation == .columnar, let fast = try GroupBy.run(t, keyNames: keyNames, keys: keyColumns, aggs: Array(aggs), site) {
             return .table(fast)
         }
         var groupOf: [HashKey: Int] = [:]
@@ -535,7 +535,10 @@ public enum Verbs {
 /// or sum/avg/min/max/count of a typed column: group ids from dictionary codes or a typed
 /// hash, then one typed pass per aggregate. Anything else returns nil (the general path).
 public enum GroupBy {
-    public static func run(_ t: Table, keyName: String?, key: Column?, aggs: [Arg], _ site: CallSite) throws -> Table? {
+    /// `aggregate` over typed columns: each row's group as an integer (its keys' ranks in
+    /// key order, nulls last, combined), the reductions typed over the group ids. Nil where
+    /// the general path is needed (a key or aggregate it does not type; names that clash).
+    public static func run(_ t: Table, keyNames: [String], keys keyColumns: [Column], aggs: [Arg], _ site: CallSite) throws -> Table? {
         if t.count == 0 { return nil }
         // What each aggregate reads.
         // (name, reduction, column); no column: count() of the group's rows.
@@ -559,13 +562,85 @@ public enum GroupBy {
             guard let op = Reduce.Op(rawValue: fn) else { return nil }
             plan.append((name, op, column, a.value.range))
         }
-        let allNames = plan.map(\.0) + (keyName.map { [$0] } ?? [])
+        let allNames = plan.map(\.0) + keyNames
         if Set(allNames).count != allNames.count { return nil }  // the general path reports it
-        // Group id per row, and the key value of each group, in key order (nulls last).
         let n = t.count
+        // Each key's groups; then rows with the same ranks of every key are one group, and
+        // the groups' order is their ranks' order, key by key (the general path's order).
+        var perKey: [(gid: [Int32], keys: [Value])] = []
+        for key in keyColumns {
+            guard let g = keyGroups(of: key, n) else { return nil }
+            perKey.append(g)
+        }
+        var gid = [Int32](repeating: 0, count: n)
+        var keyValues: [[Value]] = []
+        if perKey.count == 1 {
+            gid = perKey[0].gid
+            keyValues = [perKey[0].keys]
+        } else if perKey.count > 1 {
+            // Mixed radix: the last key varies fastest, so the composite's order is the keys'.
+            var strides = [Int64](repeating: 1, count: perKey.count)
+            var total: Int64 = 1
+            for k in perKey.indices.reversed() {
+                strides[k] = total
+                let (p, over) = total.multipliedReportingOverflow(by: Int64(max(1, perKey[k].keys.count)))
+                if over || p > Int64(1) << 62 { return nil }
+                total = p
+            }
+            var composite = [Int64](repeating: 0, count: n)
+            for k in perKey.indices {
+                let stride = strides[k]
+                perKey[k].gid.withUnsafeBufferPointer { g in
+                    composite.withUnsafeMutableBufferPointer { c in
+                        for i in 0..<n { c[i] &+= Int64(g[i]) &* stride }
+                    }
+                }
+            }
+            var dense: [Int64: Int32] = [:]
+            var distinct: [Int64] = []
+            for i in 0..<n {
+                if let g = dense[composite[i]] { gid[i] = g } else {
+                    let g = Int32(distinct.count)
+                    dense[composite[i]] = g
+                    distinct.append(composite[i])
+                    gid[i] = g
+                }
+            }
+            // Renumber groups in composite order.
+            let order = distinct.indices.sorted { distinct[$0] < distinct[$1] }
+            var renumber = [Int32](repeating: 0, count: order.count)
+            for (newG, oldG) in order.enumerated() { renumber[oldG] = Int32(newG) }
+            for i in 0..<n { gid[i] = renumber[Int(gid[i])] }
+            keyValues = perKey.indices.map { k in
+                order.map { g in perKey[k].keys[Int((distinct[g] / strides[k]) % Int64(max(1, perKey[k].keys.count)))] }
+            }
+        }
+        let groups = keyColumns.isEmpty ? 1 : keyValues.first?.count ?? 0
+        var names: [String] = []
+        var columns: [Column] = []
+        for (name, values) in zip(keyNames, keyValues) {
+            names.append(name)
+            columns.append(Column.from(values))
+        }
+        var counts = [Int64](repeating: 0, count: groups)
+        for i in 0..<n { counts[Int(gid[i])] += 1 }
+        for (name, op, column, range) in plan {
+            names.append(name)
+            guard let column else {
+                columns.append(Column(storage: .int(counts)))
+                continue
+            }
+            columns.append(try reduce(op, column, gid, groups, site, at: range))
+        }
+        return Table(names: names, columns: columns, count: groups)
+    }
+
+    /// One key column's group per row and each group's key, in key order (nulls last);
+    /// nil for a column kind the general path groups.
+    static func keyGroups(of key: Column, _ n: Int) -> (gid: [Int32], keys: [Value])? {
         var gid = [Int32](repeating: 0, count: n)
         var keys: [Value] = []
-        if let key {
+        do {
             switch key.storage {
             case .string(let s):
                 var used = [Int32](repeating: -1, count: s.dictionary.count + 1)
@@ -611,27 +686,8 @@ public enum GroupBy {
             default:
                 return nil
             }
-        } else {
-            keys = []
         }
-        let groups = key == nil ? 1 : keys.count
-        var names: [String] = []
-        var columns: [Column] = []
-        if let keyName, key != nil {
-            names.append(keyName)
-            columns.append(Column.from(keys))
-        }
-        var counts = [Int64](repeating: 0, count: groups)
-        for i in 0..<n { counts[Int(gid[i])] += 1 }
-        for (name, op, column, range) in plan {
-            names.append(name)
-            guard let column else {
-                columns.append(Column(storage: .int(counts)))
-                continue
-            }
-            columns.append(try reduce(op, column, gid, groups, site, at: range))
-        }
-        return Table(names: names, columns: columns, count: groups)
+        return (gid, keys)
     }
 
     /// `at`: the aggregate's call, where its error points (as the per-group path's does).
