@@ -206,9 +206,14 @@ final class Driver {
             only = DatasetUse.entities(words, in: graph)
             headers = graph
         }
+        // Whether a graph has the links the whole dataset has among its entities (always, when
+        // every entity was read).
+        func linkedAsWhole(_ g: AccountGraph) -> Bool { only == nil || headers.map { DatasetUse.agrees(g, with: $0) } ?? true }
         // Some of the entities, linked as the whole dataset links them; else all of them.
-        func whole(_ loaded: (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool)) throws -> (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool) {
-            guard only != nil, let headers, !DatasetUse.agrees(loaded.0, with: headers) else { return loaded }
+        func whole(_ loaded: (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool), agrees: Bool? = nil) throws
+            -> (AccountGraph, DatasetLoader.Report, fromSnapshot: Bool)
+        {
+            if agrees ?? linkedAsWhole(loaded.0) { return loaded }
             return try load(data, options: options, interpreter: opts, script: nil)
         }
         let env = ProcessInfo.processInfo.environment
@@ -239,15 +244,14 @@ final class Driver {
         let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts, only: only)
         // A snapshot that cannot be written (no cache directory, a full disk) costs only
         // the next run its speed.
-        if Snapshot.canWrite(g, r) {
+        let agrees = linkedAsWhole(g)
+        // One whose links the whole dataset does not have is written by the full load.
+        if agrees, Snapshot.canWrite(g, r) {
             let names = DatasetLoader.entityNames(inDirectory: data) ?? []
             let partial = only != nil && g.entities.count < Set(names).count
-            // One whose links the whole dataset does not have is written by the full load.
-            if !partial || headers.map({ DatasetUse.agrees(g, with: $0) }) ?? false {
-                SnapshotWriter.start(g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key, path: path)
-            }
+            SnapshotWriter.start(g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key, path: path)
         }
-        return try whole((g, r, false))
+        return try whole((g, r, false), agrees: agrees)
     }
 
     /// The database the queries run on, and whether its rows are in memory too.
