@@ -417,12 +417,15 @@ public enum DatasetLoader {
             let (t, lines) = try r.read(file, name: path)
             return (t, lines)
         case "json", "jsonl", "ndjson":
+            if let t = file.withBytes({ b in CSVReader.firstInvalidUTF8(b) == nil ? JSONTableReader.read(b, validated: true) : nil }) {
+                return (t, nil)
+            }
             let bytes = file.withBytes { Array($0) }
             if let bad = CSVReader.firstInvalidUTF8(bytes) {
                 let line = 1 + bytes[..<bad].lazy.filter { $0 == UInt8(ascii: "\n") }.count
                 throw Diagnostic.data(file: path, line: line, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
             }
-            return (try JSONReader.readTable(bytes, name: path), nil)
+            return (try JSONReader.readRecords(bytes, name: path), nil)
         default:
             throw Diagnostic(.data, "cannot load '\(path)': unknown file type", hints: ["kam reads .csv, .tsv, .json and .jsonl files, SQLite databases and dataset directories"])
         }

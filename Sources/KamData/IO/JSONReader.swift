@@ -214,6 +214,15 @@ public struct JSONReader {
 
     /// A table from a JSON array of objects, or from JSON lines (one object per line).
     public static func readTable(_ bytes: [UInt8], name: String) throws -> Table {
+        // Typed columns straight from the bytes when they are a table; the records below
+        // read anything else, and say what is wrong with it.
+        if let t = bytes.withUnsafeBufferPointer({ JSONTableReader.read($0) }) { return t }
+        return try readRecords(bytes, name: name)
+    }
+
+    /// `readTable` by way of records: the reference the typed reader is tested against, and
+    /// the reader of every message.
+    public static func readRecords(_ bytes: [UInt8], name: String) throws -> Table {
         var start = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
         var r = JSONReader(Array(bytes[start...]))
