@@ -7,6 +7,7 @@ revenue, as an analyst would run it, with its wall time and peak memory, each th
   DuckDB CLI              duckdb :memory:, read_csv, the query; default threads and 1 thread
   DuckDB CLI, its file    the query on a DuckDB database file made beforehand (repeated runs)
   pandas, polars          read_csv, group, top 20
+  kam and the DuckDB CLI  the same tables as JSON lines (kam's typed JSON reader, read_json)
 
 Ratios: kam's first run against the DuckDB CLI on the CSV files at its default threads,
 kam's repeated run against the DuckDB CLI on its own file.
@@ -70,6 +71,17 @@ print(r.select(['name', 'rev']).write_csv())"""
     for name, code, module in (("pandas", pandas, "pandas"), ("polars", polars, "polars")):
         if subprocess.run([a.python, "-c", f"import {module}"], capture_output=True).returncode == 0:
             rows.append((name + ", CSV", measure([a.python, "-c", code])))
+    # The same tables as JSON lines, as a CRM's API export gives them: kam's typed JSON
+    # reader against DuckDB's read_json.
+    jdir = os.path.join(work, "jsonl")
+    os.makedirs(jdir)
+    subprocess.run([a.duckdb, ":memory:", "-c", "".join(
+        f"COPY (SELECT * FROM read_csv('{data}/{n}.csv')) TO '{jdir}/{n}.jsonl' (FORMAT JSON);" for n in ("accounts", "orders"))],
+        check=True, capture_output=True)
+    jload = "".join(f"CREATE TABLE {n} AS SELECT * FROM read_json('{jdir}/{n}.jsonl');" for n in ("accounts", "orders"))
+    rows.append(("kam, first run (JSONL)",
+                 measure([a.kam, "run", top, "--data", jdir, "--quiet"], env=env, before=lambda: shutil.rmtree(cache, ignore_errors=True))))
+    rows.append(("DuckDB CLI, JSONL, default threads", measure([a.duckdb, ":memory:", "-c", jload + query])))
     shutil.rmtree(work, ignore_errors=True)
     figures = dict(rows)
     print("whole process: load accounts and orders, print the top 20 by revenue (median of 3 wall, peak memory)")
@@ -79,6 +91,8 @@ print(r.select(['name', 'rev']).write_csv())"""
     again, file = figures["kam, repeated run (the snapshot)"], figures["DuckDB CLI, its database file"]
     print(f"  kam first run / DuckDB CLI on the CSV files: {first[0] / duck[0]:.2f} time, {first[1] / duck[1]:.2f} memory")
     print(f"  kam repeated run / DuckDB CLI on its file:   {again[0] / file[0]:.2f} time, {again[1] / file[1]:.2f} memory")
+    jfirst, jduck = figures["kam, first run (JSONL)"], figures["DuckDB CLI, JSONL, default threads"]
+    print(f"  kam first run / DuckDB CLI on the JSONL files: {jfirst[0] / jduck[0]:.2f} time, {jfirst[1] / jduck[1]:.2f} memory")
 
 
 if __name__ == "__main__":

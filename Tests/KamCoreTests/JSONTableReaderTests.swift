@@ -22,7 +22,7 @@ struct JSONTableReaderTests {
         mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
     }
 
-    enum Flavor: CaseIterable { case ints, floats, numbers, strings, bools, mixed, nested, nulls, bigInts }
+    enum Flavor: CaseIterable { case ints, floats, numbers, strings, bools, mixed, nested, nulls, bigInts, oddNumbers, longStrings }
 
     static func cell(_ f: Flavor, _ g: inout Generator) -> String {
         if g.chance(8) { return "null" }
@@ -36,6 +36,12 @@ struct JSONTableReaderTests {
         case .mixed: return ["1", "\"1\"", "true", "2.5", "[1, 2]"][g.below(5)]
         case .nested: return ["{\"a\": [1, {\"b\": \"]}\"}]}", "[]", "{}", "[\"x\", null]"][g.below(4)]
         case .nulls: return "null"
+        case .oddNumbers:
+            // Rarely one the record reader rejects: the typed reader must reject it too.
+            if g.chance(2) { return ["1e400", "-", "1.5e", "1.", "-.5"][g.below(5)] }
+            return ["00.5", "-0", "1.0000000000000002", "12345678901234567.5", "0.1234567890123456789", "2E+3", "1234567890123456789012", "-0.0"][g.below(8)]
+        case .longStrings:
+            return ["\"Zürich Hauptbahnhof, Gleis 7\\n\"", "\"a plain string longer than eight bytes\"", "\"0123456\\\"89abcdef\"", "\"tab\\tinside\""][g.below(4)]
         case .bigInts: return ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "123456789012345678", "007"][g.below(5)]
         }
     }
@@ -120,7 +126,8 @@ struct JSONTableReaderTests {
                     if let d = Self.same(typed, reference) { Issue.record("\(d) (cut at \(smallest)):\n\(text)") }
                 } else {
                     turnedDown += 1
-                    #expect(!clean, "a clean table was turned down (cut at \(smallest)):\n\(text)")
+                    // Only a key twice in one object is turned down and read by the records.
+                    #expect(!clean || records == nil, "a clean table was turned down (cut at \(smallest)):\n\(text)")
                 }
             }
         }

@@ -16,13 +16,13 @@ public enum JSONTableReader {
     /// Files below this size are read on one core: splitting costs more than it saves.
     public static let parallelThreshold = 1 << 20
 
-    /// `validated`: the caller has checked the bytes are UTF-8. `smallest`: the size below
-    /// which a file is not split (tests split tiny files to try every cut).
-    public static func read(_ bytes: UnsafeBufferPointer<UInt8>, validated: Bool = false,
+    /// `smallest`: the size below which the bytes are not split (tests split tiny files to
+    /// try every cut). `release`: called with ranges of bytes parsed and checked, which the
+    /// caller may drop from memory (a mapped file's pages).
+    public static func read(_ bytes: UnsafeBufferPointer<UInt8>,
                             cores: Int = ProcessInfo.processInfo.activeProcessorCount,
-                            smallest: Int = parallelThreshold) -> Table? {
+                            smallest: Int = parallelThreshold, release: ((Int, Int) -> Void)? = nil) -> Table? {
         guard let base = bytes.baseAddress else { return Table(names: [], columns: [], count: 0) }
-        if !validated && CSVReader.firstInvalidUTF8(bytes) != nil { return nil }
         var start = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
         start = skipSpace(base, start, bytes.count)
@@ -42,17 +42,18 @@ public enum JSONTableReader {
             if c < n && c + 1 > cuts[cuts.count - 1] { cuts.append(c + 1) }
         }
         cuts.append(n)
-        if cuts.count > 2, let t = parse(base, cuts: cuts, array: array) { return t }
-        return parse(base, cuts: [start, n], array: array)
+        if start > 0, CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base, count: start)) != nil { return nil }
+        if cuts.count > 2, let t = parse(base, cuts: cuts, array: array, release: release) { return t }
+        return parse(base, cuts: [start, n], array: array, release: release)
     }
 
-    static func parse(_ base: UnsafePointer<UInt8>, cuts: [Int], array: Bool) -> Table? {
+    static func parse(_ base: UnsafePointer<UInt8>, cuts: [Int], array: Bool, release: ((Int, Int) -> Void)?) -> Table? {
         let count = cuts.count - 1
         var chunks = [Chunk?](repeating: nil, count: count)
         chunks.withUnsafeMutableBufferPointer { out in
             parallelFor(count) { k in
-                var c = Chunk(base, from: cuts[k], to: cuts[k + 1])
-                out[k] = c.rows(array: array, first: k == 0, last: k == count - 1) ? c : nil
+                var c = Chunk(base, from: cuts[k], to: cuts[k + 1], release: release)
+                out[k] = c.rows(array: array, first: k == 0, last: k == count - 1) && c.checked(to: c.end) ? c : nil
             }
         }
         var parsed: [Chunk] = []
@@ -85,12 +86,11 @@ public enum JSONTableReader {
         }
         let total = chunks.reduce(0) { $0 + $1.rowCount }
         if total == 0 { return Table(names: [], columns: [], count: 0) }
-        var partsOf = [[Part?]](repeating: [Part?](repeating: nil, count: chunks.count), count: names.count)
+        var partsOf = [[UnsafeMutablePointer<Part>?]](repeating: [UnsafeMutablePointer<Part>?](repeating: nil, count: chunks.count), count: names.count)
         for (k, c) in chunks.enumerated() {
             for (local, global) in columnsOf[k].enumerated() {
-                let part = c.parts[local]
-                part.pad(to: c.rowCount)
-                partsOf[global][k] = part
+                c.parts.base[local].pad(to: c.rowCount)
+                partsOf[global][k] = c.parts.base + local
             }
         }
         let rows = chunks.map(\.rowCount)
@@ -100,7 +100,9 @@ public enum JSONTableReader {
             parallelFor(workers) { w in
                 var g = w
                 while g < out.count {
-                    out[g] = column(partsOf[g], rows: rows, total: total)
+                    out[g] = column(partsOf[g].map { $0?.pointee }, rows: rows, total: total)
+                    // A column's parts go as soon as it is made: the table is not held twice.
+                    for part in partsOf[g] { part?.pointee = Part(rows: 0) }
                     g += workers
                 }
             }
@@ -119,7 +121,7 @@ public enum JSONTableReader {
         var offset = 0
         for (k, p) in parts.enumerated() {
             if let p {
-                for r in p.nulls { validity[offset + r] = false }
+                for r in p.nulls { validity[offset + Int(r)] = false }
                 anyNull = anyNull || !p.nulls.isEmpty
             } else {
                 for r in 0..<rows[k] { validity[offset + r] = false }
@@ -145,8 +147,8 @@ public enum JSONTableReader {
             out.reserveCapacity(total)
             for (k, p) in parts.enumerated() {
                 switch p?.kind {
-                case .float?: out.append(contentsOf: p?.floats ?? [])
-                case .int?: out.append(contentsOf: (p?.ints ?? []).lazy.map { Double($0) })
+                case .float?: out.append(contentsOf: p?.floats.buffer ?? UnsafeBufferPointer(start: nil, count: 0))
+                case .int?: out.append(contentsOf: (p?.ints.buffer ?? UnsafeBufferPointer(start: nil, count: 0)).lazy.map { Double($0) })
                 default: out.append(contentsOf: repeatElement(0, count: rows[k]))
                 }
             }
@@ -155,14 +157,14 @@ public enum JSONTableReader {
             var out: [Int64] = []
             out.reserveCapacity(total)
             for (k, p) in parts.enumerated() {
-                if let p, p.kind == .int { out.append(contentsOf: p.ints) } else { out.append(contentsOf: repeatElement(0, count: rows[k])) }
+                if let p, p.kind == .int { out.append(contentsOf: p.ints.buffer) } else { out.append(contentsOf: repeatElement(0, count: rows[k])) }
             }
             return Column(storage: .int(out), validity: valid)
         case .bool:
             var out: [Bool] = []
             out.reserveCapacity(total)
             for (k, p) in parts.enumerated() {
-                if let p, p.kind == .bool { out.append(contentsOf: p.bools) } else { out.append(contentsOf: repeatElement(false, count: rows[k])) }
+                if let p, p.kind == .bool { out.append(contentsOf: p.bools.buffer) } else { out.append(contentsOf: repeatElement(false, count: rows[k])) }
             }
             return Column(storage: .bool(out), validity: valid)
         default:
@@ -183,11 +185,11 @@ public enum JSONTableReader {
                         remap.append(dictionary.code(UnsafeBufferPointer(rebasing: s[p.dictionary.offsets[e]..<p.dictionary.offsets[e + 1]])))
                     }
                 }
-                codes.append(contentsOf: p.codes.lazy.map { remap[Int($0)] })
+                codes.append(contentsOf: p.codes.buffer.lazy.map { remap[Int($0)] })
                 // A null row's code is 0, as Column.from gives it.
                 if !p.nulls.isEmpty {
                     let first = codes.count - p.codes.count
-                    for r in p.nulls { codes[first + r] = 0 }
+                    for r in p.nulls { codes[first + Int(r)] = 0 }
                 }
             }
             let strings = dictionary.strings()
@@ -195,22 +197,29 @@ public enum JSONTableReader {
         }
     }
 
-    /// The values of one key in one chunk, typed as far as they allow.
-    final class Part {
+    /// The values of one key in one chunk, typed as far as they allow. Kept in a
+    /// `PartList` and changed in place through its pointer: the row loop touches no
+    /// reference count.
+    struct Part {
         enum Kind: Hashable { case none, int, float, bool, string, boxed }
         var kind = Kind.none
         /// Rows so far, nulls included.
         var count = 0
-        var nulls: [Int] = []
-        var ints: [Int64] = []
-        var floats: [Double] = []
+        var nulls: [Int32] = []
+        var ints = Growable<Int64>()
+        var floats = Growable<Double>()
         /// In a float part: the rows written as integers, with their values, so that boxing
         /// the part later gives them back as integers (Column.from keeps a mixed column's
         /// values as they were written).
         var intRows: [(Int, Int64)] = []
-        var bools: [Bool] = []
-        var codes: [UInt32] = []
+        var bools = Growable<Bool>()
+        var codes = Growable<UInt32>()
         var dictionary = ByteDictionary()
+        /// The last string written and its code: rows often repeat the row before (a day,
+        /// a region), which a compare of bytes finds without hashing.
+        var lastString: UnsafePointer<UInt8>? = nil
+        var lastLength = 0
+        var lastCode: UInt32 = 0
         var boxed: [Value] = []
         /// The last row a value was written for: a key twice in one object is left to the
         /// record reader.
@@ -218,12 +227,12 @@ public enum JSONTableReader {
 
         init(rows: Int) { pad(to: rows) }
 
-        func pad(to rows: Int) {
+        @inline(__always) mutating func pad(to rows: Int) {
             while count < rows { addNull() }
         }
 
-        func addNull() {
-            nulls.append(count)
+        mutating func addNull() {
+            nulls.append(Int32(truncatingIfNeeded: count))
             switch kind {
             case .none: break
             case .int: ints.append(0)
@@ -236,13 +245,13 @@ public enum JSONTableReader {
         }
 
         /// From only nulls to a kind: the nulls so far get the kind's zero.
-        func become(_ k: Kind) {
+        mutating func become(_ k: Kind) {
             kind = k
             switch k {
-            case .int: ints = [Int64](repeating: 0, count: count)
-            case .float: floats = [Double](repeating: 0, count: count)
-            case .bool: bools = [Bool](repeating: false, count: count)
-            case .string: codes = [UInt32](repeating: 0, count: count)
+            case .int: ints.append(0, repeating: count)
+            case .float: floats.append(0, repeating: count)
+            case .bool: bools.append(false, repeating: count)
+            case .string: codes.append(0, repeating: count)
             case .boxed: boxed = [Value](repeating: .null, count: count)
             case .none: break
             }
@@ -252,31 +261,36 @@ public enum JSONTableReader {
             if kind == .boxed { return boxed }
             var out = [Value](repeating: .null, count: count)
             switch kind {
-            case .int: for r in 0..<count { out[r] = .int(ints[r]) }
+            case .int: for (r, x) in ints.buffer.enumerated() { out[r] = .int(x) }
             case .float:
-                for r in 0..<count { out[r] = .float(floats[r]) }
+                for (r, x) in floats.buffer.enumerated() { out[r] = .float(x) }
                 for (r, v) in intRows { out[r] = .int(v) }
-            case .bool: for r in 0..<count { out[r] = .bool(bools[r]) }
+            case .bool: for (r, x) in bools.buffer.enumerated() { out[r] = .bool(x) }
             case .string:
                 let strings = dictionary.strings()
-                for r in 0..<count { out[r] = .string(strings[Int(codes[r])]) }
+                for (r, c) in codes.buffer.enumerated() { out[r] = .string(strings[Int(c)]) }
             case .none, .boxed: break
             }
-            for r in nulls { out[r] = .null }
+            for r in nulls { out[Int(r)] = .null }
             return out
         }
 
-        func box() {
+        mutating func box() {
             boxed = boxedValues()
             kind = .boxed
-            ints = []
-            floats = []
+            ints = Growable()
+            floats = Growable()
             intRows = []
-            bools = []
-            codes = []
+            bools = Growable()
+            codes = Growable()
         }
 
-        func add(int v: Int64) {
+        @inline(__always) mutating func add(int v: Int64) {
+            if kind == .int { ints.append(v) } else { addSlow(int: v) }
+            count += 1
+        }
+
+        mutating func addSlow(int v: Int64) {
             switch kind {
             case .int: ints.append(v)
             case .float:
@@ -290,25 +304,30 @@ public enum JSONTableReader {
                 box()
                 boxed.append(.int(v))
             }
+        }
+
+        @inline(__always) mutating func add(float v: Double) {
+            if kind == .float { floats.append(v) } else { addSlow(float: v) }
             count += 1
         }
 
-        func add(float v: Double) {
+        mutating func addSlow(float v: Double) {
             switch kind {
             case .float: floats.append(v)
             case .int:
                 // The nulls are in row order: walk them beside the rows.
                 var nextNull = 0
                 intRows = []
-                for (r, x) in ints.enumerated() {
-                    if nextNull < nulls.count && nulls[nextNull] == r {
+                for (r, x) in ints.buffer.enumerated() {
+                    if nextNull < nulls.count && Int(nulls[nextNull]) == r {
                         nextNull += 1
                         continue
                     }
                     intRows.append((r, x))
                 }
-                floats = ints.map { Double($0) }
-                ints = []
+                floats.reserve(count * 2)
+                for x in ints.buffer { floats.append(Double(x)) }
+                ints = Growable()
                 kind = .float
                 floats.append(v)
             case .none:
@@ -319,10 +338,9 @@ public enum JSONTableReader {
                 box()
                 boxed.append(.float(v))
             }
-            count += 1
         }
 
-        func add(bool v: Bool) {
+        mutating func add(bool v: Bool) {
             switch kind {
             case .bool: bools.append(v)
             case .none:
@@ -336,7 +354,25 @@ public enum JSONTableReader {
             count += 1
         }
 
-        func add(string s: UnsafeBufferPointer<UInt8>) {
+        /// A string; `stable`: its bytes stay where they are (in the file, not in scratch),
+        /// so the next row may compare against them.
+        @inline(__always) mutating func add(string s: UnsafeBufferPointer<UInt8>, stable: Bool) {
+            if kind == .string, let base = s.baseAddress {
+                if let last = lastString, lastLength == s.count, memcmp(last, base, s.count) == 0 {
+                    codes.append(lastCode)
+                } else {
+                    let c = dictionary.code(s)
+                    codes.append(c)
+                    (lastString, lastLength, lastCode) = (stable ? base : nil, s.count, c)
+                }
+                count += 1
+                return
+            }
+            addSlow(string: s)
+            count += 1
+        }
+
+        mutating func addSlow(string s: UnsafeBufferPointer<UInt8>) {
             switch kind {
             case .string: codes.append(dictionary.code(s))
             case .none:
@@ -347,14 +383,39 @@ public enum JSONTableReader {
                 box()
                 boxed.append(.string(String(decoding: s, as: UTF8.self)))
             }
-            count += 1
         }
 
-        func add(value v: Value) {
+        mutating func add(value v: Value) {
             if kind != .boxed {
                 if kind == .none { become(.boxed) } else { box() }
             }
             boxed.append(v)
+            count += 1
+        }
+    }
+
+    /// A chunk's parts, in one buffer that grows when a new key appears.
+    final class PartList {
+        private(set) var base: UnsafeMutablePointer<Part>
+        private(set) var count = 0
+        private var capacity = 16
+
+        init() { base = UnsafeMutablePointer<Part>.allocate(capacity: capacity) }
+
+        deinit {
+            base.deinitialize(count: count)
+            base.deallocate()
+        }
+
+        func append(_ p: Part) {
+            if count == capacity {
+                let grown = UnsafeMutablePointer<Part>.allocate(capacity: capacity * 2)
+                grown.moveInitialize(from: base, count: count)
+                base.deallocate()
+                base = grown
+                capacity *= 2
+            }
+            (base + count).initialize(to: p)
             count += 1
         }
     }
@@ -365,14 +426,39 @@ public enum JSONTableReader {
         var i: Int
         let end: Int
         var keys = ByteDictionary()
-        var parts: [Part] = []
+        /// Keys read with no escape: their bytes in the file are their bytes in `keys`.
+        var plainKeys: [Bool] = []
+        let parts = PartList()
         var rowCount = 0
         var scratch: [UInt8] = []
+        /// Bytes before this are checked to be UTF-8; bytes before `released` are given back.
+        var checkedTo: Int
+        var released: Int
+        let release: ((Int, Int) -> Void)?
 
-        init(_ p: UnsafePointer<UInt8>, from: Int, to: Int) {
+        init(_ p: UnsafePointer<UInt8>, from: Int, to: Int, release: ((Int, Int) -> Void)?) {
             self.p = p
             i = from
             end = to
+            checkedTo = from
+            released = from
+            self.release = release
+        }
+
+        /// Checks the bytes to `target` (and a little beyond, a block at a time) are UTF-8,
+        /// and gives back what is behind. A block ends where a character starts.
+        mutating func checked(to target: Int) -> Bool {
+            while checkedTo < min(target, end) {
+                var e = min(end, checkedTo + (1 << 18))
+                while e < end && p[e] & 0xC0 == 0x80 { e += 1 }
+                if CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: p + checkedTo, count: e - checkedTo)) != nil { return false }
+                checkedTo = e
+            }
+            if let release, i - released >= 1 << 23 {
+                release(released, i)
+                released = i
+            }
+            return true
         }
 
         /// Every row of the chunk; false when the bytes are not whole rows that end with it.
@@ -381,6 +467,9 @@ public enum JSONTableReader {
         mutating func rows(array: Bool, first: Bool, last: Bool) -> Bool {
             while true {
                 i = JSONTableReader.skipSpace(p, i, end)
+                // Rows are parsed before their bytes are checked; a fault fails the chunk
+                // all the same, before any of it is used.
+                if i >= checkedTo, !checked(to: i + 1) { return false }
                 // Here a row may start: the file's last chunk may not end here, in an array.
                 if i >= end { return !array || !last }
                 if array && first && last && rowCount == 0 && p[i] == UInt8(ascii: "]") {
@@ -402,8 +491,7 @@ public enum JSONTableReader {
 
         mutating func object() -> Bool {
             guard p[i] == UInt8(ascii: "{") else { return false }
-            i += 1
-            i = JSONTableReader.skipSpace(p, i, end)
+            i = JSONTableReader.skipSpace(p, i + 1, end)
             guard i < end else { return false }
             let row = rowCount
             if p[i] == UInt8(ascii: "}") {
@@ -415,10 +503,10 @@ public enum JSONTableReader {
             while true {
                 guard i < end, p[i] == UInt8(ascii: "\"") else { return false }
                 guard let column = key(guess: guess) else { return false }
-                let part = parts[column]
-                guard part.lastRow != row else { return false }
-                part.lastRow = row
-                part.pad(to: row)
+                let part = parts.base + column
+                guard part.pointee.lastRow != row else { return false }
+                part.pointee.lastRow = row
+                part.pointee.pad(to: row)
                 i = JSONTableReader.skipSpace(p, i, end)
                 guard i < end, p[i] == UInt8(ascii: ":") else { return false }
                 i = JSONTableReader.skipSpace(p, i + 1, end)
@@ -439,47 +527,63 @@ public enum JSONTableReader {
 
         /// The column of the key at `i` (its opening quote), made on first sight. Rows
         /// mostly list their keys in one order, so the key after the last one is tried by
-        /// its bytes before any hashing.
+        /// its bytes, and the closing quote after them, before any scan or hash. Only a key
+        /// read with no escape is tried so: it holds no quote or backslash, so the file's
+        /// string ends exactly where its bytes do.
         mutating func key(guess: Int) -> Int? {
-            guard let (s, e, escaped) = string() else { return nil }
-            if escaped {
-                let c = scratch.withUnsafeBufferPointer { keys.code($0) }
-                return column(Int(c))
-            }
-            let bytes = UnsafeBufferPointer(start: p + s, count: e - s)
-            if guess < keys.count {
-                let a = keys.offsets[guess], b = keys.offsets[guess + 1]
-                if b - a == e - s && keys.storage.withUnsafeBufferPointer({ k in
-                    guard let kb = k.baseAddress else { return e == s }
-                    return memcmp(kb + a, p + s, e - s) == 0
+            if guess < plainKeys.count && plainKeys[guess] {
+                let a = keys.offsets[guess], n = keys.offsets[guess + 1] - a
+                if i + 1 + n < end && p[i + 1 + n] == UInt8(ascii: "\"") && keys.storage.withUnsafeBufferPointer({ k in
+                    guard let kb = k.baseAddress else { return n == 0 }
+                    return memcmp(kb + a, p + i + 1, n) == 0
                 }) {
+                    i += n + 2
                     return guess
                 }
             }
-            return column(Int(keys.code(bytes)))
+            guard let (s, e, escaped) = string() else { return nil }
+            let c: UInt32
+            if escaped { c = scratch.withUnsafeBufferPointer { keys.code($0) } } else {
+                c = keys.code(UnsafeBufferPointer(start: p + s, count: e - s))
+            }
+            if Int(c) == parts.count {
+                parts.append(Part(rows: rowCount))
+                plainKeys.append(!escaped)
+            }
+            return Int(c)
         }
 
-        mutating func column(_ c: Int) -> Int {
-            if c == parts.count { parts.append(Part(rows: rowCount)) }
-            return c
+        /// The first byte at or after `k` that ends a string's plain run: a quote, a
+        /// backslash or a control character. Eight bytes at a time: the lowest byte a
+        /// test flags is always a true match (borrows only carry upwards).
+        @inline(__always)
+        func plainRun(from k: Int) -> Int {
+            var k = k
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while k + 8 <= end {
+                let w = UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)
+                let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
+                let m = ((q &- ones) & ~q | (b &- ones) & ~b | (w &- ones &* 0x20) & ~w) & highs
+                if m != 0 { return k + m.trailingZeroBitCount >> 3 }
+                k += 8
+            }
+            while k < end && p[k] != UInt8(ascii: "\"") && p[k] != UInt8(ascii: "\\") && p[k] >= 0x20 { k += 1 }
+            return k
         }
 
         /// A string at `i` (its opening quote): its bytes' range when it has no escape,
         /// else its decoded bytes in `scratch` (`escaped` true). Moves past the closing quote.
         mutating func string() -> (Int, Int, Bool)? {
-            i += 1
-            let s = i
-            while i < end {
-                let c = p[i]
-                if c == UInt8(ascii: "\"") {
-                    i += 1
-                    return (s, i - 1, false)
-                }
-                if c == UInt8(ascii: "\\") { return escapedString(from: s) }
-                if c < 0x20 { return nil }
-                i += 1
+            let s = i + 1
+            let k = plainRun(from: s)
+            guard k < end else { return nil }
+            if p[k] == UInt8(ascii: "\"") {
+                i = k + 1
+                return (s, k, false)
             }
-            return nil
+            if p[k] < 0x20 { return nil }
+            i = k
+            return escapedString(from: s)
         }
 
         mutating func escapedString(from s: Int) -> (Int, Int, Bool)? {
@@ -498,29 +602,28 @@ public enum JSONTableReader {
             return (0, 0, true)
         }
 
-        mutating func value(into part: Part) -> Bool {
+        mutating func value(into part: UnsafeMutablePointer<Part>) -> Bool {
             let c = p[i]
+            if c &- 48 <= 9 || c == UInt8(ascii: "-") { return number(into: part) }
             switch c {
             case UInt8(ascii: "\""):
                 guard let (s, e, escaped) = string() else { return false }
-                if escaped { scratch.withUnsafeBufferPointer { part.add(string: $0) } } else {
-                    part.add(string: UnsafeBufferPointer(start: p + s, count: e - s))
+                if escaped { scratch.withUnsafeBufferPointer { part.pointee.add(string: $0, stable: false) } } else {
+                    part.pointee.add(string: UnsafeBufferPointer(start: p + s, count: e - s), stable: true)
                 }
             case UInt8(ascii: "t"):
                 guard literal("true") else { return false }
-                part.add(bool: true)
+                part.pointee.add(bool: true)
             case UInt8(ascii: "f"):
                 guard literal("false") else { return false }
-                part.add(bool: false)
+                part.pointee.add(bool: false)
             case UInt8(ascii: "n"):
                 guard literal("null") else { return false }
-                part.addNull()
+                part.pointee.addNull()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 guard let v = nested() else { return false }
-                part.add(value: v)
-            default:
-                guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else { return false }
-                return number(into: part)
+                part.pointee.add(value: v)
+            default: return false
             }
             return true
         }
@@ -532,42 +635,64 @@ public enum JSONTableReader {
             return true
         }
 
-        /// A number, scanned over the same bytes as the record reader's and converted to the
-        /// same value: an integer unless it has a fraction or exponent or overflows.
-        mutating func number(into part: Part) -> Bool {
+        /// A byte the record reader scans as part of a number.
+        @inline(__always) func inNumber(_ k: Int) -> Bool {
+            guard k < end else { return false }
+            let c = p[k]
+            return c &- 48 <= 9 || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+        }
+
+        /// A number, converted to the value the record reader gives: an integer unless it
+        /// has a fraction or exponent or overflows. Plain `-123` and `-123.45` (at most 15
+        /// digits) are computed from their digits as they are scanned, exactly (one
+        /// correctly rounded division); anything else is scanned and converted as the
+        /// record reader does.
+        mutating func number(into part: UnsafeMutablePointer<Part>) -> Bool {
             let s = i
+            var k = i
+            let negative = p[k] == UInt8(ascii: "-")
+            if negative { k += 1 }
+            let digitsStart = k
+            var mantissa: Int64 = 0
+            while k < end, p[k] &- 48 <= 9, k - digitsStart < 18 {
+                mantissa = mantissa &* 10 &+ Int64(p[k] &- 48)
+                k += 1
+            }
+            let whole = k - digitsStart
+            if whole > 0 && !inNumber(k) {
+                i = k
+                part.pointee.add(int: negative ? -mantissa : mantissa)
+                return true
+            }
+            if whole > 0 && k < end && p[k] == UInt8(ascii: ".") {
+                var f = k + 1
+                while f < end, p[f] &- 48 <= 9, f - k <= 15 {
+                    mantissa = mantissa &* 10 &+ Int64(p[f] &- 48)
+                    f += 1
+                }
+                let fraction = f - k - 1
+                if fraction > 0 && whole + fraction <= 15 && !inNumber(f) {
+                    i = f
+                    let v = Double(mantissa) / CSVParser.powerOfTen(fraction)
+                    part.pointee.add(float: negative ? -v : v)
+                    return true
+                }
+            }
             var isFloat = false
-            var digits = 0
-            if p[i] == UInt8(ascii: "-") { i += 1 }
-            while i < end {
-                let c = p[i]
-                if c &- 48 <= 9 {
-                    digits += 1
-                    i += 1
-                    continue
-                }
-                if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
-                    isFloat = true
-                    i += 1
-                    continue
-                }
-                break
+            k = negative ? s + 1 : s
+            while inNumber(k) {
+                if p[k] &- 48 > 9 { isFloat = true }
+                k += 1
             }
-            let text = UnsafeBufferPointer(start: p + s, count: i - s)
-            if !isFloat {
-                if digits > 0 && digits <= 18 {
-                    var v: Int64 = 0
-                    for k in (p[s] == UInt8(ascii: "-") ? s + 1 : s)..<i { v = v * 10 + Int64(p[k] - 48) }
-                    part.add(int: p[s] == UInt8(ascii: "-") ? -v : v)
-                    return true
-                }
-                if let v = Int64(String(decoding: text, as: UTF8.self)) {
-                    part.add(int: v)
-                    return true
-                }
+            i = k
+            let text = String(decoding: UnsafeBufferPointer(start: p + s, count: k - s), as: UTF8.self)
+            if !isFloat, let v = Int64(text) {
+                part.pointee.add(int: v)
+                return true
             }
-            if let d = CSVParser.parseDouble(text) ?? Double(String(decoding: text, as: UTF8.self)), d.isFinite {
-                part.add(float: d)
+            if let d = Double(text), d.isFinite {
+                part.pointee.add(float: d)
                 return true
             }
             return false
