@@ -197,6 +197,22 @@ public enum JSONTableReader {
         }
     }
 
+    /// Whether `n` bytes at `a` and `b` are equal: eight at a time, inline (keys and
+    /// repeated cells are short, where a call to memcmp costs more than the compare).
+    @inline(__always)
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var k = 0
+        while k + 8 <= n {
+            if UnsafeRawPointer(a + k).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + k).loadUnaligned(as: UInt64.self) { return false }
+            k += 8
+        }
+        while k < n {
+            if a[k] != b[k] { return false }
+            k += 1
+        }
+        return true
+    }
+
     /// The values of one key in one chunk, typed as far as they allow. Kept in a
     /// `PartList` and changed in place through its pointer: the row loop touches no
     /// reference count.
@@ -358,7 +374,7 @@ public enum JSONTableReader {
         /// so the next row may compare against them.
         @inline(__always) mutating func add(string s: UnsafeBufferPointer<UInt8>, stable: Bool) {
             if kind == .string, let base = s.baseAddress {
-                if let last = lastString, lastLength == s.count, memcmp(last, base, s.count) == 0 {
+                if let last = lastString, lastLength == s.count, JSONTableReader.equal(last, base, s.count) {
                     codes.append(lastCode)
                 } else {
                     let c = dictionary.code(s)
@@ -535,7 +551,7 @@ public enum JSONTableReader {
                 let a = keys.offsets[guess], n = keys.offsets[guess + 1] - a
                 if i + 1 + n < end && p[i + 1 + n] == UInt8(ascii: "\"") && keys.storage.withUnsafeBufferPointer({ k in
                     guard let kb = k.baseAddress else { return n == 0 }
-                    return memcmp(kb + a, p + i + 1, n) == 0
+                    return JSONTableReader.equal(kb + a, p + i + 1, n)
                 }) {
                     i += n + 2
                     return guess
@@ -635,6 +651,38 @@ public enum JSONTableReader {
             return true
         }
 
+        /// Reads the ASCII digits from `k` into `value` (wrapping: the caller limits the
+        /// count), eight bytes at a time where eight can be read.
+        @inline(__always)
+        func digits(_ k: inout Int, into value: inout Int64) {
+            while k + 8 <= end {
+                let (n, v) = CSVParser.leadingDigits(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self))
+                value = value &* Chunk.power(n) &+ Int64(v)
+                k += n
+                if n < 8 { return }
+            }
+            while k < end, p[k] &- 48 <= 9 {
+                value = value &* 10 &+ Int64(p[k] &- 48)
+                k += 1
+            }
+        }
+
+        /// 10^n for n in 0...8 (a switch: a global table is a lazy global, checked on
+        /// every access).
+        @inline(__always) static func power(_ n: Int) -> Int64 {
+            switch n {
+            case 0: 1
+            case 1: 10
+            case 2: 100
+            case 3: 1000
+            case 4: 10000
+            case 5: 100_000
+            case 6: 1_000_000
+            case 7: 10_000_000
+            default: 100_000_000
+            }
+        }
+
         /// A byte the record reader scans as part of a number.
         @inline(__always) func inNumber(_ k: Int) -> Bool {
             guard k < end else { return false }
@@ -655,22 +703,16 @@ public enum JSONTableReader {
             if negative { k += 1 }
             let digitsStart = k
             var mantissa: Int64 = 0
-            while k < end, p[k] &- 48 <= 9, k - digitsStart < 18 {
-                mantissa = mantissa &* 10 &+ Int64(p[k] &- 48)
-                k += 1
-            }
+            digits(&k, into: &mantissa)
             let whole = k - digitsStart
-            if whole > 0 && !inNumber(k) {
+            if whole > 0 && whole <= 18 && !inNumber(k) {
                 i = k
                 part.pointee.add(int: negative ? -mantissa : mantissa)
                 return true
             }
             if whole > 0 && k < end && p[k] == UInt8(ascii: ".") {
                 var f = k + 1
-                while f < end, p[f] &- 48 <= 9, f - k <= 15 {
-                    mantissa = mantissa &* 10 &+ Int64(p[f] &- 48)
-                    f += 1
-                }
+                digits(&f, into: &mantissa)
                 let fraction = f - k - 1
                 if fraction > 0 && whole + fraction <= 15 && !inNumber(f) {
                     i = f
