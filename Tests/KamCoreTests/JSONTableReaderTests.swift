@@ -134,6 +134,25 @@ struct JSONTableReaderTests {
         #expect(typedCount > 1000 && turnedDown > 100)
     }
 
+    @Test func aMappedFileReadOnEveryCoreIsTheRecordReadersTable() throws {
+        // Over a MiB, so the file is cut into chunks and read from its mapping.
+        var g = Generator(state: 7)
+        let lines = (0..<30_000).map { r in
+            "{\"id\": \(r), \"account_id\": \(g.below(500)), \"date\": \"2026-0\(1 + g.below(9))-1\(g.below(10))\", "
+                + "\"amount\": \(g.below(100_000)).\(g.below(10))\(g.below(10)), \"note\": \(g.chance(5) ? "null" : "\"ok \\u00e9\"")}"
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        #expect(text.utf8.count > JSONTableReader.parallelThreshold)
+        let path = NSTemporaryDirectory() + "kam-json-\(getpid()).jsonl"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (typed, _) = try DatasetLoader.readFile(path, nulls: nil)
+        let records = try JSONReader.readRecords(Array(text.utf8), name: path)
+        #expect(Self.same(typed, records) == nil)
+        #expect(Array(text.utf8).withUnsafeBufferPointer { JSONTableReader.read($0) } != nil, "the typed reader took it")
+        #expect(typed.columns.map(\.type) == [.int, .int, .string, .float, .string])
+    }
+
     @Test func anEmptyArrayEmptyLinesAndEmptyObjects() throws {
         for text in ["", "  \n", "[]", " [ ] ", "[{}, {}]", "{}\n{}\n", "\u{FEFF}[{\"a\": 1}]"] {
             let typed = try #require(Array(text.utf8).withUnsafeBufferPointer { JSONTableReader.read($0) }, "\(text)")
