@@ -9,18 +9,7 @@ import Testing
 /// typed reader turns down, the record reader reads or rejects with its message.
 @Suite("typed JSON tables")
 struct JSONTableReaderTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    }
+    typealias Generator = DifferentialTests.RNG
 
     enum Flavor: CaseIterable { case ints, floats, numbers, strings, bools, mixed, nested, nulls, bigInts, oddNumbers, longStrings }
 
@@ -180,4 +169,9 @@ struct JSONTableReaderTests {
             } catch { Issue.record("\(error)") }
         }
     }
+}
+
+extension DifferentialTests.RNG: RandomNumberGenerator {
+    mutating func below(_ n: Int) -> Int { int(n) }
+    mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
 }
