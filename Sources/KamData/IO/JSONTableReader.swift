@@ -36,10 +36,22 @@ public enum JSONTableReader {
         // otherwise.
         let pieces = n < smallest ? 1 : max(1, min(cores * 4, n / max(1, smallest / 2)))
         var cuts = [start]
+        // A cut goes where a row likely starts: a newline after which the next byte that is
+        // not a space is '{', and before which the last is ',', '[' or '}'. In a
+        // pretty-printed array most newlines are inside rows, and a cut there would send the
+        // whole file round again on one core.
+        func rowStart(after c: Int) -> Bool {
+            let next = skipSpace(base, c + 1, n)
+            guard next < n, base[next] == UInt8(ascii: "{") else { return false }
+            var before = c - 1
+            while before >= start, base[before] == 0x20 || base[before] == 0x0D || base[before] == 0x09 || base[before] == 0x0A { before -= 1 }
+            return before < start || base[before] == UInt8(ascii: ",") || base[before] == UInt8(ascii: "[") || base[before] == UInt8(ascii: "}")
+        }
         for k in 1..<max(1, pieces) {
             var c = max(cuts[cuts.count - 1], start + (n - start) / pieces * k)
-            while c < n && base[c] != 10 { c += 1 }
-            if c < n && c + 1 > cuts[cuts.count - 1] { cuts.append(c + 1) }
+            let limit = min(n, start + (n - start) / pieces * (k + 1))
+            while c < limit && (base[c] != 10 || !rowStart(after: c)) { c += 1 }
+            if c < limit && c + 1 > cuts[cuts.count - 1] { cuts.append(c + 1) }
         }
         cuts.append(n)
         if start > 0, CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base, count: start)) != nil { return nil }
