@@ -15,7 +15,7 @@ let package = Package(
         // The layers, lowest first; each may use only those below it (Sources/README.md).
         // None touches the terminal or exits the process.
         .target(name: "KamSyntax", path: "Sources/KamSyntax"),
-        .target(name: "KamData", dependencies: ["KamSyntax", "CSQLite", "CBytes"], path: "Sources/KamData"),
+        .target(name: "KamData", dependencies: ["KamSyntax", "CSQLite", "CBytes", "CPlatform"], path: "Sources/KamData"),
         .target(name: "KamEngine", dependencies: ["KamData"], path: "Sources/KamEngine"),
         .target(name: "KamRuntime", dependencies: ["KamEngine"], path: "Sources/KamRuntime"),
         .target(name: "KamAnalytics", dependencies: ["KamRuntime"], path: "Sources/KamAnalytics"),
@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "CEditLine", dependencies: ["CLibEdit"], path: "Sources/CEditLine"),
         // The byte loops of the CSV reader's pre-pass, in vector code (quotes, newlines, ASCII).
         .target(name: "CBytes", path: "Sources/CBytes", cSettings: [.unsafeFlags(["-O3"])]),
-        // Process-level tuning the executable does at startup (malloc).
+        // Process-level calls: malloc tuning at startup, writing a file past the page cache.
         .target(name: "CPlatform", path: "Sources/CPlatform"),
         .executableTarget(
             name: "kam",

@@ -6,4 +6,14 @@
 /// large arrays then stay in the heap).
 void kam_tune_malloc(void);
 
+/// Opens (creating or truncating) a file for writing past the page cache where the system
+/// allows it (O_DIRECT on Linux): a large file written once and read later does not make
+/// the kernel find and fill fresh page-cache memory for every byte as it is written. Sets
+/// `*direct` to whether it did; falls back to an ordinary open. Returns the descriptor or -1.
+int kam_open_for_writing(const char *path, int mode, int *direct);
+
+/// Turns off direct writing on a descriptor `kam_open_for_writing` opened (a file system
+/// that turned down an aligned write); 0 when done.
+int kam_stop_direct(int fd);
+
 #endif

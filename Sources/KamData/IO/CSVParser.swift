@@ -188,9 +188,9 @@ public struct CSVParser {
             joined.withUnsafeMutableBufferPointer { jb in
                 guard let pieceBase = pb.baseAddress, let joinedBase = jb.baseAddress else { return }
                 parallelFor(width) { c in
-                    let own = pieceBase[c]
+                    var own = pieceBase[c]
                     pieceBase[c] = []
-                    joinedBase[c] = join(own, rows: rowCounts, total: total)
+                    joinedBase[c] = join(&own, rows: rowCounts, total: total)
                 }
             }
         }
@@ -614,8 +614,11 @@ public struct CSVParser {
         c.kind = k
     }
 
-    /// Joins the chunks' parts of one column into a typed column.
-    public func join(_ parts: [ColumnPart], rows: [Int], total: Int) -> Column {
+    /// Joins the chunks' parts of one column into a typed column, freeing each part once it
+    /// is copied: the column's next pages are then the ones just given back, which the
+    /// kernel hands out again at once, not fresh memory it must first come by (on a virtual
+    /// machine that returns free memory to its host, the slowest part of a large load).
+    public func join(_ parts: inout [ColumnPart], rows: [Int], total: Int) -> Column {
         let kinds = Set(parts.map(\.kind)).subtracting([.unknown])
         let kind: Kind = kinds.isEmpty ? .unknown : kinds.count == 1 ? kinds.first ?? .string : .float
         var validity: Bitmap? = nil
@@ -631,20 +634,22 @@ public struct CSVParser {
             out.append(contentsOf: xs.buffer)
             if xs.count < n { out.append(contentsOf: repeatElement(zero, count: n - xs.count)) }
         }
-        // The parts of a column of one kind copied into one array, in huge pages where the
-        // kernel has them (a fault every 2 MiB, not every 4 KiB).
+        // The parts of a column of one kind copied into one array. Not in huge pages: the
+        // pages the parts give back as they are copied are reused at once, where a huge
+        // page asked for must be found whole (on a virtual machine that hands free memory
+        // back to its host, those faults were a third of a first run's time).
         func joined<T>(_ part: (ColumnPart) -> Growable<T>?, _ zero: T) -> [T] {
             [T](unsafeUninitializedCapacity: total) { out, initialized in
                 guard let b = out.baseAddress else { initialized = 0; return }
-                if total * MemoryLayout<T>.stride >= 1 << 21 { Snapshot.advise(UnsafeRawPointer(b), total * MemoryLayout<T>.stride, 14) }  // MADV_HUGEPAGE
                 var at = 0
-                for (p, rowCount) in zip(parts, rows) {
+                for (j, rowCount) in rows.enumerated() where j < parts.count {
                     let n = min(rowCount, total - at)
-                    let xs = part(p)
+                    let xs = part(parts[j])
                     let k = min(n, xs?.count ?? 0)
                     if let xs, k > 0, let src = xs.buffer.baseAddress { (b + at).initialize(from: src, count: k) }
                     if k < n { (b + at + k).initialize(repeating: zero, count: n - k) }
                     at += n
+                    parts[j] = ColumnPart()
                 }
                 initialized = at
             }
@@ -688,7 +693,9 @@ public struct CSVParser {
             var dict = ByteDictionary()
             var codes: [UInt32] = []
             codes.reserveCapacity(total)
-            for (p, n) in zip(parts, rows) {
+            for (j, n) in rows.enumerated() where j < parts.count {
+                let p = parts[j]
+                defer { parts[j] = ColumnPart() }
                 guard p.kind == .string else { codes += [UInt32](repeating: 0, count: n); continue }
                 let remap = (0..<p.strings.count).map { e in
                     p.strings.storage.withUnsafeBufferPointer { sb in
