@@ -12,6 +12,12 @@ void kam_tune_malloc(void) {
 #endif
 }
 
+void kam_tune_malloc_for_queries(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
+
 int kam_open_for_writing(const char *path, int mode, int *direct) {
 #if defined(O_DIRECT)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, mode);

@@ -68,8 +68,19 @@ func adding(_ t: Table, _ extra: [(String, Column)]) -> Table {
     return out
 }
 
+/// The column `Column.from` makes of these numbers (nil as null), without a boxed value
+/// per row: a float column, or with no number at all its untyped column of nulls.
 func floatColumn(_ xs: [Double?]) -> Column {
-    Column.from(xs.map { $0.map(Value.float) ?? .null })
+    var nulls = 0
+    for x in xs where x == nil { nulls += 1 }
+    if nulls == xs.count { return Column.from([Value](repeating: .null, count: xs.count)) }
+    var validity: Bitmap? = nil
+    if nulls > 0 {
+        var b = Bitmap(count: xs.count, allValid: true)
+        for (i, x) in xs.enumerated() where x == nil { b[i] = false }
+        validity = b
+    }
+    return Column(storage: .float(xs.map { $0 ?? 0 }), validity: validity)
 }
 
 /// Herfindahl-Hirschman index of non-negative values: the sum of squared shares x 10,000.

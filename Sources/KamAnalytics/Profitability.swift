@@ -35,24 +35,25 @@ enum Profitability {
         }
         // Interactions reach an account through its contacts.
         var interactionsOf: ((Int) -> Int)? = nil
-        if let inter = inputs["interactions"] { interactionsOf = { r in inter.count(from: r) } }
-        // Each order's numbers read once, not boxed again for every use.
-        let amounts = amount.numbers(), costs = costInput?.numbers(), discounts = discountInput?.numbers()
+        if let inter = inputs["interactions"] { interactionsOf = inter.counter() }
+        // Each order's numbers read once, typed, not boxed again for every use.
+        let amounts = amount.doubles(), costs = costInput?.doubles(), discounts = discountInput?.doubles()
         var revenue: [Double?] = [], cost: [Double?] = [], margin: [Double?] = [], pct: [Double?] = [], disc: [Double?] = []
-        var touches: [Value] = [], serve: [Double?] = [], net: [Double?] = []
+        var touches: [Int64] = [], serve: [Double?] = [], net: [Double?] = []
         // An account's orders straight from the link's arrays when they are one link away.
         var direct: (offsets: [Int32], rows: [Int32])? = nil
         if amount.steps.count == 1, case .reverse(let l) = amount.steps[0] { direct = (l.offsets, l.rows) }
+        revenue.reserveCapacity(t.count)
         for i in 0..<t.count {
             let r = t.entityRow(i)
             // Sums as the reduction library adds (sum(orders.amount) gives the same figure).
             var revenueSum = Reduce.Compensated(), costSum = Reduce.Compensated(), discountSum = Reduce.Compensated()
             var dn = 0
             func add(_ o: Int) {
-                revenueSum.add(amounts[o] ?? 0)
-                if let costs { costSum.add(costs[o] ?? 0) }
-                if let discounts, let x = discounts[o] {
-                    discountSum.add(x)
+                revenueSum.add(amounts.valid?[o] == false ? 0 : amounts.values[o])
+                if let costs { costSum.add(costs.valid?[o] == false ? 0 : costs.values[o]) }
+                if let discounts, discounts.valid?[o] != false {
+                    discountSum.add(discounts.values[o])
                     dn += 1
                 }
             }
@@ -70,7 +71,7 @@ enum Profitability {
             disc.append(dn > 0 ? d / Double(dn) : nil)
             if let interactionsOf {
                 let n = interactionsOf(r)
-                touches.append(.int(Int64(n)))
+                touches.append(Int64(n))
                 serve.append(Double(n) * cpi)
                 net.append(gm.map { $0 - Double(n) * cpi })
             }
@@ -78,7 +79,7 @@ enum Profitability {
         var extra: [(String, Column)] = [("revenue", floatColumn(revenue)), ("cost", floatColumn(cost)), ("gross_margin", floatColumn(margin)),
                                          ("margin_pct", floatColumn(pct)), ("avg_discount", floatColumn(disc))]
         if interactionsOf != nil {
-            extra += [("interactions", Column.from(touches)), ("cost_to_serve", floatColumn(serve)), ("net_margin", floatColumn(net))]
+            extra += [("interactions", touches.isEmpty ? Column.from([]) : Column(storage: .int(touches))), ("cost_to_serve", floatColumn(serve)), ("net_margin", floatColumn(net))]
         }
         return .table(adding(t, extra))
     }

@@ -73,18 +73,28 @@ enum Segmentation {
     /// group floor(k * n / m) + 1.
     static func groups(_ xs: [Double?], _ n: Int, descending: Bool = false) -> [Int?] {
         // By value, ties in row order: the stable radix sort of the engine's sort.
-        var present: [(Double, Int)] = []
-        present.reserveCapacity(xs.count)
-        for (i, x) in xs.enumerated() { if let x { present.append((x, i)) } }
-        let keyed = RadixSort.order(present.map { RadixSort.key($0.0) }, descending: descending).map { present[$0] }
+        var values: [Double] = [], rows: [Int32] = [], keys: [UInt64] = []
+        values.reserveCapacity(xs.count)
+        rows.reserveCapacity(xs.count)
+        keys.reserveCapacity(xs.count)
+        for (i, x) in xs.enumerated() {
+            if let x {
+                values.append(x)
+                rows.append(Int32(truncatingIfNeeded: i))
+                keys.append(RadixSort.key(x))
+            }
+        }
+        let order = RadixSort.orderRows(keys, descending: descending)
         var out = [Int?](repeating: nil, count: xs.count)
         // Equal values share the group of the first of them.
+        let m = order.count
         var k = 0
-        while k < keyed.count {
+        while k < m {
+            let v = values[Int(order[k])]
             var j = k
-            while j + 1 < keyed.count && keyed[j + 1].0 == keyed[k].0 { j += 1 }
-            let g = k * n / keyed.count + 1
-            for m in k...j { out[keyed[m].1] = g }
+            while j + 1 < m && values[Int(order[j + 1])] == v { j += 1 }
+            let g = k * n / m + 1
+            for q in k...j { out[Int(rows[Int(order[q])])] = g }
             k = j + 1
         }
         return out

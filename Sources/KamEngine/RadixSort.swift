@@ -22,29 +22,60 @@ public enum RadixSort {
     }
 
     public static func order(_ keys: [UInt64], descending: Bool) -> [Int] {
+        orderRows(keys, descending: descending).map { Int($0) }
+    }
+
+    /// `order` as 32-bit rows. Every byte's counts come from one read of the keys; a byte
+    /// every key shares is no pass.
+    public static func orderRows(_ keys: [UInt64], descending: Bool) -> [Int32] {
         let n = keys.count
+        guard n > 1 else { return n == 1 ? [0] : [] }
         var k = descending ? keys.map { ~$0 } : keys
-        var rows = (0..<n).map { Int32(truncatingIfNeeded: $0) }
+        var counts = [Int](repeating: 0, count: 8 * 256)
+        counts.withUnsafeMutableBufferPointer { c in
+            k.withUnsafeBufferPointer { kb in
+                for x in kb {
+                    for b in 0..<8 { c[b &* 256 &+ Int((x >> UInt64(b &* 8)) & 0xFF)] &+= 1 }
+                }
+            }
+        }
+        var rows = [Int32](unsafeUninitializedCapacity: n) { b, done in
+            for i in 0..<n { b[i] = Int32(truncatingIfNeeded: i) }
+            done = n
+        }
         var k2 = [UInt64](repeating: 0, count: n), r2 = [Int32](repeating: 0, count: n)
-        var same: UInt64 = 0, first = k.first ?? 0
-        for x in k { same |= x ^ first }
+        let first = k[0]
         for pass in 0..<8 {
             let shift = UInt64(pass * 8)
-            if (same >> shift) & 0xFF == 0 { continue }  // every key has the same byte here
-            var counts = [Int](repeating: 0, count: 257)
-            for x in k { counts[Int((x >> shift) & 0xFF) + 1] += 1 }
-            for b in 0..<256 { counts[b + 1] += counts[b] }
-            for i in 0..<n {
-                let b = Int((k[i] >> shift) & 0xFF)
-                let dst = counts[b]
-                counts[b] = dst + 1
-                k2[dst] = k[i]
-                r2[dst] = rows[i]
+            // Every key has this byte: the pass would keep the order.
+            if counts[pass * 256 + Int((first >> shift) & 0xFF)] == n { continue }
+            var starts = [Int](repeating: 0, count: 256)
+            var sum = 0
+            for b in 0..<256 {
+                starts[b] = sum
+                sum += counts[pass * 256 + b]
+            }
+            k.withUnsafeBufferPointer { kb in
+                rows.withUnsafeBufferPointer { rb in
+                    k2.withUnsafeMutableBufferPointer { k2b in
+                        r2.withUnsafeMutableBufferPointer { r2b in
+                            starts.withUnsafeMutableBufferPointer { st in
+                                for i in 0..<n {
+                                    let x = kb[i]
+                                    let b = Int((x >> shift) & 0xFF)
+                                    let dst = st[b]
+                                    st[b] = dst &+ 1
+                                    k2b[dst] = x
+                                    r2b[dst] = rb[i]
+                                }
+                            }
+                        }
+                    }
+                }
             }
             swap(&k, &k2)
             swap(&rows, &r2)
         }
-        first = 0
-        return rows.map { Int($0) }
+        return rows
     }
 }

@@ -145,6 +145,22 @@ public struct ResolvedInput {
         }
     }
 
+    /// `numbers()` as one array of doubles and the rows that hold a number (`valid`, nil
+    /// when every row does; a value where it is false is 0): a float column's own array,
+    /// not a copy, and no optional per row.
+    public func doubles() -> (values: [Double], valid: Bitmap?) {
+        switch column.storage {
+        case .float(let a): return (a, column.validity)
+        case .int(let a): return (a.map(Double.init), column.validity)
+        default:
+            let xs = numbers()
+            guard xs.contains(where: { $0 == nil }) else { return (xs.map { $0 ?? 0 }, nil) }
+            var valid = Bitmap(count: xs.count, allValid: true)
+            for (i, x) in xs.enumerated() where x == nil { valid[i] = false }
+            return (xs.map { $0 ?? 0 }, valid)
+        }
+    }
+
     /// `date(row)` for every row of the column, a date column read without boxing.
     public func dates() -> [Int?] {
         let n = column.count
@@ -162,8 +178,45 @@ public struct ResolvedInput {
         return n
     }
 
+    /// `count(from:)` as a function that takes the links' arrays once, for a loop over
+    /// every row: no list of rows is made when every link is a reverse one (an account's
+    /// contacts' interactions).
+    public func counter() -> (Int) -> Int {
+        if steps.count == 1, case .reverse(let l) = steps[0] {
+            let offsets = l.offsets
+            return { r in Int(offsets[r + 1] - offsets[r]) }
+        }
+        if steps.count == 2, case .reverse(let a) = steps[0], case .reverse(let b) = steps[1] {
+            let outer = a.offsets, middle = a.rows, inner = b.offsets
+            return { r in
+                var n = 0
+                for k in Int(outer[r])..<Int(outer[r + 1]) {
+                    let x = Int(middle[k])
+                    n += Int(inner[x + 1] - inner[x])
+                }
+                return n
+            }
+        }
+        return { r in self.count(from: r) }
+    }
+
     /// The value as a day number, nil unless a date.
     public func date(_ row: Int) -> Int? { if case .date(let d) = column.value(at: row) { Int(d) } else { nil } }
+}
+
+/// The first row whose number lies outside 0...1 (nulls and non-numbers pass), a typed
+/// column read without boxing.
+func firstOutsideZeroToOne(_ column: Column) -> Int? {
+    switch column.storage {
+    case .float(let a):
+        for i in a.indices where (a[i] < 0 || a[i] > 1) && column.isValid(i) { return i }
+        return nil
+    case .int(let a):
+        for i in a.indices where (a[i] < 0 || a[i] > 1) && column.isValid(i) { return i }
+        return nil
+    default:
+        return (0..<column.count).first { column.value(at: $0).asDouble.map { $0 < 0 || $0 > 1 } ?? false }
+    }
 }
 
 /// What resolving a stage's inputs gave: the inputs found, the signals the dataset does not
@@ -307,7 +360,7 @@ public struct StageInputs {
                     }
                 }
             }
-            if holds, input.expects == .fraction, let bad = values.firstIndex(where: { v in v.asDouble.map { $0 < 0 || $0 > 1 } ?? false }) {
+            if holds, input.expects == .fraction, let bad = firstOutsideZeroToOne(column) {
                 let row = bad
                 let label = current.table.column("id").map { "\(current.name) \(Format.literal($0.value(at: row), depth: 1))" } ?? "row \(row + 1) of \(current.name)"
                 out.problems.append(("\(stage) needs \(path.joined(separator: ".")) as a fraction from 0 to 1 for \(input.purpose) (0.05 for 5%), but \(label) has \(Format.plain(column.value(at: row)))",

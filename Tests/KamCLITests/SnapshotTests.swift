@@ -364,6 +364,40 @@ struct SnapshotTests {
     }
 }
 
+/// Every golden script on a dataset directory answers through the snapshot its first run
+/// left (its tables mapped, each column read when used, `where` and `sort` gathering only
+/// the columns asked for) what it answers parsing the files: the same output and exit code.
+@Suite("snapshot runs against parsed runs")
+struct SnapshotDifferentialTests {
+    @Test func everyGoldenScriptAnswersThroughTheSnapshotAsParsed() throws {
+        let golden = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden").path
+        let root = try tempDir()
+        let demo = root + "/demo"
+        let made = try Binary.run(["demo", "--out", demo])
+        #expect(made.status == 0, "\(made.stderr)")
+        var compared = 0, mapped = 0
+        let files = (FileManager.default.enumerator(atPath: golden)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".kam") }.sorted()
+        for (k, file) in files.enumerated() {
+            let path = golden + "/" + file
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# data:") }) else { continue }
+            let value = line.dropFirst("# data:".count).trimmingCharacters(in: .whitespaces)
+            let data = value == "demo" ? demo : golden + "/" + value
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else { continue }
+            let env = ["XDG_CACHE_HOME": root + "/cache\(k)"]
+            let args = ["run", path, "--data", data, "--today", "2026-07-01", "--quiet"]
+            let parsed = try Binary.run(args + ["--no-cache"])
+            _ = try Binary.run(args, env: env)
+            let again = try Binary.run(args + ["--timing"], env: env)
+            #expect(again.stdout == parsed.stdout && again.status == parsed.status, "\(file): \(again.stderr)\n---\n\(parsed.stderr)")
+            compared += 1
+            if again.stderr.contains("timing: load (snapshot)") { mapped += 1 }
+        }
+        #expect(compared >= 100 && mapped >= 80, "compared \(compared), through a snapshot \(mapped)")
+    }
+}
+
 /// Reading only the entities a script names gives every golden script the answer reading
 /// every file gives (KAM_READ_ALL=1): the same output and exit code, script by script.
 @Suite("partial loads against full loads")

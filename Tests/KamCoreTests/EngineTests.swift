@@ -30,6 +30,32 @@ struct EngineTests {
         #expect(!b[0] && b[1] && b[128] && !b[129])
     }
 
+    /// The radix sort is the stable comparison sort, keys of every shape: all equal, few
+    /// distinct (ties kept in row order), bytes shared by every key, full 64-bit spread,
+    /// ascending and descending.
+    @Test func radixSortIsTheStableComparisonSort() {
+        var rng = DifferentialTests.RNG(state: 17)
+        for n in [0, 1, 2, 3, 100, 5000] {
+            for shape in 0..<4 {
+                let keys: [UInt64] = (0..<n).map { _ in
+                    switch shape {
+                    case 0: 42
+                    case 1: rng.next() % 7
+                    case 2: 0xABCD_0000_0000_0000 | (rng.next() % 100_000) << 8
+                    default: rng.next()
+                    }
+                }
+                for descending in [false, true] {
+                    let expected = Array(0..<n).sorted { a, b in
+                        keys[a] != keys[b] ? (descending ? keys[a] > keys[b] : keys[a] < keys[b]) : a < b
+                    }
+                    #expect(RadixSort.order(keys, descending: descending) == expected, "n \(n), shape \(shape), descending \(descending)")
+                    #expect(RadixSort.orderRows(keys, descending: descending).map { Int($0) } == expected)
+                }
+            }
+        }
+    }
+
     @Test func gatherKeepsNulls() {
         let c = Column.from([.int(1), .null, .int(3)]).gather([2, 1])
         #expect(c.value(at: 0).kamEquals(.int(3)))

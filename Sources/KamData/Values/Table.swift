@@ -1,3 +1,4 @@
+import Foundation
 import KamSyntax
 
 /// An immutable columnar table. Verbs never modify a table; they build a new one, sharing
@@ -9,14 +10,19 @@ public final class Table: @unchecked Sendable {
     public var columns: [Column] {
         if let stored { return stored }
         guard let lazy else { return [] }
-        guard let overrides else { return lazy.all() }
-        return overrides.indices.map { overrides[$0] ?? lazy.column($0) }
+        if overrides == nil && picked == nil { return lazy.all() }
+        return names.indices.map { column(at: $0) }
     }
     private let stored: [Column]?
     let lazy: LazyColumns?
     /// A mapped table with columns set (derive): column i is `overrides[i]` where there is
     /// one, else the mapped column i, still unread.
     private let overrides: [Column?]?
+    /// A mapped table after `where` or `sort`: row i is row `picked[i]` of the mapped
+    /// columns, each gathered when first asked for (and kept in `gathered`), so a filter
+    /// on a snapshot's table reads only the columns the rest of the pipeline uses.
+    private let picked: [Int]?
+    private let gathered: GatheredColumns?
     public let count: Int
     /// The entity or variable name, used to name clashing columns after a join.
     public let name: String?
@@ -30,6 +36,8 @@ public final class Table: @unchecked Sendable {
         self.stored = columns
         self.lazy = nil
         self.overrides = nil
+        self.picked = nil
+        self.gathered = nil
         self.count = count ?? columns.first?.count ?? 0
         self.name = name
         self.origin = origin
@@ -37,11 +45,14 @@ public final class Table: @unchecked Sendable {
     }
 
     /// A table whose columns are read when first asked for.
-    init(names: [String], lazy: LazyColumns, overrides: [Column?]? = nil, count: Int, name: String?, origin: Origin?) {
+    init(names: [String], lazy: LazyColumns, overrides: [Column?]? = nil, count: Int, name: String?, origin: Origin?,
+         picked: [Int]? = nil, gathered: GatheredColumns? = nil) {
         self.names = names
         self.stored = nil
         self.lazy = lazy
         self.overrides = overrides
+        self.picked = picked
+        self.gathered = picked == nil ? nil : gathered ?? GatheredColumns(lazy.specs.count)
         self.count = count
         self.name = name
         self.origin = origin
@@ -71,7 +82,9 @@ public final class Table: @unchecked Sendable {
     @inline(__always) public func column(at i: Int) -> Column {
         if let stored { return stored[i] }
         if let c = overrides?[i] { return c }
-        return lazy?.column(i) ?? Column(storage: .values([]))
+        guard let lazy else { return Column(storage: .values([])) }
+        if let picked, let gathered { return gathered.column(i) { lazy.column(i).gather(picked) } }
+        return lazy.column(i)
     }
 
     /// Column `i` for one pass in row order: a mapped table's unread column is read from the
@@ -79,14 +92,14 @@ public final class Table: @unchecked Sendable {
     public func stream(at i: Int) -> ColumnStream? {
         if let stored { return ColumnStream(stored[i]) }
         if let c = overrides?[i] { return ColumnStream(c) }
+        if picked != nil { return ColumnStream(column(at: i)) }
         return lazy?.stream(i)
     }
 
     public func column(_ name: String) -> Column? {
         guard let i = positions[name] else { return nil }
-        if let stored { return stored[i] }
-        if let c = overrides?[i] { return c }
-        return lazy?.column(i)
+        if stored == nil && lazy == nil { return nil }
+        return column(at: i)
     }
 
     /// Row `i` as a record (for printing a single row and for `it` in records).
@@ -95,12 +108,19 @@ public final class Table: @unchecked Sendable {
     }
 
     public func gather(_ indices: [Int]) -> Table {
-        Table(names: names, columns: columns.map { $0.gather(indices) }, count: indices.count, name: name, origin: origin?.gather(indices))
+        if let lazy {
+            // The mapped columns stay unread: only the rows they will be gathered by change.
+            return Table(names: names, lazy: lazy, overrides: overrides?.map { $0?.gather(indices) }, count: indices.count, name: name,
+                         origin: origin?.gather(indices), picked: picked.map { p in indices.map { p[$0] } } ?? indices)
+        }
+        return Table(names: names, columns: columns.map { $0.gather(indices) }, count: indices.count, name: name, origin: origin?.gather(indices))
     }
 
     /// The same table under another name (`let big = ...` names its table `big`).
     public func renamed(_ name: String?) -> Table {
-        if let lazy { return Table(names: names, lazy: lazy, overrides: overrides, count: count, name: name, origin: origin) }
+        if let lazy {
+            return Table(names: names, lazy: lazy, overrides: overrides, count: count, name: name, origin: origin, picked: picked, gathered: gathered)
+        }
         return Table(names: names, columns: columns, count: count, name: name, origin: origin)
     }
 
@@ -111,7 +131,7 @@ public final class Table: @unchecked Sendable {
         if let lazy {
             var slots = overrides ?? [Column?](repeating: nil, count: names.count)
             if let i = positions[columnName] { slots[i] = column } else { names.append(columnName); slots.append(column) }
-            return Table(names: names, lazy: lazy, overrides: slots, count: count, name: name, origin: origin)
+            return Table(names: names, lazy: lazy, overrides: slots, count: count, name: name, origin: origin, picked: picked, gathered: gathered)
         }
         var columns = self.columns
         if let i = positions[columnName] { columns[i] = column } else { names.append(columnName); columns.append(column) }
@@ -144,6 +164,24 @@ public final class Table: @unchecked Sendable {
             for (k, v) in zip(r.keys, r.values) { if let c = seen[k] { cols[c][i] = v } }
         }
         return Table(names: names, columns: cols.map { Column.from($0) }, count: records.count)
+    }
+}
+
+/// The columns of a mapped table gathered by its picked rows, each made once when first
+/// asked for (from any thread).
+final class GatheredColumns: @unchecked Sendable {
+    private var cache: [Column?]
+    private let lock = NSLock()
+
+    init(_ count: Int) { cache = [Column?](repeating: nil, count: count) }
+
+    func column(_ i: Int, _ make: () -> Column) -> Column {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = cache[i] { return c }
+        let c = make()
+        cache[i] = c
+        return c
     }
 }
 
