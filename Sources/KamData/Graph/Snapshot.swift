@@ -252,32 +252,58 @@ public enum Snapshot {
 
     /// A buffered writer of the snapshot's little-endian layout.
     ///
-    /// The bytes gather in a page-aligned buffer written a multiple of pages at a time, so
+    /// The bytes gather in page-aligned buffers written a multiple of pages at a time, so
     /// the file can be opened past the page cache (O_DIRECT): written through the page
     /// cache, a snapshot of a few hundred megabytes cost a first run more time than its
     /// parse on a machine whose fresh memory is slow to come by (every page of the cache
     /// found and filled as it is written), where the disk takes the same bytes straight
-    /// from the buffer in a fraction of it. A file system that turns direct writes down
-    /// gets ordinary ones. The last page is padded and the file cut back to its length.
+    /// from the buffer in a fraction of it. A full buffer is written by a thread of its own
+    /// while the next one fills (three take turns), so the disk and the cores work at once.
+    /// A file system that turns direct writes down gets ordinary ones. The last page is
+    /// padded and the file cut back to its length.
     struct Writer {
         let fd: Int32
-        private(set) var direct: Bool
         private static let page = 4096
         private static let capacity = 4 << 20
-        private let stage: UnsafeMutableRawPointer
+        private let buffers: [UnsafeMutableRawPointer]
+        private var current = 0
         private var filled = 0
+        /// Buffers neither filling nor being written.
+        private let idle: DispatchSemaphore
+        private let io = DispatchQueue(label: "kam.snapshot.write")
+        private let state: State
         var written = 0
-        var failed = false
+        var failed: Bool { state.failed }
         /// The checksum of everything but the arrays' bytes.
         var meta: UInt64 = 0xcbf2_9ce4_8422_2325
 
-        init(fd: Int32, direct: Bool) {
-            self.fd = fd
-            self.direct = direct
-            stage = .allocate(byteCount: Writer.capacity, alignment: Writer.page)
+        /// A buffer handed to the writing thread, which alone touches it until it signals.
+        private struct Buffer: @unchecked Sendable { let base: UnsafeMutableRawPointer }
+
+        /// What the writing thread found: whether a write failed, whether writes are
+        /// still direct.
+        final class State: @unchecked Sendable {
+            private let lock = NSLock()
+            private var failedFlag = false, directFlag: Bool
+            init(direct: Bool) { directFlag = direct }
+            var failed: Bool { lock.withLock { failedFlag } }
+            var direct: Bool { lock.withLock { directFlag } }
+            func fail() { lock.withLock { failedFlag = true } }
+            func stopDirect() { lock.withLock { directFlag = false } }
         }
 
-        func release() { stage.deallocate() }
+        init(fd: Int32, direct: Bool) {
+            self.fd = fd
+            state = State(direct: direct)
+            buffers = (0..<3).map { _ in .allocate(byteCount: Writer.capacity, alignment: Writer.page) }
+            idle = DispatchSemaphore(value: 2)
+        }
+
+        /// Waits for the writes in flight, then frees the buffers.
+        func release() {
+            io.sync {}
+            for b in buffers { b.deallocate() }
+        }
 
         /// A value a snapshot keeps in a column of mixed values: null, a bool, a number, a
         /// date, a text, and lists and records of those (JSON's nesting, to a depth of 32).
@@ -290,31 +316,39 @@ public enum Snapshot {
             }
         }
 
-        /// Writes `count` bytes from the start of the buffer; a direct write the file
-        /// system turns down is made again as an ordinary one.
-        private mutating func writeOut(_ count: Int) {
+        /// Writes `count` bytes of `buffer` (on the writing thread); a direct write the
+        /// file system turns down is made again as an ordinary one.
+        private static func writeOut(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ state: State) {
             var start = 0
-            while start < count && !failed {
-                let n = Glibc.write(fd, stage + start, count - start)
+            while start < count && !state.failed {
+                let n = Glibc.write(fd, buffer + start, count - start)
                 if n > 0 {
                     start += n
                 } else if n < 0 && errno == EINTR {
                     continue
-                } else if n < 0 && errno == EINVAL && direct && kam_stop_direct(fd) == 0 {
-                    direct = false
+                } else if n < 0 && errno == EINVAL && state.direct && kam_stop_direct(fd) == 0 {
+                    state.stopDirect()
                 } else {
-                    failed = true
+                    state.fail()
                 }
             }
         }
 
-        /// Writes the buffer's whole pages (direct) or all of it, keeping the rest.
+        /// Hands the current buffer's whole pages (direct) or all of it to the writing
+        /// thread, and goes on in the next buffer with the rest.
         private mutating func drain() {
-            let n = direct ? filled / Writer.page * Writer.page : filled
+            let n = state.direct ? filled / Writer.page * Writer.page : filled
             guard n > 0 else { return }
-            writeOut(n)
-            if n < filled { stage.copyMemory(from: stage + n, byteCount: filled - n) }
+            idle.wait()
+            let full = buffers[current], next = buffers[(current + 1) % buffers.count]
+            if n < filled { next.copyMemory(from: full + n, byteCount: filled - n) }
             filled -= n
+            current = (current + 1) % buffers.count
+            let (fd, state, idle, buffer) = (fd, state, idle, Buffer(base: full))
+            io.async {
+                Writer.writeOut(fd, buffer.base, n, state)
+                idle.signal()
+            }
         }
 
         private mutating func append(_ p: UnsafeRawBufferPointer) {
@@ -322,7 +356,7 @@ public enum Snapshot {
             var left = p.count
             while left > 0 {
                 let n = min(left, Writer.capacity - filled)
-                (stage + filled).copyMemory(from: from, byteCount: n)
+                (buffers[current] + filled).copyMemory(from: from, byteCount: n)
                 filled += n
                 from += n
                 left -= n
@@ -332,17 +366,19 @@ public enum Snapshot {
         }
 
         /// Writes what is left, the last page padded with zeros and the file then cut back
-        /// to `written` bytes.
+        /// to `written` bytes; returns once every write is done.
         mutating func finish() {
             drain()
-            guard filled > 0, !failed else { return }
-            if direct {
+            io.sync {}
+            guard filled > 0, !state.failed else { return }
+            let last = buffers[current]
+            if state.direct {
                 let padded = (filled + Writer.page - 1) / Writer.page * Writer.page
-                (stage + filled).initializeMemory(as: UInt8.self, repeating: 0, count: padded - filled)
-                writeOut(padded)
-                if !failed && ftruncate(fd, off_t(written)) != 0 { failed = true }
+                (last + filled).initializeMemory(as: UInt8.self, repeating: 0, count: padded - filled)
+                Writer.writeOut(fd, last, padded, state)
+                if !state.failed && ftruncate(fd, off_t(written)) != 0 { state.fail() }
             } else {
-                writeOut(filled)
+                Writer.writeOut(fd, last, filled, state)
             }
             filled = 0
         }
