@@ -248,6 +248,17 @@ public enum Snapshot {
             unlink(temporary)
             throw Diagnostic(.data, "cannot move the snapshot into place: \(path)")
         }
+        // Written past the page cache, the snapshot is read from the disk by the next run:
+        // ask the kernel to read it back into the cache on its own, after this run, so a
+        // script run again at once maps it from memory (POSIX_FADV_WILLNEED only starts
+        // the reads).
+        if w.direct {
+            let rd = open(path, O_RDONLY)
+            if rd >= 0 {
+                _ = posix_fadvise(rd, 0, 0, POSIX_FADV_WILLNEED)
+                close(rd)
+            }
+        }
     }
 
     /// A buffered writer of the snapshot's little-endian layout.
@@ -274,6 +285,8 @@ public enum Snapshot {
         private let state: State
         var written = 0
         var failed: Bool { state.failed }
+        /// Whether the file was written past the page cache.
+        var direct: Bool { state.direct }
         /// The checksum of everything but the arrays' bytes.
         var meta: UInt64 = 0xcbf2_9ce4_8422_2325
 
