@@ -14,7 +14,7 @@ void kam_tune_malloc(void) {
 
 void kam_tune_malloc_for_queries(void) {
 #if defined(__GLIBC__)
-    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);  /* glibc's largest: HEAP_MAX_SIZE / 2 */
 #endif
 }
 

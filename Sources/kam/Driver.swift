@@ -1,5 +1,4 @@
 import ArgumentParser
-import CPlatform
 import Foundation
 import KamCore
 
@@ -166,8 +165,6 @@ final class Driver {
                 throw ExitCode(d.kind.exitCode)
             }
         }
-        // The large arrays of the load are made; from here memory is reused (kam_tune_malloc).
-        kam_tune_malloc_for_queries()
         if options.manifest != nil && options.data == nil {
             throw ValidationError("--manifest goes with --data: kam --data crm.db --manifest crm.toml")
         }

@@ -6,7 +6,7 @@
 /// large arrays then stay in the heap).
 void kam_tune_malloc(void);
 
-/// After the data is loaded: arrays up to 64 MiB come from the heap and go back to it, so
+/// After the data is loaded: arrays up to 32 MiB come from the heap and go back to it, so
 /// the many short-lived arrays of a query reuse memory already in the process instead of
 /// each faulting in fresh pages from the system (a third of an analytics stage's time on
 /// a virtual machine whose fresh memory is slow to come by).

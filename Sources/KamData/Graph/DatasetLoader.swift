@@ -1,3 +1,4 @@
+import CPlatform
 import Foundation
 import KamSyntax
 
@@ -37,6 +38,11 @@ public enum DatasetLoader {
     public static let extensions = ["csv", "tsv", "json", "jsonl", "ndjson"]
 
     public static func load(_ path: String, options: Options = Options()) throws -> (AccountGraph, Report) {
+        // While loading, large arrays go back to the system as soon as they are freed (the
+        // chunks' parts as their columns are made), so the peak stays near the tables' size;
+        // after it, the queries' short-lived arrays are reused from the heap.
+        kam_tune_malloc()
+        defer { kam_tune_malloc_for_queries() }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw Diagnostic(.data, "no such file or directory: \(path)")
@@ -208,6 +214,8 @@ public enum DatasetLoader {
     /// A database given as a catalog (DuckDB, PostgreSQL, or a catalog that reads only the
     /// tables' columns, for running on the database itself): linked as a SQLite database is.
     public static func load(database db: DatabaseCatalog, manifestFile: String? = nil, options: Options = Options()) throws -> (AccountGraph, Report) {
+        kam_tune_malloc()  // as `load(_:options:)`
+        defer { kam_tune_malloc_for_queries() }
         var report = Report()
         var tables: [Linker.Loaded] = []
         var hints = Linker.Hints()

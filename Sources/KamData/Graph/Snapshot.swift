@@ -730,6 +730,8 @@ public enum Snapshot {
     /// columns are read from the file when first asked for, each checked against its
     /// checksum then.
     public static func read(_ path: String, key: String, needing: Set<String>? = nil) -> (AccountGraph, DatasetLoader.Report)? {
+        // Its columns are read when used, a few at a time: memory is reused from the start.
+        kam_tune_malloc_for_queries()
         guard let file = MappedFile(path: path) else { return nil }
         var r = Reader(file: file)
         return try? r.graph { stored in

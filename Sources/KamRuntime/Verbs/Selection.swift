@@ -40,7 +40,7 @@ extension Table {
         var keptNames: [String] = [], kept: [Column] = []
         for (i, n) in self.names.enumerated() where names.contains(n) && !keptNames.contains(n) {
             keptNames.append(n)
-            kept.append(columns[i].gather(rows))
+            kept.append(column(at: i).gather(rows))  // a snapshot's other columns stay unread
         }
         return Table(names: keptNames, columns: kept, count: rows.count, name: name, origin: origin?.gather(rows))
     }
