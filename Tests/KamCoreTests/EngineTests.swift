@@ -185,6 +185,51 @@ struct ChunkedCSVTests {
         }
     }
 
+    /// Chunks after the first write numbers and dates straight into the column's array
+    /// (in place) when the first chunk fixed the column's kind: the table equals the one
+    /// parsed as one chunk, bit for bit, with blank lines and quoted line breaks (room left
+    /// in the windows), nulls, kinds that widen or turn to text in a later chunk (joined
+    /// from the parts, which still read their windows), and chunks of every size.
+    @Test func columnsMadeInPlaceEqualOneChunk() throws {
+        var rng = DifferentialTests.RNG(state: 99)
+        for trial in 0..<60 {
+            var text = "id,amount,day,qty,note\n"
+            let rows = 200 + Int(rng.next() % 800)
+            let widenAt = trial % 3 == 0 ? Int(rng.next() % UInt64(rows)) : -1
+            let textAt = trial % 5 == 1 ? Int(rng.next() % UInt64(rows)) : -1
+            for r in 0..<rows {
+                if rng.next() % 40 == 0 { text += rng.next() % 2 == 0 ? "\n" : "\r\n" }
+                let amount = r == widenAt ? "3.5" : r == textAt ? "n/a" : rng.next() % 17 == 0 ? "" : "\(Int(rng.next() % 100_000) - 50_000)"
+                let day = rng.next() % 23 == 0 ? "" : "2025-\(String(format: "%02d", Int(rng.next() % 12) + 1))-\(String(format: "%02d", Int(rng.next() % 28) + 1))"
+                let qty = String(format: "%.\(Int(rng.next() % 3))f", Double(rng.next() % 10_000) / 7)
+                let note = rng.next() % 9 == 0 ? "\"two\nlines, \"\"q\"\"\"" : "n\(r % 11)"
+                text += "\(r),\(amount),\(day),\(qty),\(note)" + (r % 4 == 0 ? "\r\n" : "\n")
+            }
+            let bytes = Array(text.utf8)
+            func parse(chunk: Int) throws -> Table {
+                try bytes.withUnsafeBufferPointer { b -> Table in
+                    guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+                    var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t")
+                    p.chunkTarget = chunk
+                    return try p.parse().0
+                }
+            }
+            let one = try parse(chunk: 1 << 40), many = try parse(chunk: 64 + Int(rng.next() % 2000))
+            #expect(one.count == many.count && many.columns.map(\.type) == one.columns.map(\.type), "trial \(trial)")
+            for c in 0..<one.columns.count {
+                for r in 0..<one.count {
+                    let x = one.columns[c].value(at: r), y = many.columns[c].value(at: r)
+                    let same: Bool
+                    if case .float(let u) = x, case .float(let v) = y { same = u.bitPattern == v.bitPattern } else { same = x.kamEquals(y) && x.isNull == y.isNull }
+                    if !same {
+                        Issue.record("trial \(trial) column \(c) row \(r): one chunk \(x), many \(y)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
     @Test func raggedRowInALaterChunkNamesItsLine() throws {
         var text = "a,b\n"
         for i in 0..<500 { text += "\(i),\(i)\n" }

@@ -134,16 +134,100 @@ public struct CSVParser {
             throw Diagnostic.data(file: name, line: 1, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
         }
         let chunks = try split(from: pos, line: line)
+        let width = names.count
+        // The first chunk alone: its columns' kinds say which columns the others write
+        // straight into the final arrays (numbers and dates; a column whose values all
+        // agree is then never copied whole).
+        var first = chunks[0]
+        try parseChunk(&first, width: width, strings: nil)
+        release?(first.start, first.end)
+        var windowed: [(column: Int, kind: Kind)] = []
+        if chunks.count > 1 {
+            for c in 0..<width where !first.columns[c].failed && !textColumns.contains(names[c].lowercased()) {
+                switch first.columns[c].kind {
+                case .int, .float, .date: windowed.append((c, first.columns[c].kind))
+                default: break
+                }
+            }
+        }
+        // Where each chunk's rows start in the final arrays: after every row the chunks
+        // before it can hold (their line counts), gaps closed once the rows are known.
+        var starts = [0]
+        for k in chunks.indices { starts.append(starts[k] + (k == 0 ? first.rows : max(0, chunks[k].estimatedRows))) }
+        let capacity = starts[chunks.count]
+        let (made, storages) = try withWindows(windowed[...], capacity: capacity, [:]) { windows in
+            try parseRest(chunks, first: first, names: names, windowed: windowed, windows: windows, starts: starts)
+        }
+        var columns = made.columns
+        for (c, storage) in storages where made.direct[c] != nil { columns[c] = Column(storage: storage, validity: made.direct[c] ?? nil) }
+        return (Table(names: names, columns: columns.map { $0 ?? Column(storage: .values([])) }, count: made.total), made.locator)
+    }
+
+    /// What the chunks after the first gave: the columns joined from parts, the columns
+    /// whose values lie in their windows (by column: its nulls), the row count, where rows are.
+    struct Parsed {
+        var columns: [Column?]
+        var direct: [Int: Bitmap?]
+        var total: Int
+        var locator: RowLocator
+    }
+
+    /// Runs `body` with an array of `capacity` elements for each windowed column (its
+    /// kind's element type), made one inside the other; each array keeps the rows `body`
+    /// says its column has (`Parsed.direct`), and none for the others.
+    func withWindows(_ list: ArraySlice<(column: Int, kind: Kind)>, capacity: Int, _ windows: [Int: UnsafeMutableRawPointer],
+                     _ body: ([Int: UnsafeMutableRawPointer]) throws -> Parsed) throws -> (Parsed, [Int: ColumnStorage]) {
+        guard let (c, kind) = list.first, capacity > 0 else { return (try body(windows), [:]) }
+        var result: (Parsed, [Int: ColumnStorage])? = nil
+        func inner<T>(_: T.Type) throws -> [T] {
+            try [T](unsafeUninitializedCapacity: capacity) { buf, initialized in
+                var w = windows
+                if let b = buf.baseAddress { w[c] = UnsafeMutableRawPointer(b) }
+                let r = try withWindows(list.dropFirst(), capacity: capacity, w, body)
+                result = r
+                initialized = r.0.direct[c] != nil ? r.0.total : 0
+            }
+        }
+        let storage: ColumnStorage
+        switch kind {
+        case .int: storage = .int(try inner(Int64.self))
+        case .float: storage = .float(try inner(Double.self))
+        default: storage = .date(try inner(Int32.self))
+        }
+        guard let (parsed, found) = result else { return (try body(windows), [:]) }
+        var storages = found
+        storages[c] = storage
+        return (parsed, storages)
+    }
+
+    /// The chunks after the first, parsed on the cores (a windowed column's values into its
+    /// window), then every column made: in place where each chunk's values of it are where
+    /// they were put, joined from the parts otherwise.
+    func parseRest(_ chunks: [Chunk], first: Chunk, names: [String], windowed: [(column: Int, kind: Kind)],
+                   windows: [Int: UnsafeMutableRawPointer], starts: [Int]) throws -> Parsed {
+        let width = names.count
         var parsed = [Chunk?](repeating: nil, count: chunks.count)
+        parsed[0] = first
         var failure: Error? = nil
         let lock = NSLock()
-        let width = names.count
         parsed.withUnsafeMutableBufferPointer { out in
             let outBase = out.baseAddress
-            parallelFor(chunks.count) { k in
+            parallelFor(chunks.count - 1) { j in
+                let k = j + 1
                 var c = chunks[k]
                 do {
-                    try parseChunk(&c, width: width, strings: nil)
+                    try parseChunk(&c, width: width, strings: nil) { cols in
+                        for (col, kind) in windowed {
+                            guard let w = windows[col] else { continue }
+                            cols[col].kind = kind
+                            let at = starts[k], room = starts[k + 1] - starts[k]
+                            switch kind {
+                            case .int: cols[col].ints = Growable(window: w.assumingMemoryBound(to: Int64.self) + at, capacity: room)
+                            case .float: cols[col].floats = Growable(window: w.assumingMemoryBound(to: Double.self) + at, capacity: room)
+                            default: cols[col].dates = Growable(window: w.assumingMemoryBound(to: Int32.self) + at, capacity: room)
+                            }
+                        }
+                    }
                     outBase?[k] = c
                     release?(c.start, c.end)
                 } catch {
@@ -180,21 +264,30 @@ public struct CSVParser {
         let rowCounts = parts.map(\.rows)
         var pieces: [[ColumnPart]] = (0..<width).map { c in parts.map { $0.columns[c] } }
         for k in parts.indices { parts[k].columns = [] }
-        // The columns joined side by side on the cores (merging the chunks' dictionaries of
-        // a string column is most of it); each column's pieces are freed as soon as it is
-        // joined, so peak memory stays near the size of the final table.
+        let windowKind = Dictionary(windowed.map { ($0.column, $0.kind) }, uniquingKeysWith: { a, _ in a })
+        // The columns made side by side on the cores (merging the chunks' dictionaries of a
+        // string column is most of it); each column's pieces are freed as soon as it is made,
+        // so peak memory stays near the size of the final table.
         var joined = [Column?](repeating: nil, count: width)
+        var inPlace = [Bitmap??](repeating: nil, count: width)
         pieces.withUnsafeMutableBufferPointer { pb in
             joined.withUnsafeMutableBufferPointer { jb in
-                guard let pieceBase = pb.baseAddress, let joinedBase = jb.baseAddress else { return }
-                parallelFor(width) { c in
-                    var own = pieceBase[c]
-                    pieceBase[c] = []
-                    joinedBase[c] = join(&own, rows: rowCounts, total: total)
+                inPlace.withUnsafeMutableBufferPointer { ib in
+                    guard let pieceBase = pb.baseAddress, let joinedBase = jb.baseAddress, let inPlaceBase = ib.baseAddress else { return }
+                    parallelFor(width) { c in
+                        var own = pieceBase[c]
+                        pieceBase[c] = []
+                        if let kind = windowKind[c], let w = windows[c], settle(&own, kind: kind, window: w, starts: starts, rows: rowCounts) {
+                            inPlaceBase[c] = .some(CSVParser.validity(own, rows: rowCounts, total: total))
+                        } else {
+                            joinedBase[c] = join(&own, rows: rowCounts, total: total)
+                        }
+                    }
                 }
             }
         }
-        let columns = joined.map { $0 ?? Column(storage: .values([])) }
+        var direct: [Int: Bitmap?] = [:]
+        for (c, v) in inPlace.enumerated() { if let v { direct[c] = v } }
         var checkpoints: [(Int, Int, Int)] = []
         var offset = 0
         for p in parts {
@@ -203,7 +296,40 @@ public struct CSVParser {
         }
         var locator = RowLocator(name: name, checkpoints: checkpoints, data: nil, delimiter: delimiter)
         locator.blankLines = parts.reduce(0) { $0 + $1.blank }
-        return (Table(names: names, columns: columns, count: total), locator)
+        return Parsed(columns: joined, direct: direct, total: total, locator: locator)
+    }
+
+    /// A windowed column made in place: when every chunk after the first kept its kind and
+    /// left its values where its window starts, the first chunk's values are copied to the
+    /// array's start and each other chunk's moved down to where its rows begin (closing
+    /// the room its blank or quoted lines left); true when done. Otherwise nothing is moved
+    /// and the column is joined from its parts, which still read their windows.
+    func settle(_ parts: inout [ColumnPart], kind: Kind, window: UnsafeMutableRawPointer, starts: [Int], rows: [Int]) -> Bool {
+        func inPlace<T>(_ w: UnsafeMutablePointer<T>, _ buffer: (ColumnPart) -> Growable<T>) -> Bool {
+            for k in 1..<parts.count {
+                let g = buffer(parts[k])
+                guard parts[k].kind == kind, !parts[k].failed, g.lives(at: w + starts[k]), g.count == rows[k] else { return false }
+            }
+            let head = buffer(parts[0])
+            guard parts[0].kind == kind, !parts[0].failed, head.count == rows[0], rows[0] == 0 || head.buffer.baseAddress != nil else { return false }
+            if rows[0] > 0, let src = head.buffer.baseAddress { w.initialize(from: src, count: rows[0]) }
+            var at = rows[0]
+            for k in 1..<parts.count {
+                // Down, never up (a chunk's rows start at or before its window): memmove.
+                if at != starts[k] && rows[k] > 0 { memmove(w + at, w + starts[k], rows[k] * MemoryLayout<T>.stride) }
+                at += rows[k]
+            }
+            return true
+        }
+        guard parts.count > 1 else { return false }
+        let done: Bool
+        switch kind {
+        case .int: done = inPlace(window.assumingMemoryBound(to: Int64.self)) { $0.ints }
+        case .float: done = inPlace(window.assumingMemoryBound(to: Double.self)) { $0.floats }
+        case .date: done = inPlace(window.assumingMemoryBound(to: Int32.self)) { $0.dates }
+        default: done = false
+        }
+        return done
     }
 
     /// Row-aligned chunks of about `chunkTarget` bytes, cut at a newline outside quotes.
@@ -338,7 +464,8 @@ public struct CSVParser {
 
     /// Parses the rows of one chunk into typed column parts. With `strings`, parses only
     /// those columns, as strings.
-    public func parseChunk(_ chunk: inout Chunk, width: Int, strings: Set<Int>?) throws {
+    public func parseChunk(_ chunk: inout Chunk, width: Int, strings: Set<Int>?,
+                           prepare: ((UnsafeMutablePointer<ColumnPart>) -> Void)? = nil) throws {
         // Chunks end at newlines, so each holds whole UTF-8 sequences: validate in parallel.
         if strings == nil, !chunk.ascii, let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base + chunk.start, count: chunk.end - chunk.start)) {
             var l = chunk.firstLine
@@ -357,6 +484,7 @@ public struct CSVParser {
             cols.deallocate()
         }
         for c in 0..<width { cols[c].reserve = chunk.estimatedRows }
+        prepare?(cols)
         chunk.rows = try parseRows(&chunk, cols, width: width, strings: strings)
         chunk.columns = Array(UnsafeBufferPointer(start: cols, count: width))
     }
@@ -614,13 +742,8 @@ public struct CSVParser {
         c.kind = k
     }
 
-    /// Joins the chunks' parts of one column into a typed column, freeing each part once it
-    /// is copied: the column's next pages are then the ones just given back, which the
-    /// kernel hands out again at once, not fresh memory it must first come by (on a virtual
-    /// machine that returns free memory to its host, the slowest part of a large load).
-    public func join(_ parts: inout [ColumnPart], rows: [Int], total: Int) -> Column {
-        let kinds = Set(parts.map(\.kind)).subtracting([.unknown])
-        let kind: Kind = kinds.isEmpty ? .unknown : kinds.count == 1 ? kinds.first ?? .string : .float
+    /// The rows of a column's parts that are null, as one bitmap (nil when none is).
+    static func validity(_ parts: [ColumnPart], rows: [Int], total: Int) -> Bitmap? {
         var validity: Bitmap? = nil
         var offset = 0
         for (p, n) in zip(parts, rows) {
@@ -630,6 +753,17 @@ public struct CSVParser {
             }
             offset += n
         }
+        return validity
+    }
+
+    /// Joins the chunks' parts of one column into a typed column, freeing each part once it
+    /// is copied: the column's next pages are then the ones just given back, which the
+    /// kernel hands out again at once, not fresh memory it must first come by (on a virtual
+    /// machine that returns free memory to its host, the slowest part of a large load).
+    public func join(_ parts: inout [ColumnPart], rows: [Int], total: Int) -> Column {
+        let kinds = Set(parts.map(\.kind)).subtracting([.unknown])
+        let kind: Kind = kinds.isEmpty ? .unknown : kinds.count == 1 ? kinds.first ?? .string : .float
+        let validity = CSVParser.validity(parts, rows: rows, total: total)
         func append<T>(_ xs: Growable<T>, _ n: Int, _ zero: T, to out: inout [T]) {
             out.append(contentsOf: xs.buffer)
             if xs.count < n { out.append(contentsOf: repeatElement(zero, count: n - xs.count)) }

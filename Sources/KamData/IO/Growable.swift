@@ -8,13 +8,28 @@ public final class Growable<T> {
     private(set) var base: UnsafeMutablePointer<T>
     private(set) var count = 0
     private var capacity: Int
+    /// False while the buffer is a window of memory someone else owns (`init(window:)`).
+    private var owned = true
 
     public init(capacity: Int = 16) {
         self.capacity = max(16, capacity)
         base = Growable.allocate(self.capacity)
     }
 
+    /// Appends into `capacity` elements at `window`, memory the caller owns and keeps alive
+    /// (the final column's array, so a chunk's values need no copy); growing past it moves
+    /// them into a buffer of its own. Only for types without deinitialization.
+    public init(window: UnsafeMutablePointer<T>, capacity: Int) {
+        self.capacity = capacity
+        base = window
+        owned = false
+    }
+
+    /// Whether the values are still where `init(window:)` put them.
+    public func lives(at window: UnsafeMutablePointer<T>) -> Bool { !owned && base == window }
+
     deinit {
+        guard owned else { return }
         base.deinitialize(count: count)
         free(base)
     }
@@ -52,11 +67,12 @@ public final class Growable<T> {
     public func reserve(_ n: Int) { if n > capacity { grow(n) } }
 
     private func grow(_ newCapacity: Int) {
-        let nb = Growable.allocate(newCapacity)
+        let nb = Growable.allocate(max(newCapacity, 16))
         nb.moveInitialize(from: base, count: count)
-        free(base)
+        if owned { free(base) }
+        owned = true
         base = nb
-        capacity = newCapacity
+        capacity = max(newCapacity, 16)
     }
 
     public var buffer: UnsafeBufferPointer<T> { UnsafeBufferPointer(start: base, count: count) }
