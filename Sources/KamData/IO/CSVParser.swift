@@ -372,6 +372,22 @@ public struct CSVParser {
             }
             if i > cuts[cuts.count - 1].pos && i < count { cuts.append((i, l)) }
         }
+        // The first chunk is parsed alone, before the others (its kinds say which columns
+        // are made in place): a small one keeps the other core from waiting. Cut after the
+        // first newline outside quotes past 256 KiB (a quarter chunk for small chunks).
+        if cuts.count > 1 {
+            var i = start, p = 0, l = line
+            let want = start + min(256 << 10, target / 4)
+            while i < cuts[1].pos {
+                let b = base[i]
+                i += 1
+                if b == 34 { p ^= 1 } else if b == 10 {
+                    l += 1
+                    if p == 0 && i >= want { break }
+                }
+            }
+            if i < cuts[1].pos { cuts.insert((i, l), at: 1) }
+        }
         var chunks: [Chunk] = []
         for (k, c) in cuts.enumerated() {
             let end = k + 1 < cuts.count ? cuts[k + 1].pos : count
