@@ -40,6 +40,32 @@ enum FuzzTargets {
             }
         case "csv":
             _ = try? CSVReader().read(bytes, name: "fuzz.csv")
+            // Cut into tiny chunks too (columns then made in place, windows and fallbacks):
+            // the same table as one chunk, or the same failure.
+            bytes.withUnsafeBufferPointer { b in
+                guard let base = b.baseAddress else { return }
+                func parse(_ chunk: Int) -> Table? {
+                    var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "fuzz.csv")
+                    p.chunkTarget = chunk
+                    return try? p.parse().0
+                }
+                let one = parse(1 << 40), many = parse(48)
+                guard let one, let many else {
+                    if (one == nil) != (many == nil) { fatalError("csv: one chunk \(one == nil ? "fails" : "parses"), many \(many == nil ? "fail" : "parse")") }
+                    return
+                }
+                guard one.count == many.count, one.names == many.names, one.columnTypes == many.columnTypes else {
+                    fatalError("csv: one chunk and many differ in shape")
+                }
+                for c in 0..<one.columns.count {
+                    for r in 0..<one.count {
+                        let x = one.columns[c].value(at: r), y = many.columns[c].value(at: r)
+                        let same: Bool
+                        if case .float(let u) = x, case .float(let v) = y { same = u.bitPattern == v.bitPattern } else { same = x.kamEquals(y) && x.isNull == y.isNull }
+                        if !same { fatalError("csv: column \(c) row \(r): one chunk \(x), many \(y)") }
+                    }
+                }
+            }
         case "json":
             _ = try? JSONReader.readTable(bytes, name: "fuzz.json")
             // The typed reader cut into tiny chunks, so every cut is tried on small inputs.

@@ -230,6 +230,40 @@ struct ChunkedCSVTests {
         }
     }
 
+    /// A quote inside an unquoted field (5" screen) is text to the reader but flips the
+    /// quote parity the chunks are cut by: a later quoted line break then looked like a row
+    /// end, and the file parsed in chunks gave other rows than parsed whole (found by the
+    /// csv fuzz target). Such a file is read again as one chunk.
+    @Test func aQuoteInsideAnUnquotedFieldDoesNotMoveTheCuts() throws {
+        var text = "name,note\n"
+        for i in 0..<400 {
+            text += i == 10 ? "5\" screen,plain\n" : i == 300 ? "tv,\"two\nlines\"\n" : "n\(i),note \(i)\n"
+        }
+        let bytes = Array(text.utf8)
+        func parse(chunk: Int) throws -> Table {
+            try bytes.withUnsafeBufferPointer { b -> Table in
+                guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+                var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t")
+                p.chunkTarget = chunk
+                return try p.parse().0
+            }
+        }
+        let one = try parse(chunk: 1 << 40)
+        #expect(one.count == 400)
+        #expect(one.columns[0].value(at: 10).kamEquals(.string("5\" screen")))
+        #expect(one.columns[1].value(at: 300).kamEquals(.string("two\nlines")))
+        for chunk in [64, 200, 997, 3000] {
+            let many = try parse(chunk: chunk)
+            #expect(many.count == 400, "chunks of \(chunk)")
+            for c in 0..<2 {
+                for r in 0..<min(400, many.count) where !one.columns[c].value(at: r).kamEquals(many.columns[c].value(at: r)) {
+                    Issue.record("chunks of \(chunk): column \(c) row \(r): \(many.columns[c].value(at: r)), not \(one.columns[c].value(at: r))")
+                    break
+                }
+            }
+        }
+    }
+
     @Test func raggedRowInALaterChunkNamesItsLine() throws {
         var text = "a,b\n"
         for i in 0..<500 { text += "\(i),\(i)\n" }

@@ -110,6 +110,8 @@ public struct CSVParser {
         public var blank = 0
         /// No byte of the chunk is outside ASCII, so it is valid UTF-8 without a look.
         public var ascii = false
+        /// A quote stood inside an unquoted field (kept as text; see `parse()`).
+        public var strayQuote = false
     }
 
     // MARK: entry
@@ -134,6 +136,28 @@ public struct CSVParser {
             throw Diagnostic.data(file: name, line: 1, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
         }
         let chunks = try split(from: pos, line: line)
+        guard chunks.count > 1 else { return try parse(chunks, names: names).table }
+        // The cuts follow the quotes' parity, which is the reader's view of them unless a
+        // quote stands inside an unquoted field (5" screen), which the reader keeps as text:
+        // then, or when a chunk fails (a cut inside a quoted field makes one), the file is
+        // read again as one chunk, which says what it holds or what is wrong with it.
+        let whole: [Chunk] = {
+            let counts = kam_count_bytes(base + pos, count - pos)
+            var c = Chunk(start: pos, end: count, firstLine: line)
+            c.estimatedRows = counts.newlines + 1
+            c.ascii = counts.non_ascii == 0
+            return [c]
+        }()
+        do {
+            let parsed = try parse(chunks, names: names)
+            if !parsed.strayQuote { return parsed.table }
+        } catch {}
+        return try parse(whole, names: names).table
+    }
+
+    /// The rows of `chunks` (cut at row ends) as one table; `strayQuote` when a chunk met
+    /// a quote inside an unquoted field.
+    func parse(_ chunks: [Chunk], names: [String]) throws -> (table: (Table, RowLocator), strayQuote: Bool) {
         let width = names.count
         // The first chunk alone: its columns' kinds say which columns the others write
         // straight into the final arrays (numbers and dates; a column whose values all
@@ -160,7 +184,7 @@ public struct CSVParser {
         }
         var columns = made.columns
         for (c, storage) in storages where made.direct[c] != nil { columns[c] = Column(storage: storage, validity: made.direct[c] ?? nil) }
-        return (Table(names: names, columns: columns.map { $0 ?? Column(storage: .values([])) }, count: made.total), made.locator)
+        return ((Table(names: names, columns: columns.map { $0 ?? Column(storage: .values([])) }, count: made.total), made.locator), made.strayQuote)
     }
 
     /// What the chunks after the first gave: the columns joined from parts, the columns
@@ -170,6 +194,7 @@ public struct CSVParser {
         var direct: [Int: Bitmap?]
         var total: Int
         var locator: RowLocator
+        var strayQuote: Bool
     }
 
     /// Runs `body` with an array of `capacity` elements for each windowed column (its
@@ -296,7 +321,7 @@ public struct CSVParser {
         }
         var locator = RowLocator(name: name, checkpoints: checkpoints, data: nil, delimiter: delimiter)
         locator.blankLines = parts.reduce(0) { $0 + $1.blank }
-        return Parsed(columns: joined, direct: direct, total: total, locator: locator)
+        return Parsed(columns: joined, direct: direct, total: total, locator: locator, strayQuote: parts.contains { $0.strayQuote })
     }
 
     /// A windowed column made in place: when every chunk after the first kept its kind and
@@ -414,8 +439,9 @@ public struct CSVParser {
     public func readRecord(from start: Int, line: inout Int, _ field: ([UInt8]) -> Void) throws -> Int {
         var pos = start
         var scratch: [UInt8] = []
+        var stray = false
         while true {
-            let f = try scanField(&pos, end: count, line: &line, scratch: &scratch)
+            let f = try scanField(&pos, end: count, line: &line, scratch: &scratch, strayQuote: &stray)
             field(f.escaped ? scratch : Array(UnsafeBufferPointer(start: base + f.start, count: f.end - f.start)))
             if pos < count && base[pos] == delimiter {
                 pos += 1
@@ -433,12 +459,15 @@ public struct CSVParser {
     /// place). The field is bytes start..<end of the file, or, when `escaped` (a quoted
     /// field with doubled quotes), the unescaped bytes in `scratch`.
     @inline(__always)
-    public func scanField(_ pos: inout Int, end: Int, line: inout Int, scratch: inout [UInt8]) throws -> (start: Int, end: Int, escaped: Bool) {
+    public func scanField(_ pos: inout Int, end: Int, line: inout Int, scratch: inout [UInt8], strayQuote: inout Bool) throws
+        -> (start: Int, end: Int, escaped: Bool)
+    {
         guard pos < end && base[pos] == UInt8(ascii: "\"") else {
             let fs = pos
             while pos < end {
                 let c = base[pos]
                 if c == delimiter || c == 10 || c == 13 { break }
+                if c == UInt8(ascii: "\"") { strayQuote = true }
                 pos += 1
             }
             return (fs, pos, false)
@@ -530,7 +559,8 @@ public struct CSVParser {
                 if fast, col < width, let next = fastField(&cols[col], at: pos, end: end) {
                     pos = next
                 } else {
-                    try generalField(cols, col, width: width, strings: strings, pos: &pos, end: end, line: &line, row: row, scratch: &scratch)
+                    try generalField(cols, col, width: width, strings: strings, pos: &pos, end: end, line: &line, row: row, scratch: &scratch,
+                                     strayQuote: &chunk.strayQuote)
                 }
                 col += 1
                 if pos < end && base[pos] == delimiter {
@@ -558,9 +588,9 @@ public struct CSVParser {
     /// unless the column is not read.
     @inline(never)
     func generalField(_ cols: UnsafeMutablePointer<ColumnPart>, _ col: Int, width: Int, strings: Set<Int>?, pos: inout Int, end: Int,
-                      line: inout Int, row: Int, scratch: inout [UInt8]) throws {
+                      line: inout Int, row: Int, scratch: inout [UInt8], strayQuote: inout Bool) throws {
         // One field: [fs, fe) in the file, or unescaped in scratch.
-        let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch)
+        let (fs, fe, escaped) = try scanField(&pos, end: end, line: &line, scratch: &scratch, strayQuote: &strayQuote)
         guard col < width && (strings == nil || strings?.contains(col) == true) else { return }
         if escaped {
             scratch.withUnsafeBufferPointer { buf in
