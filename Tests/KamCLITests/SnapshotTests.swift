@@ -376,15 +376,7 @@ struct SnapshotDifferentialTests {
         let made = try Binary.run(["demo", "--out", demo])
         #expect(made.status == 0, "\(made.stderr)")
         var compared = 0, mapped = 0
-        let files = (FileManager.default.enumerator(atPath: golden)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".kam") }.sorted()
-        for (k, file) in files.enumerated() {
-            let path = golden + "/" + file
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# data:") }) else { continue }
-            let value = line.dropFirst("# data:".count).trimmingCharacters(in: .whitespaces)
-            let data = value == "demo" ? demo : golden + "/" + value
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else { continue }
+        for (k, (file, path, data)) in try PartialLoadDifferentialTests.scriptsOnDirectories(golden, demo: demo).enumerated() {
             let env = ["XDG_CACHE_HOME": root + "/cache\(k)"]
             let args = ["run", path, "--data", data, "--today", "2026-07-01", "--quiet"]
             let parsed = try Binary.run(args + ["--no-cache"])
@@ -402,13 +394,11 @@ struct SnapshotDifferentialTests {
 /// every file gives (KAM_READ_ALL=1): the same output and exit code, script by script.
 @Suite("partial loads against full loads")
 struct PartialLoadDifferentialTests {
-    @Test func everyGoldenScriptAnswersAsWithEveryFile() throws {
-        let golden = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden").path
-        let demo = try tempDir() + "/demo"
-        let made = try Binary.run(["demo", "--out", demo])
-        #expect(made.status == 0, "\(made.stderr)")
-        var compared = 0, partial = 0
+    /// The golden scripts whose `# data:` line names a dataset directory (`demo`: the demo
+    /// company written to `demo`): each script's name, path and directory, in name order.
+    static func scriptsOnDirectories(_ golden: String, demo: String) throws -> [(file: String, path: String, data: String)] {
         let files = (FileManager.default.enumerator(atPath: golden)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".kam") }.sorted()
+        var out: [(file: String, path: String, data: String)] = []
         for file in files {
             let path = golden + "/" + file
             let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -417,6 +407,18 @@ struct PartialLoadDifferentialTests {
             let data = value == "demo" ? demo : golden + "/" + value
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else { continue }
+            out.append((file, path, data))
+        }
+        return out
+    }
+
+    @Test func everyGoldenScriptAnswersAsWithEveryFile() throws {
+        let golden = Binary.packageRoot.appendingPathComponent("Tests/KamGoldenTests/Golden").path
+        let demo = try tempDir() + "/demo"
+        let made = try Binary.run(["demo", "--out", demo])
+        #expect(made.status == 0, "\(made.stderr)")
+        var compared = 0, partial = 0
+        for (file, path, data) in try Self.scriptsOnDirectories(golden, demo: demo) {
             let args = ["run", path, "--data", data, "--no-cache", "--today", "2026-07-01"]
             let some = try Binary.run(args)
             let every = try Binary.run(args + ["--quiet"], env: ["KAM_READ_ALL": "1"])

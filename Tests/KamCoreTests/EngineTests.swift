@@ -170,17 +170,9 @@ struct ChunkedCSVTests {
                 }
             }
             let fast = try parse(fast: true), general = try parse(fast: false)
-            #expect(fast.columns.map(\.type) == general.columns.map(\.type))
-            for c in 0..<4 {
-                for r in 0..<600 {
-                    let x = fast.columns[c].value(at: r), y = general.columns[c].value(at: r)
-                    let same: Bool
-                    if case .float(let u) = x, case .float(let v) = y { same = u.bitPattern == v.bitPattern } else { same = x.kamEquals(y) && x.isNull == y.isNull }
-                    if !same {
-                        Issue.record("trial \(trial) column \(c) row \(r): fast \(x), general \(y)")
-                        return
-                    }
-                }
+            if let d = Self.difference(fast, general) {
+                Issue.record("trial \(trial): fast against general: \(d)")
+                return
             }
         }
     }
@@ -215,17 +207,9 @@ struct ChunkedCSVTests {
                 }
             }
             let one = try parse(chunk: 1 << 40), many = try parse(chunk: 64 + Int(rng.next() % 2000))
-            #expect(one.count == many.count && many.columns.map(\.type) == one.columns.map(\.type), "trial \(trial)")
-            for c in 0..<one.columns.count {
-                for r in 0..<one.count {
-                    let x = one.columns[c].value(at: r), y = many.columns[c].value(at: r)
-                    let same: Bool
-                    if case .float(let u) = x, case .float(let v) = y { same = u.bitPattern == v.bitPattern } else { same = x.kamEquals(y) && x.isNull == y.isNull }
-                    if !same {
-                        Issue.record("trial \(trial) column \(c) row \(r): one chunk \(x), many \(y)")
-                        return
-                    }
-                }
+            if let d = Self.difference(many, one) {
+                Issue.record("trial \(trial): many chunks against one: \(d)")
+                return
             }
         }
     }
@@ -253,15 +237,26 @@ struct ChunkedCSVTests {
         #expect(one.columns[0].value(at: 10).kamEquals(.string("5\" screen")))
         #expect(one.columns[1].value(at: 300).kamEquals(.string("two\nlines")))
         for chunk in [64, 200, 997, 3000] {
-            let many = try parse(chunk: chunk)
-            #expect(many.count == 400, "chunks of \(chunk)")
-            for c in 0..<2 {
-                for r in 0..<min(400, many.count) where !one.columns[c].value(at: r).kamEquals(many.columns[c].value(at: r)) {
-                    Issue.record("chunks of \(chunk): column \(c) row \(r): \(many.columns[c].value(at: r)), not \(one.columns[c].value(at: r))")
-                    break
-                }
+            let d = Self.difference(try parse(chunk: chunk), one)
+            #expect(d == nil, "chunks of \(chunk): \(d ?? "")")
+        }
+    }
+
+    /// Where two tables differ (row count, column types, or the first cell, floats bit for
+    /// bit, nulls as nulls); nil when they are the same.
+    static func difference(_ a: Table, _ b: Table) -> String? {
+        guard a.count == b.count, a.columns.map(\.type) == b.columns.map(\.type) else {
+            return "\(a.count) rows of \(a.columns.map(\.type)), not \(b.count) of \(b.columns.map(\.type))"
+        }
+        for c in 0..<a.columns.count {
+            for r in 0..<a.count {
+                let x = a.columns[c].value(at: r), y = b.columns[c].value(at: r)
+                let same: Bool
+                if case .float(let u) = x, case .float(let v) = y { same = u.bitPattern == v.bitPattern } else { same = x.kamEquals(y) && x.isNull == y.isNull }
+                if !same { return "column \(c) row \(r): \(x), not \(y)" }
             }
         }
+        return nil
     }
 
     @Test func raggedRowInALaterChunkNamesItsLine() throws {
