@@ -198,14 +198,7 @@ struct ChunkedCSVTests {
                 text += "\(r),\(amount),\(day),\(qty),\(note)" + (r % 4 == 0 ? "\r\n" : "\n")
             }
             let bytes = Array(text.utf8)
-            func parse(chunk: Int) throws -> Table {
-                try bytes.withUnsafeBufferPointer { b -> Table in
-                    guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
-                    var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t")
-                    p.chunkTarget = chunk
-                    return try p.parse().0
-                }
-            }
+            func parse(chunk: Int) throws -> Table { try Self.parse(bytes, chunk: chunk) }
             let one = try parse(chunk: 1 << 40), many = try parse(chunk: 64 + Int(rng.next() % 2000))
             if let d = Self.difference(many, one) {
                 Issue.record("trial \(trial): many chunks against one: \(d)")
@@ -224,14 +217,7 @@ struct ChunkedCSVTests {
             text += i == 10 ? "5\" screen,plain\n" : i == 300 ? "tv,\"two\nlines\"\n" : "n\(i),note \(i)\n"
         }
         let bytes = Array(text.utf8)
-        func parse(chunk: Int) throws -> Table {
-            try bytes.withUnsafeBufferPointer { b -> Table in
-                guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
-                var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t")
-                p.chunkTarget = chunk
-                return try p.parse().0
-            }
-        }
+        func parse(chunk: Int) throws -> Table { try Self.parse(bytes, chunk: chunk) }
         let one = try parse(chunk: 1 << 40)
         #expect(one.count == 400)
         #expect(one.columns[0].value(at: 10).kamEquals(.string("5\" screen")))
@@ -239,6 +225,16 @@ struct ChunkedCSVTests {
         for chunk in [64, 200, 997, 3000] {
             let d = Self.difference(try parse(chunk: chunk), one)
             #expect(d == nil, "chunks of \(chunk): \(d ?? "")")
+        }
+    }
+
+    /// `bytes` parsed as CSV (comma, empty fields null) in chunks of about `chunk` bytes.
+    static func parse(_ bytes: [UInt8], chunk: Int) throws -> Table {
+        try bytes.withUnsafeBufferPointer { b -> Table in
+            guard let base = b.baseAddress else { throw Diagnostic(.data, "empty") }
+            var p = CSVParser(base: base, count: b.count, delimiter: 44, nullTokens: [[]], name: "t")
+            p.chunkTarget = chunk
+            return try p.parse().0
         }
     }
 
