@@ -141,18 +141,15 @@ public struct CSVParser {
         // quote stands inside an unquoted field (5" screen), which the reader keeps as text:
         // then, or when a chunk fails (a cut inside a quoted field makes one), the file is
         // read again as one chunk, which says what it holds or what is wrong with it.
-        let whole: [Chunk] = {
-            let counts = kam_count_bytes(base + pos, count - pos)
-            var c = Chunk(start: pos, end: count, firstLine: line)
-            c.estimatedRows = counts.newlines + 1
-            c.ascii = counts.non_ascii == 0
-            return [c]
-        }()
         do {
             let parsed = try parse(chunks, names: names)
             if !parsed.strayQuote { return parsed.table }
         } catch {}
-        return try parse(whole, names: names).table
+        let counts = kam_count_bytes(base + pos, count - pos)
+        var whole = Chunk(start: pos, end: count, firstLine: line)
+        whole.estimatedRows = counts.newlines + 1
+        whole.ascii = counts.non_ascii == 0
+        return try parse([whole], names: names).table
     }
 
     /// The rows of `chunks` (cut at row ends) as one table; `strayQuote` when a chunk met
