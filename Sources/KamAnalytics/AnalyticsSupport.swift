@@ -71,16 +71,9 @@ func adding(_ t: Table, _ extra: [(String, Column)]) -> Table {
 /// The column `Column.from` makes of these numbers (nil as null), without a boxed value
 /// per row: a float column, or with no number at all its untyped column of nulls.
 func floatColumn(_ xs: [Double?]) -> Column {
-    var nulls = 0
-    for x in xs where x == nil { nulls += 1 }
-    if nulls == xs.count { return Column.from([Value](repeating: .null, count: xs.count)) }
-    var validity: Bitmap? = nil
-    if nulls > 0 {
-        var b = Bitmap(count: xs.count, allValid: true)
-        for (i, x) in xs.enumerated() where x == nil { b[i] = false }
-        validity = b
-    }
-    return Column(storage: .float(xs.map { $0 ?? 0 }), validity: validity)
+    guard xs.contains(where: { $0 != nil }) else { return Column.from([Value](repeating: .null, count: xs.count)) }
+    let (values, valid) = Bitmap.split(xs)
+    return Column(storage: .float(values), validity: valid)
 }
 
 /// Herfindahl-Hirschman index of non-negative values: the sum of squared shares x 10,000.

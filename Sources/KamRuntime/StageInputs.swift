@@ -152,12 +152,7 @@ public struct ResolvedInput {
         switch column.storage {
         case .float(let a): return (a, column.validity)
         case .int(let a): return (a.map(Double.init), column.validity)
-        default:
-            let xs = numbers()
-            guard xs.contains(where: { $0 == nil }) else { return (xs.map { $0 ?? 0 }, nil) }
-            var valid = Bitmap(count: xs.count, allValid: true)
-            for (i, x) in xs.enumerated() where x == nil { valid[i] = false }
-            return (xs.map { $0 ?? 0 }, valid)
+        default: return Bitmap.split(numbers())
         }
     }
 

@@ -383,31 +383,14 @@ public struct CSVParser {
         for k in 1..<ranges.count {
             parity = (parity + counts[k - 1].quotes) & 1
             lineAt += counts[k - 1].newlines
-            var i = ranges[k].0, p = parity, l = lineAt
-            while i < count {
-                let b = base[i]
-                i += 1
-                if b == 34 { p ^= 1 } else if b == 10 {
-                    l += 1
-                    if p == 0 { break }
-                }
-            }
+            let (i, l) = rowEnd(from: ranges[k].0, parity: parity, line: lineAt, notBefore: ranges[k].0, limit: count)
             if i > cuts[cuts.count - 1].pos && i < count { cuts.append((i, l)) }
         }
         // The first chunk is parsed alone, before the others (its kinds say which columns
         // are made in place): a small one keeps the other core from waiting. Cut after the
         // first newline outside quotes past 256 KiB (a quarter chunk for small chunks).
         if cuts.count > 1 {
-            var i = start, p = 0, l = line
-            let want = start + min(256 << 10, target / 4)
-            while i < cuts[1].pos {
-                let b = base[i]
-                i += 1
-                if b == 34 { p ^= 1 } else if b == 10 {
-                    l += 1
-                    if p == 0 && i >= want { break }
-                }
-            }
+            let (i, l) = rowEnd(from: start, parity: 0, line: line, notBefore: start + min(256 << 10, target / 4), limit: cuts[1].pos)
             if i < cuts[1].pos { cuts.insert((i, l), at: 1) }
         }
         var chunks: [Chunk] = []
@@ -421,6 +404,22 @@ public struct CSVParser {
             chunks.append(chunk)
         }
         return chunks
+    }
+
+    /// The position after the first newline outside quotes (by their parity, `parity` at
+    /// `from`) whose end is at or past `notBefore`, with its line; `limit` and the line there
+    /// when none comes before it.
+    func rowEnd(from: Int, parity: Int, line: Int, notBefore: Int, limit: Int) -> (pos: Int, line: Int) {
+        var i = from, p = parity, l = line
+        while i < limit {
+            let b = base[i]
+            i += 1
+            if b == 34 { p ^= 1 } else if b == 10 {
+                l += 1
+                if p == 0 && i >= notBefore { break }
+            }
+        }
+        return (i, l)
     }
 
     /// Counts '"' and '\n' bytes (the vector loop of `kam_count_bytes`).

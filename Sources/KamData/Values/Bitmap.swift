@@ -17,3 +17,17 @@ public struct Bitmap: Sendable {
         }
     }
 }
+
+extension Bitmap {
+    /// The numbers as one array (nil as 0) and the rows that hold one: nil when all do.
+    ///
+    ///     Bitmap.split([1.5, nil]) // ([1.5, 0], a bitmap with row 1 null)
+    public static func split(_ xs: [Double?]) -> (values: [Double], valid: Bitmap?) {
+        var valid: Bitmap? = nil
+        for (i, x) in xs.enumerated() where x == nil {
+            if valid == nil { valid = Bitmap(count: xs.count, allValid: true) }
+            valid?[i] = false
+        }
+        return (xs.map { $0 ?? 0 }, valid)
+    }
+}
