@@ -174,7 +174,11 @@ final class REPL {
         defer { if once { closeOutput() } }
         session.interpreter.cancellation.clear()
         let started = Clock.now()
-        _ = driver.runText(statement, name: "<repl>")
+        let status = driver.runText(statement, name: "<repl>")
+        // `quit` or `exit` typed as in other shells: an unknown name, and the way out.
+        if status != 0, ["quit", "exit"].contains(statement.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            Output.write("(to quit, type :quit or press Ctrl-D)\n")
+        }
         _ = kam_interrupted()  // a Ctrl-C that cancelled the query is spent
         if timing { Output.write("(\(String(format: "%.1f", (Clock.now() - started) * 1000)) ms)\n") }
         Output.flush()

@@ -285,6 +285,15 @@ struct REPLTests {
         #expect(pty.expect("2"))
     }
 
+    @Test func quitTypedAsInOtherShellsSaysHowToQuit() throws {
+        let pty = try start()
+        pty.send("quit\r")
+        #expect(pty.expect("unknown name 'quit'"))
+        #expect(pty.expect("to quit, type :quit or press Ctrl-D"))
+        pty.send("1 + 2\r")
+        #expect(pty.expect("3"))
+    }
+
     @Test func ctrlCOnAnEmptyLineSaysHowToQuit() throws {
         let pty = try start()
         pty.send("\u{3}")
