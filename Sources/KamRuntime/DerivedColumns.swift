@@ -15,8 +15,10 @@ public enum DerivedColumns {
 
     /// Loads a dataset with derived columns computed by kam.
     public static func load(_ path: String, strict: Bool = false, manifest: String? = nil,
-                            options: Interpreter.Options = .init(), only: Set<String>? = nil) throws -> (AccountGraph, DatasetLoader.Report) {
-        try DatasetLoader.load(path, options: .init(strict: strict, manifest: manifest, deriver: deriver(options: options), only: only))
+                            options: Interpreter.Options = .init(), only: Set<String>? = nil,
+                            loaded: ((Table) -> Void)? = nil) throws -> (AccountGraph, DatasetLoader.Report) {
+        try DatasetLoader.load(path, options: .init(strict: strict, manifest: manifest, deriver: deriver(options: options), only: only,
+                                                    loaded: loaded))
     }
 
     /// A database's entities and rows (`--data duckdb:crm.duckdb --engine kam`), with a

@@ -241,7 +241,17 @@ final class Driver {
         // The entities of a snapshot of some of them are read too: it grows to what the
         // scripts run on the dataset use, and is not replaced by each one's own.
         if let needed = only, let held = Snapshot.partialEntities(path, key: key) { only = needed.union(held) }
-        let (g, r) = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts, only: only)
+        // The snapshot is written as the load goes: each table while the next file parses.
+        let stream = SnapshotWriter.open(path)
+        let loaded: (AccountGraph, DatasetLoader.Report)
+        do {
+            loaded = try DerivedColumns.load(data, strict: options.strict, manifest: options.manifest, options: opts, only: only,
+                                             loaded: { SnapshotWriter.add($0, to: stream) })
+        } catch {
+            SnapshotWriter.abandon(stream)
+            throw error
+        }
+        let (g, r) = loaded
         // A snapshot that cannot be written (no cache directory, a full disk) costs only
         // the next run its speed.
         let agrees = linkedAsWhole(g)
@@ -249,7 +259,9 @@ final class Driver {
         if agrees, Snapshot.canWrite(g, r) {
             let names = DatasetLoader.entityNames(inDirectory: data) ?? []
             let partial = only != nil && g.entities.count < Set(names).count
-            SnapshotWriter.start(g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key, path: path)
+            SnapshotWriter.finish(stream, g, r, key: partial ? Snapshot.key(key, entities: g.entities.map(\.name)) : key)
+        } else {
+            SnapshotWriter.abandon(stream)
         }
         return try whole((g, r, false), agrees: agrees)
     }
@@ -427,26 +439,48 @@ enum Terminal {
     }
 }
 
-/// Writes a dataset's snapshot while the script runs (the graph is not changed once
-/// loaded); the process waits for it before it exits, so the next run finds it whole.
+/// Writes a dataset's snapshot while the dataset loads and the script runs (a table is not
+/// changed once loaded, nor the graph once linked); the process waits for it before it
+/// exits, so the next run finds it whole.
 enum SnapshotWriter {
+    /// A snapshot being written; its stream is touched only on the queue.
+    final class Handle: @unchecked Sendable {
+        fileprivate var stream: Snapshot.Stream?
+    }
+
     private struct Job: @unchecked Sendable {
         let graph: AccountGraph
         let report: DatasetLoader.Report
-        let key: String
-        let path: String
     }
 
     private static let group = DispatchGroup()
-    /// One write at a time: a run that read some entities and then all of them (a script
-    /// that did not check against the first) writes both, the second last, and both write
-    /// through the one temporary file of this process.
+    /// One write at a time, in order: a run that read some entities and then all of them (a
+    /// script that did not check against the first) writes both, the second last, and both
+    /// write through the one temporary file of this process.
     private static let queue = DispatchQueue(label: "kam.snapshot", qos: .utility)
 
-    static func start(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, path: String) {
-        let job = Job(graph: graph, report: report, key: key, path: path)
+    static func open(_ path: String) -> Handle {
+        let handle = Handle()
+        queue.async(group: group) { handle.stream = try? Snapshot.Stream(path: path) }
+        return handle
+    }
+
+    static func add(_ table: Table, to handle: Handle) {
+        queue.async(group: group) { handle.stream?.add(table) }
+    }
+
+    static func finish(_ handle: Handle, _ graph: AccountGraph, _ report: DatasetLoader.Report, key: String) {
+        let job = Job(graph: graph, report: report)
         queue.async(group: group) {
-            try? Snapshot.write(job.graph, job.report, key: job.key, to: job.path)
+            try? handle.stream?.finish(job.graph, job.report, key: key)
+            handle.stream = nil
+        }
+    }
+
+    static func abandon(_ handle: Handle) {
+        queue.async(group: group) {
+            handle.stream?.abandon()
+            handle.stream = nil
         }
     }
 

@@ -260,6 +260,22 @@ struct SnapshotTests {
         #expect(Self.snapshots(cache) == [snap])
     }
 
+    /// The snapshot is written as the files are read, the largest first: a file that fails
+    /// after others were written leaves no snapshot and no temporary file behind.
+    @Test func aLoadThatFailsLeavesNoSnapshotBehind() throws {
+        let (data, cache) = try Self.setUp()
+        try Data("id,account_id,name\n1,1,\"Ann\n".utf8).write(to: URL(fileURLWithPath: data + "/contacts.csv"))
+        let r = try Self.run(data, cache, script: "contacts | count()")
+        #expect(r.status == 4)
+        #expect(r.stderr.contains("contacts.csv:2: error: unterminated quoted field"), "\(r.stderr)")
+        let dir = cache + "/kam/snapshots"
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty)
+        // The files that do read still make a snapshot.
+        let ok = try Self.run(data, cache)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(Self.snapshots(cache).count == 1)
+    }
+
     /// --no-cache and KAM_NO_CACHE neither read nor write; kam cache shows and clears.
     @Test func noCacheAndCacheClear() throws {
         let (data, cache) = try Self.setUp()

@@ -19,11 +19,16 @@ public enum DatasetLoader {
         /// In a directory without a manifest, the entities to read; the other files are
         /// left unread (a script that names none of them cannot reach them: `DatasetUse`).
         public var only: Set<String>?
-        public init(strict: Bool = false, manifest: String? = nil, deriver: Deriver? = nil, only: Set<String>? = nil) {
+        /// Called with each file's table as soon as it is read (before the links), from the
+        /// loading thread: a snapshot writes it while the next file parses.
+        public var loaded: ((Table) -> Void)?
+        public init(strict: Bool = false, manifest: String? = nil, deriver: Deriver? = nil, only: Set<String>? = nil,
+                    loaded: ((Table) -> Void)? = nil) {
             self.strict = strict
             self.manifest = manifest
             self.deriver = deriver
             self.only = only
+            self.loaded = loaded
         }
     }
 
@@ -70,14 +75,23 @@ public enum DatasetLoader {
                 }
                 byFile[file] = (name, spec)
             }
-            var unread: [String] = []
+            var unread: [String] = [], reading: [String] = []
             for f in files where extensions.contains(ext(f)) {
-                let spec = byFile[f]
-                let name = spec?.0 ?? entityName(base(f))
+                let name = byFile[f]?.0 ?? entityName(base(f))
                 if manifest == nil, let only = options.only, !only.contains(name) {
                     unread.append(name)
                     continue
                 }
+                reading.append(f)
+            }
+            // The largest file first: its table is written to the snapshot while the others
+            // are parsed and linked. The tables and timings keep the files' order.
+            func size(_ f: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path + "/" + f))?[.size] as? Int) ?? 0 }
+            let sizes = Dictionary(reading.map { ($0, size($0)) }, uniquingKeysWith: { a, _ in a })
+            var read: [(file: String, loaded: Linker.Loaded, seconds: Double)] = []
+            for f in reading.sorted(by: { (sizes[$0] ?? 0, $1) > (sizes[$1] ?? 0, $0) }) {
+                let spec = byFile[f]
+                let name = spec?.0 ?? entityName(base(f))
                 let nulls = spec?.1.nulls ?? manifest?.nulls
                 let started = Clock.now()
                 // Columns typed string are read as text, never through a number.
@@ -86,9 +100,14 @@ public enum DatasetLoader {
                 })
                 var (table, lines) = try readFile(path + "/" + f, nulls: nulls, text: text)
                 if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f, entity: name, manifest: manifest) }
-                tables.append((name, table, lines, path + "/" + f))
-                report.timings.append((name, Clock.now() - started))
+                // A table a derived column widens is written whole once it is made.
+                if spec?.1.derived.isEmpty ?? true { options.loaded?(table) }
+                read.append((f, (name, table, lines, path + "/" + f), Clock.now() - started))
                 memTrace("after \(f)")
+            }
+            for r in read.sorted(by: { $0.file < $1.file }) {
+                tables.append(r.loaded)
+                report.timings.append((r.loaded.0, r.seconds))
             }
             if tables.isEmpty {
                 throw Diagnostic(.data, "no data files in \(path)", hints: ["a dataset directory holds .csv, .tsv, .json or .jsonl files, one per entity"])
@@ -104,6 +123,7 @@ public enum DatasetLoader {
             }
             manifest = nil
             let (table, lines) = try readFile(path, nulls: nil)
+            options.loaded?(table)
             tables.append((entityName(base((path as NSString).lastPathComponent)), table, lines, path))
         }
         // An entity the manifest names almost like a standard one is likely meant to be it.

@@ -21,7 +21,7 @@ public enum Snapshot {
     static let magic: [UInt8] = Array("KAMSNAP\u{1}".utf8)
     static let trailer: [UInt8] = Array("KAMSNEND".utf8)
     /// Bumped whenever the layout below or what a load computes changes.
-    public static let formatVersion: UInt32 = 7
+    public static let formatVersion: UInt32 = 8
 
     // MARK: where
 
@@ -152,111 +152,203 @@ public enum Snapshot {
     /// Each array's bytes are followed by their checksum, and everything else (the counts,
     /// names, dictionaries, the arrays' checksums) is checked by one checksum at the end.
     public static func write(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        // What a killed run left (NAME.PID.tmp of a process that is gone) is removed.
-        let base = (path as NSString).lastPathComponent
-        for f in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where f.hasPrefix(base + ".") && f.hasSuffix(".tmp") {
-            let pid = f.dropFirst(base.count + 1).dropLast(4)
-            if let p = Int32(pid), p != getpid(), kill(p, 0) != 0, errno == ESRCH { unlink(dir + "/" + f) }
-        }
-        let temporary = path + ".\(getpid()).tmp"
-        var direct: Int32 = 0
-        let fd = kam_open_for_writing(temporary, 0o644, &direct)
-        guard fd >= 0 else { throw Diagnostic(.data, "cannot write the snapshot \(temporary)") }
-        var w = Writer(fd: fd, direct: direct != 0)
-        defer {
-            w.release()
-            close(fd)
-        }
-        w.bytes(magic)
-        w.u32(formatVersion)
-        w.string(key)
-        w.string(graph.label)
-        w.strings(report.summary)
-        w.u64(UInt64(report.warnings.count))
-        for d in report.warnings {
-            w.u8(d.kind == .warning ? 0 : 1)
-            w.string(d.message)
-            w.strings(d.hints)
-            w.strings(d.notes)
-            w.optionalString(d.fileLocation)
-        }
-        w.u64(UInt64(graph.entities.count))
-        for e in graph.entities {
-            w.string(e.name)
-            w.string(e.file)
-            w.optionalString(e.sourceTable)
-            w.u8(e.table.origin != nil ? 1 : 0)
-            w.table(e.table)
-            w.u64(UInt64(e.forward.count))
-            for f in e.forward {
-                w.string(f.name)
-                w.string(f.column)
-                w.u64(UInt64(f.target))
-                w.string(f.key)
-                w.array(f.rows)
+        try Stream(path: path).finish(graph, report, key: key)
+    }
+
+    /// A snapshot written while its dataset loads: each table as soon as it is parsed
+    /// (`add`), so the disk takes one table while the cores parse the next and link them,
+    /// then the rest (`finish`: the links, the indexes, the names and the key) once the
+    /// graph is whole. The layout:
+    ///
+    ///     magic, version
+    ///     1, table; 1, table; ...; 0              the tables, in the order they were written
+    ///     key, label, summary, warnings,          the graph (the key's offset is in the tail)
+    ///     entities: name, file, ..., table slot, name, links, id index
+    ///     trailer, metadata checksum, key offset, length
+    ///
+    ///     let stream = try Snapshot.Stream(path: path)
+    ///     stream.add(ordersTable)                 // while the other files parse
+    ///     try stream.finish(graph, report, key: key)
+    ///
+    /// An entity's table is the one written early when it holds the very same arrays (the
+    /// linker gives each table its entity's name and origin, sharing the columns); any other
+    /// table, say one a derived column widened, is written by `finish`. Nothing is in place
+    /// until `finish` renames the file; `abandon` (or dropping the stream) removes it.
+    public final class Stream: @unchecked Sendable {
+        private let path: String
+        private let temporary: String
+        private var fd: Int32 = -1
+        private var w: Writer?
+        /// The tables written, held so the arrays they share with an entity's table stay
+        /// where they are (an address is compared, and must not be reused).
+        private var tables: [Table] = []
+
+        public init(path: String) throws {
+            self.path = path
+            temporary = path + ".\(getpid()).tmp"
+            let dir = (path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            // What a killed run left (NAME.PID.tmp of a process that is gone) is removed.
+            let base = (path as NSString).lastPathComponent
+            for f in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where f.hasPrefix(base + ".") && f.hasSuffix(".tmp") {
+                let pid = f.dropFirst(base.count + 1).dropLast(4)
+                if let p = Int32(pid), p != getpid(), kill(p, 0) != 0, errno == ESRCH { unlink(dir + "/" + f) }
             }
-            w.u64(UInt64(e.reverse.count))
-            for r in e.reverse {
-                w.string(r.name)
-                w.u64(UInt64(r.source))
-                w.string(r.via)
-                w.array(r.offsets)
-                // The rows are the forward link's, sorted by target: made again from it when
-                // a run needs them (a fifth of the snapshot of a large fact table).
-                if graph.entities[r.source].forwardLink(r.via) != nil {
-                    w.u8(0)
+            var direct: Int32 = 0
+            fd = kam_open_for_writing(temporary, 0o644, &direct)
+            guard fd >= 0 else { throw Diagnostic(.data, "cannot write the snapshot \(temporary)") }
+            w = Writer(fd: fd, direct: direct != 0)
+            w?.bytes(magic)
+            w?.u32(formatVersion)
+        }
+
+        deinit { abandon() }
+
+        /// Writes a loaded table now.
+        public func add(_ t: Table) {
+            guard w != nil else { return }
+            w?.u8(1)
+            w?.table(t)
+            tables.append(t)
+        }
+
+        /// Writes the rest of the graph and puts the snapshot in place.
+        public func finish(_ graph: AccountGraph, _ report: DatasetLoader.Report, key: String) throws {
+            guard w != nil else { throw Diagnostic(.data, "cannot write the snapshot \(temporary)") }
+            defer { abandon() }
+            var slots: [Int] = []
+            for e in graph.entities {
+                if let k = tables.firstIndex(where: { Snapshot.same($0, e.table) }) {
+                    slots.append(k)
                 } else {
-                    w.u8(1)
-                    w.array(r.rows)
+                    add(e.table)
+                    slots.append(tables.count - 1)
                 }
             }
-            // An index by a column is built again from it when a run first needs it.
-            if let key = e.idColumn, e.table.columnIndex(key) != nil, e.idIndex.byColumn {
-                w.u8(4)
-                w.string(key)
-                continue
+            guard var w else { return }
+            self.w = nil
+            defer { w.release() }
+            w.u8(0)
+            let keyOffset = w.written
+            w.string(key)
+            w.string(graph.label)
+            w.strings(report.summary)
+            w.u64(UInt64(report.warnings.count))
+            for d in report.warnings {
+                w.u8(d.kind == .warning ? 0 : 1)
+                w.string(d.message)
+                w.strings(d.hints)
+                w.strings(d.notes)
+                w.optionalString(d.fileLocation)
             }
-            switch e.idIndex {
-            case .none, .values:
-                w.u8(0)
-            case .dense(let lo, let rows):
-                w.u8(1)
-                w.u64(UInt64(bitPattern: lo))
-                w.array(rows)
-            case .ints(let map):
-                w.u8(2)
-                w.array(Array(map.keys))
-                w.array(Array(map.values))
-            case .strings(let map):
-                w.u8(3)
-                w.strings(Array(map.keys))
-                w.array(Array(map.values))
+            w.u64(UInt64(graph.entities.count))
+            for (i, e) in graph.entities.enumerated() {
+                w.string(e.name)
+                w.string(e.file)
+                w.optionalString(e.sourceTable)
+                w.u8(e.table.origin != nil ? 1 : 0)
+                w.u64(UInt64(slots[i]))
+                w.optionalString(e.table.name)
+                w.u64(UInt64(e.forward.count))
+                for f in e.forward {
+                    w.string(f.name)
+                    w.string(f.column)
+                    w.u64(UInt64(f.target))
+                    w.string(f.key)
+                    w.array(f.rows)
+                }
+                w.u64(UInt64(e.reverse.count))
+                for r in e.reverse {
+                    w.string(r.name)
+                    w.u64(UInt64(r.source))
+                    w.string(r.via)
+                    w.array(r.offsets)
+                    // The rows are the forward link's, sorted by target: made again from it when
+                    // a run needs them (a fifth of the snapshot of a large fact table).
+                    if graph.entities[r.source].forwardLink(r.via) != nil {
+                        w.u8(0)
+                    } else {
+                        w.u8(1)
+                        w.array(r.rows)
+                    }
+                }
+                // An index by a column is built again from it when a run first needs it.
+                if let key = e.idColumn, e.table.columnIndex(key) != nil, e.idIndex.byColumn {
+                    w.u8(4)
+                    w.string(key)
+                    continue
+                }
+                switch e.idIndex {
+                case .none, .values:
+                    w.u8(0)
+                case .dense(let lo, let rows):
+                    w.u8(1)
+                    w.u64(UInt64(bitPattern: lo))
+                    w.array(rows)
+                case .ints(let map):
+                    w.u8(2)
+                    w.array(Array(map.keys))
+                    w.array(Array(map.values))
+                case .strings(let map):
+                    w.u8(3)
+                    w.strings(Array(map.keys))
+                    w.array(Array(map.values))
+                }
+            }
+            let meta = w.meta
+            w.bytes(trailer)
+            w.u64(meta)
+            w.u64(UInt64(keyOffset))
+            w.u64(UInt64(w.written + 8))
+            w.finish()
+            guard !w.failed else { throw Diagnostic(.data, "cannot write the snapshot \(temporary) (disk full?)") }
+            guard rename(temporary, path) == 0 else { throw Diagnostic(.data, "cannot move the snapshot into place: \(path)") }
+            // Written past the page cache, the snapshot is read from the disk by the next run:
+            // ask the kernel to read it back into the cache on its own, after this run, so a
+            // script run again at once maps it from memory (POSIX_FADV_WILLNEED only starts
+            // the reads).
+            if w.direct {
+                let rd = open(path, O_RDONLY)
+                if rd >= 0 {
+                    _ = posix_fadvise(rd, 0, 0, POSIX_FADV_WILLNEED)
+                    close(rd)
+                }
             }
         }
-        let meta = w.meta
-        w.bytes(trailer)
-        w.u64(meta)
-        w.u64(UInt64(w.written + 8))
-        w.finish()
-        guard !w.failed else {
+
+        /// Stops writing and removes the temporary file (nothing once the snapshot is in place).
+        public func abandon() {
+            w?.release()
+            w = nil
+            tables = []
+            guard fd >= 0 else { return }
+            close(fd)
+            fd = -1
             unlink(temporary)
-            throw Diagnostic(.data, "cannot write the snapshot \(temporary) (disk full?)")
         }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Diagnostic(.data, "cannot move the snapshot into place: \(path)")
-        }
-        // Written past the page cache, the snapshot is read from the disk by the next run:
-        // ask the kernel to read it back into the cache on its own, after this run, so a
-        // script run again at once maps it from memory (POSIX_FADV_WILLNEED only starts
-        // the reads).
-        if w.direct {
-            let rd = open(path, O_RDONLY)
-            if rd >= 0 {
-                _ = posix_fadvise(rd, 0, 0, POSIX_FADV_WILLNEED)
-                close(rd)
+    }
+
+    /// Whether two tables hold the very same arrays (not equal ones: the same memory),
+    /// under the same names: one table as the loader made it and as the linker named it.
+    static func same(_ a: Table, _ b: Table) -> Bool {
+        guard a === b || (a.count == b.count && a.names == b.names) else { return false }
+        if a === b { return true }
+        func base<T>(_ x: [T]) -> UnsafeRawPointer? { x.withUnsafeBytes { $0.baseAddress } }
+        func sameArray<T>(_ x: [T], _ y: [T]) -> Bool { x.count == y.count && base(x) == base(y) }
+        return zip(a.columns, b.columns).allSatisfy { x, y in
+            switch (x.validity, y.validity) {
+            case (nil, nil): break
+            case (let v?, let u?): guard sameArray(v.words, u.words) else { return false }
+            default: return false
+            }
+            switch (x.storage, y.storage) {
+            case (.int(let p), .int(let q)): return sameArray(p, q)
+            case (.float(let p), .float(let q)): return sameArray(p, q)
+            case (.bool(let p), .bool(let q)): return sameArray(p, q)
+            case (.date(let p), .date(let q)): return sameArray(p, q)
+            case (.string(let p), .string(let q)): return sameArray(p.codes, q.codes) && sameArray(p.dictionary, q.dictionary)
+            case (.values(let p), .values(let q)): return sameArray(p, q)
+            default: return false
             }
         }
     }
@@ -500,7 +592,6 @@ public enum Snapshot {
 
         mutating func table(_ t: Table) {
             u64(UInt64(t.count))
-            optionalString(t.name)
             u64(UInt64(t.columns.count))
             let narrowed = Writer.narrowing(t)
             for (k, (name, c)) in zip(t.names, t.columns).enumerated() {
@@ -849,21 +940,42 @@ public enum Snapshot {
             return a
         }
 
-        /// The key a snapshot was written with (the file's first fields), checking nothing else.
+        /// Where the graph (its key first) starts, from the file's tail; nil when the tail
+        /// is not a snapshot's.
+        func keyOffset() -> Int? {
+            let tail = trailer.count + 24
+            guard bytes.count >= magic.count + 4 + tail, Array(bytes[bytes.count - tail..<bytes.count - 24]) == trailer else { return nil }
+            var end = self
+            end.at = bytes.count - 16
+            guard let offset = try? end.u64(), let length = try? end.u64(), length == UInt64(bytes.count),
+                  offset >= UInt64(magic.count + 4), offset <= UInt64(bytes.count - tail) else { return nil }
+            return Int(offset)
+        }
+
+        /// The key a snapshot was written with, checking only the magic, version and tail.
         mutating func storedKey() throws -> String {
-            guard Array(try take(magic.count)) == magic, try u32() == formatVersion else { throw Invalid() }
+            guard Array(try take(magic.count)) == magic, try u32() == formatVersion, let offset = keyOffset() else { throw Invalid() }
+            at = offset
             return try string()
         }
 
         mutating func graph(accept: (String) -> Bool) throws -> (AccountGraph, DatasetLoader.Report) {
             // Whole: the trailer and the length it gives are where they must be.
-            let tail = trailer.count + 16
-            guard bytes.count >= magic.count + tail, Array(bytes[bytes.count - tail..<bytes.count - 16]) == trailer else { throw Invalid() }
+            let tail = trailer.count + 24
+            guard let keyAt = keyOffset() else { throw Invalid() }
             var end = self
-            end.at = bytes.count - 16
+            end.at = bytes.count - 24
             let sum = try end.u64()
-            guard try end.u64() == UInt64(bytes.count) else { throw Invalid() }
-            guard Array(try take(magic.count)) == magic, try u32() == formatVersion, accept(try string()) else { throw Invalid() }
+            guard Array(try take(magic.count)) == magic, try u32() == formatVersion else { throw Invalid() }
+            // The key is read first (a stale snapshot is turned down before its tables are
+            // looked at); the metadata checksum then runs over the file in order.
+            var keyReader = self
+            keyReader.at = keyAt
+            guard accept(try keyReader.string()) else { throw Invalid() }
+            var stored: [(names: [String], specs: [LazyColumns.Spec], count: Int)] = []
+            while try u8() == 1 { stored.append(try table()) }
+            guard at == keyAt else { throw Invalid() }
+            _ = try string()
             let graph = AccountGraph(label: try string())
             var report = DatasetLoader.Report()
             report.summary = try strings()
@@ -880,8 +992,10 @@ public enum Snapshot {
             for i in 0..<entityCount {
                 let name = try string(), file = try string(), sourceTable = try optionalString()
                 let origin = try u8() == 1
-                let (names, specs, rows, tableName) = try table()
-                tables.append((names, specs, rows, tableName, origin))
+                let slot = try index()
+                guard slot < stored.count else { throw Invalid() }
+                let t = stored[slot]
+                tables.append((t.names, t.specs, t.count, try optionalString(), origin))
                 let e = AccountGraph.Entity(name: name, table: Table.empty, file: file)
                 e.sourceTable = sourceTable
                 // The links are read when first followed, each checked then.
@@ -973,9 +1087,8 @@ public enum Snapshot {
             return (graph, report)
         }
 
-        mutating func table() throws -> (names: [String], specs: [LazyColumns.Spec], count: Int, name: String?) {
+        mutating func table() throws -> (names: [String], specs: [LazyColumns.Spec], count: Int) {
             let rows = try count(0)
-            let name = try optionalString()
             var names: [String] = [], specs: [LazyColumns.Spec] = []
             for _ in 0..<(try count(8)) {
                 names.append(try string())
@@ -1008,7 +1121,7 @@ public enum Snapshot {
                 guard spec.kind == 5 || spec.payload.count == rows else { throw Invalid() }
                 specs.append(spec)
             }
-            return (names, specs, rows, name)
+            return (names, specs, rows)
         }
 
         mutating func value(depth: Int = 0) throws -> Value {
