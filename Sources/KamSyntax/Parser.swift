@@ -131,6 +131,25 @@ public struct Parser {
 
     private mutating func skipNewlines() { while rawPeek().kind == .newline { index += 1 } }
 
+    /// Whether the line after a stage's trailing ',' starts a statement of its own: one that
+    /// starts at column 1 (and not with '|'). Arguments go on on an indented line; a comma
+    /// left after the last argument must not make the next statement an argument.
+    private func lineStartsStatement() -> Bool {
+        guard rawPeek().kind == .newline else { return false }
+        var j = index
+        while j < tokens.count && tokens[j].kind == .newline { j += 1 }
+        guard j < tokens.count else { return false }
+        let next = tokens[j]
+        return !next.spaceBefore && next.kind != .pipe && next.kind != .eof
+    }
+
+    /// Whether `text` ends with a ',' (the REPL indents the line typed after it, which goes
+    /// on with the arguments).
+    public static func endsWithComma(_ text: String) -> Bool {
+        var lexer = Lexer(Source(name: "<repl>", text: text))
+        return lexer.tokenize().last(where: { $0.kind != .newline && $0.kind != .eof })?.kind == .comma
+    }
+
     private func error(_ message: String, _ range: SourceRange, hint: String? = nil) -> Diagnostic {
         Diagnostic(.syntax, message, at: range, in: source, hints: hint.map { [$0] } ?? [])
     }
@@ -421,7 +440,7 @@ public struct Parser {
             arg.clause = arg.style == .named ? nil : clause
             args.append(arg)
             if match(.comma) {
-                if close == nil { skipNewlines() }
+                if close == nil && !lineStartsStatement() { skipNewlines() }
                 continue
             }
             if clauseWord() != nil { continue }

@@ -275,9 +275,12 @@ struct Layout {
             if !starts && i > 0 {
                 let previous = tokens[i - 1].kind
                 if frame.isStatements {
+                    // After a stage's trailing ',' a line at column 1 is a new statement, as
+                    // the parser reads it; an indented one goes on with the arguments.
                     starts =
                         previous == .semicolon
-                        || (gaps[i].breaks && !gaps[i].soft && tokens[i].kind != .pipe && !Layout.continues(previous))
+                        || (gaps[i].breaks && !gaps[i].soft && tokens[i].kind != .pipe
+                            && (!Layout.continues(previous) || (previous == .comma && !tokens[i].spaceBefore)))
                 } else {
                     // After a stage, commas separate the stage's arguments, not the items:
                     // `f(t | take 5, 2)` is `f(t | take(5, 2))`.

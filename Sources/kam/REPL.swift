@@ -82,6 +82,11 @@ final class REPL {
             var line = String(cString: raw)
             if line.hasSuffix("\n") { line.removeLast() }
             if colorInput { redrawInColor(line, prompt: buffer.isEmpty ? "kam> " : "...> ") }
+            // A line typed after a trailing ',' goes on with the arguments: indented, as a
+            // script would write it (at column 1 a script starts a new statement there).
+            if !buffer.isEmpty, let first = line.first, first != " ", first != "\t", first != "|", Parser.endsWithComma(buffer) {
+                line = "    " + line
+            }
             buffer += buffer.isEmpty ? line : "\n" + line
             if buffer.trimmingCharacters(in: .whitespaces).isEmpty { buffer = ""; continue }
             if !buffer.hasPrefix(":") && Parser.isIncomplete(buffer) { continue }

@@ -85,6 +85,17 @@ struct REPLTests {
         #expect(pty.expect("│ 2 │"))
     }
 
+    /// A line typed after a trailing ',' goes on with the stage's arguments, as typed at
+    /// column 1 (a script starts a new statement there).
+    @Test func aLineAfterATrailingCommaGoesOnWithTheArguments() throws {
+        let pty = try start()
+        pty.send("table([{a: 1, b: 5}, {a: 2, b: 6}]) | select a,\r")
+        #expect(pty.expect("...> "))
+        pty.send("c = b * 10\r")
+        #expect(pty.expect("│ 60 │"))
+        #expect(!pty.output.contains("unknown name"), "\(pty.output)")
+    }
+
     /// Pipelines written as the docs write them, a stage per line: pasted, the lines are
     /// one statement; typed after a result, a line starting with | continues the last one.
     @Test func aLineStartingWithAPipeContinues() throws {

@@ -40,8 +40,10 @@ struct FormatterTests {
             try fmt("accounts | where x > 1\n| take 5 | select id") == "accounts\n  | where x > 1\n  | take 5\n  | select id\n")
         // A trailing '|' moves to the start of the next line.
         #expect(try fmt("t |\n  where a < 2") == "t\n  | where a < 2\n")
-        // Continued stage arguments sit four deeper than their stage.
-        #expect(try fmt("t | derive a = 1,\nb = 2 | take 1") == "t\n  | derive a = 1,\n      b = 2\n  | take 1\n")
+        // Continued stage arguments (on an indented line) sit four deeper than their stage.
+        #expect(try fmt("t | derive a = 1,\n b = 2 | take 1") == "t\n  | derive a = 1,\n      b = 2\n  | take 1\n")
+        // A line at column 1 after a trailing ',' is the next statement, and stays one.
+        #expect(try fmt("t | select a, b,\nt | count()") == "t | select a, b,\nt | count()\n")
         // Inside a block the pipeline indents from its statement.
         #expect(try fmt("fn f(t) {\n  t | where a\n  | take 1\n}") == "fn f(t) {\n  t\n    | where a\n    | take 1\n}\n")
     }
