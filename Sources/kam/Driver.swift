@@ -446,6 +446,12 @@ enum SnapshotWriter {
     /// A snapshot being written; its stream is touched only on the queue.
     final class Handle: @unchecked Sendable {
         fileprivate var stream: Snapshot.Stream?
+        /// Set at once when the load fails or its snapshot is not wanted, so the tables
+        /// still waiting on the queue are not written only to be removed.
+        private let lock = NSLock()
+        private var dropped = false
+        fileprivate var isDropped: Bool { lock.withLock { dropped } }
+        fileprivate func drop() { lock.withLock { dropped = true } }
     }
 
     private struct Job: @unchecked Sendable {
@@ -466,7 +472,7 @@ enum SnapshotWriter {
     }
 
     static func add(_ table: Table, to handle: Handle) {
-        queue.async(group: group) { handle.stream?.add(table) }
+        queue.async(group: group) { if !handle.isDropped { handle.stream?.add(table) } }
     }
 
     static func finish(_ handle: Handle, _ graph: AccountGraph, _ report: DatasetLoader.Report, key: String) {
@@ -478,6 +484,7 @@ enum SnapshotWriter {
     }
 
     static func abandon(_ handle: Handle) {
+        handle.drop()
         queue.async(group: group) {
             handle.stream?.abandon()
             handle.stream = nil

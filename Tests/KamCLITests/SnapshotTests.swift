@@ -276,6 +276,21 @@ struct SnapshotTests {
         #expect(Self.snapshots(cache).count == 1)
     }
 
+    /// Files are read largest first, yet of two broken files the error is the first's by
+    /// name, as it was when they were read in order.
+    @Test func ofTwoBrokenFilesTheFirstByNameIsReported() throws {
+        let (data, cache) = try Self.setUp()
+        try Data("id,account_id,name\n1,1,\"Ann\n".utf8).write(to: URL(fileURLWithPath: data + "/contacts.csv"))
+        let big = "id,account_id\n" + String(repeating: "1,2\n", count: 5000) + "1,\"2\n"
+        try Data(big.utf8).write(to: URL(fileURLWithPath: data + "/orders.csv"))
+        for extra in [[], ["--no-cache"]] {
+            let r = try Self.run(data, cache, extra, script: "contacts | count()\norders | count()")
+            #expect(r.status == 4)
+            #expect(r.stderr.contains("contacts.csv:2: error: unterminated quoted field"), "\(r.stderr)")
+            #expect(!r.stderr.contains("orders.csv"), "\(r.stderr)")
+        }
+    }
+
     /// --no-cache and KAM_NO_CACHE neither read nor write; kam cache shows and clears.
     @Test func noCacheAndCacheClear() throws {
         let (data, cache) = try Self.setUp()

@@ -85,11 +85,14 @@ public enum DatasetLoader {
                 reading.append(f)
             }
             // The largest file first: its table is written to the snapshot while the others
-            // are parsed and linked. The tables and timings keep the files' order.
-            func size(_ f: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path + "/" + f))?[.size] as? Int) ?? 0 }
+            // are parsed and linked. The tables and timings keep the files' order, and of
+            // two files that fail, the error is the first's by name, as it always was.
+            func size(_ f: String) -> Int {
+                var st = stat()
+                return stat(path + "/" + f, &st) == 0 ? Int(st.st_size) : 0
+            }
             let sizes = Dictionary(reading.map { ($0, size($0)) }, uniquingKeysWith: { a, _ in a })
-            var read: [(file: String, loaded: Linker.Loaded, seconds: Double)] = []
-            for f in reading.sorted(by: { (sizes[$0] ?? 0, $1) > (sizes[$1] ?? 0, $0) }) {
+            func readOne(_ f: String) throws -> (Linker.Loaded, Double) {
                 let spec = byFile[f]
                 let name = spec?.0 ?? entityName(base(f))
                 let nulls = spec?.1.nulls ?? manifest?.nulls
@@ -100,9 +103,21 @@ public enum DatasetLoader {
                 })
                 var (table, lines) = try readFile(path + "/" + f, nulls: nulls, text: text)
                 if let spec = spec?.1 { table = try apply(spec, to: table, lines: lines, file: path + "/" + f, entity: name, manifest: manifest) }
+                return ((name, table, lines, path + "/" + f), Clock.now() - started)
+            }
+            var read: [(file: String, loaded: Linker.Loaded, seconds: Double)] = []
+            for f in reading.sorted(by: { (sizes[$0] ?? 0, $1) > (sizes[$1] ?? 0, $0) }) {
+                let loaded: Linker.Loaded, seconds: Double
+                do {
+                    (loaded, seconds) = try readOne(f)
+                } catch {
+                    let done = Set(read.map(\.file))
+                    for g in reading where g < f && !done.contains(g) { _ = try readOne(g) }
+                    throw error
+                }
                 // A table a derived column widens is written whole once it is made.
-                if spec?.1.derived.isEmpty ?? true { options.loaded?(table) }
-                read.append((f, (name, table, lines, path + "/" + f), Clock.now() - started))
+                if byFile[f]?.1.derived.isEmpty ?? true { options.loaded?(loaded.table) }
+                read.append((f, loaded, seconds))
                 memTrace("after \(f)")
             }
             for r in read.sorted(by: { $0.file < $1.file }) {

@@ -204,9 +204,17 @@ public enum Snapshot {
 
         deinit { abandon() }
 
-        /// Writes a loaded table now.
+        /// Writes a loaded table now. A table the snapshot cannot hold (values nested
+        /// deeper than a snapshot keeps) stops the stream: `finish` then fails, as
+        /// `canWrite` would have said.
         public func add(_ t: Table) {
-            guard w != nil else { return }
+            guard w != nil, !(w?.failed ?? true) else { return }
+            for c in t.columns {
+                if case .values(let vs) = c.storage, !vs.allSatisfy({ Writer.plain($0) }) {
+                    abandon()
+                    return
+                }
+            }
             w?.u8(1)
             w?.table(t)
             tables.append(t)
@@ -225,7 +233,7 @@ public enum Snapshot {
                     slots.append(tables.count - 1)
                 }
             }
-            guard var w else { return }
+            guard var w else { throw Diagnostic(.data, "cannot write the snapshot \(temporary)") }
             self.w = nil
             defer { w.release() }
             w.u8(0)
