@@ -117,6 +117,19 @@ public struct Lexer {
             return c == UInt8(ascii: "&") ? .kwAnd : .star
         case UInt8(ascii: "\""): return lexString(start)
         case UInt8(ascii: "'"): return lexRawString(start)
+        case UInt8(ascii: "`"):
+            // `Annual Revenue`: a name that is not a plain word (a CSV header with spaces,
+            // a column called by), written in backquotes; it is a name like any other.
+            let first = pos
+            while pos < end && bytes[pos] != UInt8(ascii: "`") && bytes[pos] != UInt8(ascii: "\n") { pos += 1 }
+            guard pos < end, bytes[pos] == UInt8(ascii: "`"), pos > first else {
+                error(pos > first || pos >= end || bytes[pos] == UInt8(ascii: "\n") ? "unterminated name in backquotes" : "empty name in backquotes",
+                      start, pos, hint: "a name in backquotes ends on its line: `Annual Revenue`")
+                return nil
+            }
+            let name = String(decoding: bytes[first..<pos], as: UTF8.self)
+            pos += 1
+            return .ident(name)
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return lexNumber(start)
         case UInt8(ascii: "$"):
             guard pos < end, isIdentStart(bytes[pos]) else {

@@ -43,11 +43,28 @@ public enum Suggest {
         }
     }
 
+    /// A name as a hint shows it: 'region', or in backquotes when it is not a plain word
+    /// (`Annual Revenue`), the way a script writes it.
+    public static func written(_ name: String) -> String {
+        plainWord(name) ? "'\(name)'" : "`\(name)`"
+    }
+
+    /// A name a script can write as it is: a letter or '_' first, then letters, digits and
+    /// '_', and not a keyword.
+    public static func plainWord(_ name: String) -> Bool {
+        guard let first = name.utf8.first, first == UInt8(ascii: "_") || first >= 0xC0 || (first | 0x20 >= 97 && first | 0x20 <= 122) else { return false }
+        return TokenKind.keywords[name] == nil && name.utf8.allSatisfy { c in
+            c == UInt8(ascii: "_") || c >= 0x80 || (c >= 48 && c <= 57) || (c | 0x20 >= 97 && c | 0x20 <= 122)
+        }
+    }
+
     /// "did you mean 'x'?" or "did you mean 'x' or 'y'?", nil when nothing is near.
-    public static func hint(_ name: String, in candidates: [String]) -> String? {
+    /// With `names`, the candidates are names a script writes (columns, links, fields),
+    /// shown in backquotes when they are not plain words.
+    public static func hint(_ name: String, in candidates: [String], names: Bool = false) -> String? {
         let found = near(name, in: candidates)
         guard !found.isEmpty else { return nil }
-        let quoted = found.map { "'\($0)'" }
+        let quoted = found.map { names ? written($0) : "'\($0)'" }
         if quoted.count == 1 { return "did you mean \(quoted[0])?" }
         return "did you mean \(quoted.dropLast().joined(separator: ", ")) or \(quoted[quoted.count - 1])?"
     }

@@ -28,6 +28,8 @@ struct FormatterTests {
         // `| take (n)` passes a value; `| f(n)` calls: the space decides, so it stays.
         #expect(try fmt("t | take (2)") == "t | take (2)\n")
         #expect(try fmt("t | take(2)") == "t | take(2)\n")
+        // A name in backquotes keeps them.
+        #expect(try fmt("t|select `Account ID`,x=`Annual Revenue`") == "t | select `Account ID`, x = `Annual Revenue`\n")
     }
 
     @Test func blocksAreSpacedAndRecordsAreNot() throws {

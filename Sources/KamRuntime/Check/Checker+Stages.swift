@@ -103,6 +103,7 @@ extension Checker {
                         }
                         // derive ... by KEY: the key reads the input's rows.
                         _ = expr(item.value, Scope(parent: scope, row: s))
+                        if quotedColumn(item.value, Scope(parent: scope, row: s)) != nil { constantKey(item.value, Scope(parent: scope, row: s), "derive by") }
                         continue
                     }
                     error("\(b.name) takes no '\(c)' clause", item.value.range)
@@ -126,7 +127,10 @@ extension Checker {
             return .table(b.name == "select" ? out : current)
         case "sort":
             if rest.isEmpty { error("sort needs at least one key", e.range, hints: ["usage: table | sort -revenue, name"]) }
-            for k in rest { _ = expr(unnegated(k.value), rows) }
+            for k in rest {
+                _ = expr(unnegated(k.value), rows)
+                constantKey(k.value, rows, "sort by")
+            }
             return .table(s)
         case "take", "skip":
             if more.isEmpty { error("\(b.name) needs a number of rows", e.range, hints: ["usage: table | \(b.name) 10"]) }
@@ -137,14 +141,20 @@ extension Checker {
             for a in more { _ = expr(a.value, scope) }
             let by = args.filter { $0.clause == "by" || ($0.style == .named && $0.name == "by") }
             if by.isEmpty { error("top needs 'by': the value to rank by", e.range, hints: ["usage: table | top 10 by revenue"]) }
-            for k in by { _ = expr(unnegated(k.value), rows) }
+            for k in by {
+                _ = expr(unnegated(k.value), rows)
+                constantKey(k.value, rows, "top by")
+            }
             return .table(s)
         case "aggregate":
             return aggregateStage(e, args, s, scope)
         case "distinct":
             let items = rest.filter { $0.style != .named }
             var out = Schema(columns: [], open: s.open, name: s.name)
-            for item in items { out.set(Verbs.columnName(item, source: source), expr(item.value, rows)) }
+            for item in items {
+                out.set(Verbs.columnName(item, source: source), expr(item.value, rows))
+                if quotedColumn(item.value, rows) != nil { constantKey(item.value, rows, "distinct by") }
+            }
             return .table(items.isEmpty ? s : out)
         case "join":
             return joinStage(e, args, more, s, scope)
@@ -203,6 +213,7 @@ extension Checker {
         var group = GroupScopeShape(keys: [:], schema: s)
         for k in keys {
             let shape = expr(k.value, rows)
+            if quotedColumn(k.value, rows) != nil { constantKey(k.value, rows, "aggregate by") }
             let name = Verbs.columnName(k, source: source)
             if out.has(name) {
                 error("duplicate column '\(name)' in aggregate", k.value.range, hints: ["name the key: other_name = \(source.slice(k.value.range))"])
@@ -304,6 +315,11 @@ extension Checker {
         for a in rest {
             if let k = chartKind, k.value.range == a.value.range { continue }
             if a.style == .named, let n = a.name, inputOptions.contains(n) { continue }
+            // `abc "employees"`: the column's name in quotes is a constant text.
+            if a.style == .positional, let quoted = quotedColumn(a.value, rows) {
+                error("\(b.name) reads \"\(quoted)\" as text, not the column \(quoted)", a.value.range,
+                    hints: ["a name in double quotes is text; write the column's name as it is: \(b.name) \(Checker.writtenName(quoted))"])
+            }
             if let itemRows, a.style == .named, a.name == "value" || a.name == "date" {
                 _ = expr(a.value, itemRows)
             } else {

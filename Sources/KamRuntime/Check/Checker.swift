@@ -349,7 +349,7 @@ public final class Checker {
             {
                 // In a stage, a bare name that is no column but a built-in's name is almost
                 // surely a missing column (`where score != null` before `| score ...`).
-                var hints = ["columns here: " + row.columns.prefix(12).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : "")]
+                var hints = ["columns here: " + row.columns.prefix(12).map { Suggest.plainWord($0) ? $0 : "`\($0)`" }.joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : "")]
                 if Builtins.table[n]?.category == .verb { hints.append("'\(n)' is a stage; run it first: ... | \(n) ...") } else {
                     hints.append("call it: \(n)(...)")
                 }
@@ -368,9 +368,9 @@ public final class Checker {
             // column one link away (region for orders is account.region).
             // Built-in functions only outside a stage: in a row a bare name means a value.
             let functions = innermostRow(scope) == nil ? Suggest.hint(n, in: Array(Builtins.table.keys)) : nil
-            if let h = Suggest.hint(n, in: visibleNames(scope)) ?? linkedColumnHint(n, scope) ?? functions { hints.append(h) }
+            if let h = Suggest.hint(n, in: visibleNames(scope), names: true) ?? linkedColumnHint(n, scope) ?? functions { hints.append(h) }
             if hints.isEmpty, let row = innermostRow(scope) {
-                hints.append("columns here: " + row.columns.prefix(12).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : ""))
+                hints.append("columns here: " + row.columns.prefix(12).map { Suggest.plainWord($0) ? $0 : "`\($0)`" }.joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : ""))
             }
             if interp.options.params[n] != nil { hints.append("a parameter is read as $\(n)") }
             // A column a stage adds (revenue from kam_metrics), asked for before the stage.
@@ -426,6 +426,14 @@ public final class Checker {
             return op == .not ? .bool : (s.isNumber || s == .duration ? s : .unknown)
         case .binary(let op, let a, let b):
             let x = expr(a, scope), y = expr(b, scope)
+            // `where "tier" == "key"`: two constants, one of them a column's name in quotes.
+            if [.eq, .ne, .lt, .le, .gt, .ge, .match, .inList, .notIn].contains(op), Checker.isLiteral(a) || Checker.isLiteral(b),
+               let (quoted, other) = quotedColumn(a, scope).map({ ($0, b) }) ?? quotedColumn(b, scope).map({ ($0, a) }),
+               Checker.isLiteral(other) || { if case .list = other.kind { true } else { false } }()
+            {
+                error("this compares two constants: \"\(quoted)\" is text, not the column \(Checker.writtenName(quoted))", e.range,
+                    hints: ["a name in double quotes is text; write the column's name as it is: \(Checker.writtenName(quoted))"])
+            }
             return binary(op, x, y, e, a, b)
         case .and(let a, let b), .or(let a, let b):
             _ = expr(a, scope)
@@ -460,6 +468,43 @@ public final class Checker {
             for s in stmts { if case .function(let n, let ps, _) = s.kind { inner.vars[n] = .function(params: ps) } }
             for s in stmts { statement(s, inner) }
             return expr(value, inner)
+        }
+    }
+
+    /// A value written out (a number, a text, a date, null): the same for every row.
+    public static func isLiteral(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .null, .bool, .int, .float, .string, .date, .duration: true
+        case .unary(_, let x): isLiteral(x)
+        default: false
+        }
+    }
+
+    /// The column a text literal names, when the rows in scope have one of that name:
+    /// `"employees"` where the column `employees` was meant (SQL's quoted identifier).
+    public func quotedColumn(_ e: Expr, _ scope: Scope) -> String? {
+        var node = e
+        if case .unary(.negate, let x) = node.kind { node = x }
+        guard case .string(let text) = node.kind, let row = innermostRow(scope), row.columns.contains(text) else { return nil }
+        return text
+    }
+
+    /// A column's name as a script writes it: plain, or in backquotes.
+    public static func writtenName(_ name: String) -> String { Suggest.plainWord(name) ? name : "`\(name)`" }
+
+    /// A key that is the same for every row (`sort "employees"`, `top 3 by 1`) orders
+    /// nothing and groups everything: an error, with the column it likely meant.
+    public func constantKey(_ e: Expr, _ scope: Scope, _ what: String) {
+        guard Checker.isLiteral(e) else { return }
+        var node = e
+        if case .unary(.negate, let x) = node.kind { node = x }
+        if case .int(let n) = node.kind {
+            // SQL's ORDER BY 1 names a column by its place; here it is the number 1.
+            error("\(what) a constant: \(n) is a number, not the \(n)\(n == 1 ? "st" : n == 2 ? "nd" : n == 3 ? "rd" : "th") column", e.range,
+                hints: ["name the column: sort -revenue, name"])
+        } else if let quoted = quotedColumn(e, scope) {
+            error("\(what) a constant: \"\(quoted)\" is text, not the column \(Checker.writtenName(quoted))", e.range,
+                hints: ["a name in double quotes is text; write the column's name as it is: \(Checker.writtenName(quoted))"])
         }
     }
 
@@ -525,7 +570,7 @@ public final class Checker {
             return .unknown
         case .record(let fields?):
             if let f = fields[field] { return f }
-            error("record has no field '\(field)'", range, hints: [Suggest.hint(field, in: Array(fields.keys)) ?? "fields: " + fields.keys.sorted().joined(separator: ", ")])
+            error("record has no field '\(field)'", range, hints: [Suggest.hint(field, in: Array(fields.keys), names: true) ?? "fields: " + fields.keys.sorted().joined(separator: ", ")])
             return .unknown
         case .list(let el):
             return .list(member(el, field, range))
@@ -538,7 +583,7 @@ public final class Checker {
     public func unknownField(_ name: String, _ s: Schema, _ range: SourceRange) {
         let links = linkNames(s.entity)
         var hints: [String] = []
-        if let h = Suggest.hint(name, in: s.columns + links) { hints.append(h) } else {
+        if let h = Suggest.hint(name, in: s.columns + links, names: true) { hints.append(h) } else {
             hints.append("columns: " + s.columns.prefix(20).joined(separator: ", ") + (s.columns.count > 20 ? ", ..." : ""))
             if !links.isEmpty { hints.append("links: " + links.joined(separator: ", ")) }
         }
