@@ -95,7 +95,8 @@ final class RowScope {
                 from = j.alias
             } else {
                 let a = "l\(joins.count + 1)_\(step)"
-                joins.append((key, "LEFT JOIN \(q(target.table)) AS \(a) ON \(a).\(q(f.key)) = \(fk)", a))
+                let text = schema.textSides(ref: (entity.name, f.column), key: (target.name, f.key))
+                joins.append((key, "LEFT JOIN \(q(target.table)) AS \(a) ON \(asText("\(a).\(q(f.key))", text.key)) = \(asText(fk, text.ref))", a))
                 from = a
             }
             entity = target
@@ -127,15 +128,18 @@ final class RowScope {
         // account's orders reach each product once, as in kam), so the subquery reads the
         // distinct references first and joins the target to them.
         var forward: (link: SQLSchema.Forward, table: String)? = nil
+        var forwardText = (ref: false, key: false)
         var field: String? = nil
         for (k, step) in path.enumerated().dropFirst() {
             if forward == nil, let next = current.reverse[step], let target = schema.entities[next.source] {
                 let a = "s\(k)"
-                inner += " JOIN \(q(target.table)) AS \(a) ON \(a).\(q(next.column)) = \(from).\(q(next.key))"
+                let text = schema.textSides(ref: (target.name, next.column), key: (current.name, next.key))
+                inner += " JOIN \(q(target.table)) AS \(a) ON \(asText("\(a).\(q(next.column))", text.ref)) = \(asText("\(from).\(q(next.key))", text.key))"
                 from = a
                 current = target
                 chain += "." + step
             } else if forward == nil, let f = current.forward[step], let target = schema.entities[f.target] {
+                forwardText = schema.textSides(ref: (current.name, f.column), key: (target.name, f.key))
                 forward = (f, target.table)
                 current = target
                 chain += "." + step
@@ -153,7 +157,7 @@ final class RowScope {
         var reachedVia: String? = nil
         if let (f, table) = forward {
             source = "(SELECT DISTINCT s.\(q(r.column)), \(from).\(q(f.column)) AS \(q("__r")) FROM \(source)) AS s "
-                + "JOIN \(q(table)) AS f ON f.\(q(f.key)) = s.\(q("__r"))"
+                + "JOIN \(q(table)) AS f ON \(asText("f.\(q(f.key))", forwardText.key)) = \(asText("s.\(q("__r"))", forwardText.ref))"
             from = "f"
             reachedVia = "f.\(q(f.key))"
         }
@@ -223,7 +227,8 @@ final class RowScope {
             // The steps of a statement share one subquery per chain (a CTE): one scan of the
             // orders for a where on count(orders) and a derive of sum(orders.amount) after it.
             let shared = compiler.sharingGroups ? compiler.sharedGroup(chain: chain, column: r.column, source: source) : nil
-            grouped[a] = (r.column, source, carried ? "__key_" + r.key : r.key, [], shared)
+            let text = schema.textSides(ref: (r.source, r.column), key: (entityName, r.key))
+            grouped[a] = (r.column, source, carried ? "__key_" + r.key : r.key, [], shared, text)
         }
         guard var g = grouped[a] else { throw fail("\(fn) over \(chain)", range) }
         let column: String
@@ -243,13 +248,17 @@ final class RowScope {
     /// The grouped subqueries over reverse links, by alias: the link's column, the source
     /// table with the joins along the chain, the hidden key it matches, and the aggregates
     /// (v1, v2, ...); or the statement's shared CTE that holds them.
-    var grouped: [String: (column: String, src: String, key: String, aggregates: [String], shared: String?)] = [:]
+    var grouped: [String: (column: String, src: String, key: String, aggregates: [String], shared: String?, text: (ref: Bool, key: Bool))] = [:]
 
     func joinClause(_ j: (key: String, sql: String, alias: String)) -> String {
         guard let g = grouped[j.alias] else { return j.sql }
-        if let shared = g.shared { return "LEFT JOIN \(q(shared)) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))" }
-        return "LEFT JOIN (\(compiler.groupSQL(column: g.column, source: g.src, aggregates: g.aggregates))) AS \(j.alias) ON \(j.alias).k = \(alias).\(q(g.key))"
+        let on = "\(asText("\(j.alias).k", g.text.ref)) = \(asText("\(alias).\(q(g.key))", g.text.key))"
+        if let shared = g.shared { return "LEFT JOIN \(q(shared)) AS \(j.alias) ON \(on)" }
+        return "LEFT JOIN (\(compiler.groupSQL(column: g.column, source: g.src, aggregates: g.aggregates))) AS \(j.alias) ON \(on)"
     }
+
+    /// A link's side read as text (`SQLSchema.textSides`).
+    func asText(_ sql: String, _ yes: Bool) -> String { yes ? "CAST(\(sql) AS \(dialect.typeName(.string)))" : sql }
 
     // MARK: expressions
 

@@ -64,6 +64,18 @@ public struct SQLSchema: Sendable {
     /// In the order kam computed them (each after the columns it reads).
     public var derivations: [Derivation] = []
 
+    /// Which side of a link a query reads as text: the one holding integers, when the
+    /// other holds text (ids loaded as numbers on one side, as codes like "01" on the
+    /// other). Compared so, "1" finds the id 1 and "01" finds none, as kam links them;
+    /// compared as they are, an engine casts "01" to 1 and a grouped "1" and "01" both
+    /// join the one account (two rows where kam has one).
+    public func textSides(ref: (entity: String, column: String), key: (entity: String, column: String)) -> (ref: Bool, key: Bool) {
+        let r = entities[ref.entity]?.column(ref.column)?.type, k = entities[key.entity]?.column(key.column)?.type
+        if r == .int && k == .string { return (true, false) }
+        if r == .string && k == .int { return (false, true) }
+        return (false, false)
+    }
+
     public init(entities: [String: Entity] = [:]) { self.entities = entities }
 
     /// The schema of a loaded graph. `sourceTables`: the tables are the database's own

@@ -83,7 +83,9 @@ public enum IDIndex: @unchecked Sendable {
             guard !o, k >= 0, k < Int64(rows.count), rows[Int(k)] >= 0 else { return nil }
             return rows[Int(k)]
         case (.dense, .string(let s)), (.ints, .string(let s)):
-            guard let i = Int64(s) else { return nil }
+            // Only the integer's own digits: "01" is a code, not the id 1, as 1 is "1" and
+            // not "01" against ids that are text. Either way, the same rows match.
+            guard let i = Int64(s), String(i) == s else { return nil }
             return row(.int(i))
         case (.ints(let m), .int(let i)): return m[i]
         case (.strings(let m), .string(let s)): return m[s]

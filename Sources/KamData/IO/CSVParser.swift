@@ -734,6 +734,7 @@ public struct CSVParser {
         switch c.kind {
         case .unknown:
             if CSVParser.parseInt(f) != nil { setKind(&c, .int) }
+            else if CSVParser.isCode(f) { setKind(&c, .string) }
             else if CSVParser.parseDouble(f) != nil { setKind(&c, .float) }
             else if Calendar.parse(f) != nil { setKind(&c, .date) }
             else if CSVParser.parseBool(f) != nil { setKind(&c, .bool) }
@@ -741,14 +742,14 @@ public struct CSVParser {
             add(&c, f, row: row, forceString: forceString)
         case .int:
             if let v = CSVParser.parseInt(f) { c.ints.append(v); return }
-            if let d = CSVParser.parseDouble(f) {
+            if !CSVParser.isCode(f), let d = CSVParser.parseDouble(f) {
                 setKind(&c, .float)
                 c.floats.append(d)
                 return
             }
             c.failed = true
         case .float:
-            if let d = CSVParser.parseDouble(f) { c.floats.append(d) } else { c.failed = true }
+            if !CSVParser.isCode(f), let d = CSVParser.parseDouble(f) { c.floats.append(d) } else { c.failed = true }
         case .date:
             if f.count == 10, let p = f.baseAddress {
                 let head = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self), tail = UnsafeRawPointer(p + 8).loadUnaligned(as: UInt16.self)
@@ -890,6 +891,18 @@ public struct CSVParser {
 
     /// An integer without a leading zero (so zip codes like 08123 stay strings).
     @inline(__always)
+    /// Digits that are not an integer: a leading zero (`007`, a ZIP code `02134`) or more
+    /// than 64 bits take (a 25-digit external id). They are codes, read as text: as a
+    /// number they would lose their zeros or their last digits, and two ids would become
+    /// one. Whichever row comes first, the column is text.
+    public static func isCode(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        if i < s.count && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { i += 1 }
+        guard i < s.count else { return false }
+        for k in i..<s.count where s[k] &- 48 > 9 { return false }
+        return parseInt(s) == nil
+    }
+
     public static func parseInt(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
         let n = s.count

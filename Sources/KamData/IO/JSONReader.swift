@@ -139,6 +139,9 @@ public struct JSONReader {
         }
         let text = String(decoding: b[start..<i], as: UTF8.self)
         if !isFloat, let v = Int64(text) { return .int(v) }
+        // An integer past 64 bits (an external id) keeps its digits, as text: as a float
+        // it would lose the last ones, and two ids would become one.
+        if !isFloat, text.utf8.count > 1 || text != "-" { return .string(text) }
         guard let d = Double(text), d.isFinite else { throw Failure(message: "invalid number '\(text)' in JSON", offset: start) }
         return .float(d)
     }

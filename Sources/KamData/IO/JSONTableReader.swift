@@ -745,6 +745,11 @@ public enum JSONTableReader {
                 part.pointee.add(int: v)
                 return true
             }
+            // Past 64 bits: its digits, as text (the record reader's rule).
+            if !isFloat, k - s > 1 || p[s] != UInt8(ascii: "-") {
+                part.pointee.add(string: UnsafeBufferPointer(start: p + s, count: k - s), stable: true)
+                return true
+            }
             if let d = Double(text), d.isFinite {
                 part.pointee.add(float: d)
                 return true
