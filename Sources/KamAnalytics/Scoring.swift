@@ -37,11 +37,15 @@ enum Scoring {
         guard let amount = inputs["revenue"], let date = inputs["date"], let product = inputs["product"] else {
             throw site.fail("kam_metrics needs orders with amount, date and product_id")
         }
-        // Every order of every account, with the account's position: one grouped reduction
-        // per metric, the same library `aggregate` uses.
+        // Every order of every account up to today (an order dated later has not happened
+        // as of today(), so --today 2026-06-30 selects as of that day, as health and
+        // lifecycle do), with the account's position: one grouped reduction per metric,
+        // the same library `aggregate` uses.
+        let today = Int64(site.interp.options.today)
         var rows: [Int] = [], gid: [Int32] = []
         for i in 0..<t.count {
             for o in amount.rows(from: t.entityRow(i)) {
+                if case .date(let d) = date.column.value(at: o), Int64(d) > today { continue }
                 rows.append(o)
                 gid.append(Int32(i))
             }
@@ -61,7 +65,6 @@ enum Scoring {
         for g in gid { counts[Int(g)] += 1 }
         let breadth = try reduce(.countDistinct, product)
         let last = try reduce(.max, date)
-        let today = Int64(site.interp.options.today)
         let recency = Column.from((0..<t.count).map { i in
             if case .date(let d) = last.value(at: i) { return .int(today - Int64(d)) }
             return .null
