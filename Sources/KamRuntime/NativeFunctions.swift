@@ -92,11 +92,54 @@ public enum NativeFunctions {
         }),
     ]
 
+    /// `x` rounded half away from zero to `digits` decimals, as the number is written: 1.005,
+    /// 0.285 and 2.675 round to 1.01, 0.29 and 2.68, as in a spreadsheet. (In binary 1.005
+    /// is a little below, 2.675 a little above, so scaling and rounding the binary value
+    /// went down for one and up for the other.) Away from a tie the binary value decides;
+    /// at one, the shortest decimal that reads back as `x` does.
     public static func roundTo(_ x: Double, _ digits: Int64) -> Double {
         let d = max(-15, min(15, digits))
         let p = pow(10.0, Double(d))
-        let r = (x * p).rounded(.toNearestOrAwayFromZero) / p
+        let y = x * p
+        guard y.isFinite, x.isFinite else { return x }
+        let fraction = y.magnitude - y.magnitude.rounded(.down)
+        if (fraction - 0.5).magnitude <= 4 * y.ulp, let r = decimalRound(x, Int(d)) { return r }
+        let r = y.rounded(.toNearestOrAwayFromZero) / p
         return r.isFinite ? r : x
+    }
+
+    /// The shortest decimal of `x` rounded half away from zero at `digits` decimals, read
+    /// back as a double; nil when the text is not a plain decimal.
+    static func decimalRound(_ x: Double, _ digits: Int) -> Double? {
+        // "2.675", "1e-05", "1.2345e+20": the digits, and where the point goes.
+        var text = Substring("\(x.magnitude)")
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            guard let n = Int(text[text.index(after: e)...]) else { return nil }
+            exponent = n
+            text = text[..<e]
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = parts.first else { return nil }
+        var ds = Array((whole + (parts.count == 2 ? parts[1] : "")).utf8).map { Int($0) - 48 }
+        guard ds.allSatisfy({ $0 >= 0 && $0 <= 9 }) else { return nil }
+        // The point sits after `point` digits; keep point + digits of them.
+        let point = whole.count + exponent
+        let keep = point + digits
+        guard keep >= 0 else { return 0 }
+        guard keep < ds.count else { return x }
+        var up = ds[keep] >= 5
+        ds = Array(ds[..<keep])
+        var k = ds.count - 1
+        while up && k >= 0 {
+            ds[k] += 1
+            if ds[k] == 10 { ds[k] = 0; k -= 1 } else { up = false }
+        }
+        if up { ds.insert(1, at: 0) }
+        // The kept digits, as an integer, are the rounded value times 10^digits.
+        let mantissa = ds.map(String.init).joined()
+        guard let v = Double((mantissa.isEmpty ? "0" : mantissa) + "e\(-digits)") else { return nil }
+        return x < 0 ? -v : v
     }
 
     public static let numbers: [Builtin] = [
