@@ -137,7 +137,7 @@ extension Reduce {
             case .sum, .avg:
                 // Past the float range the sum is that infinity (reported), not the NaN its
                 // compensation would make.
-                let total = (0..<groups).map { sums[2 * $0].isFinite ? sums[2 * $0] + sums[2 * $0 + 1] : sums[2 * $0] }
+                let total = (0..<groups).map { sums[2 * $0].isFinite ? Reduce.cents(sums[2 * $0] + sums[2 * $0 + 1]) : sums[2 * $0] }
                 if total.contains(where: { !$0.isFinite }) { throw Overflow(float: true) }
                 if op == .sum { return Column(storage: .float(total)) }
                 return Column(storage: .float((0..<groups).map { seen[$0] == 0 ? 0 : total[$0] / Double(seen[$0]) }), validity: nullsWhereEmpty())

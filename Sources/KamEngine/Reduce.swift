@@ -56,7 +56,21 @@ public enum Reduce {
             add(other.sum)
             compensation += other.compensation
         }
-        public var value: Double { sum.isFinite ? sum + compensation : sum }
+        public var value: Double { sum.isFinite ? Reduce.cents(sum + compensation) : sum }
+    }
+
+    /// A total within a few units in the last place of a whole number of cents, as that
+    /// number of cents: amounts of 0.1 and 0.2 in binary are a little off, and their exact
+    /// sum can sit just beside the cents it stands for (458048.52999999997 for 458048.53).
+    /// The compensated sum is off by less than that already; this moves it by at most four
+    /// units in the last place, to the total an accountant writes.
+    @inline(__always) public static func cents(_ r: Double) -> Double {
+        let y = r * 100
+        guard y.magnitude < 9.0e15 else { return r }
+        let k = y.rounded()
+        guard (y - k).magnitude <= 8 * y.ulp else { return r }
+        let c = k / 100
+        return (c - r).magnitude <= 4 * r.ulp ? c : r
     }
 
     /// The compensated sum of `xs`.
