@@ -206,7 +206,14 @@ public final class Interpreter {
             d.notes = assertionValues(condition, env)
             throw d
         case .expression(let e):
-            return try eval(e, env)
+            let v = try eval(e, env)
+            // `load "crm/"` alone makes the directory the dataset: an action, as a let is,
+            // not a value to print (it printed every table of the dataset).
+            if case .call(let callee, _, _) = e.kind, case .name("load") = callee.kind, case .record(let r) = v,
+               !r.values.isEmpty, r.values.allSatisfy({ if case .table = $0 { true } else { false } }) {
+                return nil
+            }
+            return v
         }
     }
 

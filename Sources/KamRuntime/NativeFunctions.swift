@@ -87,7 +87,9 @@ public enum NativeFunctions {
             guard let s = try ctx.string(a[0], 0, "pad_left"), let w = try ctx.int(a[1], 1, "pad_left") else { return .null }
             let fill = try ctx.string(a[2], 2, "pad_left") ?? " "
             guard fill.count == 1 else { throw ctx.failArg(2, "pad_left needs a single fill character") }
-            let missing = max(0, Int(min(w, 10_000)) - s.count)
+            // A width past any report's column is a mistake, said, not a shorter string.
+            guard w <= 10_000 else { throw ctx.failArg(1, "pad_left pads to at most 10000 characters, got \(w)") }
+            let missing = max(0, Int(w) - s.count)
             return .string(String(repeating: fill, count: missing) + s)
         }),
     ]
