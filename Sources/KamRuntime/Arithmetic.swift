@@ -13,7 +13,9 @@ public enum Arithmetic {
 
     public static func apply(_ op: BinaryOp, _ x: Value, _ y: Value, range: SourceRange, interp: Interpreter) throws -> Value {
         func overflow() -> Diagnostic {
-            interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
+            var d = interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
+            d.row = Diagnostic.thisRow
+            return d
         }
         switch (x, y) {
         case (.null, _), (_, .null): return .null
@@ -23,10 +25,10 @@ public enum Arithmetic {
             case .sub: let (r, o) = a.subtractingReportingOverflow(b); if o { throw overflow() }; return .int(r)
             case .mul: let (r, o) = a.multipliedReportingOverflow(by: b); if o { throw overflow() }; return .int(r)
             case .div:
-                if b == 0 { throw interp.fail("division by zero", range) }
+                if b == 0 { throw Diagnostic.inThisRow(interp.fail("division by zero", range)) }
                 return .float(Double(a) / Double(b))
             case .mod:
-                if b == 0 { throw interp.fail("division by zero in '%'", range) }
+                if b == 0 { throw Diagnostic.inThisRow(interp.fail("division by zero in '%'", range)) }
                 let (r, o) = a.remainderReportingOverflow(dividingBy: b)
                 if o { throw overflow() }
                 return .int(r)
@@ -43,10 +45,10 @@ public enum Arithmetic {
             case .sub: return try finite(a - b)
             case .mul: return try finite(a * b)
             case .div:
-                if b == 0 { throw interp.fail("division by zero", range) }
+                if b == 0 { throw Diagnostic.inThisRow(interp.fail("division by zero", range)) }
                 return try finite(a / b)
             case .mod:
-                if b == 0 { throw interp.fail("division by zero in '%'", range) }
+                if b == 0 { throw Diagnostic.inThisRow(interp.fail("division by zero in '%'", range)) }
                 return .float(a.truncatingRemainder(dividingBy: b))
             default: break
             }

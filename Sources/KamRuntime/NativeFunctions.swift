@@ -247,7 +247,7 @@ public enum NativeFunctions {
         }),
         Builtin("div", ["a", "b"], .number, "Integer division, rounding toward negative infinity.", .eager { ctx, a in
             guard let x = try ctx.int(a[0], 0, "div"), let y = try ctx.int(a[1], 1, "div") else { return .null }
-            if y == 0 { throw ctx.fail("division by zero") }
+            if y == 0 { throw Diagnostic.inThisRow(ctx.fail("division by zero")) }
             if x == Int64.min && y == -1 { throw ctx.fail("integer overflow in div") }
             var q = x / y
             if (x % y != 0) && ((x < 0) != (y < 0)) { q -= 1 }
@@ -425,9 +425,9 @@ public enum NativeFunctions {
                 let t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
                 if let i = Int64(t) { return .int(i) }
                 if let f = Double(t), f.isFinite { return try ctx.intOrFail(f.rounded(.towardZero)) }
-                throw ctx.failArg(0, "cannot convert \"\(s)\" to int")
+                throw Diagnostic.inThisRow(ctx.failArg(0, "cannot convert \"\(s)\" to int"))
             case .date(let d): return .int(Int64(d))
-            default: throw ctx.failArg(0, "cannot convert \(a[0].aTypeName) to int")
+            default: throw Diagnostic.inThisRow(ctx.failArg(0, "cannot convert \(a[0].aTypeName) to int"))
             }
         }),
         Builtin("float", ["x"], .conversion, "Convert to float; strings are parsed.", .eager { ctx, a in
@@ -437,8 +437,8 @@ public enum NativeFunctions {
             case .bool(let b): return .float(b ? 1 : 0)
             case .string(let s):
                 if let f = Double(s.trimmingCharacters(in: .whitespaces)), f.isFinite { return .float(f) }
-                throw ctx.failArg(0, "cannot convert \"\(s)\" to float")
-            default: throw ctx.failArg(0, "cannot convert \(a[0].aTypeName) to float")
+                throw Diagnostic.inThisRow(ctx.failArg(0, "cannot convert \"\(s)\" to float"))
+            default: throw Diagnostic.inThisRow(ctx.failArg(0, "cannot convert \(a[0].aTypeName) to float"))
             }
         }),
         Builtin("str", ["x"], .conversion, "Convert to string (null stays null).", .eager { _, a in
@@ -449,7 +449,7 @@ public enum NativeFunctions {
             case .null, .bool: return a[0]
             case .int(let i) where i == 0 || i == 1: return .bool(i == 1)
             case .string(let s) where ["true", "false"].contains(s.lowercased()): return .bool(s.lowercased() == "true")
-            default: throw ctx.failArg(0, "cannot convert \(Format.literal(a[0], depth: 1)) to bool")
+            default: throw Diagnostic.inThisRow(ctx.failArg(0, "cannot convert \(Format.literal(a[0], depth: 1)) to bool"))
             }
         }),
         Builtin("type", ["x"], .conversion, "The type name of a value.", .eager { _, a in .string(a[0].typeName) }),

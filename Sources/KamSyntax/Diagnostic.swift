@@ -34,6 +34,20 @@ public struct Diagnostic: Error, Sendable {
     /// For errors in data files: `file:line` (or `file:line:column`) to report instead of a
     /// script position.
     public var fileLocation: String?
+    /// The row of the table being evaluated where a row expression failed; the evaluator
+    /// that knows the table turns it into a note (`note: in row 2 of orders (id 57)`).
+    public var row: Int?
+    /// The table `row` is a row of (its identity), once an evaluator has placed it, and the
+    /// note that says so (replaced when a row of a subset is placed in the table it is of).
+    public var rowTable: ObjectIdentifier?
+    public var rowNote: Int?
+    /// `row` of an error the row's own values caused, before the evaluator knows which row.
+    public static let thisRow = -1
+    public static func inThisRow(_ d: Diagnostic) -> Diagnostic {
+        var d = d
+        d.row = thisRow
+        return d
+    }
 
     public init(
         _ kind: DiagnosticKind, _ message: String, at range: SourceRange? = nil, in source: Source? = nil,

@@ -11,9 +11,20 @@ extension Interpreter {
     /// intermediate result (`final: false`) keeps each value as it is, since the next
     /// function must see exactly what the row-at-a-time interpreter would give it.
     public func evalColumn(_ expr: Expr, over table: Table, _ env: Env, scope: RowScope? = nil, final: Bool = true) throws -> Column {
-        if options.evaluation == .columnar, let kernel = try Kernels.compile(expr, table: table, env: env, interp: self) {
-            if final, case .values(let vs) = kernel.storage { return Column.from(vs) }
-            return kernel
+        if options.evaluation == .columnar {
+            let compiled: Column?
+            do {
+                compiled = try Kernels.compile(expr, table: table, env: env, interp: self)
+            } catch var d as Diagnostic {
+                // A kernel's row is a row of the table it ran over: this one.
+                if let r = d.row, r >= 0, d.rowTable == nil { d.rowTable = ObjectIdentifier(table) }
+                noteRow(&d, table)
+                throw d
+            }
+            if let kernel = compiled {
+                if final, case .values(let vs) = kernel.storage { return Column.from(vs) }
+                return kernel
+            }
         }
         let values = try evalRows(expr, over: table, env, scope: scope)
         return Column.from(values, widening: final)
@@ -27,9 +38,39 @@ extension Interpreter {
         for i in 0..<table.count {
             if i & 4095 == 0 { try checkCancelled(expr.range) }
             row.index = i
-            out.append(try eval(expr, rowEnv))
+            do {
+                out.append(try eval(expr, rowEnv))
+            } catch var d as Diagnostic {
+                if d.row == Diagnostic.thisRow {
+                    d.row = i
+                    d.rowTable = ObjectIdentifier(table)
+                }
+                noteRow(&d, table)
+                throw d
+            }
         }
         return out
+    }
+
+    /// Says which row of `table` a row expression failed in: for an entity's rows the
+    /// entity and the row's id, else the row's place; as both evaluations say it. A row
+    /// of another table (a linked table inside a row) keeps its own note.
+    func noteRow(_ d: inout Diagnostic, _ table: Table) {
+        guard let i = d.row, i >= 0, i < table.count, d.rowTable == ObjectIdentifier(table) else { return }
+        var note = "note: in row \(i + 1)" + (table.name.map { " of \($0)" } ?? "")
+        if let origin = table.origin, origin.entity < origin.graph.entities.count {
+            let e = origin.graph.entities[origin.entity]
+            let r = table.entityRow(i)
+            if let c = e.table.columnIndex("id"), r >= 0, r < e.table.count {
+                note = "note: in the row of \(e.name) with id \(Format.literal(e.table.column(at: c).value(at: r), depth: 1))"
+            } else {
+                note = "note: in row \(r + 1) of \(e.name)"
+            }
+        }
+        if let k = d.rowNote, k < d.notes.count { d.notes[k] = note } else {
+            d.rowNote = d.notes.count
+            d.notes.append(note)
+        }
     }
 
     /// Row indices where `predicate` is true (null and false rows are dropped).

@@ -212,7 +212,14 @@ public enum Kernels {
             case .column: columnArgs.append(k)
             }
         }
-        if columnArgs.isEmpty { return .constant(try impl(&ctx, values)) }
+        // An error the row's values caused is placed at the row (the first, for a constant).
+        func at(_ i: Int, _ body: () throws -> Value) throws -> Value {
+            do { return try body() } catch var d as Diagnostic {
+                if d.row == Diagnostic.thisRow { d.row = i }
+                throw d
+            }
+        }
+        if columnArgs.isEmpty { return .constant(try at(0) { try impl(&ctx, values) }) }
         if vecs.count == 1, let vector = b.vector, case .column(let c) = vecs[0], let r = vector(c) { return .column(r) }
         if columnArgs.count == 1, case .column(let c) = vecs[columnArgs[0]], case .string(let s) = c.storage {
             // `upper(name)`, `len(region)`: each string the rows use, once.
@@ -224,7 +231,7 @@ public enum Kernels {
                 if !c.isValid(i) {
                     if nullResult == nil {
                         values[columnArgs[0]] = .null
-                        nullResult = try impl(&ctx, values)
+                        nullResult = try at(i) { try impl(&ctx, values) }
                     }
                     out.append(nullResult ?? .null)
                     continue
@@ -232,7 +239,7 @@ public enum Kernels {
                 let code = Int(s.codes[i])
                 if let r = result[code] { out.append(r); continue }
                 values[columnArgs[0]] = .string(s.dictionary[code])
-                let r = try impl(&ctx, values)
+                let r = try at(i) { try impl(&ctx, values) }
                 result[code] = r
                 out.append(r)
             }
@@ -242,7 +249,7 @@ public enum Kernels {
         out.reserveCapacity(n)
         for i in 0..<n {
             for k in columnArgs { if case .column(let c) = vecs[k] { values[k] = c.value(at: i) } }
-            out.append(try impl(&ctx, values))
+            out.append(try at(i) { try impl(&ctx, values) })
         }
         return .column(Column.from(out, widening: false))
     }
@@ -545,14 +552,16 @@ public enum Kernels {
                 case .mul: r = a[i].multipliedReportingOverflow(by: b[i])
                 default:
                     if b[i] == 0 {
-                        if isValid(i) { throw interp.fail("division by zero in '%'", range) }
+                        if isValid(i) { var d = interp.fail("division by zero in '%'", range); d.row = i; throw d }
                         continue
                     }
                     r = a[i].remainderReportingOverflow(dividingBy: b[i])
                 }
                 if r.1 {
                     if isValid(i) {
-                        throw interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
+                        var d = interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
+                        d.row = i
+                        throw d
                     }
                     continue
                 }
@@ -563,7 +572,7 @@ public enum Kernels {
             var out = [Double](repeating: 0, count: n)
             for i in 0..<n {
                 if b[i] == 0 {
-                    if isValid(i) { throw interp.fail("division by zero", range) }
+                    if isValid(i) { var d = interp.fail("division by zero", range); d.row = i; throw d }
                     continue
                 }
                 out[i] = Double(a[i]) / Double(b[i])
@@ -584,7 +593,7 @@ public enum Kernels {
         case .div, .mod:
             for i in 0..<n {
                 if b[i] == 0 {
-                    if isValid(i) { throw interp.fail(op == .div ? "division by zero" : "division by zero in '%'", range) }
+                    if isValid(i) { var d = interp.fail(op == .div ? "division by zero" : "division by zero in '%'", range); d.row = i; throw d }
                     continue
                 }
                 out[i] = op == .div ? a[i] / b[i] : a[i].truncatingRemainder(dividingBy: b[i])

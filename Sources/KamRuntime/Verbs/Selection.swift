@@ -13,7 +13,18 @@ extension Selection {
     public static func eval(_ e: Expr, _ t: Table, _ rows: [Int], _ env: Env, _ interp: Interpreter) throws -> Column? {
         if rows.isEmpty { return nil }
         if rows.count == t.count { return try interp.evalColumn(e, over: t, env, final: false) }
-        return try interp.evalColumn(e, over: t.narrowed(to: rows, reading: e), env, final: false)
+        let sub = t.narrowed(to: rows, reading: e)
+        do {
+            return try interp.evalColumn(e, over: sub, env, final: false)
+        } catch var d as Diagnostic {
+            // A row of the subset is the row of `t` it was taken from.
+            if let r = d.row, r >= 0, r < rows.count, d.rowTable == ObjectIdentifier(sub) {
+                d.row = rows[r]
+                d.rowTable = ObjectIdentifier(t)
+                interp.noteRow(&d, t)
+            }
+            throw d
+        }
     }
 
     /// Whether `e` calls a window function (cumsum, lag, rank, ...): those read the whole
