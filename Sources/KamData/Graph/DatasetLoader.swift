@@ -123,6 +123,7 @@ public enum DatasetLoader {
             for r in read.sorted(by: { $0.file < $1.file }) {
                 tables.append(r.loaded)
                 report.timings.append((r.loaded.0, r.seconds))
+                if ["csv", "tsv"].contains(ext(r.file)) { report.warnings += numbersReadAsText(r.loaded) }
             }
             if tables.isEmpty {
                 throw Diagnostic(.data, "no data files in \(path)", hints: ["a dataset directory holds .csv, .tsv, .json or .jsonl files, one per entity"])
@@ -140,6 +141,7 @@ public enum DatasetLoader {
             let (table, lines) = try readFile(path, nulls: nil)
             options.loaded?(table)
             tables.append((entityName(base((path as NSString).lastPathComponent)), table, lines, path))
+            if ["csv", "tsv"].contains(ext(path)), let l = tables.last { report.warnings += numbersReadAsText(l) }
         }
         // An entity the manifest names almost like a standard one is likely meant to be it.
         for (name, spec) in manifest?.entities ?? [] where !Manifest.standardEntities.contains(name) {
@@ -407,6 +409,41 @@ public enum DatasetLoader {
     }
 
     public static func ext(_ f: String) -> String { (f as NSString).pathExtension.lowercased() }
+
+    /// A column of numbers that a few other values (`N/A`, `n.a.`, `-`) made text: said at
+    /// load, with the first of them and its line, because everything after (a sum, a
+    /// comparison) would otherwise fail far from the cause, or sort the numbers as text.
+    /// At least nine in ten of its values are numbers; a column of names or codes is
+    /// turned down by its first few distinct values, so the check costs nothing there.
+    static func numbersReadAsText(_ l: Linker.Loaded) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for (name, c) in zip(l.table.names, l.table.columns) {
+            guard case .string(let s) = c.storage, !s.dictionary.isEmpty else { continue }
+            func isNumber(_ text: String) -> Bool {
+                var t = text
+                return t.withUTF8 { CSVParser.parseDouble($0) != nil && !CSVParser.isCode($0) }
+            }
+            let sample = s.dictionary.prefix(64)
+            guard sample.filter(isNumber).count * 4 >= sample.count * 3 else { continue }
+            let numeric = s.dictionary.map(isNumber)
+            var numbers = 0, others = 0, first: Int? = nil
+            for i in 0..<s.codes.count where c.isValid(i) {
+                if numeric[Int(s.codes[i])] { numbers += 1 } else {
+                    others += 1
+                    if first == nil { first = i }
+                }
+            }
+            guard let first, others * 9 <= numbers else { continue }
+            let value = s.dictionary[Int(s.codes[first])]
+            let at = Linker.line(l, first).map { " (line \($0))" } ?? ""
+            var d = Diagnostic.data(file: l.file, line: nil,
+                "\(l.name).\(name) is read as text: \(others) of its \(numbers + others) values \(others == 1 ? "is" : "are") not a number, first \(Format.literal(.string(value), depth: 1))\(at)",
+                hints: ["if it means no value, list it among the nulls in kam.toml: null = [\"\", \"NULL\", \(Format.literal(.string(value), depth: 1))]"])
+            d.kind = .warning
+            out.append(d)
+        }
+        return out
+    }
     public static func base(_ f: String) -> String { (f as NSString).deletingPathExtension }
 
     /// "Order Details" and "OrderDetails" -> "order_details": entity names are identifiers.
