@@ -279,6 +279,10 @@ extension Checker {
 
     /// An analytics stage: its arguments are row expressions over the input (or options),
     /// its result what the registry declares.
+    /// The stages' options that name a column as text (`key_accounts by: "revenue"`),
+    /// evaluated where the stage is written, as they are run.
+    static let columnNameOptions: [String: Set<String>] = ["key_accounts": ["by", "manager"], "score": ["as_is"]]
+
     public func analyticsStage(_ b: Builtin, _ e: Expr, _ rest: [Arg], _ s: Schema, _ known: Bool, _ scope: Scope) -> Shape {
         let rows = Scope(parent: scope, row: s)
         // cross_sell's value: and cross_sell_eval's date: are read over the rows the items
@@ -320,13 +324,28 @@ extension Checker {
                 error("\(b.name) reads \"\(quoted)\" as text, not the column \(quoted)", a.value.range,
                     hints: ["a name in double quotes is text; write the column's name as it is: \(b.name) \(Checker.writtenName(quoted))"])
             }
-            if let itemRows, a.style == .named, a.name == "value" || a.name == "date" {
+            if a.style == .named, let n = a.name, Checker.columnNameOptions[b.name]?.contains(n) == true {
+                // A column's name as text, read where the stage is written (not in its rows).
+                if case .name(let word) = a.value.kind, s.has(word), variable(word, scope) == nil {
+                    error("\(b.name) \(n): takes the column's name as text", a.value.range,
+                        hints: ["write: \(n): \"\(word)\""])
+                } else {
+                    _ = expr(a.value, scope)
+                }
+            } else if let itemRows, a.style == .named, a.name == "value" || a.name == "date" {
                 _ = expr(a.value, itemRows)
             } else {
                 _ = expr(a.value, rows)
             }
         }
-        if b.name == "score", known, let w = rest.first(where: { $0.style == .positional && $0.clause == nil }) {
+        var weightsAreAColumn = false
+        if b.name == "score", let w = rest.first(where: { $0.style == .positional && $0.clause == nil }),
+           case .name(let word) = w.value.kind, s.has(word), variable(word, scope) == nil {
+            weightsAreAColumn = true
+            error("score takes a record of weights, not a column", w.value.range,
+                hints: ["write: score {\(word): 1} (or several: {\(word): 0.6, breadth: 0.4}; a negative weight means lower is better)"])
+        }
+        if b.name == "score", known, !weightsAreAColumn, let w = rest.first(where: { $0.style == .positional && $0.clause == nil }) {
             var criteria: [String]? = nil
             if case .record(let fields) = w.value.kind { criteria = fields.map(\.0) } else if case .record(let f?) = expr(w.value, scope) {
                 criteria = f.keys.sorted()

@@ -70,7 +70,24 @@ public final class Checker {
     // MARK: reporting
 
     public func error(_ message: String, _ range: SourceRange, hints: [String] = []) {
+        // A part checked twice (a stage's argument read as a value and as an option) is
+        // reported once.
+        if diagnostics.contains(where: { $0.kind == .syntax && $0.range == range && $0.message == message }) { return }
         diagnostics.append(Diagnostic(.syntax, message, at: range, in: source, hints: hints))
+    }
+
+    /// The standard library module whose `let` or `fn` defines `name`, if one does.
+    static func moduleDefining(_ name: String) -> String? {
+        for (module, text) in Stdlib.modules.sorted(by: { $0.key < $1.key }) where module != "core" {
+            for line in text.split(separator: "\n") {
+                for keyword in ["let ", "fn "] where line.hasPrefix(keyword) {
+                    let rest = line.dropFirst(keyword.count)
+                    let word = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                    if word == name { return module }
+                }
+            }
+        }
+        return nil
     }
 
     public func warning(_ message: String, _ range: SourceRange, hints: [String] = []) {
@@ -364,6 +381,11 @@ public final class Checker {
             return .unknown
         case .missing:
             var hints: [String] = []
+            // A name a library module defines (selection_weights in scoring), not imported.
+            if let module = Checker.moduleDefining(n) {
+                error("unknown name '\(n)'", range, hints: ["'\(n)' is in the \(module) module: add import \(module) at the top"])
+                return .unknown
+            }
             // Names in scope first: a column or variable is the likelier meaning, then a
             // column one link away (region for orders is account.region).
             // Built-in functions only outside a stage: in a row a bare name means a value.
