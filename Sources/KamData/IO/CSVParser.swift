@@ -133,7 +133,7 @@ public struct CSVParser {
             throw Diagnostic.data(file: name, line: 1, "duplicate column name '\(n)' in the header")
         }
         if let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base, count: pos)) {
-            throw Diagnostic.data(file: name, line: 1, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
+            throw invalidUTF8(at: bad, line: 1)
         }
         let chunks = try split(from: pos, line: line)
         guard chunks.count > 1 else { return try parse(chunks, names: names).table }
@@ -503,6 +503,21 @@ public struct CSVParser {
         return (fs, fe, escaped)
     }
 
+    /// The error for bytes that are not UTF-8, saying what the file likely is: UTF-16 (its
+    /// byte order mark), or a single-byte code page as Excel on Windows writes (the byte
+    /// and the letter it is in Windows-1252), with the way to convert it.
+    func invalidUTF8(at bad: Int, line: Int) -> Diagnostic {
+        if bad <= 3, count >= 2, (base[0] == 0xFF && base[1] == 0xFE) || (base[0] == 0xFE && base[1] == 0xFF) {
+            return Diagnostic.data(file: name, line: 1, "the file is UTF-16 (its first bytes mark it so), not UTF-8",
+                hints: ["save it as UTF-8 (Excel: CSV UTF-8), or convert it: iconv -f UTF-16 -t UTF-8 FILE > FILE-utf8.csv"])
+        }
+        let byte = bad < count ? base[bad] : 0
+        var what = String(format: "0x%02X", byte)
+        if byte >= 0xA0, let u = Unicode.Scalar(UInt32(byte)) { what += ", '\(Character(u))' in Windows-1252" }
+        return Diagnostic.data(file: name, line: line, "invalid UTF-8 at byte offset \(bad) (the byte \(what))",
+            hints: ["save the file as UTF-8; from Windows-1252 (Latin-1): iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE-utf8.csv"])
+    }
+
     /// Parses the rows of one chunk into typed column parts. With `strings`, parses only
     /// those columns, as strings.
     public func parseChunk(_ chunk: inout Chunk, width: Int, strings: Set<Int>?,
@@ -511,7 +526,7 @@ public struct CSVParser {
         if strings == nil, !chunk.ascii, let bad = CSVReader.firstInvalidUTF8(UnsafeBufferPointer(start: base + chunk.start, count: chunk.end - chunk.start)) {
             var l = chunk.firstLine
             for k in chunk.start..<(chunk.start + bad) where base[k] == 10 { l += 1 }
-            throw Diagnostic.data(file: name, line: l, "invalid UTF-8 at byte offset \(chunk.start + bad)", hints: ["save the file as UTF-8"])
+            throw invalidUTF8(at: chunk.start + bad, line: l)
         }
         // The chunk's pages mapped in one call, not a fault every 4 KiB.
         Snapshot.advise(UnsafeRawPointer(base + chunk.start), chunk.end - chunk.start, 22)  // MADV_POPULATE_READ
