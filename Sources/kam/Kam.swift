@@ -63,7 +63,7 @@ struct Kam: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(name: .customShort("c"), help: ArgumentHelp("Run QUERY and exit.", valueName: "query"))
+    @Option(name: .customShort("c"), parsing: .unconditional, help: ArgumentHelp("Run QUERY and exit.", valueName: "query"))
     var command: String?
 
     mutating func run() throws {
@@ -282,7 +282,7 @@ struct SQLCommand: ParsableCommand {
     @Option(name: .long, help: "duckdb, postgres, sqlite or spark (default: duckdb).")
     var dialect: String = "duckdb"
 
-    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Compile QUERY.", valueName: "query"))
+    @Option(name: [.customShort("c"), .long], parsing: .unconditional, help: ArgumentHelp("Compile QUERY.", valueName: "query"))
     var query: String?
 
     @Argument(help: "The script file (or - for stdin).")

@@ -351,7 +351,14 @@ final class REPL {
 
     /// The help of a built-in or a library function (`:help NAME`, and the language
     /// server's hover): its signature, doc and, for a stage, what it reads.
+    /// Names that are neither functions nor library code: what they are.
+    static let specialNames: [String: String] = [
+        "input": "input  [name]\n  The table piped into kam on stdin, CSV or JSON (detected by its first character):\n  cat orders.csv | kam -c 'input | aggregate total = sum(amount) by region'\n",
+        "it": "it  [name]\n  In a row expression, the row itself: it[\"Annual Revenue\"] reads a column by its name as text.\n",
+    ]
+
     static func topicHelp(_ topic: String) -> String? {
+        if let text = specialNames[topic] { return text }
         guard let b = Builtins.table[topic] else { return REPL.stdlibHelp(topic) }
         var text = "\(b.signature)  [\(b.category.rawValue)]\n  \(b.doc)\n"
         if !b.inputs.isEmpty {

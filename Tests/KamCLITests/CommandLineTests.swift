@@ -12,6 +12,13 @@ struct CommandLineTests {
         #expect(r.status == 0)
     }
 
+    /// A query that starts with a minus is the query, not an option.
+    @Test func aQueryStartingWithAMinusIsTheQuery() throws {
+        let r = try Binary.run(["-c", "-7 % 3"])
+        #expect(r.stdout == "-1\n", "\(r.stderr)")
+        #expect(r.status == 0)
+    }
+
     @Test func explicitFormat() throws {
         let r = try Binary.run(["-c", #"table([{a: 1, b: "x"}, {a: 2, b: "y"}]) | where a > 1 | select b"#, "--format", "csv"])
         #expect(r.stdout == "b\ny\n")

@@ -356,6 +356,9 @@ struct REPLTests {
         pty.send(":help health\r")
         #expect(pty.expect("revenue: orders.amount  the revenue trend (without orders: revenue not assessed)"))
         #expect(pty.expect("cost: orders.cost  margin erosion (optional: margin)"))
+        // input (the table on stdin) is no function, and is explained.
+        pty.send(":help input\r")
+        #expect(pty.expect("The table piped into kam on stdin"))
         pty.send(":format csv\r")
         pty.send("table([{a: 1}])\r")
         #expect(pty.expect("a\r\n1"))
