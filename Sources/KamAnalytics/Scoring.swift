@@ -132,7 +132,8 @@ enum Scoring {
             if asIs.contains(name) {
                 for (i, x) in xs.enumerated() {
                     if let x, x < 1 || x > 10 {
-                        throw site.interp.fail("'\(name)' is taken as is but row \(i + 1) holds \(Format.float(x)), outside 1-10", site.optionRange("as_is"))
+                        let shown = x == x.rounded() && x.magnitude < 1e15 ? String(Int64(x)) : Format.float(x)
+                        throw site.interp.fail("'\(name)' is taken as is but row \(i + 1) holds \(shown), outside 1-10", site.optionRange("as_is"))
                     }
                 }
                 s = w < 0 ? xs.map { $0.map { 11 - $0 } } : xs

@@ -639,7 +639,10 @@ final class RowScope {
             if v.type == .int { return v }
             // As kam: x scaled by 10^digits, rounded half away from zero (PostgreSQL rounds
             // floats half to even, numerics not), divided back as floats.
-            let scale = digits == 0 ? "" : " * \(dialect.toFloat("1e\(digits)"))"
+            // With digits, a tie as written (1.005, a little below it in binary) goes away
+            // from zero as kam's round does: the scaled value is moved out by a few units in
+            // the last place first.
+            let scale = digits == 0 ? "" : " * \(dialect.toFloat("1e\(digits)")) * \(dialect.toFloat("1.0000000000000008"))"
             let scaled = "(\(dialect.toFloat(v.sql))\(scale))"
             let arg = dialect == .postgres ? "CAST(\(scaled) AS NUMERIC)" : scaled
             if p.count == 1 || digits == 0 { return SQLValue("CAST(ROUND(\(arg)) AS BIGINT)", .int) }

@@ -397,8 +397,9 @@ public struct Parser {
     }
 
     private mutating func clauseWord() -> String? {
-        if case .ident(let w) = peekKind(), w == "by" || w == "on", !isTerminator(peekAhead(1)), peekAhead(1) != .comma,
-            peekAhead(1) != .assign, peekAhead(1) != .colon
+        // (`by` in backquotes is a column's name, not the clause.)
+        if case .ident(let w) = peekKind(), w == "by" || w == "on", peek().range.end - peek().range.start == w.utf8.count,
+            !isTerminator(peekAhead(1)), peekAhead(1) != .comma, peekAhead(1) != .assign, peekAhead(1) != .colon
         {
             return w
         }
@@ -440,7 +441,14 @@ public struct Parser {
             arg.clause = arg.style == .named ? nil : clause
             args.append(arg)
             if match(.comma) {
-                if close == nil && !lineStartsStatement() { skipNewlines() }
+                if close == nil && lineStartsStatement() {
+                    // Either reading could be meant (the next statement, or one more argument
+                    // not indented); neither is taken silently.
+                    let comma = tokens[max(0, index - 1)]
+                    throw error("a ',' ends the line, and the next line starts a new statement", comma.range,
+                        hint: "remove the ',' to end the arguments, or indent the next line to go on with them")
+                }
+                if close == nil { skipNewlines() }
                 continue
             }
             if clauseWord() != nil { continue }

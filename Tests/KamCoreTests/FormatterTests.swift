@@ -44,8 +44,8 @@ struct FormatterTests {
         #expect(try fmt("t |\n  where a < 2") == "t\n  | where a < 2\n")
         // Continued stage arguments (on an indented line) sit four deeper than their stage.
         #expect(try fmt("t | derive a = 1,\n b = 2 | take 1") == "t\n  | derive a = 1,\n      b = 2\n  | take 1\n")
-        // A line at column 1 after a trailing ',' is the next statement, and stays one.
-        #expect(try fmt("t | select a, b,\nt | count()") == "t | select a, b,\nt | count()\n")
+        // A line at column 1 after a trailing ',' is refused (the parser says why).
+        #expect(throws: (any Error).self) { try fmt("t | select a, b,\nt | count()") }
         // Inside a block the pipeline indents from its statement.
         #expect(try fmt("fn f(t) {\n  t | where a\n  | take 1\n}") == "fn f(t) {\n  t\n    | where a\n    | take 1\n}\n")
     }

@@ -425,6 +425,9 @@ public enum DatasetLoader {
             }
             let sample = s.dictionary.prefix(64)
             guard sample.filter(isNumber).count * 4 >= sample.count * 3 else { continue }
+            // Codes (ZIP codes 02134, long ids) make a column text on purpose.
+            func isCode(_ text: String) -> Bool { var t = text; return t.withUTF8 { CSVParser.isCode($0) } }
+            if s.dictionary.contains(where: isCode) { continue }
             let numeric = s.dictionary.map(isNumber)
             var numbers = 0, others = 0, first: Int? = nil
             for i in 0..<s.codes.count where c.isValid(i) {

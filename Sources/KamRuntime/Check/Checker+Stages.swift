@@ -114,6 +114,11 @@ extension Checker {
                         hints: ["write: derive new_name = \(source.slice(item.value.range))"])
                 }
                 let shape = expr(item.value, Scope(parent: scope, row: b.name == "derive" ? current : s))
+                // `select name, "region"`: a column of the text "region", not the column.
+                if b.name == "select", item.style != .assign, item.alias == nil, let quoted = quotedColumn(item.value, Scope(parent: scope, row: s)) {
+                    error("select of \"\(quoted)\" makes a column of that text, not the column \(Checker.writtenName(quoted))", item.value.range,
+                        hints: ["a name in double quotes is text; write the column's name as it is: \(Checker.writtenName(quoted))"])
+                }
                 let name = Verbs.columnName(item, source: source)
                 if b.name == "select" {
                     if out.has(name) {

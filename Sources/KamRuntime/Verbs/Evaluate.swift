@@ -57,7 +57,12 @@ extension Interpreter {
     /// of another table (a linked table inside a row) keeps its own note.
     func noteRow(_ d: inout Diagnostic, _ table: Table) {
         guard let i = d.row, i >= 0, i < table.count, d.rowTable == ObjectIdentifier(table) else { return }
-        var note = "note: in row \(i + 1)" + (table.name.map { " of \($0)" } ?? "")
+        // Not an entity's rows: the row's values, which say it whatever order the stage's
+        // table is in (a place would be the place after a sort or a where).
+        let fields = table.names.prefix(6).enumerated().map { k, n in
+            (Suggest.plainWord(n) ? n : "`\(n)`") + ": " + Format.literal(table.column(at: k).value(at: i), depth: 1)
+        }
+        var note = "note: in the row {" + fields.joined(separator: ", ") + (table.names.count > 6 ? ", ..." : "") + "}"
         if let origin = table.origin, origin.entity < origin.graph.entities.count {
             let e = origin.graph.entities[origin.entity]
             let r = table.entityRow(i)
