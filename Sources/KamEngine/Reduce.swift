@@ -65,8 +65,10 @@ public enum Reduce {
     /// The compensated sum is off by less than that already; this moves it by at most four
     /// units in the last place, to the total an accountant writes.
     @inline(__always) public static func cents(_ r: Double) -> Double {
+        // Past 10^12 four units in the last place are a tenth of a cent or more: a genuine
+        // fraction of a cent would be taken for an error of the binary sum.
+        guard r.magnitude < 1e12 else { return r }
         let y = r * 100
-        guard y.magnitude < 9.0e15 else { return r }
         let k = y.rounded()
         guard (y - k).magnitude <= 8 * y.ulp else { return r }
         let c = k / 100
