@@ -475,11 +475,36 @@ public enum DatasetLoader {
         var i = 0
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 || bytes[i] == 0xEF || bytes[i] == 0xBB || bytes[i] == 0xBF { i += 1 }
         if i < bytes.count, bytes[i] == UInt8(ascii: "[") || bytes[i] == UInt8(ascii: "{") {
-            return try JSONReader.readTable(bytes, name: "<stdin>")
+            return codesAsText(try JSONReader.readTable(bytes, name: "<stdin>"))
         }
         var r = CSVReader()
         r.delimiter = bytes.withUnsafeBufferPointer { CSVReader.sniffDelimiter($0) }
         return try r.read(bytes, name: "<stdin>")
+    }
+
+    /// A JSON column of integers and codes (an integer past 64 bits, kept as its digits;
+    /// "02134") is text, every value its digits, as the same column in CSV is: left mixed,
+    /// the id 1 and the text "1" of another file would not be one key.
+    static func codesAsText(_ t: Table) -> Table {
+        var changed = false
+        let columns = t.columns.map { c -> Column in
+            guard case .values(let vs) = c.storage else { return c }
+            var sawCode = false
+            for v in vs {
+                switch v {
+                case .null, .int: continue
+                case .string(let s):
+                    var text = s
+                    guard text.withUTF8({ CSVParser.isCode($0) }) else { return c }
+                    sawCode = true
+                default: return c
+                }
+            }
+            guard sawCode else { return c }
+            changed = true
+            return Column.from(vs.map { v -> Value in if case .int(let i) = v { return .string(String(i)) } else { return v } })
+        }
+        return changed ? Table(names: t.names, columns: columns, count: t.count, name: t.name) : t
     }
 
     /// Reads one file by its extension; CSV also returns the line of each row.
@@ -503,14 +528,14 @@ public enum DatasetLoader {
             // Typed columns straight from the mapped file, its pages given back as they are
             // parsed; the records below read anything else, and say what is wrong with it.
             if let t = file.withBytes({ JSONTableReader.read($0, release: file.release) }) {
-                return (t, nil)
+                return (codesAsText(t), nil)
             }
             let bytes = file.withBytes { Array($0) }
             if let bad = CSVReader.firstInvalidUTF8(bytes) {
                 let line = 1 + bytes[..<bad].lazy.filter { $0 == UInt8(ascii: "\n") }.count
                 throw Diagnostic.data(file: path, line: line, "invalid UTF-8 at byte offset \(bad)", hints: ["save the file as UTF-8"])
             }
-            return (try JSONReader.readRecords(bytes, name: path), nil)
+            return (codesAsText(try JSONReader.readRecords(bytes, name: path)), nil)
         default:
             throw Diagnostic(.data, "cannot load '\(path)': unknown file type", hints: ["kam reads .csv, .tsv, .json and .jsonl files, SQLite databases and dataset directories"])
         }
