@@ -237,7 +237,8 @@ struct Layout {
         for (i, t) in tokens.enumerated() {
             let top = stack[stack.count - 1]
             switch t.kind {
-            case .rparen, .rbracket, .rbrace where stack.count > 1:
+            // (A closer with no opener, which a parsed program never has, stays in the root.)
+            case .rparen where stack.count > 1, .rbracket where stack.count > 1, .rbrace where stack.count > 1:
                 closes[i] = top
                 frames[top].closer = i
                 stack.removeLast()
