@@ -157,7 +157,19 @@ public enum NativeFunctions {
         }),
         Builtin("round", ["x", "digits?"], .number, "Round half away from zero; with digits, to that many decimals (a float).", .eager { ctx, a in
             guard let x = try ctx.number(a[0], 0, "round") else { return .null }
-            if case .int = a[0] { return a[0] }
+            if case .int(let n) = a[0] {
+                // Negative digits round an integer to tens, hundreds, ... half away from zero
+                // (round(25, -1) is 30); others leave it as it is.
+                guard let d = try ctx.int(a[1], 1, "round"), d < 0 else { return a[0] }
+                guard d >= -18 else { return .int(0) }
+                var p: Int64 = 1
+                for _ in 0..<(-d) { p *= 10 }
+                let (q, r) = n.quotientAndRemainder(dividingBy: p)
+                let away = r.magnitude * 2 >= UInt64(p) ? (n < 0 ? -1 : 1) : 0
+                let (m, o1) = (q + Int64(away)).multipliedReportingOverflow(by: p)
+                if o1 { throw ctx.fail("integer overflow in round") }
+                return .int(m)
+            }
             guard let digits = try ctx.int(a[1], 1, "round"), digits != 0 else { return try ctx.intOrFail(x.rounded(.toNearestOrAwayFromZero)) }
             return .float(roundTo(x, digits))
         }),
