@@ -419,16 +419,11 @@ public enum DatasetLoader {
         var out: [Diagnostic] = []
         for (name, c) in zip(l.table.names, l.table.columns) {
             guard case .string(let s) = c.storage, !s.dictionary.isEmpty else { continue }
-            func isNumber(_ text: String) -> Bool {
-                var t = text
-                return t.withUTF8 { CSVParser.parseDouble($0) != nil && !CSVParser.isCode($0) }
-            }
             let sample = s.dictionary.prefix(64)
-            guard sample.filter(isNumber).count * 4 >= sample.count * 3 else { continue }
+            guard sample.filter(CSVParser.isNumber).count * 4 >= sample.count * 3 else { continue }
             // Codes (ZIP codes 02134, long ids) make a column text on purpose.
-            func isCode(_ text: String) -> Bool { var t = text; return t.withUTF8 { CSVParser.isCode($0) } }
-            if s.dictionary.contains(where: isCode) { continue }
-            let numeric = s.dictionary.map(isNumber)
+            if s.dictionary.contains(where: CSVParser.isCode) { continue }
+            let numeric = s.dictionary.map(CSVParser.isNumber)
             var numbers = 0, others = 0, first: Int? = nil
             for i in 0..<s.codes.count where c.isValid(i) {
                 if numeric[Int(s.codes[i])] { numbers += 1 } else {
@@ -494,8 +489,7 @@ public enum DatasetLoader {
                 switch v {
                 case .null, .int: continue
                 case .string(let s):
-                    var text = s
-                    guard text.withUTF8({ CSVParser.isCode($0) }) else { return c }
+                    guard CSVParser.isCode(s) else { return c }
                     sawCode = true
                 default: return c
                 }

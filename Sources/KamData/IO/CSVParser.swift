@@ -918,6 +918,18 @@ public struct CSVParser {
         return parseInt(s) == nil
     }
 
+    /// `isCode` of a text.
+    public static func isCode(_ text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { isCode($0) }
+    }
+
+    /// Whether a text reads as a number (not a code).
+    public static func isNumber(_ text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { parseDouble($0) != nil && !isCode($0) }
+    }
+
     public static func parseInt(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
         let n = s.count

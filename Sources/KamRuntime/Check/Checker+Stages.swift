@@ -102,8 +102,8 @@ extension Checker {
                             continue
                         }
                         // derive ... by KEY: the key reads the input's rows.
-                        _ = expr(item.value, Scope(parent: scope, row: s))
-                        if quotedColumn(item.value, Scope(parent: scope, row: s)) != nil { constantKey(item.value, Scope(parent: scope, row: s), "derive by") }
+                        _ = expr(item.value, rows)
+                        if quotedColumn(item.value, rows) != nil { constantKey(item.value, rows, "derive by") }
                         continue
                     }
                     error("\(b.name) takes no '\(c)' clause", item.value.range)
@@ -117,7 +117,7 @@ extension Checker {
                 // `select name, "region"`: a column of the text "region", not the column.
                 if b.name == "select", item.style != .assign, item.alias == nil, let quoted = quotedColumn(item.value, Scope(parent: scope, row: s)) {
                     error("select of \"\(quoted)\" makes a column of that text, not the column \(Checker.writtenName(quoted))", item.value.range,
-                        hints: ["a name in double quotes is text; write the column's name as it is: \(Checker.writtenName(quoted))"])
+                        hints: [Checker.quotedHint(quoted)])
                 }
                 let name = Verbs.columnName(item, source: source)
                 if b.name == "select" {
@@ -327,7 +327,7 @@ extension Checker {
             // `abc "employees"`: the column's name in quotes is a constant text.
             if a.style == .positional, let quoted = quotedColumn(a.value, rows) {
                 error("\(b.name) reads \"\(quoted)\" as text, not the column \(quoted)", a.value.range,
-                    hints: ["a name in double quotes is text; write the column's name as it is: \(b.name) \(Checker.writtenName(quoted))"])
+                    hints: [Checker.quotedHint(quoted, before: "\(b.name) ")])
             }
             if a.style == .named, let n = a.name, Checker.columnNameOptions[b.name]?.contains(n) == true {
                 // A column's name as text, read where the stage is written (not in its rows).

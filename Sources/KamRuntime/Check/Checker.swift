@@ -366,7 +366,7 @@ public final class Checker {
             {
                 // In a stage, a bare name that is no column but a built-in's name is almost
                 // surely a missing column (`where score != null` before `| score ...`).
-                var hints = ["columns here: " + row.columns.prefix(12).map { Suggest.plainWord($0) ? $0 : "`\($0)`" }.joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : "")]
+                var hints = [Checker.columnsHere(row)]
                 if Builtins.table[n]?.category == .verb { hints.append("'\(n)' is a stage; run it first: ... | \(n) ...") } else {
                     hints.append("call it: \(n)(...)")
                 }
@@ -392,7 +392,7 @@ public final class Checker {
             let functions = innermostRow(scope) == nil ? Suggest.hint(n, in: Array(Builtins.table.keys)) : nil
             if let h = Suggest.hint(n, in: visibleNames(scope), names: true) ?? linkedColumnHint(n, scope) ?? functions { hints.append(h) }
             if hints.isEmpty, let row = innermostRow(scope) {
-                hints.append("columns here: " + row.columns.prefix(12).map { Suggest.plainWord($0) ? $0 : "`\($0)`" }.joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : ""))
+                hints.append(Checker.columnsHere(row))
             }
             if interp.options.params[n] != nil { hints.append("a parameter is read as $\(n)") }
             // A column a stage adds (revenue from kam_metrics), asked for before the stage.
@@ -454,7 +454,7 @@ public final class Checker {
                Checker.isLiteral(other) || { if case .list = other.kind { true } else { false } }()
             {
                 error("this compares two constants: \"\(quoted)\" is text, not the column \(Checker.writtenName(quoted))", e.range,
-                    hints: ["a name in double quotes is text; write the column's name as it is: \(Checker.writtenName(quoted))"])
+                    hints: [Checker.quotedHint(quoted)])
             }
             return binary(op, x, y, e, a, b)
         case .and(let a, let b), .or(let a, let b):
@@ -514,6 +514,17 @@ public final class Checker {
     /// A column's name as a script writes it: plain, or in backquotes.
     public static func writtenName(_ name: String) -> String { Suggest.plainWord(name) ? name : "`\(name)`" }
 
+    /// The hint for a column's name written in double quotes; `before` is what precedes
+    /// the name in the fix (`abc ` for a stage's argument).
+    static func quotedHint(_ quoted: String, before: String = "") -> String {
+        "a name in double quotes is text; write the column's name as it is: \(before)\(writtenName(quoted))"
+    }
+
+    /// The first columns of a row, as a script writes them, for a hint.
+    static func columnsHere(_ row: Schema) -> String {
+        "columns here: " + row.columns.prefix(12).map(writtenName).joined(separator: ", ") + (row.columns.count > 12 ? ", ..." : "")
+    }
+
     /// A key that is the same for every row (`sort "employees"`, `top 3 by 1`) orders
     /// nothing and groups everything: an error, with the column it likely meant.
     public func constantKey(_ e: Expr, _ scope: Scope, _ what: String) {
@@ -526,7 +537,7 @@ public final class Checker {
                 hints: ["name the column: sort -revenue, name"])
         } else if let quoted = quotedColumn(e, scope) {
             error("\(what) a constant: \"\(quoted)\" is text, not the column \(Checker.writtenName(quoted))", e.range,
-                hints: ["a name in double quotes is text; write the column's name as it is: \(Checker.writtenName(quoted))"])
+                hints: [Checker.quotedHint(quoted)])
         }
     }
 
