@@ -13,9 +13,7 @@ public enum Arithmetic {
 
     public static func apply(_ op: BinaryOp, _ x: Value, _ y: Value, range: SourceRange, interp: Interpreter) throws -> Value {
         func overflow() -> Diagnostic {
-            var d = interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
-            d.row = Diagnostic.thisRow
-            return d
+            Diagnostic.inThisRow(interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"]))
         }
         switch (x, y) {
         case (.null, _), (_, .null): return .null

@@ -43,9 +43,12 @@ public struct Diagnostic: Error, Sendable {
     public var rowNote: Int?
     /// `row` of an error the row's own values caused, before the evaluator knows which row.
     public static let thisRow = -1
-    public static func inThisRow(_ d: Diagnostic) -> Diagnostic {
-        var d = d
-        d.row = thisRow
+    public static func inThisRow(_ d: Diagnostic) -> Diagnostic { d.inRow(thisRow) }
+
+    /// The same error, placed at row `i` of the table being evaluated.
+    public func inRow(_ i: Int) -> Diagnostic {
+        var d = self
+        d.row = i
         return d
     }
 

@@ -60,7 +60,7 @@ extension Interpreter {
         // Not an entity's rows: the row's values, which say it whatever order the stage's
         // table is in (a place would be the place after a sort or a where).
         let fields = table.names.prefix(6).enumerated().map { k, n in
-            (Suggest.plainWord(n) ? n : "`\(n)`") + ": " + Format.literal(table.column(at: k).value(at: i), depth: 1)
+            Checker.writtenName(n) + ": " + Format.literal(table.column(at: k).value(at: i), depth: 1)
         }
         var note = "note: in the row {" + fields.joined(separator: ", ") + (table.names.count > 6 ? ", ..." : "") + "}"
         if let origin = table.origin, origin.entity < origin.graph.entities.count {

@@ -552,16 +552,14 @@ public enum Kernels {
                 case .mul: r = a[i].multipliedReportingOverflow(by: b[i])
                 default:
                     if b[i] == 0 {
-                        if isValid(i) { var d = interp.fail("division by zero in '%'", range); d.row = i; throw d }
+                        if isValid(i) { throw interp.fail("division by zero in '%'", range).inRow(i) }
                         continue
                     }
                     r = a[i].remainderReportingOverflow(dividingBy: b[i])
                 }
                 if r.1 {
                     if isValid(i) {
-                        var d = interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"])
-                        d.row = i
-                        throw d
+                        throw interp.fail("integer overflow in '\(op.rawValue)'", range, hints: ["the result does not fit in 64 bits; use float(...) for very large numbers"]).inRow(i)
                     }
                     continue
                 }
@@ -572,7 +570,7 @@ public enum Kernels {
             var out = [Double](repeating: 0, count: n)
             for i in 0..<n {
                 if b[i] == 0 {
-                    if isValid(i) { var d = interp.fail("division by zero", range); d.row = i; throw d }
+                    if isValid(i) { throw interp.fail("division by zero", range).inRow(i) }
                     continue
                 }
                 out[i] = Double(a[i]) / Double(b[i])
@@ -593,7 +591,7 @@ public enum Kernels {
         case .div, .mod:
             for i in 0..<n {
                 if b[i] == 0 {
-                    if isValid(i) { var d = interp.fail(op == .div ? "division by zero" : "division by zero in '%'", range); d.row = i; throw d }
+                    if isValid(i) { throw interp.fail(op == .div ? "division by zero" : "division by zero in '%'", range).inRow(i) }
                     continue
                 }
                 out[i] = op == .div ? a[i] / b[i] : a[i].truncatingRemainder(dividingBy: b[i])
